@@ -1,0 +1,126 @@
+"""The shared keys: the evidence tags carried by eval records and traces alike.
+
+Offline and online can only be joined when both sides carry the same tags
+(DESIGN §2). This module names them and maps every spelling a key arrives in
+(config, ``--key k=v``, ``X-Evallock-Prompt-Version`` headers, ``evallock.*``
+span attributes) onto one canonical snake_case name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from evallock.errors import UsageError
+
+__all__ = [
+    "SHARED_KEYS",
+    "SplitKeys",
+    "header_key",
+    "merge_keys",
+    "normalise_key",
+    "parse_key_flags",
+    "split_keys",
+]
+
+SHARED_KEYS: tuple[str, ...] = (
+    "model_version",
+    "prompt_version",
+    "retriever_version",
+    "guardrail_version",
+    "dataset_id",
+    "judge_version",
+    "experiment",
+    "intent",
+    "customer_tier",
+    "feature",
+    "language",
+)
+"""Every shared key, in the order reports show them."""
+
+_SHARED = frozenset(SHARED_KEYS)
+_NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")
+_HEADER_PREFIX = "x-evallock-"
+
+
+def normalise_key(name: str) -> str:
+    """Canonical spelling of a key name: lower case, ``-`` and spaces as ``_``.
+
+    >>> normalise_key("Prompt-Version")
+    'prompt_version'
+    """
+    return re.sub(r"[-\s]+", "_", name.strip()).lower()
+
+
+def header_key(header: str) -> str | None:
+    """The key an ``X-Evallock-<Key>`` header carries, or None for other headers.
+
+    >>> header_key("X-Evallock-Customer-Tier")
+    'customer_tier'
+    """
+    lower = header.lower()
+    if not lower.startswith(_HEADER_PREFIX) or len(lower) == len(_HEADER_PREFIX):
+        return None
+    return normalise_key(lower[len(_HEADER_PREFIX) :])
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitKeys:
+    """Keys sorted into the shared columns and the free-form ``extra`` object."""
+
+    shared: dict[str, str] = field(default_factory=dict)
+    """Values of the shared keys that were given (absent ones are simply missing)."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Every other key, by its normalised name."""
+
+
+def split_keys(keys: Mapping[str, Any]) -> SplitKeys:
+    """Split a mapping of keys into shared columns and ``extra``; values become strings.
+
+    Empty values are dropped: a key that is unknown stays empty, never invented.
+    """
+    shared: dict[str, str] = {}
+    extra: dict[str, str] = {}
+    for raw, value in keys.items():
+        if value is None or value == "":
+            continue
+        name = normalise_key(str(raw))
+        text = value if isinstance(value, str) else _stringify(value)
+        (shared if name in _SHARED else extra)[name] = text
+    return SplitKeys(shared=shared, extra=extra)
+
+
+def _stringify(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def merge_keys(*layers: Mapping[str, str] | None) -> dict[str, str]:
+    """Merge key mappings; later layers win (config < case keys < ``--key`` flags)."""
+    merged: dict[str, str] = {}
+    for layer in layers:
+        if layer:
+            merged.update(layer)
+    return merged
+
+
+def parse_key_flags(flags: Iterable[str]) -> dict[str, str]:
+    """Parse repeated ``--key k=v`` flags into a mapping of normalised names.
+
+    Raises:
+        UsageError: a flag without ``=`` or with an unusable name.
+
+    >>> parse_key_flags(["prompt_version=refund-v4", "Customer-Tier=enterprise"])
+    {'prompt_version': 'refund-v4', 'customer_tier': 'enterprise'}
+    """
+    out: dict[str, str] = {}
+    for flag in flags:
+        name, sep, value = flag.partition("=")
+        key = normalise_key(name)
+        if not sep or not _NAME.match(key):
+            raise UsageError(f"--key {flag!r}: expected NAME=VALUE with a name like prompt_version")
+        out[key] = value
+    return out

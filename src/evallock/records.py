@@ -1,0 +1,263 @@
+"""The records: frozen dataclasses that every part of evallock passes around.
+
+Cases come from files; a run asks the target once per (case, trial), grades the
+answer and writes one :class:`EvalRecord` per trial. Records are append-only:
+what was written is never rewritten in place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+__all__ = [
+    "Assertion",
+    "Case",
+    "CaseResult",
+    "CaseSource",
+    "Completion",
+    "Dataset",
+    "ErrorKind",
+    "EvalRecord",
+    "Grade",
+    "JudgeSpec",
+    "Message",
+    "Run",
+    "RunStatus",
+]
+
+Message = dict[str, Any]
+"""One chat message, as the OpenAI API spells it: ``{"role": ..., "content": ...}``."""
+
+RunStatus = Literal["running", "complete", "interrupted"]
+ErrorKind = Literal["target", "grader", "judge"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Assertion:
+    """One check on an answer, as written in a case's ``assert`` list."""
+
+    type: str
+    """The assertion type, e.g. ``icontains`` (see ``evallock.graders.ASSERTION_TYPES``)."""
+    value: Any = None
+    """What the answer is checked against (text, pattern, schema, number …)."""
+    threshold: float | None = None
+    """Tolerance or threshold, for the types that take one (``numeric``, ``similar`` …)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Any further settings the type understands."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JudgeSpec:
+    """How an LLM judge grades a case: a rubric, and the score that passes."""
+
+    rubric: str
+    """What the judge is asked to check; the case's ``expected`` is the reference answer."""
+    pass_score: int = 4
+    """Lowest score on the 1–5 scale that passes."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CaseSource:
+    """Where a case came from; a *lock* pins a fixed bug to the trace that showed it."""
+
+    kind: str = "manual"
+    """``manual``, ``feedback``, ``import`` …"""
+    trace_id: str | None = None
+    """The production trace the case was made from, if any."""
+    lock: bool = False
+    """A lock case that fails fails the gate on its own, whatever the pass rate."""
+    note: str | None = None
+    """Why the case exists (the bug it guards)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Case:
+    """One eval case: an input, how to judge the answer, and its keys."""
+
+    id: str
+    """Unique within its file."""
+    input: str | list[Message]
+    """The user's message, or a whole conversation."""
+    vars: dict[str, Any] = field(default_factory=dict)
+    """Template variables for the prompt (``{{ plan }}``)."""
+    expected: str | None = None
+    """The reference answer (rules compare with it, the judge grades against it)."""
+    asserts: tuple[Assertion, ...] = ()
+    """Checks on the answer; all must pass."""
+    judge: JudgeSpec | None = None
+    """An LLM judge, when the case asks for one."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Shared keys and free-form keys of this case (intent, customer_tier …)."""
+    source: CaseSource | None = None
+    """Provenance; ``source.lock`` makes a lock case."""
+    line: int = 0
+    """The 1-based line (or row) of the file the case was read from."""
+
+    @property
+    def is_lock(self) -> bool:
+        """True for a case that locks a fixed bug."""
+        return self.source is not None and self.source.lock
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dataset:
+    """A loaded case file: its cases and the content hash that names it."""
+
+    name: str
+    """The file's stem, e.g. ``golden``."""
+    path: str
+    """The file it was read from."""
+    dataset_id: str
+    """``name@sha256-prefix`` of the canonical content."""
+    cases: tuple[Case, ...]
+    """The cases, in file order."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Completion:
+    """What a target answered to one request."""
+
+    text: str
+    """The assistant's answer."""
+    latency_ms: float
+    """Wall time of the successful attempt."""
+    tokens_in: int | None = None
+    """Prompt tokens, when the target reports them."""
+    tokens_out: int | None = None
+    """Completion tokens, when the target reports them."""
+    model: str | None = None
+    """The model the target says answered."""
+    cached: bool = False
+    """True when the answer came from the target cache, not the live service."""
+    attempts: int = 1
+    """How many attempts it took (retries included)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Grade:
+    """The verdict of one grader (an assertion or the judge) on one answer."""
+
+    name: str
+    """The grader, e.g. ``icontains`` or ``judge``."""
+    passed: bool
+    """Whether the answer passed this grader."""
+    score: float
+    """0–1; 1 is best."""
+    reason: str
+    """Why, in one line a person can read."""
+    judge_score: int | None = None
+    """The judge's raw 1–5 score, for the judge grader."""
+    error: str | None = None
+    """Set when the grader itself failed (e.g. an unparseable judge reply); then passed is False."""
+    error_kind: ErrorKind | None = None
+    """``grader`` or ``judge`` when ``error`` is set."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EvalRecord:
+    """One trial of one case in one run: the answer, its grades and the keys."""
+
+    run_id: str
+    """The run this record belongs to."""
+    case_id: str
+    """The case's id."""
+    trial: int
+    """0-based trial index (``--trials K``)."""
+    passed: bool
+    """True when every grader passed and nothing errored."""
+    score: float | None
+    """Mean of the graders' scores, 0–1; None when the target errored."""
+    reason: str
+    """The first failing grader's reason, or ``ok``."""
+    output: str | None = None
+    """The target's answer, None when it errored."""
+    error: str | None = None
+    """What went wrong, when the case errored (target, grader or judge)."""
+    error_kind: ErrorKind | None = None
+    """Which part errored."""
+    judge_score: int | None = None
+    """The judge's 1–5 score, when a judge graded."""
+    latency_ms: float | None = None
+    """Target latency of this trial."""
+    tokens_in: int | None = None
+    """Prompt tokens reported by the target."""
+    tokens_out: int | None = None
+    """Completion tokens reported by the target."""
+    grades: tuple[Grade, ...] = ()
+    """Every grader's verdict."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Shared and extra keys of this record (run keys merged with the case's)."""
+    created_at: datetime | None = None
+    """When it was written (set by the store when None)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CaseResult:
+    """A case's result over its trials: pass by majority, score by mean."""
+
+    case_id: str
+    """The case's id."""
+    passed: bool
+    """Passed by majority of trials (a tie does not pass)."""
+    score: float | None
+    """Mean score over trials that produced an answer."""
+    reason: str
+    """The reason of the first failing trial, or ``ok``."""
+    output: str | None
+    """The first trial's answer."""
+    error: str | None
+    """Set when every trial errored."""
+    error_kind: ErrorKind | None
+    """Which part errored, when ``error`` is set."""
+    trials: int
+    """How many trials ran."""
+    trials_passed: int
+    """How many of them passed."""
+    judge_score: float | None = None
+    """Mean judge score over trials, when judged."""
+    lock: bool = False
+    """True for a lock case."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The case's own keys (intent, customer_tier …)."""
+
+    @property
+    def errored(self) -> bool:
+        """True when no trial produced a gradeable answer."""
+        return self.error is not None
+
+    @property
+    def flaky(self) -> bool:
+        """True when the trials disagree."""
+        return 0 < self.trials_passed < self.trials
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Run:
+    """One run of a dataset against a target, with its settings and, once done, its verdict."""
+
+    run_id: str
+    """Unique id, sortable by time."""
+    dataset_id: str
+    """``name@sha256-prefix`` of the cases."""
+    dataset_name: str
+    """The dataset's name (the baseline is looked up by it)."""
+    target_id: str
+    """Which service was asked (base URL + model, or the callable), without the prompt."""
+    started_at: datetime
+    """When the run started (UTC)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The run's shared and extra keys."""
+    settings: dict[str, Any] = field(default_factory=dict)
+    """What is needed to resume it: cases path, target, trials, gate thresholds …"""
+    status: RunStatus = "running"
+    """``running`` until it finishes, then ``complete`` (or ``interrupted``)."""
+    finished_at: datetime | None = None
+    """When it finished."""
+    verdict: Literal["pass", "fail"] | None = None
+    """The gate's verdict, once complete."""
+    summary: dict[str, Any] = field(default_factory=dict)
+    """Counts, pass rate and interval, locks failed, new failures … once complete."""
+    baseline_run_id: str | None = None
+    """The run it was compared with."""

@@ -1,0 +1,43 @@
+"""The store: runs, eval records and caches in SQLite or PostgreSQL, chosen by URL.
+
+::
+
+    from evallock.store import open_store
+
+    with open_store("sqlite:///.evallock/evallock.db") as store:
+        store.create_run(run)
+        store.add_records(records)          # one transaction, all or nothing
+        for record in store.iter_records(run.run_id):
+            ...
+
+``sqlite:///…`` (the default) is a file with WAL; ``postgresql://user@host/db``
+uses psycopg 3. Everything that differs between the two stays in this package
+(``_engine.py``, ``_types.py``), and ``tests/store`` runs the same suite on both.
+
+Adding a table (or a column, or an index)
+-----------------------------------------
+Migrations are Alembic scripts in ``migrations/versions``, applied in order by
+:func:`open_store` (programmatically: no ``alembic.ini``). A released script is
+never edited; every change is a new one.
+
+1. Copy the newest script to ``migrations/versions/NNNN_<what>.py`` (e.g.
+   ``0002_traces.py``); set ``revision = "NNNN"`` and ``down_revision`` to the
+   previous revision, and write ``upgrade()`` with ``op.create_table`` /
+   ``op.add_column`` / ``op.create_index``. Spell the columns out; do not import
+   ``_schema`` (it describes the newest schema, not that script's). Name
+   constraints and indexes as ``_schema.NAMING_CONVENTION`` does.
+2. Set :data:`HEAD_REVISION` (in ``migrations/__init__.py``) to ``"NNNN"``.
+3. Describe the table in ``_schema.py`` for queries, and put its methods in a
+   module of their own (``_traces.py`` …) that :class:`Store` delegates to.
+
+``tests/store/test_store_migrations.py`` fails until the constant, the scripts and
+``_schema.py`` agree, on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from evallock.store._open import DEFAULT_STORE_URL, open_store
+from evallock.store._store import Store
+from evallock.store.migrations import HEAD_REVISION
+
+__all__ = ["DEFAULT_STORE_URL", "HEAD_REVISION", "Store", "open_store"]

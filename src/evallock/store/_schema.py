@@ -1,0 +1,127 @@
+"""The schema: SQLAlchemy Core tables the store queries, as the migrations leave them.
+
+These definitions are for building statements only; the tables themselves are
+created by the Alembic migrations in ``migrations/versions``. A test compares the
+two, so a change here without a migration (or a new shared key in
+``evallock.keys``) fails the suite.
+
+Every shared key is a column of its own, so slices and joins use indexes; other
+keys go to the ``extra`` JSON column. On ``runs`` the ``dataset_id`` column is the
+run's own dataset id, so a ``dataset_id`` *key* on a run is kept in ``extra``.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from evallock.keys import SHARED_KEYS
+from evallock.store._types import JSONText, UTCDateTime
+
+__all__ = [
+    "INDEXED_RECORD_KEYS",
+    "NAMING_CONVENTION",
+    "RECORD_KEY_COLUMNS",
+    "RUN_KEY_COLUMNS",
+    "cache",
+    "eval_records",
+    "metadata",
+    "runs",
+]
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Constraint names, fixed so later migrations (and SQLite batch mode) can refer to them."""
+
+RUN_KEY_COLUMNS: tuple[str, ...] = tuple(k for k in SHARED_KEYS if k != "dataset_id")
+"""Shared keys with a column on ``runs`` (``dataset_id`` is the run's own column)."""
+
+RECORD_KEY_COLUMNS: tuple[str, ...] = SHARED_KEYS
+"""Shared keys with a column on ``eval_records``."""
+
+INDEXED_RECORD_KEYS: tuple[str, ...] = (
+    "prompt_version",
+    "model_version",
+    "intent",
+    "customer_tier",
+)
+"""The keys reports slice and join records on most; each has an index."""
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String, primary_key=True),
+    Column("dataset_id", String, nullable=False),
+    Column("dataset_name", String, nullable=False),
+    Column("target_id", String, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    Column("status", String, nullable=False),
+    Column("verdict", String),
+    Column("baseline_run_id", String),
+    Column("settings", JSONText, nullable=False),
+    Column("summary", JSONText, nullable=False),
+    *(Column(key, String) for key in RUN_KEY_COLUMNS),
+    Column("extra", JSONText, nullable=False),
+    Index(None, "dataset_name", "target_id", "started_at"),
+    Index(None, "started_at"),
+)
+
+eval_records = Table(
+    "eval_records",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("run_id", String, ForeignKey("runs.run_id"), nullable=False),
+    Column("case_id", String, nullable=False),
+    Column("trial", Integer, nullable=False),
+    Column("passed", Boolean, nullable=False),
+    Column("score", Float),
+    Column("reason", Text, nullable=False),
+    Column("output", Text),
+    Column("error", Text),
+    Column("error_kind", String),
+    Column("judge_score", Integer),
+    Column("latency_ms", Float),
+    Column("tokens_in", Integer),
+    Column("tokens_out", Integer),
+    Column("grades", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    *(Column(key, String) for key in RECORD_KEY_COLUMNS),
+    Column("extra", JSONText, nullable=False),
+    UniqueConstraint("run_id", "case_id", "trial"),
+    # (run_id, id): one run's records in insertion order, for keyset pagination.
+    Index(None, "run_id", "id"),
+    *(Index(None, key) for key in INDEXED_RECORD_KEYS),
+)
+
+cache = Table(
+    "cache",
+    metadata,
+    Column("namespace", String, primary_key=True),
+    Column("key", String, primary_key=True),
+    Column("value", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,329 @@
+"""The Store: runs, eval records and the cache, over one SQLAlchemy engine.
+
+Every write is one transaction and every statement is a parameterised Core
+expression. Records are append-only: a second record for the same
+``(run_id, case_id, trial)`` is refused, never merged. Database failures surface
+as :class:`evallock.errors.StoreError` with the masked URL and one line of reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Final, Literal, get_args
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from evallock.errors import StoreError
+from evallock.records import EvalRecord, Run, RunStatus
+from evallock.store._codec import (
+    RecordKeyColumns,
+    record_from_row,
+    record_to_row,
+    run_from_row,
+    run_to_row,
+)
+from evallock.store._engine import insert_or_ignore, write_connection
+from evallock.store._schema import cache, eval_records, runs
+from evallock.store._types import utc_now
+
+__all__ = ["Store"]
+
+PAGE_SIZE: Final = 1000
+"""Rows fetched per query when streaming a run's records."""
+_IN_CHUNK: Final = 500  # bound parameters per IN (...), well under SQLite's limit
+_STATUSES = frozenset(get_args(RunStatus))
+_VERDICTS = frozenset({None, "pass", "fail"})
+CacheNamespace = Literal["judge", "target"]
+
+_INSERT_RUN = runs.insert()
+_INSERT_RECORDS = eval_records.insert()
+_GET_RUN = select(runs).where(runs.c.run_id == bindparam("run_id"))
+_RECORD_PAGE = (
+    select(eval_records)
+    .where(eval_records.c.run_id == bindparam("run_id"), eval_records.c.id > bindparam("after"))
+    .order_by(eval_records.c.id)
+    .limit(PAGE_SIZE)
+)
+_COMPLETED = select(eval_records.c.case_id, eval_records.c.trial).where(
+    eval_records.c.run_id == bindparam("run_id")
+)
+_GET_CACHED = select(cache.c.key, cache.c.value).where(
+    cache.c.namespace == bindparam("namespace"),
+    cache.c.key.in_(bindparam("keys", expanding=True)),
+)
+
+
+class Store:
+    """Runs, records and cache entries in one SQLite or PostgreSQL database.
+
+    Open one with :func:`evallock.store.open_store`. It is safe to share between
+    threads (each call checks a connection out of the engine's pool), except the
+    in-memory ``sqlite://`` store, which has a single connection.
+    """
+
+    url: str
+    """The store's URL with any password masked."""
+
+    def __init__(self, engine: Engine, *, url: str) -> None:
+        """Wrap an engine whose database is already migrated (see ``open_store``)."""
+        self.url = url
+        self._engine: Engine | None = engine
+        self._insert_cache = insert_or_ignore(engine.dialect.name, cache)
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- runs ---------------------------------------------------------------
+
+    def create_run(self, run: Run) -> None:
+        """Record a new run.
+
+        Raises:
+            ValueError: a naive ``started_at`` or ``finished_at``.
+            StoreError: a run with this id exists already, or the write failed.
+        """
+        with self._write(f"cannot create run {run.run_id!r}") as conn:
+            conn.execute(_INSERT_RUN, run_to_row(run))
+
+    def finish_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        verdict: str | None,
+        summary: dict[str, Any],
+        baseline_run_id: str | None,
+        finished_at: datetime,
+    ) -> None:
+        """Set a run's outcome: status, verdict, summary, baseline and finish time.
+
+        Raises:
+            ValueError: an unknown status or verdict, or a naive ``finished_at``.
+            StoreError: no such run, or the write failed.
+        """
+        if status not in _STATUSES:
+            raise ValueError(f"status {status!r}: expected one of {sorted(_STATUSES)}")
+        if verdict not in _VERDICTS:
+            raise ValueError(f"verdict {verdict!r}: expected 'pass', 'fail' or None")
+        if finished_at.utcoffset() is None:
+            raise ValueError("finished_at is a naive datetime; pass a timezone-aware (UTC) time")
+        stmt = (
+            update(runs)
+            .where(runs.c.run_id == run_id)
+            .values(
+                status=status,
+                verdict=verdict,
+                summary=summary,
+                baseline_run_id=baseline_run_id,
+                finished_at=finished_at,
+            )
+        )
+        with self._write(f"cannot finish run {run_id!r}") as conn:
+            if conn.execute(stmt).rowcount != 1:
+                raise StoreError(f"cannot finish run {run_id!r} in store {self.url}: no such run")
+
+    def get_run(self, run_id: str) -> Run | None:
+        """The run with this id, or None."""
+        with self._read(f"cannot read run {run_id!r}") as conn:
+            row = conn.execute(_GET_RUN, {"run_id": run_id}).first()
+        return None if row is None else run_from_row(row)
+
+    def list_runs(
+        self,
+        *,
+        dataset_name: str | None = None,
+        target_id: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[Run]:
+        """Runs matching every given filter, newest first."""
+        stmt = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+        if dataset_name is not None:
+            stmt = stmt.where(runs.c.dataset_name == dataset_name)
+        if target_id is not None:
+            stmt = stmt.where(runs.c.target_id == target_id)
+        if status is not None:
+            stmt = stmt.where(runs.c.status == status)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._read("cannot list runs") as conn:
+            return [run_from_row(row) for row in conn.execute(stmt)]
+
+    def last_passing_run(
+        self, dataset_name: str, target_id: str, *, exclude_run_id: str | None = None
+    ) -> Run | None:
+        """The newest complete run of this dataset and target whose verdict was ``pass``."""
+        stmt = (
+            select(runs)
+            .where(
+                runs.c.dataset_name == dataset_name,
+                runs.c.target_id == target_id,
+                runs.c.status == "complete",
+                runs.c.verdict == "pass",
+            )
+            .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
+            .limit(1)
+        )
+        if exclude_run_id is not None:
+            stmt = stmt.where(runs.c.run_id != exclude_run_id)
+        with self._read("cannot look up the last passing run") as conn:
+            row = conn.execute(stmt).first()
+        return None if row is None else run_from_row(row)
+
+    # -- records ------------------------------------------------------------
+
+    def add_records(self, records: Sequence[EvalRecord]) -> None:
+        """Append records in one transaction: all of them are written, or none.
+
+        Records without ``created_at`` get the time of this call.
+
+        Raises:
+            ValueError: a naive ``created_at``.
+            StoreError: a record repeats a stored ``(run_id, case_id, trial)``, names a
+                run that does not exist, or the write failed.
+        """
+        if not records:
+            return
+        now = utc_now()
+        key_columns = RecordKeyColumns()
+        rows = [record_to_row(record, now, key_columns) for record in records]
+        action = f"cannot add {len(rows)} records"
+        try:
+            with self._write(action) as conn:
+                conn.execute(_INSERT_RECORDS, rows)
+        except StoreError as exc:
+            clash = (
+                self._first_clash(records) if isinstance(exc.__cause__, IntegrityError) else None
+            )
+            if clash is None:
+                raise
+            raise StoreError(
+                f"{action} in store {self.url}: run {clash[0]!r} case {clash[1]!r} trial "
+                f"{clash[2]} is already stored (records are append-only)"
+            ) from exc.__cause__
+
+    def iter_records(self, run_id: str) -> Iterator[EvalRecord]:
+        """A run's records in insertion order, fetched a page at a time.
+
+        No connection is held between pages, so a slow consumer blocks nobody.
+        """
+        after = 0
+        while True:
+            with self._read(f"cannot read records of run {run_id!r}") as conn:
+                page = conn.execute(_RECORD_PAGE, {"run_id": run_id, "after": after}).all()
+            for row in page:
+                yield record_from_row(row)
+            if len(page) < PAGE_SIZE:
+                return
+            after = page[-1].id
+
+    def completed_trials(self, run_id: str) -> set[tuple[str, int]]:
+        """``(case_id, trial)`` pairs already recorded for a run (what ``--resume`` skips)."""
+        with self._read(f"cannot read records of run {run_id!r}") as conn:
+            return {
+                (row.case_id, row.trial) for row in conn.execute(_COMPLETED, {"run_id": run_id})
+            }
+
+    def _first_clash(self, records: Sequence[EvalRecord]) -> tuple[str, str, int] | None:
+        # Only on the failure path: name the record that broke the uniqueness rule.
+        seen: set[tuple[str, str, int]] = set()
+        stored: dict[str, set[tuple[str, int]]] = {}
+        for r in records:
+            ident = (r.run_id, r.case_id, r.trial)
+            if r.run_id not in stored:
+                stored[r.run_id] = self.completed_trials(r.run_id)
+            if ident in seen or (r.case_id, r.trial) in stored[r.run_id]:
+                return ident
+            seen.add(ident)
+        return None
+
+    # -- cache --------------------------------------------------------------
+
+    def get_cached(self, namespace: str, key: str) -> dict[str, Any] | None:
+        """The cached value under ``namespace``/``key``, or None."""
+        return self.get_cached_many(namespace, [key]).get(key)
+
+    def get_cached_many(self, namespace: str, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The cached values for those keys that have one, by key."""
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        with self._read(f"cannot read the {namespace} cache") as conn:
+            for start in range(0, len(unique), _IN_CHUNK):
+                params = {"namespace": namespace, "keys": unique[start : start + _IN_CHUNK]}
+                found.update((row.key, row.value) for row in conn.execute(_GET_CACHED, params))
+        return found
+
+    def put_cached(self, namespace: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Cache values in one transaction; a key that already has a value keeps it."""
+        first: dict[str, dict[str, Any]] = {}
+        for key, value in items:
+            first.setdefault(key, value)
+        if not first:
+            return
+        now = utc_now()
+        rows = [
+            {"namespace": namespace, "key": key, "value": value, "created_at": now}
+            for key, value in first.items()
+        ]
+        with self._write(f"cannot write the {namespace} cache") as conn:
+            conn.execute(self._insert_cache, rows)
+
+    # -- plumbing -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _live_engine(self) -> Engine:
+        if self._engine is None:
+            raise StoreError(f"store {self.url} is closed")
+        return self._engine
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[Connection]:
+        engine = self._live_engine()
+        try:
+            with write_connection(engine) as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{action} in store {self.url}: {describe_error(exc)}") from exc
+
+    @contextmanager
+    def _read(self, action: str) -> Iterator[Connection]:
+        engine = self._live_engine()
+        try:
+            with engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"{action} in store {self.url}: {describe_error(exc)}") from exc
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line saying what the database objected to."""
+    if isinstance(exc, IntegrityError):
+        text = str(exc.orig).lower()
+        if "unique" in text or "duplicate" in text:
+            return "already stored (records and runs are append-only)"
+        if "foreign key" in text:
+            return "it refers to a run that does not exist"
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return lines[0] if lines else type(cause).__name__

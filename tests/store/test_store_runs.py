@@ -1,0 +1,165 @@
+"""Runs in the store: round-trip, append-only creation, finishing, listing, baselines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from evallock.errors import StoreError
+
+T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
+
+HOSTILE = '\'; DROP TABLE runs; -- <script>alert(1)</script> "quoted" \\ back\\slash'
+UNICODE = "Rückerstattung 返金 возврат 🧾 \u200b zero-width, NUL-free"
+
+
+def test_run_round_trips_with_keys_settings_and_hostile_text(store, make_run):
+    run = make_run(
+        HOSTILE,
+        dataset_name=UNICODE,
+        target_id=HOSTILE,
+        started_at=datetime(2026, 10, 4, 11, 30, 15, 123456, tzinfo=timezone(timedelta(hours=2))),
+        keys={
+            "prompt_version": "refund-v4",
+            "intent": UNICODE,
+            "dataset_id": "golden@other",  # a key with no column of its own on runs
+            "session_kind": HOSTILE,  # free-form: goes to extra
+        },
+        settings={"cases": "evals/golden.jsonl", "note": HOSTILE, "nested": {"x": [1, 2.5, None]}},
+    )
+    store.create_run(run)
+
+    got = store.get_run(HOSTILE)
+
+    assert got == run
+    assert got.started_at.tzinfo is UTC
+    assert got.started_at == datetime(2026, 10, 4, 9, 30, 15, 123456, tzinfo=UTC)
+    assert store.list_runs()[0].run_id == HOSTILE  # and the table is still there
+
+
+def test_get_run_of_unknown_id_is_none(store):
+    assert store.get_run("nope") is None
+
+
+def test_create_run_twice_is_refused_and_keeps_the_first(store, make_run):
+    store.create_run(make_run("r1", target_id="first"))
+
+    with pytest.raises(StoreError, match=r"cannot create run 'r1' in store .*already stored"):
+        store.create_run(make_run("r1", target_id="second"))
+
+    assert store.get_run("r1").target_id == "first"
+
+
+def test_naive_times_are_refused(store, make_run):
+    with pytest.raises(ValueError, match="naive"):
+        store.create_run(make_run(started_at=datetime(2026, 1, 1)))
+
+
+def test_finish_run_sets_the_outcome(store, make_run):
+    store.create_run(make_run("base"))
+    store.create_run(make_run("r1"))
+    finished = T0 + timedelta(minutes=3)
+
+    store.finish_run(
+        "r1",
+        status="complete",
+        verdict="fail",
+        summary={"n": 3, "pass_rate": 2 / 3, "locks_failed": ["refund-017"], "note": UNICODE},
+        baseline_run_id="base",
+        finished_at=finished,
+    )
+
+    got = store.get_run("r1")
+    assert got.status == "complete"
+    assert got.verdict == "fail"
+    assert got.summary == {
+        "n": 3,
+        "pass_rate": 2 / 3,
+        "locks_failed": ["refund-017"],
+        "note": UNICODE,
+    }
+    assert got.baseline_run_id == "base"
+    assert got.finished_at == finished
+    assert got.keys == make_run().keys
+
+
+def test_finish_run_of_unknown_run_raises(store):
+    with pytest.raises(StoreError, match="no such run"):
+        store.finish_run(
+            "ghost",
+            status="complete",
+            verdict="pass",
+            summary={},
+            baseline_run_id=None,
+            finished_at=T0,
+        )
+
+
+@pytest.mark.parametrize(("status", "verdict"), [("done", "pass"), ("complete", "maybe")])
+def test_finish_run_rejects_unknown_status_or_verdict(store, make_run, status, verdict):
+    store.create_run(make_run())
+    with pytest.raises(ValueError, match="expected"):
+        store.finish_run(
+            "r1", status=status, verdict=verdict, summary={}, baseline_run_id=None, finished_at=T0
+        )
+
+
+def test_list_runs_newest_first_with_filters_and_limit(store, make_run):
+    for i, (dataset, target) in enumerate(
+        [("golden", "a"), ("golden", "b"), ("smoke", "a"), ("golden", "a")]
+    ):
+        store.create_run(
+            make_run(
+                f"r{i}", dataset_name=dataset, target_id=target, started_at=T0 + timedelta(hours=i)
+            )
+        )
+    store.finish_run(
+        "r0", status="complete", verdict="pass", summary={}, baseline_run_id=None, finished_at=T0
+    )
+
+    assert [r.run_id for r in store.list_runs()] == ["r3", "r2", "r1", "r0"]
+    assert [r.run_id for r in store.list_runs(dataset_name="golden")] == ["r3", "r1", "r0"]
+    assert [r.run_id for r in store.list_runs(dataset_name="golden", target_id="a")] == ["r3", "r0"]
+    assert [r.run_id for r in store.list_runs(status="complete")] == ["r0"]
+    assert [r.run_id for r in store.list_runs(limit=2)] == ["r3", "r2"]
+    assert store.list_runs(dataset_name="nothing") == []
+
+
+def _finish(store, run_id, verdict, status="complete"):
+    store.finish_run(
+        run_id,
+        status=status,
+        verdict=verdict,
+        summary={"v": verdict},
+        baseline_run_id=None,
+        finished_at=T0 + timedelta(days=1),
+    )
+
+
+def test_last_passing_run_is_the_newest_complete_pass_of_dataset_and_target(store, make_run):
+    plan = [  # run_id, hours after T0, dataset, target, status, verdict
+        ("old-pass", 0, "golden", "bot", "complete", "pass"),
+        ("new-pass", 2, "golden", "bot", "complete", "pass"),
+        ("newer-fail", 3, "golden", "bot", "complete", "fail"),
+        ("interrupted", 4, "golden", "bot", "interrupted", "pass"),
+        ("running", 5, "golden", "bot", None, None),
+        ("other-target", 6, "golden", "other-bot", "complete", "pass"),
+        ("other-dataset", 7, "smoke", "bot", "complete", "pass"),
+    ]
+    for run_id, hours, dataset, target, status, verdict in plan:
+        store.create_run(
+            make_run(
+                run_id,
+                dataset_name=dataset,
+                target_id=target,
+                started_at=T0 + timedelta(hours=hours),
+            )
+        )
+        if status is not None:
+            _finish(store, run_id, verdict, status)
+
+    assert store.last_passing_run("golden", "bot").run_id == "new-pass"
+    assert store.last_passing_run("golden", "bot", exclude_run_id="new-pass").run_id == "old-pass"
+    assert store.last_passing_run("golden", "other-bot").run_id == "other-target"
+    assert store.last_passing_run("golden", "nobody") is None

@@ -1,0 +1,101 @@
+"""Structured graders: JSON, JSON Schema, numbers in the answer, latency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evallock.graders.structured import JsonCheck, compile_schema, first_number
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"score": {"type": "integer"}, "email": {"type": "string", "format": "email"}},
+    "required": ["score"],
+}
+
+CASES: list[tuple[dict[str, Any], str, bool, str]] = [
+    ({"type": "is-json"}, ' {"a": 1} ', True, "valid JSON"),
+    ({"type": "is-json", "value": SCHEMA}, '{"score": 3}', True, "valid JSON, matches the schema"),
+    ({"type": "is-json", "value": SCHEMA}, '{"score": "3"}', False, "does not match the schema at $.score: '3' is not of type 'integer'"),
+    ({"type": "json-schema", "value": SCHEMA}, '{"score": 5, "email": "a@b.example"}', True, "valid JSON, matches the schema"),
+    ({"type": "json-schema", "value": SCHEMA}, "[]", False, "does not match the schema at $: [] is not of type 'object'"),
+    ({"type": "json-schema", "value": SCHEMA}, '{"score": 1, "email": "nope"}', False, "does not match the schema at $.email: 'nope' is not a 'email'"),
+    ({"type": "json-schema", "value": '{"type": "array"}'}, "[1]", True, "valid JSON, matches the schema"),
+    ({"type": "numeric", "value": 42}, "The answer is 42.", True, "found 42, expected 42 ± 0"),
+    ({"type": "numeric", "value": 42}, "The answer is 41", False, "found 41, expected 42 ± 0"),
+    ({"type": "numeric", "value": 3.14, "threshold": 0.01}, "pi ≈ 3.1416", True, "found 3.1416, expected 3.14 ± 0.01"),
+    ({"type": "numeric", "value": "1234.5"}, "It costs $1,234.50 in total", True, "found 1234.5, expected 1234.5 ± 0"),
+    ({"type": "numeric", "value": 7}, "no idea", False, "no number in the answer, expected 7 ± 0"),
+    ({"type": "latency-ms", "value": 1000}, "x", True, "answered in 812 ms, at most 1000 ms"),
+    ({"type": "latency-ms", "value": 500}, "x", False, "answered in 812 ms, expected at most 500 ms"),
+    ({"type": "latency", "threshold": 900}, "x", True, "answered in 812 ms, at most 900 ms"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "output", "passed", "reason"), CASES)
+def test_structured_passes_or_fails_with_reason(check, raw, output, passed, reason) -> None:
+    grade = check(raw, output, latency_ms=812.0)
+    assert (grade.passed, grade.reason) == (passed, reason)
+    assert grade.score == (1.0 if passed else 0.0)
+    assert grade.error is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("42", 42.0),
+        ("about -3.5 degrees", -3.5),
+        ("−7 (unicode minus)", -7.0),
+        ("$1,234,567.89", 1234567.89),
+        ("1,2,3", 1.0),
+        ("order #R1041 ships in 2 days", 2.0),
+        ("version v2 costs .5 dollars", 0.5),
+        ("pages 3-5", 3.0),
+        ("6.02e23 atoms", 6.02e23),
+        ("45%", 45.0),
+        ("nothing here", None),
+    ],
+)
+def test_first_number(text, number) -> None:
+    assert first_number(text) == number
+
+
+@given(st.integers(-(10**12), 10**12), st.text(alphabet="abc xyz:!?"))
+def test_first_number_reads_any_integer_after_words(n, words) -> None:
+    assert first_number(f"{words} {n} and 7") == float(n)
+
+
+def test_is_json_fails_on_prose_around_json(check) -> None:
+    grade = check({"type": "is-json"}, 'Sure! {"a": 1}')
+    assert not grade.passed
+    assert grade.reason.startswith("not valid JSON: ")
+    assert "line 1 column 1" in grade.reason
+
+
+def test_float_noise_is_tolerated(check) -> None:
+    assert check({"type": "numeric", "value": 0.3}, "0.30000000000000004").passed
+
+
+def test_unresolvable_ref_is_a_grader_error(grade) -> None:
+    grader = JsonCheck(validator=compile_schema({"$ref": "#/$defs/missing"}), name="json-schema")
+    result = grade(grader, "{}")
+    assert (result.passed, result.error_kind) == (False, "grader")
+    assert result.error is not None
+    assert result.error.startswith("schema could not be applied:")
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"type": "wat"}, "json-schema: not a valid JSON schema at $.type:"),
+        ({"required": "score"}, "json-schema: not a valid JSON schema at $.required:"),
+        ("{not json", "json-schema: the schema is not valid JSON:"),
+        ([1, 2], "json-schema: the schema must be a JSON object, got list"),
+    ],
+)
+def test_compile_schema_rejects_bad_schemas(schema, message) -> None:
+    with pytest.raises(ValueError, match="^" + message.replace("$", r"\$").replace(".", r"\.")):
+        compile_schema(schema)

@@ -1,0 +1,14 @@
+"""The demo: a bundled OpenAI-compatible fake service and the example project it serves.
+
+:func:`start_fake_service` runs the fake service (models ``support-bot`` and
+``judge``) in a background thread; ``python -m evallock.demo.fake_service``
+runs it as a process. :func:`example_dir` is the bundled refund-bot project.
+"""
+
+from __future__ import annotations
+
+from evallock.demo._asgi import MODELS, FakeServiceApp
+from evallock.demo._example import example_dir
+from evallock.demo._server import FakeService, start_fake_service
+
+__all__ = ["MODELS", "FakeService", "FakeServiceApp", "example_dir", "start_fake_service"]

@@ -1,0 +1,11 @@
+"""Case files: loading, validation with file:line, and the dataset id."""
+
+from evallock.cases._load import dataset_id_of, load_cases, read_raw_cases
+from evallock.cases._schema import case_from_raw
+
+__all__ = [
+    "case_from_raw",
+    "dataset_id_of",
+    "load_cases",
+    "read_raw_cases",
+]

@@ -1,0 +1,65 @@
+"""Helpers shared by commands: settings merged with flags, the store, the console."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from evallock.config import Settings
+
+__all__ = ["err_console", "is_interactive", "load", "open_store_for", "out_console", "read_rubric"]
+
+
+def load(config: Path | None, store: str | None) -> Settings:
+    """Settings from the config file, with ``--store`` applied."""
+    from evallock.config import load_settings
+
+    settings = load_settings(config)
+    if store:
+        settings = settings.model_copy(update={"store": store})
+    return settings
+
+
+def open_store_for(settings: Settings) -> Any:
+    """Open the store the settings name (exit 3 when it cannot be opened)."""
+    from evallock.store import open_store
+
+    return open_store(settings.store)
+
+
+def is_interactive() -> bool:
+    """A progress bar only on a terminal, never in CI."""
+    ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+    return sys.stderr.isatty() and not ci
+
+
+def out_console() -> Console:
+    """The console for results (stdout)."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def err_console() -> Console:
+    """The console for progress and notes (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False)
+
+
+def read_rubric(value: str | None) -> str | None:
+    """``--rubric TEXT`` or ``--rubric @FILE``."""
+    from evallock.errors import UsageError
+
+    if value is None or not value.startswith("@"):
+        return value
+    path = Path(value[1:])
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--rubric {value}: cannot read: {exc}") from None

@@ -1,0 +1,73 @@
+"""``evallock demo``: the whole gate on the bundled example service, with the embedded store."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["demo"]
+
+
+def demo(
+    workdir: Annotated[
+        Path, typer.Option(help="Where the example project is copied (recreated).")
+    ] = Path(".evallock/demo"),
+) -> int:
+    """Run the bundled example: the gate passes on the good prompt and fails on the regressed one.
+
+    The example is a support bot with two prompt versions. support-v4 answers two
+    consumer questions that support-v3 missed, but it broke the enterprise refund
+    policy, which a lock case (a fixed bug, pinned to its trace) guards.
+
+    Example: evallock demo
+    """
+    from rich.rule import Rule
+
+    from evallock.cli._common import out_console
+    from evallock.cli._run import execute
+    from evallock.config import Settings
+    from evallock.demo import example_dir, start_fake_service
+    from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec
+    from evallock.gate import GateThresholds
+
+    console = out_console()
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    shutil.copytree(example_dir(), workdir)
+    settings = Settings(store=f"sqlite:///{workdir / 'evallock.db'}")
+    verdicts: dict[str, int] = {}
+    with start_fake_service() as service:
+        console.print(f"example service (deterministic, bundled) at {service.base_url}")
+        console.print(f"example project copied to {workdir}, store {settings.store}\n")
+        for version in ("support-v3", "support-v4"):
+            console.print(Rule(f"evallock run golden.jsonl --prompt prompts/{version}.txt"))
+            request = EvalRequest(
+                cases=str(workdir / "golden.jsonl"),
+                target=TargetSpec(
+                    base_url=service.base_url,
+                    model="support-bot",
+                    prompt=str(workdir / "prompts" / f"{version}.txt"),
+                ),
+                judge=JudgeSpecSettings(base_url=service.base_url, model="judge"),
+                keys={"prompt_version": version, "model_version": "support-bot@demo"},
+                thresholds=GateThresholds(min_pass_rate=0.9, max_new_failures=0),
+            )
+            verdicts[version] = execute(
+                request,
+                settings_store=settings,
+                markdown=workdir / f"{version}.md",
+                junit=workdir / f"{version}.junit.xml",
+            )
+            console.print()
+    console.print(Rule("what happened"))
+    ok = verdicts.get("support-v3") == 0 and verdicts.get("support-v4") == 1
+    console.print(
+        "support-v3 passed the gate and became the baseline; support-v4 failed it: the lock\n"
+        "case that guards the enterprise refund bug failed again, and cases that passed on\n"
+        "the baseline fail now. In CI that exit code (1) blocks the deploy.\n"
+        f"Reports: {workdir}/support-v4.md, {workdir}/support-v4.junit.xml"
+    )
+    return 0 if ok else 1

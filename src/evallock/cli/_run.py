@@ -1,0 +1,265 @@
+"""``evallock run``: run the cases against the target, grade, store, gate."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["run"]
+
+_T = "Target"
+_J = "Judge"
+_G = "Gate"
+_O = "Output"
+
+
+def run(
+    cases: Annotated[Path, typer.Argument(help="Case file: JSONL, CSV or YAML.")],
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="OpenAI-compatible base URL of the service.", rich_help_panel=_T),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model name sent to the service.", rich_help_panel=_T)
+    ] = None,
+    prompt: Annotated[
+        Path | None,
+        typer.Option(help="Jinja2 prompt template (the system message).", rich_help_panel=_T),
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the service's API key.", rich_help_panel=_T)
+    ] = None,
+    python: Annotated[
+        str | None,
+        typer.Option(help="Python target module:function instead of HTTP.", rich_help_panel=_T),
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="Shared key k=v (repeatable), e.g. prompt_version=refund-v4.",
+            rich_help_panel=_T,
+        ),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Judge's OpenAI-compatible base URL.", rich_help_panel=_J)
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
+    ] = None,
+    rubric: Annotated[
+        str | None, typer.Option(help="Default judge rubric: TEXT or @FILE.", rich_help_panel=_J)
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Requests in flight (default 16).")
+    ] = None,
+    trials: Annotated[
+        int | None, typer.Option(min=1, max=100, help="Times each case is asked (default 1).")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.001, help="Seconds per request attempt (default 60).")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts (default 5).")
+    ] = None,
+    cache: Annotated[
+        bool,
+        typer.Option("--cache", help="Reuse stored target answers (off: test the live service)."),
+    ] = False,
+    resume: Annotated[
+        str | None, typer.Option(help="Continue an interrupted run by its id.")
+    ] = None,
+    min_pass_rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0, max=1.0, help="Fail below this pass rate (default 0.9).", rich_help_panel=_G
+        ),
+    ] = None,
+    max_new_failures: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Fail above this many new failures (default 0).", rich_help_panel=_G
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None, typer.Option(help="RUN_ID, last-pass (default) or none.", rich_help_panel=_G)
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.", rich_help_panel=_O)
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option(help="Write JUnit XML here.", rich_help_panel=_O)
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY).",
+            rich_help_panel=_O,
+        ),
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store URL (sqlite:///… or postgresql://…).")
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
+    ] = None,
+) -> int:
+    """Run the cases against the target, grade, store and gate; exit 1 when the gate fails.
+
+    Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot --prompt prompts/v4.txt --key prompt_version=v4 --junit junit.xml
+    """
+    from evallock.cli._common import load, open_store_for, read_rubric
+    from evallock.config import resolve_secret
+    from evallock.errors import ConfigError
+    from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec
+    from evallock.gate import GateThresholds
+    from evallock.keys import parse_key_flags
+    from evallock.runner import RetryPolicy, RunOptions
+
+    settings = load(config, store)
+    t, j, g, r = settings.target, settings.judge, settings.gate, settings.run
+    prompt_path = str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None)
+    target_key_env = api_key_env or t.api_key_env
+    judge_key_env = judge_api_key_env or j.api_key_env
+    target = TargetSpec(
+        base_url=base_url or t.base_url,
+        model=model or t.model,
+        api_key=resolve_secret(target_key_env),
+        api_key_env=target_key_env,
+        prompt=prompt_path,
+        python=python or t.python,
+        params=t.params,
+    )
+    judge = JudgeSpecSettings(
+        base_url=judge_base_url or j.base_url,
+        model=judge_model or j.model,
+        api_key=resolve_secret(judge_key_env),
+        api_key_env=judge_key_env,
+        rubric=read_rubric(rubric) or j.rubric,
+        params=j.params,
+    )
+    options = RunOptions(
+        concurrency=concurrency or r.concurrency,
+        trials=trials or r.trials,
+        timeout=timeout or r.timeout,
+        retry=RetryPolicy(retries=r.retries if retries is None else retries),
+        cache_target=cache,
+    )
+    chosen_baseline = baseline or r.baseline
+    if chosen_baseline == "":
+        raise ConfigError("--baseline: give a run id, last-pass or none")
+    request = EvalRequest(
+        cases=str(cases),
+        target=target,
+        judge=judge,
+        keys={**t.keys, **parse_key_flags(key or [])},
+        options=options,
+        thresholds=GateThresholds(
+            min_pass_rate=g.min_pass_rate if min_pass_rate is None else min_pass_rate,
+            max_new_failures=g.max_new_failures if max_new_failures is None else max_new_failures,
+        ),
+        baseline=chosen_baseline,
+        resume=resume,
+    )
+    if resume:
+        request = _resumed(request, open_store_for(settings), resume)
+    return execute(
+        request, settings_store=settings, json_out=json_out, junit=junit, markdown=markdown
+    )
+
+
+def _resumed(request: Any, store: Any, run_id: str) -> Any:
+    """Rebuild a request from the interrupted run's stored settings (flags for speed stay)."""
+    from dataclasses import replace
+
+    from evallock.config import resolve_secret
+    from evallock.errors import UsageError
+    from evallock.evaluation import JudgeSpecSettings, TargetSpec
+    from evallock.gate import GateThresholds
+
+    run = store.get_run(run_id)
+    store.close()
+    if run is None:
+        raise UsageError(f"--resume {run_id}: no such run")
+    saved = run.settings
+    target = TargetSpec(**saved["target"])
+    target = replace(target, api_key=resolve_secret(target.api_key_env))
+    judge = JudgeSpecSettings(**saved["judge"])
+    judge = replace(judge, api_key=resolve_secret(judge.api_key_env))
+    options = replace(request.options, trials=saved["trials"], cache_target=saved["cache"])
+    return replace(
+        request,
+        cases=saved["cases"],
+        target=target,
+        judge=judge,
+        options=options,
+        thresholds=GateThresholds(**saved["thresholds"]),
+        baseline=saved["baseline"],
+    )
+
+
+def execute(
+    request: Any,
+    *,
+    settings_store: Any,
+    json_out: Path | None = None,
+    junit: Path | None = None,
+    markdown: Path | None = None,
+) -> int:
+    """Run a request, print and write its reports, and return the exit code."""
+    from evallock.cli._common import err_console, is_interactive, open_store_for, out_console
+    from evallock.evaluation import run_eval
+    from evallock.report import junit_xml, markdown_summary, run_report
+    from evallock.report.terminal import print_run
+
+    store = open_store_for(settings_store)
+    try:
+        if is_interactive():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            with Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err_console(),
+                transient=True,
+            ) as bar:
+                task = bar.add_task("running", total=None)
+
+                def progress(done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                outcome = run_eval(request, store, progress=progress)
+        else:
+            outcome = run_eval(request, store)
+        print_run(outcome, out_console())
+        if json_out is not None:
+            import orjson
+
+            records = list(store.iter_records(outcome.run.run_id))
+            json_out.write_bytes(
+                orjson.dumps(run_report(outcome, records), option=orjson.OPT_INDENT_2)
+            )
+        if junit is not None:
+            junit.write_text(junit_xml(outcome), encoding="utf-8")
+        summary = markdown_summary(outcome) if markdown is not None or _step_summary() else None
+        if markdown is not None and summary is not None:
+            markdown.write_text(summary, encoding="utf-8")
+        step_summary = _step_summary()
+        if step_summary and summary is not None:
+            with open(step_summary, "a", encoding="utf-8") as handle:
+                handle.write(summary + "\n")
+    finally:
+        store.close()
+    return outcome.gate.exit_code
+
+
+def _step_summary() -> str | None:
+    return os.environ.get("GITHUB_STEP_SUMMARY") or None

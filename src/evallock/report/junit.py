@@ -1,0 +1,85 @@
+"""JUnit XML for CI test reporters (GitLab, GitHub marketplace actions): one testcase per case.
+
+``classname`` is ``<dataset>.<intent>`` (GitLab's Suite column comes from it),
+``name`` the case id; the grader's reason is the failure message; the run's
+shared keys are suite properties.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import UTC
+
+from evallock.evaluation import EvalOutcome
+
+__all__ = ["junit_xml"]
+
+_MAX_TEXT = 4000
+
+
+def _clean(text: str | None) -> str:
+    # XML 1.0 cannot carry most control characters; hostile output must not break the file.
+    if not text:
+        return ""
+    cleaned = "".join(ch for ch in text if ch in "\t\n\r" or ord(ch) >= 0x20)
+    return cleaned[:_MAX_TEXT]
+
+
+def junit_xml(outcome: EvalOutcome) -> str:
+    """The run as a JUnit XML document."""
+    gate = outcome.gate
+    name = outcome.dataset.name
+    seconds = f"{outcome.stats.seconds:.3f}"
+    timestamp = outcome.run.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    counts = {
+        "tests": str(gate.n),
+        "failures": str(gate.failed),
+        "errors": str(gate.errored),
+        "skipped": "0",
+        "time": seconds,
+        "timestamp": timestamp,
+    }
+    root = ET.Element("testsuites", {"name": f"evallock {name}", **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": outcome.dataset.dataset_id, **counts})
+    props = ET.SubElement(suite, "properties")
+    properties = {
+        **outcome.run.keys,
+        "run_id": outcome.run.run_id,
+        "verdict": gate.verdict,
+        "pass_rate": f"{gate.pass_rate:.4f}",
+        "pass_rate_ci": f"[{gate.pass_rate_ci.lo:.4f}, {gate.pass_rate_ci.hi:.4f}]",
+    }
+    if gate.baseline_run_id:
+        properties["baseline_run_id"] = gate.baseline_run_id
+    for key, value in properties.items():
+        ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
+    for result in outcome.results:
+        intent = result.keys.get("intent")
+        classname = f"{name}.{intent}" if intent else name
+        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": result.case_id})
+        if result.lock or result.flaky or result.score is not None:
+            case_props = ET.SubElement(case, "properties")
+            if result.score is not None:
+                ET.SubElement(
+                    case_props, "property", {"name": "score", "value": f"{result.score:.3f}"}
+                )
+            if result.lock:
+                ET.SubElement(case_props, "property", {"name": "lock", "value": "true"})
+            if result.flaky:
+                value = f"{result.trials_passed}/{result.trials}"
+                ET.SubElement(case_props, "property", {"name": "flaky", "value": value})
+        if result.errored:
+            error = ET.SubElement(
+                case,
+                "error",
+                {"message": _clean(result.error), "type": f"evallock.{result.error_kind}_error"},
+            )
+            error.text = _clean(result.error)
+        elif not result.passed:
+            kind = "evallock.LockFailure" if result.lock else "evallock.GraderFailure"
+            failure = ET.SubElement(
+                case, "failure", {"message": _clean(result.reason), "type": kind}
+            )
+            failure.text = _clean(result.output)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

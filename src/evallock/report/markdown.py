@@ -1,0 +1,82 @@
+"""The Markdown summary for a pull request or ``$GITHUB_STEP_SUMMARY``: verdict first."""
+
+from __future__ import annotations
+
+from evallock.evaluation import EvalOutcome
+
+__all__ = ["markdown_summary"]
+
+_MAX_ROWS = 50
+_MAX_CELL = 160
+
+
+def _cell(text: str | None) -> str:
+    """Table-safe text: no pipes or newlines, no HTML, bounded length."""
+    if not text:
+        return ""
+    flat = " ".join(text.split())
+    flat = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = flat.replace("|", "\\|").replace("`", "'")
+    return flat if len(flat) <= _MAX_CELL else flat[: _MAX_CELL - 1] + "…"
+
+
+def markdown_summary(outcome: EvalOutcome) -> str:
+    """A GitHub-flavoured summary, kept far below the 1 MiB step-summary cap."""
+    gate = outcome.gate
+    results = {r.case_id: r for r in outcome.results}
+    icon = "✅ pass" if gate.verdict == "pass" else "❌ fail"
+    lines = [f"## evallock: {_cell(outcome.dataset.dataset_id)} — {icon}", ""]
+    for reason in gate.reasons:
+        lines.append(f"- **{_cell(reason)}**")
+    if gate.reasons:
+        lines.append("")
+    lo, hi = gate.pass_rate_ci.lo, gate.pass_rate_ci.hi
+    lines += [
+        "| metric | value |",
+        "|---|---|",
+        f"| pass rate | {gate.pass_rate:.1%} ({gate.passed}/{gate.n}), "
+        f"95% CI [{lo:.1%}, {hi:.1%}] |",
+        f"| failed / errored | {gate.failed} / {gate.errored} |",
+        f"| locks failed | {len(gate.locks_failed)} |",
+        f"| new failures | {len(gate.new_failures)}"
+        + (f" vs `{gate.baseline_run_id}`" if gate.baseline_run_id else " (no baseline)")
+        + " |",
+        f"| flaky | {len(gate.flaky)} |",
+        f"| judge errors | {outcome.stats.judge_errors} |",
+        f"| run | `{outcome.run.run_id}` |",
+        "",
+    ]
+    sections = [
+        ("Locks failed (a fixed bug came back)", gate.locks_failed),
+        ("New failures", gate.new_failures),
+        ("Flaky", gate.flaky),
+        ("Errored", gate.errored_ids),
+    ]
+    for title, ids in sections:
+        if not ids:
+            continue
+        lines += [f"### {title}", "", "| case | reason |", "|---|---|"]
+        for case_id in ids[:_MAX_ROWS]:
+            result = results.get(case_id)
+            reason = result.error or result.reason if result else ""
+            lines.append(f"| `{_cell(case_id)}` | {_cell(reason)} |")
+        if len(ids) > _MAX_ROWS:
+            lines.append(f"| … | {len(ids) - _MAX_ROWS} more |")
+        lines.append("")
+    others = [
+        r
+        for r in outcome.results
+        if not r.passed
+        and r.case_id not in set(gate.locks_failed) | set(gate.new_failures) | set(gate.errored_ids)
+    ]
+    if others:
+        lines += [
+            "<details><summary>Other failing cases</summary>",
+            "",
+            "| case | reason |",
+            "|---|---|",
+        ]
+        for r in others[:_MAX_ROWS]:
+            lines.append(f"| `{_cell(r.case_id)}` | {_cell(r.reason)} |")
+        lines += ["", "</details>", ""]
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""The terminal view of a run (rich): verdict, figures with intervals, failing cases.
+
+Outputs are hostile text: they are shown as plain ``Text`` (never parsed as
+markup) with control characters removed, so an answer cannot restyle or
+rewrite the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from evallock.evaluation import EvalOutcome
+
+__all__ = ["print_run", "safe_text"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def safe_text(value: str | None, limit: int = 120) -> Text:
+    """Plain text with control sequences stripped and a length bound."""
+    if not value:
+        return Text("")
+    flat = _CONTROL.sub("", " ".join(value.split()))
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    return Text(flat)
+
+
+def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> None:
+    """Print the run: failing cases, then the figures, then the verdict and why."""
+    gate = outcome.gate
+    failing = [r for r in outcome.results if not r.passed or r.flaky]
+    if failing:
+        table = Table(title=f"{len(failing)} case(s) not passing or flaky", title_justify="left")
+        table.add_column("case", no_wrap=True)
+        table.add_column("", no_wrap=True)
+        table.add_column("reason")
+        table.add_column("output")
+        for result in failing[:max_rows]:
+            flags = []
+            if result.lock:
+                flags.append("LOCK")
+            if result.errored:
+                flags.append("error")
+            if result.flaky:
+                flags.append(f"flaky {result.trials_passed}/{result.trials}")
+            if result.case_id in gate.new_failures:
+                flags.append("new")
+            table.add_row(
+                safe_text(result.case_id, 40),
+                Text(" ".join(flags), style="bold red" if result.lock else "yellow"),
+                safe_text(result.error or result.reason, 90),
+                safe_text(result.output, 70),
+            )
+        console.print(table)
+        if len(failing) > max_rows:
+            console.print(f"… and {len(failing) - max_rows} more (see --json)")
+    ci = gate.pass_rate_ci
+    summary = Text()
+    summary.append(f"{outcome.dataset.dataset_id}  run {outcome.run.run_id}\n")
+    summary.append(
+        f"pass rate {gate.pass_rate:.1%} ({gate.passed}/{gate.n}), "
+        f"95% CI [{ci.lo:.1%}, {ci.hi:.1%}]  ·  failed {gate.failed}  ·  errored {gate.errored}"
+        f"  ·  flaky {len(gate.flaky)}\n"
+    )
+    baseline = gate.baseline_run_id or "none"
+    summary.append(f"baseline {baseline}  ·  new failures {len(gate.new_failures)}")
+    summary.append(f"  ·  locks failed {len(gate.locks_failed)}")
+    stats = outcome.stats
+    if stats.judge_errors:
+        summary.append(f"  ·  judge errors {stats.judge_errors}", style="yellow")
+    summary.append(f"\n{stats.asked} answers in {stats.seconds:.2f}s, {stats.retries} retries")
+    if stats.cache_hits:
+        summary.append(f", {stats.cache_hits} from the target cache")
+    console.print(summary)
+    if gate.verdict == "pass":
+        console.print(Text("GATE PASSED", style="bold green"))
+    else:
+        console.print(Text("GATE FAILED", style="bold red"))
+        for reason in gate.reasons:
+            console.print(Text("  • ") + safe_text(reason, 300))

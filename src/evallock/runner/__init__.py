@@ -1,0 +1,20 @@
+"""The runner: asks the target for every case, grades, stores, and folds trials."""
+
+from evallock.runner._clients import RetryingJudge, StoreCache, target_cache_key
+from evallock.runner._retry import RetryPolicy, call_with_retry
+from evallock.runner._run import Progress, RunOptions, RunStats, aggregate_results, execute_run
+from evallock.runner._writer import BatchWriter
+
+__all__ = [
+    "BatchWriter",
+    "Progress",
+    "RetryPolicy",
+    "RetryingJudge",
+    "RunOptions",
+    "RunStats",
+    "StoreCache",
+    "aggregate_results",
+    "call_with_retry",
+    "execute_run",
+    "target_cache_key",
+]

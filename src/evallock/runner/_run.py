@@ -1,0 +1,335 @@
+"""Running cases: a pool of workers asks the target, grades, and writes records in batches.
+
+Concurrency is a fixed pool of ``concurrency`` worker tasks pulling jobs from one
+iterator: no task, thread or process per case, so memory stays flat with the
+number of cases. Results are read back from the store in input order.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from evallock.errors import EvallockError, TargetError
+from evallock.graders import JudgeGrader, build_graders, combine, judge_version, run_graders
+from evallock.graders._base import GradeContext, Grader, JudgeClient
+from evallock.keys import merge_keys
+from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
+from evallock.records import Case, CaseResult, Completion, Dataset, EvalRecord, Grade
+from evallock.runner._clients import StoreCache, target_cache_key
+from evallock.runner._retry import RetryPolicy, call_with_retry
+from evallock.runner._writer import BatchWriter
+
+__all__ = ["Progress", "RunOptions", "RunStats", "aggregate_results", "execute_run"]
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) after each trial."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunOptions:
+    """How a run asks the target."""
+
+    concurrency: int = 16
+    """Requests in flight at once."""
+    trials: int = 1
+    """Times each case is asked; pass by majority, score by mean."""
+    timeout: float = 60.0
+    """Seconds per request attempt."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries for retryable failures (429, 5xx, timeouts, connection errors)."""
+    cache_target: bool = False
+    """Reuse stored target answers for identical requests (off: test the live service)."""
+    seed: int = 0
+    """Seeds the retry jitter."""
+
+
+@dataclass(kw_only=True, slots=True)
+class RunStats:
+    """What happened while running, for the report's footer."""
+
+    asked: int = 0
+    """Trials answered by the target (cache hits included)."""
+    target_errors: int = 0
+    """Trials whose target request failed after retries."""
+    judge_errors: int = 0
+    """Trials whose judge reply could not be used (counted, never dropped)."""
+    cache_hits: int = 0
+    """Target answers reused from the cache."""
+    judge_cache_hits: int = 0
+    """Judge verdicts reused from the cache."""
+    retries: int = 0
+    """Extra attempts spent on retryable failures."""
+    seconds: float = 0.0
+    """Wall time of the run."""
+
+
+class _Runner:
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        provider: Provider,
+        prompt: PromptTemplate | None,
+        keys: dict[str, str],
+        options: RunOptions,
+        judge: JudgeClient | None,
+        writer: BatchWriter,
+        store: Any,
+        default_rubric: str | None,
+        judge_params: dict[str, Any] | None,
+    ) -> None:
+        self.run_id = run_id
+        self.provider = provider
+        self.prompt = prompt
+        self.keys = keys
+        self.options = options
+        self.judge = judge
+        self.writer = writer
+        self.default_rubric = default_rubric
+        self.judge_params = judge_params
+        self.rng = random.Random(options.seed)
+        self.verdicts = StoreCache(store, writer, "judge")
+        self.answers = StoreCache(store, writer, "target") if options.cache_target else None
+        self.stats = RunStats()
+        self.fatal: EvallockError | None = None
+        self.unreachable = 0
+        self.last_unreachable = ""
+        self._graders: dict[str, tuple[list[Grader], dict[str, str]]] = {}
+
+    def _for_case(self, case: Case) -> tuple[list[Grader], dict[str, str]]:
+        found = self._graders.get(case.id)
+        if found is None:
+            graders = build_graders(
+                case, default_rubric=self.default_rubric, judge_params=self.judge_params
+            )
+            keys = merge_keys(self.keys, case.keys)
+            judged = next((g for g in graders if isinstance(g, JudgeGrader)), None)
+            if judged is not None and self.judge is not None:
+                keys["judge_version"] = judge_version(
+                    self.judge.model, judged.rubric, judged.params
+                )
+            found = (graders, keys)
+            self._graders[case.id] = found
+        return found
+
+    async def ask(self, messages: list[dict[str, Any]]) -> Completion:
+        key = target_cache_key(self.provider.target_id, messages) if self.answers else None
+        if self.answers is not None and key is not None:
+            hit = self.answers.get(key)
+            if hit is not None:
+                self.stats.cache_hits += 1
+                return Completion(
+                    text=hit["text"],
+                    latency_ms=0.0,
+                    tokens_in=hit.get("tokens_in"),
+                    tokens_out=hit.get("tokens_out"),
+                    cached=True,
+                )
+
+        async def call() -> Completion:
+            return await self.provider.complete(messages, timeout=self.options.timeout)
+
+        completion, attempts = await call_with_retry(call, self.options.retry, self.rng)
+        self.stats.retries += attempts - 1
+        if self.answers is not None and key is not None:
+            self.answers.put(
+                key,
+                {
+                    "text": completion.text,
+                    "tokens_in": completion.tokens_in,
+                    "tokens_out": completion.tokens_out,
+                },
+            )
+        return completion
+
+    async def one(self, case: Case, trial: int) -> EvalRecord:
+        graders, keys = self._for_case(case)
+        try:
+            messages = build_messages(case, self.prompt)
+        except ValueError as exc:
+            return self._errored(case, trial, keys, str(exc))
+        try:
+            completion = await self.ask(messages)
+        except ProviderError as exc:
+            self.stats.target_errors += 1
+            if exc.status is None:
+                self.unreachable += 1
+                self.last_unreachable = str(exc)
+            return self._errored(case, trial, keys, str(exc))
+        self.stats.asked += 1
+        ctx = GradeContext(
+            case=case,
+            output=completion.text,
+            completion=completion,
+            judge=self.judge,
+            cache=self.verdicts,
+        )
+        grades: list[Grade] = await run_graders(graders, ctx)
+        verdict = combine(grades)
+        if verdict.error_kind == "judge":
+            self.stats.judge_errors += 1
+        return EvalRecord(
+            run_id=self.run_id,
+            case_id=case.id,
+            trial=trial,
+            passed=verdict.passed,
+            score=verdict.score,
+            reason=verdict.reason,
+            output=completion.text,
+            error=verdict.error,
+            error_kind=verdict.error_kind,
+            judge_score=verdict.judge_score,
+            latency_ms=completion.latency_ms,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            grades=tuple(grades),
+            keys=keys,
+        )
+
+    def _errored(self, case: Case, trial: int, keys: dict[str, str], error: str) -> EvalRecord:
+        return EvalRecord(
+            run_id=self.run_id,
+            case_id=case.id,
+            trial=trial,
+            passed=False,
+            score=None,
+            reason=f"target error: {error}",
+            error=error,
+            error_kind="target",
+            keys=keys,
+        )
+
+
+async def execute_run(
+    *,
+    run_id: str,
+    dataset: Dataset,
+    provider: Provider,
+    store: Any,
+    prompt: PromptTemplate | None = None,
+    keys: dict[str, str] | None = None,
+    options: RunOptions | None = None,
+    judge: JudgeClient | None = None,
+    default_rubric: str | None = None,
+    judge_params: dict[str, Any] | None = None,
+    skip: Iterable[tuple[str, int]] = (),
+    progress: Progress | None = None,
+) -> RunStats:
+    """Ask the target for every (case, trial) not in ``skip``, grade, and store the records.
+
+    Records are flushed in batches and once more on the way out, also when the
+    run is cancelled (Ctrl-C), so ``--resume`` never asks a stored trial again.
+
+    Raises:
+        TargetError: the target never answered and kept refusing connections.
+        JudgeError: the judge stayed unreachable after retries.
+    """
+    options = options or RunOptions()
+    writer = BatchWriter(store)
+    runner = _Runner(
+        run_id=run_id,
+        provider=provider,
+        prompt=prompt,
+        keys=keys or {},
+        options=options,
+        judge=judge,
+        writer=writer,
+        store=store,
+        default_rubric=default_rubric,
+        judge_params=judge_params,
+    )
+    done_before = set(skip)
+    jobs = [
+        (case, trial)
+        for case in dataset.cases
+        for trial in range(options.trials)
+        if (case.id, trial) not in done_before
+    ]
+    total = len(jobs)
+    queue: Iterator[tuple[Case, int]] = iter(jobs)
+    done = 0
+    started = time.perf_counter()
+    # Give up early on a target that refuses every connection: waiting out the
+    # retries of every case would only delay the same exit 3.
+    give_up_after = min(3, total)
+
+    async def worker(scope: anyio.CancelScope) -> None:
+        nonlocal done
+        for case, trial in queue:
+            try:
+                record = await runner.one(case, trial)
+            except EvallockError as exc:
+                runner.fatal = exc
+                scope.cancel()
+                return
+            writer.add(record)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            if runner.stats.asked == 0 and runner.unreachable >= give_up_after:
+                runner.fatal = TargetError(f"target unreachable: {runner.last_unreachable}")
+                scope.cancel()
+                return
+
+    try:
+        async with anyio.create_task_group() as group:
+            for _ in range(min(options.concurrency, total)):
+                group.start_soon(worker, group.cancel_scope)
+    finally:
+        writer.flush()
+        runner.stats.judge_cache_hits = runner.verdicts.hits
+        runner.stats.seconds = time.perf_counter() - started
+    if runner.fatal is not None:
+        raise runner.fatal
+    return runner.stats
+
+
+def aggregate_results(cases: Sequence[Case], records: Iterable[EvalRecord]) -> list[CaseResult]:
+    """Fold trial records into one :class:`CaseResult` per case, in the cases' order.
+
+    Pass by strict majority of trials (a tie does not pass), score by mean of the
+    trials that produced an answer; a case errored only when every trial errored.
+    Cases with no record (an interrupted run) are left out.
+    """
+    by_case: dict[str, list[EvalRecord]] = {}
+    for record in records:
+        by_case.setdefault(record.case_id, []).append(record)
+    results: list[CaseResult] = []
+    for case in cases:
+        trials = by_case.get(case.id)
+        if not trials:
+            continue
+        trials.sort(key=lambda r: r.trial)
+        results.append(_fold(case, trials))
+    return results
+
+
+def _fold(case: Case, trials: list[EvalRecord]) -> CaseResult:
+    n = len(trials)
+    n_passed = sum(1 for t in trials if t.passed)
+    scores = [t.score for t in trials if t.score is not None]
+    judged = [t.judge_score for t in trials if t.judge_score is not None]
+    answered = [t for t in trials if t.error_kind != "target"]
+    failing = next((t for t in trials if not t.passed), None)
+    all_errored = all(t.error is not None for t in trials)
+    first_error = next((t for t in trials if t.error is not None), None)
+    return CaseResult(
+        case_id=case.id,
+        passed=n_passed * 2 > n,
+        score=sum(scores) / len(scores) if scores else None,
+        reason="ok" if failing is None else failing.reason,
+        output=answered[0].output if answered else None,
+        error=first_error.error if all_errored and first_error else None,
+        error_kind=first_error.error_kind if all_errored and first_error else None,
+        trials=n,
+        trials_passed=n_passed,
+        judge_score=sum(judged) / len(judged) if judged else None,
+        lock=case.is_lock,
+        keys=dict(case.keys),
+    )

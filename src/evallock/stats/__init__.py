@@ -1,0 +1,114 @@
+"""Statistics for evals: intervals, paired tests, power, multiplicity, agreement, drift."""
+
+from evallock.stats._baseline import Baseline
+from evallock.stats._results import Estimate, Interval, TestResult
+from evallock.stats.agreement import (
+    Agreement,
+    JudgeAgreement,
+    cohen_kappa,
+    judge_agreement,
+    krippendorff_alpha,
+    weighted_kappa,
+)
+from evallock.stats.arl import (
+    bernoulli_cusum_arl,
+    bernoulli_cusum_threshold,
+    cusum_arl,
+    cusum_threshold,
+    ewma_arl,
+    ewma_width,
+)
+from evallock.stats.detectors import CUSUM, EWMA, BernoulliCUSUM, DriftDetector, PageHinkley
+from evallock.stats.means import (
+    ClusteredStandardError,
+    TrialDecomposition,
+    clustered_standard_error,
+    decompose_trials,
+    mean_estimate,
+)
+from evallock.stats.multiplicity import (
+    AdjustedPValues,
+    adjust_benjamini_hochberg,
+    adjust_benjamini_yekutieli,
+    adjust_bonferroni,
+    adjust_hochberg,
+    adjust_holm,
+)
+from evallock.stats.paired import mcnemar_test, paired_difference, paired_t_test, sign_test
+from evallock.stats.power import (
+    PowerAnalysis,
+    mcnemar_mde,
+    mcnemar_sample_size,
+    paired_mde,
+    paired_sample_size,
+    trials_variance_ratio,
+)
+from evallock.stats.ppi import ppi_mean
+from evallock.stats.proportions import binomial_test, clopper_pearson_interval, wilson_interval
+from evallock.stats.ranks import hodges_lehmann, wilcoxon_signed_rank_test
+from evallock.stats.resampling import bootstrap_interval, permutation_test
+from evallock.stats.sequential import (
+    DiscordantPairEProcess,
+    MixtureSPRT,
+    SequentialState,
+    discordant_pair_test,
+    msprt_test,
+)
+
+__all__ = [
+    "CUSUM",
+    "EWMA",
+    "AdjustedPValues",
+    "Agreement",
+    "Baseline",
+    "BernoulliCUSUM",
+    "ClusteredStandardError",
+    "DiscordantPairEProcess",
+    "DriftDetector",
+    "Estimate",
+    "Interval",
+    "JudgeAgreement",
+    "MixtureSPRT",
+    "PageHinkley",
+    "PowerAnalysis",
+    "SequentialState",
+    "TestResult",
+    "TrialDecomposition",
+    "adjust_benjamini_hochberg",
+    "adjust_benjamini_yekutieli",
+    "adjust_bonferroni",
+    "adjust_hochberg",
+    "adjust_holm",
+    "bernoulli_cusum_arl",
+    "bernoulli_cusum_threshold",
+    "binomial_test",
+    "bootstrap_interval",
+    "clopper_pearson_interval",
+    "clustered_standard_error",
+    "cohen_kappa",
+    "cusum_arl",
+    "cusum_threshold",
+    "decompose_trials",
+    "discordant_pair_test",
+    "ewma_arl",
+    "ewma_width",
+    "hodges_lehmann",
+    "judge_agreement",
+    "krippendorff_alpha",
+    "mcnemar_mde",
+    "mcnemar_sample_size",
+    "mcnemar_test",
+    "mean_estimate",
+    "msprt_test",
+    "paired_difference",
+    "paired_mde",
+    "paired_sample_size",
+    "paired_t_test",
+    "permutation_test",
+    "ppi_mean",
+    "sign_test",
+    "trials_variance_ratio",
+    "weighted_kappa",
+    "wilcoxon_signed_rank_test",
+    "wilson_interval",
+]

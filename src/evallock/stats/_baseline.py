@@ -1,0 +1,46 @@
+"""The frozen in-control reference of a control chart, given or estimated at warm-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from evallock.errors import UsageError
+
+__all__ = ["Baseline", "Warmup"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Baseline:
+    """The frozen reference of a chart: in-control mean and standard deviation."""
+
+    mean: float
+    """In-control mean µ0."""
+    sd: float
+    """In-control standard deviation σ (of the values fed: scores or batch means)."""
+
+
+class Warmup:
+    """A baseline that is given, or estimated from the first ``size`` values and frozen."""
+
+    def __init__(self, mean: float | None, sd: float | None, size: int) -> None:
+        if (mean is None) != (sd is None):
+            raise UsageError("give both mean and sd of the baseline, or neither (warm-up)")
+        if sd is not None and sd < 0.0:
+            raise UsageError(f"sd must be non-negative, got {sd}")
+        if mean is None and size < 2:
+            raise UsageError(f"warmup must be at least 2 values, got {size}")
+        self.baseline = None if mean is None or sd is None else Baseline(mean=mean, sd=sd)
+        self._size = size
+        self._seen: list[float] = []
+
+    def observe(self, x: float) -> Baseline | None:
+        """The baseline, after collecting ``x`` if it is still being estimated."""
+        if self.baseline is None:
+            self._seen.append(x)
+            if len(self._seen) == self._size:
+                mean, sd = float(np.mean(self._seen)), float(np.std(self._seen, ddof=1))
+                self.baseline = Baseline(mean=mean, sd=sd)
+                self._seen = []
+        return self.baseline

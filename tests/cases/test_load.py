@@ -1,0 +1,181 @@
+"""Case files: every format, file:line errors, all-or-nothing, dataset ids."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evallock.cases import load_cases
+from evallock.errors import CaseFileError, UsageError
+from evallock.graders import MATCHES_EXPECTED
+
+GOOD = {
+    "id": "refund-017",
+    "input": "My contract renewal was charged twice, can I get a refund?",
+    "vars": {"plan": "enterprise"},
+    "expected": "Yes; duplicate charges are refunded within 5 business days.",
+    "assert": [
+        {"type": "icontains", "value": "5 business days"},
+        {"type": "not-icontains", "value": "30 days"},
+    ],
+    "judge": {"rubric": "Does the answer promise a refund?", "pass_score": 4},
+    "keys": {"intent": "refund", "customer_tier": "enterprise"},
+    "source": {
+        "kind": "feedback",
+        "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "lock": True,
+        "note": "v4 told enterprise customers to wait 30 days",
+    },
+}
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return path
+
+
+def test_design_example_loads_with_every_field(tmp_path: Path) -> None:
+    dataset = load_cases(write_jsonl(tmp_path / "golden.jsonl", [GOOD]))
+    (case,) = dataset.cases
+    assert case.id == "refund-017"
+    assert case.vars == {"plan": "enterprise"}
+    assert [a.type for a in case.asserts] == ["icontains", "not-icontains"]
+    assert case.judge is not None and case.judge.pass_score == 4
+    assert case.keys == {"intent": "refund", "customer_tier": "enterprise"}
+    assert case.is_lock and case.source is not None
+    assert case.source.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert case.line == 1
+    assert (
+        dataset.dataset_id.startswith("golden@") and len(dataset.dataset_id) == len("golden@") + 12
+    )
+
+
+def test_bad_lines_are_all_reported_with_file_and_line_and_nothing_loads(tmp_path: Path) -> None:
+    path = tmp_path / "cases.jsonl"
+    path.write_text(
+        json.dumps(GOOD)
+        + "\n{not json\n"
+        + json.dumps({"id": "x", "input": "hi", "assert": [{"type": "icontians", "value": "a"}]})
+        + "\n"
+        + json.dumps({"id": "y", "input": "hi", "expeted": "typo"})
+        + "\n"
+        + json.dumps({**GOOD})
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(path)
+    problems = info.value.problems
+    assert problems[0].startswith(f"{path}:2: invalid JSON")
+    assert problems[1].startswith(f"{path}:3: assert[0]:") and "icontains" in problems[1]
+    assert "known" in problems[1]
+    assert problems[2].startswith(f"{path}:4: expeted: unknown field")
+    assert problems[3] == f"{path}:5: duplicate id 'refund-017' (first at line 1)"
+    assert info.value.exit_code == 2
+
+
+def test_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text(
+        "\n" + json.dumps({"id": "a", "input": "x", "expected": "y"}) + "\n\n" + '{"id": "b"}\n'
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(path)
+    assert info.value.problems == [f"{path}:4: input: Field required"]
+
+
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ({"id": "a", "input": "x"}, "nothing to grade with"),
+        ({"id": "a", "input": "x", "grader": "rules"}, "grader 'rules' needs 'expected'"),
+        ({"id": "a", "input": "x", "grader": "judge"}, "grader 'judge' needs 'expected'"),
+        ({"id": "a", "input": "", "expected": "y"}, "input"),
+        ({"id": "a", "input": "x", "expected": "y", "judge": {"pass_score": 9}}, "pass_score"),
+        ({"id": "a", "input": [{"role": "robot", "content": "x"}], "expected": "y"}, "role"),
+        (["not", "an", "object"], "must be an object"),
+    ],
+)
+def test_invalid_cases_name_the_problem(tmp_path: Path, row: object, needle: str) -> None:
+    with pytest.raises(CaseFileError) as info:
+        load_cases(write_jsonl(tmp_path / "c.jsonl", [row]))
+    assert needle in str(info.value)
+    assert str(info.value).startswith(f"{tmp_path / 'c.jsonl'}:1:")
+
+
+def test_short_form_grader_rules_and_judge(tmp_path: Path) -> None:
+    rows = [
+        {"id": "r", "input": "x", "expected": "reset link", "grader": "rules"},
+        {"id": "j", "input": "x", "expected": "reset link", "grader": "judge"},
+        {"id": "e", "input": "x", "expected": "reset link"},
+    ]
+    rules, judged, plain = load_cases(write_jsonl(tmp_path / "c.jsonl", rows)).cases
+    assert [a.type for a in rules.asserts] == [MATCHES_EXPECTED]
+    assert judged.judge is not None and not judged.asserts
+    assert [a.type for a in plain.asserts] == [MATCHES_EXPECTED]
+
+
+def test_dataset_id_ignores_formatting_but_not_content(tmp_path: Path) -> None:
+    a = write_jsonl(tmp_path / "g.jsonl", [GOOD])
+    first = load_cases(a).dataset_id
+    a.write_text(json.dumps(GOOD, indent=None, separators=(", ", ": "), sort_keys=True) + "\n\n")
+    assert load_cases(a).dataset_id == first
+    write_jsonl(a, [{**GOOD, "expected": "changed"}])
+    assert load_cases(a).dataset_id != first
+
+
+def test_csv_cases(tmp_path: Path) -> None:
+    path = tmp_path / "golden.csv"
+    path.write_text(
+        "id,input,expected,grader,key.intent,plan,assert,lock,note\n"
+        "c1,Charged twice?,refund,rules,refund,enterprise,,true,double charge bug\n"
+        'c2,Ship when?,,,shipping,,"[{""type"": ""icontains"", ""value"": ""days""}]",,\n'
+        'c3,Broken,,,shipping,,"[{""type"": ""nope""}]",,\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(path)
+    assert info.value.problems[0].startswith(f"{path}:4: assert[0]:")
+    path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
+    c1, c2 = load_cases(path).cases
+    assert c1.keys == {"intent": "refund"} and c1.vars == {"plan": "enterprise"}
+    assert c1.is_lock and c1.source is not None and c1.source.note == "double charge bug"
+    assert [a.type for a in c2.asserts] == ["icontains"]
+
+
+def test_yaml_cases_report_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "golden.yaml"
+    path.write_text(
+        "- id: a\n  input: hello\n  expected: hi\n"
+        "- id: b\n  input: hello\n  assert:\n    - type: regex\n      value: '('\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(path)
+    assert info.value.problems[0].startswith(f"{path}:4: assert[0]:")
+    path.write_text("cases:\n  - id: a\n    input: hello\n    expected: hi\n")
+    (case,) = load_cases(path).cases
+    assert case.line == 2
+
+
+def test_yaml_syntax_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yml"
+    path.write_text("- id: a\n  input: [unclosed\n")
+    with pytest.raises(CaseFileError, match=r"bad.yml:\d+: invalid YAML"):
+        load_cases(path)
+
+
+def test_missing_and_unknown_format(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such file"):
+        load_cases(tmp_path / "missing.jsonl")
+    (tmp_path / "cases.txt").write_text("x")
+    with pytest.raises(UsageError, match=r"unknown case file format '.txt'"):
+        load_cases(tmp_path / "cases.txt")
+
+
+def test_empty_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "e.jsonl").write_text("\n\n")
+    with pytest.raises(CaseFileError, match="no cases"):
+        load_cases(tmp_path / "e.jsonl")

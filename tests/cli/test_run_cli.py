@@ -1,0 +1,370 @@
+"""``evallock run`` from the command line: exit codes, reports, bad input, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from evallock.demo import example_dir, start_fake_service
+from evallock.store import open_store
+
+from .conftest import EVALLOCK, run_process
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(example_dir(), tmp_path / "ex")
+    return tmp_path / "ex"
+
+
+def example_args(project: Path, base_url: str, version: str, *extra: str) -> list[str]:
+    return [
+        "run",
+        str(project / "golden.jsonl"),
+        "--base-url",
+        base_url,
+        "--model",
+        "support-bot",
+        "--prompt",
+        str(project / "prompts" / f"{version}.txt"),
+        "--judge-base-url",
+        base_url,
+        "--judge-model",
+        "judge",
+        "--key",
+        f"prompt_version={version}",
+        "--store",
+        f"sqlite:///{project}/e.db",
+        "--retries",
+        "1",
+        *extra,
+    ]
+
+
+def test_gate_exit_codes_and_every_report(
+    cli, project, fake_service, monkeypatch, tmp_path
+) -> None:
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("earlier step\n")
+    good = cli(*example_args(project, fake_service.base_url, "support-v3"))
+    assert good.code == 0, good.out + good.err
+    assert "GATE PASSED" in good.out
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    bad = cli(
+        *example_args(
+            project,
+            fake_service.base_url,
+            "support-v4",
+            "--json",
+            "out.json",
+            "--junit",
+            "junit.xml",
+            "--markdown",
+            "summary.md",
+        )
+    )
+    assert bad.code == 1, bad.out + bad.err
+    assert "GATE FAILED" in bad.out and "lock case failed: refund-007" in bad.out
+
+    report = json.loads((tmp_path / "out.json").read_text())
+    for field in (
+        "run_id",
+        "dataset_id",
+        "n",
+        "passed",
+        "failed",
+        "errored",
+        "pass_rate",
+        "pass_rate_ci",
+        "locks_failed",
+        "new_failures",
+        "baseline_run_id",
+        "verdict",
+        "keys",
+        "cases",
+    ):
+        assert field in report, field
+    assert report["verdict"] == "fail" and report["locks_failed"] == ["refund-007"]
+    assert report["keys"]["prompt_version"] == "support-v4"
+    lo, hi = report["pass_rate_ci"]
+    assert lo <= report["pass_rate"] <= hi
+    case = next(c for c in report["cases"] if c["id"] == "refund-007")
+    assert set(case) >= {"id", "passed", "score", "reason", "output", "error", "trials"}
+    assert case["passed"] is False and case["lock"] is True
+
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    suite = root.find("testsuite")
+    assert suite is not None and int(suite.get("tests")) == report["n"]
+    assert int(suite.get("failures")) == report["failed"]
+    props = {
+        p.get("name"): p.get("value")
+        for p in suite.iter("property")
+        if p.get("name") in {"prompt_version", "dataset_id"}
+    }
+    assert props == {"prompt_version": "support-v4", "dataset_id": report["dataset_id"]}
+    lock = next(tc for tc in suite.iter("testcase") if tc.get("name") == "refund-007")
+    assert lock.get("classname") == "golden.refund"
+    failure = lock.find("failure")
+    assert failure is not None and "5 business days" in failure.get("message")
+
+    markdown = (tmp_path / "summary.md").read_text()
+    assert markdown.startswith("## evallock: golden@") and "❌ fail" in markdown.splitlines()[0]
+    assert markdown.index("lock case failed") < markdown.index("| pass rate |")
+    assert "95% CI" in markdown and "refund-007" in markdown
+    step = summary.read_text()
+    assert step.startswith("earlier step\n") and markdown in step
+
+
+def test_malformed_case_file_is_exit_2_with_file_line_and_runs_nothing(
+    cli, tmp_path, fake_service, service_stats
+) -> None:
+    cases = tmp_path / "bad.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "expected": "y"}\n{"id": "b", "input": }\n')
+    result = cli("run", str(cases), "--base-url", fake_service.base_url, "--model", "support-bot")
+    assert result.code == 2
+    assert f"{cases}:2: invalid JSON" in result.err
+    assert service_stats.get()["by_path"].get("/v1/chat/completions", 0) == 0
+
+
+def test_unknown_assertion_and_unknown_flag_are_exit_2(cli, tmp_path) -> None:
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "assert": [{"type": "contians", "value": "y"}]}\n')
+    result = cli("run", str(cases), "--base-url", "http://127.0.0.1:9/v1", "--model", "m")
+    assert result.code == 2 and "contians" in result.err and "icontains" in result.err
+    result = cli("run", str(cases), "--no-such-flag")
+    assert result.code == 2 and "--no-such-flag" in result.err
+
+
+def test_unreachable_target_is_exit_3(cli, tmp_path, closed_port) -> None:
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "expected": "y"}\n')
+    result = cli(
+        "run",
+        str(cases),
+        "--base-url",
+        f"http://127.0.0.1:{closed_port}/v1",
+        "--model",
+        "m",
+        "--retries",
+        "0",
+    )
+    assert result.code == 3
+    assert f"127.0.0.1:{closed_port}" in result.err
+
+
+def test_store_that_cannot_be_opened_is_exit_3(cli, tmp_path) -> None:
+    (tmp_path / "afile").write_text("x")
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "expected": "y"}\n')
+    result = cli(
+        "run",
+        str(cases),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--store",
+        f"sqlite:///{tmp_path}/afile/db.sqlite",
+    )
+    assert result.code == 3 and "afile" in result.err
+
+
+def test_missing_api_key_env_is_exit_2(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("EVALLOCK_TEST_NO_SUCH_KEY", raising=False)
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "expected": "y"}\n')
+    result = cli(
+        "run",
+        str(cases),
+        "--base-url",
+        "http://127.0.0.1:9/v1",
+        "--model",
+        "m",
+        "--api-key-env",
+        "EVALLOCK_TEST_NO_SUCH_KEY",
+    )
+    assert result.code == 2 and "EVALLOCK_TEST_NO_SUCH_KEY" in result.err
+
+
+def test_api_key_from_env_reaches_the_service(cli, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("EVALLOCK_TEST_KEY", "sk-secret-1")
+    cases = tmp_path / "c.jsonl"
+    cases.write_text(
+        '{"id": "a", "input": "refund", "assert": [{"type": "max-length", "value": 999}]}\n'
+    )
+    with start_fake_service(api_key="sk-secret-1") as service:
+        ok = cli(
+            "run",
+            str(cases),
+            "--base-url",
+            service.base_url,
+            "--model",
+            "support-bot",
+            "--api-key-env",
+            "EVALLOCK_TEST_KEY",
+            "--min-pass-rate",
+            "1",
+        )
+        denied = cli(
+            "run",
+            str(cases),
+            "--base-url",
+            service.base_url,
+            "--model",
+            "support-bot",
+            "--retries",
+            "0",
+        )
+    assert ok.code == 0, ok.err
+    assert denied.code == 3 and "HTTP 401" in denied.err
+    store = open_store(f"sqlite:///{tmp_path}/.evallock/evallock.db")
+    try:
+        for run in store.list_runs():
+            assert "sk-secret-1" not in json.dumps(run.settings)
+    finally:
+        store.close()
+
+
+def test_init_scaffolds_a_project_that_run_accepts(cli, tmp_path, fake_service) -> None:
+    result = cli("init")
+    assert result.code == 0
+    assert (tmp_path / "evallock.yaml").exists() and (tmp_path / "evals/golden.jsonl").exists()
+    again = cli("init")
+    assert again.code == 2 and "--force" in again.err
+    run = cli("run", "evals/golden.jsonl", "--base-url", fake_service.base_url)
+    assert run.code == 0, run.out + run.err
+    assert "pass rate 100.0% (3/3)" in run.out
+
+
+def test_config_file_drives_the_run_and_flags_win(cli, tmp_path, fake_service) -> None:
+    cli("init")
+    config = (tmp_path / "evallock.yaml").read_text()
+    (tmp_path / "evallock.yaml").write_text(
+        config.replace("http://localhost:8000/v1", fake_service.base_url).replace(
+            "min_pass_rate: 0.9", "min_pass_rate: 0.95"
+        )
+    )
+    assert cli("run", "evals/golden.jsonl").code == 0
+    (tmp_path / "evallock.yaml").write_text("gate:\n  min_pass_rat: 0.9\n")
+    bad = cli("run", "evals/golden.jsonl")
+    assert bad.code == 2 and "gate.min_pass_rat: unknown field" in bad.err
+
+
+def test_history_shows_runs_with_intervals_and_deltas(cli, project, fake_service, tmp_path) -> None:
+    assert cli(*example_args(project, fake_service.base_url, "support-v3")).code == 0
+    assert cli(*example_args(project, fake_service.base_url, "support-v4")).code == 1
+    result = cli(
+        "history",
+        str(project / "golden.jsonl"),
+        "--store",
+        f"sqlite:///{project}/e.db",
+        "--json",
+        "h.json",
+    )
+    assert result.code == 0
+    rows = json.loads((tmp_path / "h.json").read_text())
+    assert len(rows) == 2
+    first, second = rows
+    assert first["delta"] is None
+    delta = second["delta"]
+    assert delta["delta"] == pytest.approx(second["pass_rate"] - first["pass_rate"])
+    assert delta["ci"][0] < delta["delta"] < delta["ci"][1]
+    assert "McNemar" in delta["test"] and 0 < delta["p_value"] <= 1
+    assert "refund-007" in delta["newly_failing"]
+    assert second["changed_keys"]["prompt_version"] == ["support-v3", "support-v4"]
+    assert "refund-007" in result.out
+
+
+def test_kill_mid_run_then_resume_asks_only_what_is_missing(tmp_path) -> None:
+    """SIGKILL an `evallock run` mid-way; `--resume` completes it without re-asking stored cases."""
+    rows = [
+        {
+            "id": f"c{i:03d}",
+            "input": f"refund charged twice #{i}",
+            "assert": [{"type": "max-length", "value": 999}],
+        }
+        for i in range(120)
+    ]
+    cases = tmp_path / "many.jsonl"
+    cases.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    db = f"sqlite:///{tmp_path}/r.db"
+    with start_fake_service(latency_ms=40) as service:
+        root = service.base_url.rsplit("/v1", 1)[0]
+        import httpx
+
+        process = subprocess.Popen(
+            [
+                EVALLOCK,
+                "run",
+                str(cases),
+                "--base-url",
+                service.base_url,
+                "--model",
+                "support-bot",
+                "--store",
+                db,
+                "--concurrency",
+                "4",
+                "--min-pass-rate",
+                "0",
+            ],
+            cwd=tmp_path,
+            env={**os.environ, "CI": "true"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        store = open_store(db)
+        try:
+            deadline = time.monotonic() + 30
+            stored = 0
+            while time.monotonic() < deadline:
+                runs = store.list_runs()
+                stored = len(store.completed_trials(runs[0].run_id)) if runs else 0
+                if stored >= 20:
+                    break
+                time.sleep(0.05)
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=10)
+            (run,) = store.list_runs()
+            assert run.status == "running"
+            done_before = len(store.completed_trials(run.run_id))
+            assert 20 <= done_before < 120
+            httpx.post(f"{root}/_stats/reset").raise_for_status()
+            resumed = run_process(
+                "run", str(cases), "--resume", run.run_id, "--store", db, cwd=tmp_path
+            )
+            assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+            asked = httpx.get(f"{root}/_stats").json()["by_model"]["support-bot"]["requests"]
+            assert asked == 120 - done_before
+            assert len(store.completed_trials(run.run_id)) == 120
+            assert store.get_run(run.run_id).status == "complete"
+        finally:
+            store.close()
+
+
+def test_resume_of_unknown_or_complete_run_is_exit_2(cli, project, fake_service) -> None:
+    result = cli(
+        "run",
+        str(project / "golden.jsonl"),
+        "--resume",
+        "nope",
+        "--store",
+        f"sqlite:///{project}/e.db",
+    )
+    assert result.code == 2 and "nope" in result.err
+
+
+def test_console_script_starts_fast_enough_to_show_help(tmp_path) -> None:
+    result = run_process("--help", cwd=tmp_path)
+    assert result.returncode == 0 and "run" in result.stdout and "Example:" in result.stdout
+    for command in ("run", "init", "history", "demo"):
+        help_text = run_process(command, "--help", cwd=tmp_path).stdout
+        assert "Example: evallock" in help_text, command

@@ -17,7 +17,7 @@ from evallock.evaluation import EvalOutcome
 
 __all__ = ["print_run", "safe_text"]
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]|\x1b\[[0-9;?]*[A-Za-z]")
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def safe_text(value: str | None, limit: int = 120) -> Text:

@@ -1,0 +1,90 @@
+"""The OpenAI-compatible provider against the real bundled service, and Retry-After parsing."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+import anyio
+import pytest
+
+from evallock.providers import OpenAICompatProvider, ProviderError, parse_retry_after
+
+SYSTEM = {"role": "system", "content": "- [refund, charged twice] Refunds take 5 business days."}
+
+
+def ask(base_url: str, text: str, *, timeout: float = 5, **kwargs: object):
+    async def go():
+        provider = OpenAICompatProvider(
+            base_url=base_url, model=kwargs.pop("model", "support-bot"), **kwargs
+        )  # type: ignore[arg-type]
+        try:
+            return await provider.complete(
+                [SYSTEM, {"role": "user", "content": text}], timeout=timeout
+            )
+        finally:
+            await provider.aclose()
+
+    return anyio.run(go)
+
+
+def test_answer_with_usage_and_latency(fake_service) -> None:
+    completion = ask(fake_service.base_url, "I was charged twice")
+    assert "5 business days" in completion.text
+    assert completion.tokens_in and completion.tokens_out and completion.latency_ms > 0
+    assert completion.model == "support-bot"
+
+
+@pytest.mark.parametrize(
+    ("marker", "status", "retryable", "retry_after"),
+    [
+        ("[[fail:429x1]]", 429, True, 0.0),
+        ("[[fail:429x1:ra=1]]", 429, True, 1.0),
+        ("[[fail:500x1]]", 500, True, None),
+        ("[[fail:400]]", 400, False, None),
+    ],
+)
+def test_errors_are_classified(fake_service, marker, status, retryable, retry_after) -> None:
+    with pytest.raises(ProviderError) as info:
+        ask(fake_service.base_url, f"hello {marker} {time.time_ns()}")
+    error = info.value
+    assert error.status == status and error.retryable is retryable
+    assert error.retry_after == retry_after
+    assert f"HTTP {status}" in str(error)
+
+
+def test_unknown_model_is_a_non_retryable_404_with_the_server_message(fake_service) -> None:
+    with pytest.raises(ProviderError) as info:
+        ask(fake_service.base_url, "hi", model="no-such-model")
+    assert info.value.status == 404 and not info.value.retryable
+    assert "no-such-model" in str(info.value)
+
+
+def test_timeout_and_connection_refused_are_retryable(fake_service, closed_port) -> None:
+    with pytest.raises(ProviderError, match="timed out") as info:
+        ask(fake_service.base_url, "hi [[sleep:2000]]", timeout=0.2)
+    assert info.value.retryable and info.value.status is None
+    with pytest.raises(ProviderError, match="cannot connect") as info:
+        ask(f"http://127.0.0.1:{closed_port}/v1", "hi")
+    assert info.value.retryable and info.value.status is None
+
+
+def test_bearer_key_is_sent(tmp_path) -> None:
+    from evallock.demo import start_fake_service
+
+    with start_fake_service(api_key="sk-test") as service:
+        assert "business days" in ask(service.base_url, "charged twice", api_key="sk-test").text
+        with pytest.raises(ProviderError) as info:
+            ask(service.base_url, "charged twice", api_key="wrong")
+    assert info.value.status == 401 and not info.value.retryable
+
+
+def test_parse_retry_after_forms() -> None:
+    assert parse_retry_after({"retry-after": "3"}) == 3.0
+    assert parse_retry_after({"retry-after-ms": "250", "retry-after": "9"}) == 0.25
+    assert parse_retry_after({}) is None
+    assert parse_retry_after({"retry-after": "soon"}) is None
+    future = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert 25 < (parse_retry_after({"retry-after": future}) or 0) <= 31
+    past = email.utils.formatdate(time.time() - 30, usegmt=True)
+    assert parse_retry_after({"retry-after": past}) == 0.0

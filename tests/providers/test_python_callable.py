@@ -1,0 +1,95 @@
+"""Python callables as targets, and prompt templates."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import anyio
+import pytest
+
+from evallock.errors import UsageError
+from evallock.providers import CallableProvider, PromptTemplate, ProviderError, build_messages
+from evallock.records import Case
+
+
+@pytest.fixture
+def bots(tmp_path: Path):
+    (tmp_path / "mybots.py").write_text(
+        "import asyncio\n"
+        "def sync_bot(messages):\n    return 'sync:' + messages[-1]['content']\n"
+        "async def async_bot(messages):\n    await asyncio.sleep(0)\n    return {'output': 'async', 'tokens_in': 3}\n"
+        "def broken(messages):\n    raise RuntimeError('boom')\n"
+        "def wrong_type(messages):\n    return 42\n"
+        "NOT_CALLABLE = 1\n"
+    )
+    sys.path.insert(0, str(tmp_path))
+    yield
+    sys.path.remove(str(tmp_path))
+    sys.modules.pop("mybots", None)
+
+
+def complete(spec: str, text: str = "hi"):
+    async def go():
+        return await CallableProvider(spec).complete([{"role": "user", "content": text}], timeout=5)
+
+    return anyio.run(go)
+
+
+def test_sync_and_async_callables(bots) -> None:
+    assert complete("mybots:sync_bot", "q").text == "sync:q"
+    result = complete("mybots:async_bot")
+    assert result.text == "async" and result.tokens_in == 3
+    assert CallableProvider("mybots:sync_bot").target_id == "python:mybots:sync_bot"
+
+
+def test_callable_failures_are_case_errors_not_retried(bots) -> None:
+    with pytest.raises(ProviderError, match="RuntimeError: boom") as info:
+        complete("mybots:broken")
+    assert not info.value.retryable
+    with pytest.raises(ProviderError, match="returned int"):
+        complete("mybots:wrong_type")
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("nocolon", "module:function"),
+        ("no_such_module_xyz:f", "cannot import"),
+        ("mybots:missing", "has no missing"),
+        ("mybots:NOT_CALLABLE", "not callable"),
+    ],
+)
+def test_bad_specs_are_usage_errors(bots, spec, needle) -> None:
+    with pytest.raises(UsageError, match=needle):
+        CallableProvider(spec)
+
+
+def test_prompt_renders_input_and_vars_as_the_system_message(tmp_path: Path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text("Plan: {{ plan }}. Question: {{ input }}")
+    prompt = PromptTemplate.from_file(path)
+    case = Case(id="a", input="Refund?", vars={"plan": "pro"})
+    assert build_messages(case, prompt) == [
+        {"role": "system", "content": "Plan: pro. Question: Refund?"},
+        {"role": "user", "content": "Refund?"},
+    ]
+    with pytest.raises(ValueError, match="'plan' is undefined"):
+        build_messages(Case(id="b", input="x"), prompt)
+
+
+def test_chat_input_is_passed_as_messages(tmp_path: Path) -> None:
+    messages = [
+        {"role": "user", "content": "a"},
+        {"role": "assistant", "content": "b"},
+        {"role": "user", "content": "c"},
+    ]
+    case = Case(id="a", input=messages)
+    assert build_messages(case, None) == messages
+
+
+def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.txt"
+    path.write_text("line one\n{% if %}\n")
+    with pytest.raises(UsageError, match=r"bad.txt:2: prompt template"):
+        PromptTemplate.from_file(path)

@@ -20,11 +20,13 @@ __all__ = [
     "Dataset",
     "ErrorKind",
     "EvalRecord",
+    "Feedback",
     "Grade",
     "JudgeSpec",
     "Message",
     "Run",
     "RunStatus",
+    "Trace",
 ]
 
 Message = dict[str, Any]
@@ -261,3 +263,59 @@ class Run:
     """Counts, pass rate and interval, locks failed, new failures … once complete."""
     baseline_run_id: str | None = None
     """The run it was compared with."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Trace:
+    """A trace summary: one row per user request to the service, from any ingest path."""
+
+    trace_id: str
+    """32 lower-case hex digits (the W3C / OTLP trace id)."""
+    timestamp: datetime
+    """When the request started (UTC)."""
+    input: str | None = None
+    """The user's last message (or the prompt), as text."""
+    output: str | None = None
+    """The assistant's answer, as text."""
+    latency_ms: float | None = None
+    """End-to-end latency of the request."""
+    ttft_ms: float | None = None
+    """Time to first token, for streamed answers."""
+    tokens_in: int | None = None
+    """Input tokens; None when unknown (never 0 for unknown)."""
+    tokens_out: int | None = None
+    """Output tokens; None when unknown."""
+    cost: float | None = None
+    """Cost in the currency the client reported, when it did."""
+    model: str | None = None
+    """The model that answered, as reported by the response."""
+    error: str | None = None
+    """What went wrong, when the request failed."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Shared and extra keys (prompt_version, customer_tier, session_id …)."""
+    source: str = "otlp"
+    """How it arrived: ``otlp``, ``proxy`` or ``import``."""
+    messages: list[Message] | None = None
+    """The full input messages, when known."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Feedback:
+    """A user's rating of a trace (thumbs, or a number), idempotent on ``feedback_id``."""
+
+    feedback_id: str
+    """The client's idempotency id, or one derived from the payload."""
+    trace_id: str
+    """The trace rated; the trace may arrive after its feedback."""
+    rating: str
+    """``up``, ``down``, or a number as text."""
+    score: float | None
+    """The rating as a number: up = 1, down = 0, numbers as given."""
+    comment: str | None = None
+    """What the user wrote."""
+    source: str = "evallock"
+    """The payload shape it came in: ``evallock``, ``langfuse``, ``phoenix``, ``import``."""
+    author: str | None = None
+    """Who gave it, when known."""
+    created_at: datetime | None = None
+    """When it was received (set by the store when None)."""

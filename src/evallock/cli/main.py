@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from evallock.cli import _demo, _history, _init, _run
+from evallock.cli import _ab, _demo, _history, _init, _run
 
 __all__ = ["app", "main"]
 
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 app.command("init")(_init.init)
 app.command("run")(_run.run)
+app.command("ab")(_ab.ab)
 app.command("history")(_history.history)
 app.command("demo")(_demo.demo)
 

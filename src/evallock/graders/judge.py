@@ -104,7 +104,7 @@ Does the answer agree with the reference answer on everything the user needs to 
 """
 """The rubric for the short form ``grader: judge`` when no rubric is given."""
 
-_TAG_NAMES = ("rubric", "question", "reference", "answer")
+_TAG_NAMES = ("rubric", "question", "reference", "answer", "answer_a", "answer_b")
 _TAG = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(_TAG_NAMES) + r")\s*>)", re.IGNORECASE)
 
 

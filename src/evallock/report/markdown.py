@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from evallock.evaluation import EvalOutcome
 
-__all__ = ["markdown_summary"]
+__all__ = ["escape_cell", "markdown_summary"]
 
 _MAX_ROWS = 50
 _MAX_CELL = 160
 
 
-def _cell(text: str | None) -> str:
+def escape_cell(text: str | None) -> str:
     """Table-safe text: no pipes or newlines, no HTML, bounded length."""
     if not text:
         return ""
@@ -25,9 +25,9 @@ def markdown_summary(outcome: EvalOutcome) -> str:
     gate = outcome.gate
     results = {r.case_id: r for r in outcome.results}
     icon = "✅ pass" if gate.verdict == "pass" else "❌ fail"
-    lines = [f"## evallock: {_cell(outcome.dataset.dataset_id)} — {icon}", ""]
+    lines = [f"## evallock: {escape_cell(outcome.dataset.dataset_id)} — {icon}", ""]
     for reason in gate.reasons:
-        lines.append(f"- **{_cell(reason)}**")
+        lines.append(f"- **{escape_cell(reason)}**")
     if gate.reasons:
         lines.append("")
     lo, hi = gate.pass_rate_ci.lo, gate.pass_rate_ci.hi
@@ -59,7 +59,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         for case_id in ids[:_MAX_ROWS]:
             result = results.get(case_id)
             reason = result.error or result.reason if result else ""
-            lines.append(f"| `{_cell(case_id)}` | {_cell(reason)} |")
+            lines.append(f"| `{escape_cell(case_id)}` | {escape_cell(reason)} |")
         if len(ids) > _MAX_ROWS:
             lines.append(f"| … | {len(ids) - _MAX_ROWS} more |")
         lines.append("")
@@ -77,6 +77,6 @@ def markdown_summary(outcome: EvalOutcome) -> str:
             "|---|---|",
         ]
         for r in others[:_MAX_ROWS]:
-            lines.append(f"| `{_cell(r.case_id)}` | {_cell(r.reason)} |")
+            lines.append(f"| `{escape_cell(r.case_id)}` | {escape_cell(r.reason)} |")
         lines += ["", "</details>", ""]
     return "\n".join(lines)

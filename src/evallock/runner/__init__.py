@@ -2,10 +2,20 @@
 
 from evallock.runner._clients import RetryingJudge, StoreCache, target_cache_key
 from evallock.runner._retry import RetryPolicy, call_with_retry
-from evallock.runner._run import Progress, RunOptions, RunStats, aggregate_results, execute_run
+from evallock.runner._run import (
+    Arm,
+    Progress,
+    RunOptions,
+    RunStats,
+    aggregate_results,
+    execute_arms,
+    execute_run,
+    interleave,
+)
 from evallock.runner._writer import BatchWriter
 
 __all__ = [
+    "Arm",
     "BatchWriter",
     "Progress",
     "RetryPolicy",
@@ -15,6 +25,8 @@ __all__ = [
     "StoreCache",
     "aggregate_results",
     "call_with_retry",
+    "execute_arms",
     "execute_run",
+    "interleave",
     "target_cache_key",
 ]

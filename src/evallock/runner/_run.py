@@ -25,7 +25,16 @@ from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._writer import BatchWriter
 
-__all__ = ["Progress", "RunOptions", "RunStats", "aggregate_results", "execute_run"]
+__all__ = [
+    "Arm",
+    "Progress",
+    "RunOptions",
+    "RunStats",
+    "aggregate_results",
+    "execute_arms",
+    "execute_run",
+    "interleave",
+]
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) after each trial."""
@@ -69,14 +78,24 @@ class RunStats:
     """Wall time of the run."""
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Arm:
+    """One variant in a run: where its records go, what it asks, with which keys."""
+
+    run_id: str
+    """The run its records belong to."""
+    provider: Provider
+    """The service asked."""
+    prompt: PromptTemplate | None = None
+    """The prompt template rendered as the system message."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Run-level keys merged into each record (the case's own keys win)."""
+
+
 class _Runner:
     def __init__(
         self,
         *,
-        run_id: str,
-        provider: Provider,
-        prompt: PromptTemplate | None,
-        keys: dict[str, str],
         options: RunOptions,
         judge: JudgeClient | None,
         writer: BatchWriter,
@@ -84,10 +103,6 @@ class _Runner:
         default_rubric: str | None,
         judge_params: dict[str, Any] | None,
     ) -> None:
-        self.run_id = run_id
-        self.provider = provider
-        self.prompt = prompt
-        self.keys = keys
         self.options = options
         self.judge = judge
         self.writer = writer
@@ -100,26 +115,31 @@ class _Runner:
         self.fatal: EvallockError | None = None
         self.unreachable = 0
         self.last_unreachable = ""
-        self._graders: dict[str, tuple[list[Grader], dict[str, str]]] = {}
+        self._graders: dict[str, tuple[list[Grader], str | None]] = {}
+        self._keys: dict[tuple[str, str], dict[str, str]] = {}
 
-    def _for_case(self, case: Case) -> tuple[list[Grader], dict[str, str]]:
+    def _for_case(self, arm: Arm, case: Case) -> tuple[list[Grader], dict[str, str]]:
         found = self._graders.get(case.id)
         if found is None:
             graders = build_graders(
                 case, default_rubric=self.default_rubric, judge_params=self.judge_params
             )
-            keys = merge_keys(self.keys, case.keys)
             judged = next((g for g in graders if isinstance(g, JudgeGrader)), None)
+            version = None
             if judged is not None and self.judge is not None:
-                keys["judge_version"] = judge_version(
-                    self.judge.model, judged.rubric, judged.params
-                )
-            found = (graders, keys)
+                version = judge_version(self.judge.model, judged.rubric, judged.params)
+            found = (graders, version)
             self._graders[case.id] = found
-        return found
+        keys = self._keys.get((arm.run_id, case.id))
+        if keys is None:
+            keys = merge_keys(arm.keys, case.keys)
+            if found[1] is not None:
+                keys["judge_version"] = found[1]
+            self._keys[(arm.run_id, case.id)] = keys
+        return found[0], keys
 
-    async def ask(self, messages: list[dict[str, Any]]) -> Completion:
-        key = target_cache_key(self.provider.target_id, messages) if self.answers else None
+    async def ask(self, provider: Provider, messages: list[dict[str, Any]]) -> Completion:
+        key = target_cache_key(provider.target_id, messages) if self.answers else None
         if self.answers is not None and key is not None:
             hit = self.answers.get(key)
             if hit is not None:
@@ -133,7 +153,7 @@ class _Runner:
                 )
 
         async def call() -> Completion:
-            return await self.provider.complete(messages, timeout=self.options.timeout)
+            return await provider.complete(messages, timeout=self.options.timeout)
 
         completion, attempts = await call_with_retry(call, self.options.retry, self.rng)
         self.stats.retries += attempts - 1
@@ -148,20 +168,20 @@ class _Runner:
             )
         return completion
 
-    async def one(self, case: Case, trial: int) -> EvalRecord:
-        graders, keys = self._for_case(case)
+    async def one(self, arm: Arm, case: Case, trial: int) -> EvalRecord:
+        graders, keys = self._for_case(arm, case)
         try:
-            messages = build_messages(case, self.prompt)
+            messages = build_messages(case, arm.prompt)
         except ValueError as exc:
-            return self._errored(case, trial, keys, str(exc))
+            return _errored(arm, case, trial, keys, str(exc))
         try:
-            completion = await self.ask(messages)
+            completion = await self.ask(arm.provider, messages)
         except ProviderError as exc:
             self.stats.target_errors += 1
             if exc.status is None:
                 self.unreachable += 1
                 self.last_unreachable = str(exc)
-            return self._errored(case, trial, keys, str(exc))
+            return _errored(arm, case, trial, keys, str(exc))
         self.stats.asked += 1
         ctx = GradeContext(
             case=case,
@@ -175,7 +195,7 @@ class _Runner:
         if verdict.error_kind == "judge":
             self.stats.judge_errors += 1
         return EvalRecord(
-            run_id=self.run_id,
+            run_id=arm.run_id,
             case_id=case.id,
             trial=trial,
             passed=verdict.passed,
@@ -192,18 +212,43 @@ class _Runner:
             keys=keys,
         )
 
-    def _errored(self, case: Case, trial: int, keys: dict[str, str], error: str) -> EvalRecord:
-        return EvalRecord(
-            run_id=self.run_id,
-            case_id=case.id,
-            trial=trial,
-            passed=False,
-            score=None,
-            reason=f"target error: {error}",
-            error=error,
-            error_kind="target",
-            keys=keys,
-        )
+
+def _errored(arm: Arm, case: Case, trial: int, keys: dict[str, str], error: str) -> EvalRecord:
+    return EvalRecord(
+        run_id=arm.run_id,
+        case_id=case.id,
+        trial=trial,
+        passed=False,
+        score=None,
+        reason=f"target error: {error}",
+        error=error,
+        error_kind="target",
+        keys=keys,
+    )
+
+
+def interleave(
+    arms: Sequence[Arm],
+    cases: Sequence[Case],
+    trials: int,
+    skip: set[tuple[str, str, int]],
+) -> list[tuple[Arm, Case, int]]:
+    """The jobs in the order they are asked: per case and trial, every arm in turn.
+
+    The arms' order alternates from one (case, trial) to the next, so with two arms
+    A goes first half the time: a service that drifts during the run, or a cache
+    warmed by the first request, affects both variants alike.
+    """
+    jobs: list[tuple[Arm, Case, int]] = []
+    position = 0
+    for case in cases:
+        for trial in range(trials):
+            ordered = arms if position % 2 == 0 else list(reversed(arms))
+            position += 1
+            for arm in ordered:
+                if (arm.run_id, case.id, trial) not in skip:
+                    jobs.append((arm, case, trial))
+    return jobs
 
 
 async def execute_run(
@@ -223,20 +268,46 @@ async def execute_run(
 ) -> RunStats:
     """Ask the target for every (case, trial) not in ``skip``, grade, and store the records.
 
+    One arm of :func:`execute_arms`; see there.
+    """
+    arm = Arm(run_id=run_id, provider=provider, prompt=prompt, keys=keys or {})
+    return await execute_arms(
+        arms=[arm],
+        dataset=dataset,
+        store=store,
+        options=options,
+        judge=judge,
+        default_rubric=default_rubric,
+        judge_params=judge_params,
+        skip={(run_id, case_id, trial) for case_id, trial in skip},
+        progress=progress,
+    )
+
+
+async def execute_arms(
+    *,
+    arms: Sequence[Arm],
+    dataset: Dataset,
+    store: Any,
+    options: RunOptions | None = None,
+    judge: JudgeClient | None = None,
+    default_rubric: str | None = None,
+    judge_params: dict[str, Any] | None = None,
+    skip: set[tuple[str, str, int]] | None = None,
+    progress: Progress | None = None,
+) -> RunStats:
+    """Ask every arm for every (case, trial) not in ``skip``, interleaved; grade; store.
+
     Records are flushed in batches and once more on the way out, also when the
     run is cancelled (Ctrl-C), so ``--resume`` never asks a stored trial again.
 
     Raises:
-        TargetError: the target never answered and kept refusing connections.
+        TargetError: no target ever answered and connections kept failing.
         JudgeError: the judge stayed unreachable after retries.
     """
     options = options or RunOptions()
     writer = BatchWriter(store)
     runner = _Runner(
-        run_id=run_id,
-        provider=provider,
-        prompt=prompt,
-        keys=keys or {},
         options=options,
         judge=judge,
         writer=writer,
@@ -244,15 +315,9 @@ async def execute_run(
         default_rubric=default_rubric,
         judge_params=judge_params,
     )
-    done_before = set(skip)
-    jobs = [
-        (case, trial)
-        for case in dataset.cases
-        for trial in range(options.trials)
-        if (case.id, trial) not in done_before
-    ]
+    jobs = interleave(arms, dataset.cases, options.trials, skip or set())
     total = len(jobs)
-    queue: Iterator[tuple[Case, int]] = iter(jobs)
+    queue: Iterator[tuple[Arm, Case, int]] = iter(jobs)
     done = 0
     started = time.perf_counter()
     # Give up early on a target that refuses every connection: waiting out the
@@ -261,9 +326,9 @@ async def execute_run(
 
     async def worker(scope: anyio.CancelScope) -> None:
         nonlocal done
-        for case, trial in queue:
+        for arm, case, trial in queue:
             try:
-                record = await runner.one(case, trial)
+                record = await runner.one(arm, case, trial)
             except EvallockError as exc:
                 runner.fatal = exc
                 scope.cancel()

@@ -1,0 +1,318 @@
+"""The paired analysis of an A/B comparison: the test follows the outcome type.
+
+* ``pass`` (binary, one trial): difference of pass rates with a CLT interval on
+  the per-case differences (Miller's paired SE) and McNemar's mid-p test;
+* ``pass`` with K trials: per-case pass shares (trials are a cluster), CLT;
+* ``judge`` (ordinal 1–5, rescaled to 0–1): paired-t interval on the mean,
+  Wilcoxon signed-rank (Pratt zeros, exact/permutation p when small or tied);
+* ``score`` (continuous 0–1): paired t, and a seeded BCa bootstrap interval;
+* ``pairwise`` (+1 B wins, −1 A wins, 0 tie per case): CLT interval, sign test.
+
+The verdict needs the one-sided bound to clear the effect floor: "B wins" when
+the lower (1 − α) bound of Δ = B − A exceeds ``min_effect``, "A wins" when the
+upper bound is below −``min_effect``, else "no significant difference" — said
+to be "significant but below the floor" when the bound clears 0 but not the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from evallock.stats import (
+    Interval,
+    bootstrap_interval,
+    decompose_trials,
+    mcnemar_mde,
+    mcnemar_sample_size,
+    mcnemar_test,
+    mean_estimate,
+    paired_difference,
+    paired_mde,
+    paired_sample_size,
+    paired_t_test,
+    sign_test,
+    wilcoxon_signed_rank_test,
+    wilson_interval,
+)
+
+__all__ = [
+    "ArmSummary",
+    "Metric",
+    "PairedAnalysis",
+    "Power",
+    "TrialNoise",
+    "analyse_pairs",
+    "decide",
+]
+
+Metric = Literal["pass", "judge", "score", "pairwise"]
+Verdict = Literal["B wins", "A wins", "no significant difference", "insufficient data"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArmSummary:
+    """One variant's mean on the metric, with its interval."""
+
+    mean: float
+    """Mean of the per-case values (0–1; −1–1 for pairwise)."""
+    ci: Interval
+    """Its 95 % interval (Wilson for one-trial pass rates, clustered CLT otherwise)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Power:
+    """What this comparison could detect."""
+
+    mde: float
+    """Smallest Δ detectable at 80 % power with these pairs (inf when none is)."""
+    n_for_min_effect: int | None
+    """Pairs needed to detect ``min_effect`` at 80 % power (None when it cannot be estimated)."""
+    underpowered: bool
+    """True when the floor is below the MDE: the run was too small to detect it."""
+    basis: str
+    """What the estimate rests on (observed discordance or variance)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TrialNoise:
+    """How much of the variance is between cases and how much is trial-to-trial sampling."""
+
+    trials: int
+    """Trials per case (K)."""
+    between_var: float
+    """Variance of the per-case differences' true values."""
+    within_var: float
+    """Mean within-case variance of the differences (the service's or judge's sampling)."""
+    within_share: float
+    """within / (between + within): the share of noise that more trials would reduce."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PairedAnalysis:
+    """Everything the report says about one set of pairs (the whole set or a slice)."""
+
+    metric: Metric
+    """What was compared."""
+    n_pairs: int
+    """Cases with values on both sides."""
+    a: ArmSummary | None
+    """Variant A's mean (None for pairwise)."""
+    b: ArmSummary | None
+    """Variant B's mean (None for pairwise)."""
+    delta: float
+    """Δ = mean(B − A) on the metric's scale."""
+    ci: Interval
+    """Two-sided (1 − α) interval of Δ."""
+    lower: float
+    """One-sided (1 − α) lower bound of Δ."""
+    upper: float
+    """One-sided (1 − α) upper bound of Δ."""
+    p_value: float
+    """Two-sided p-value of the named test."""
+    test: str
+    """The test(s), by name."""
+    verdict: Verdict
+    """``B wins``, ``A wins``, ``no significant difference`` or ``insufficient data``."""
+    note: str = ""
+    """E.g. "significant but below the floor"."""
+    details: dict[str, float | int | str] = field(default_factory=dict)
+    """Counts and statistics (b, c, ties, t, W+ …)."""
+    power: Power | None = None
+    """MDE and the n needed for the floor."""
+    noise: TrialNoise | None = None
+    """Variance split, with several trials per case."""
+
+
+def decide(lower: float, upper: float, min_effect: float) -> tuple[Verdict, str]:
+    """The verdict from the one-sided bounds and the effect floor."""
+    if lower > min_effect:
+        return "B wins", ""
+    if upper < -min_effect:
+        return "A wins", ""
+    if lower > 0 or upper < 0:
+        side = "B" if lower > 0 else "A"
+        return (
+            "no significant difference",
+            f"significant but below the floor: {side} is better by less than {min_effect:g}",
+        )
+    return "no significant difference", ""
+
+
+def _case_means(values: Mapping[str, Sequence[float]], ids: Sequence[str]) -> list[float]:
+    return [sum(values[i]) / len(values[i]) for i in ids]
+
+
+def analyse_pairs(
+    a: Mapping[str, Sequence[float]],
+    b: Mapping[str, Sequence[float]],
+    *,
+    metric: Metric,
+    alpha: float = 0.05,
+    min_effect: float = 0.05,
+    ids: Sequence[str] | None = None,
+    with_power: bool = True,
+    seed: int = 0,
+) -> PairedAnalysis:
+    """Analyse paired per-case values (each case: its trials' values) of two variants.
+
+    Args:
+        a: case id → values of A's trials (0/1 for pass, 0–1 for judge/score).
+        b: the same for B; pairs are the case ids present on both sides.
+        metric: the outcome type, which picks the test.
+        alpha: one-sided level of the bounds the verdict uses; intervals are 1 − α.
+        min_effect: the effect floor on the metric's scale.
+        ids: the case ids to analyse (default: all paired ids, sorted).
+        with_power: compute the MDE and required n.
+        seed: for the bootstrap and permutation paths.
+
+    Raises:
+        ValueError: fewer than 2 pairs.
+    """
+    pair_ids = list(ids) if ids is not None else sorted(set(a) & set(b))
+    n = len(pair_ids)
+    if n < 2:
+        raise ValueError(f"{n} paired case(s); at least 2 are needed")
+    xa, xb = _case_means(a, pair_ids), _case_means(b, pair_ids)
+    trials = min(min(len(a[i]), len(b[i])) for i in pair_ids)
+    confidence = 1 - alpha
+    bounds_confidence = (
+        1 - 2 * alpha
+    )  # a two-sided (1 − 2α) interval's ends are one-sided (1 − α) bounds
+    details: dict[str, float | int | str] = {}
+    if metric == "pass" and trials == 1:
+        main = paired_difference(xa, xb, confidence=confidence)
+        bounds = paired_difference(xa, xb, confidence=bounds_confidence).interval
+        test = mcnemar_test(xa, xb, method="mid-p")
+        p_value, name = test.p_value, f"paired difference of pass rates (CLT); {test.method}"
+        # b: cases only A passes, c: cases only B passes (only discordant pairs count).
+        details.update({"b": test.details["b_a_only"], "c": test.details["c_b_only"]})
+    elif metric == "judge":
+        main = paired_t_test(xa, xb, confidence=confidence)
+        bounds = paired_t_test(xa, xb, confidence=bounds_confidence).interval
+        rank = wilcoxon_signed_rank_test(xa, xb, zero_method="pratt")
+        p_value = rank.p_value
+        name = f"paired t interval; {rank.method}"
+        details["ties"] = sum(1 for x, y in zip(xa, xb, strict=True) if x == y)
+        details["t_p_value"] = main.p_value
+    elif metric == "score":
+        main = paired_t_test(xa, xb, confidence=confidence)
+        boot = bootstrap_interval(xa, xb, method="bca", confidence=confidence, seed=seed)
+        bounds = bootstrap_interval(
+            xa, xb, method="bca", confidence=bounds_confidence, seed=seed
+        ).interval
+        p_value = main.p_value
+        name = f"paired t; BCa bootstrap interval (seed {seed})"
+        main_interval = boot.interval
+    elif metric == "pairwise":
+        zeros = [0.0] * n
+        main = paired_difference(zeros, xb, confidence=confidence)
+        bounds = paired_difference(zeros, xb, confidence=bounds_confidence).interval
+        sign = sign_test(zeros, xb)
+        p_value, name = sign.p_value, f"pairwise judge, CLT interval; {sign.method}"
+        details.update(
+            {"b_wins": sum(1 for x in xb if x > 0), "a_wins": sum(1 for x in xb if x < 0)}
+        )
+        details["ties"] = n - int(details["b_wins"]) - int(details["a_wins"])
+    else:  # pass with K trials: per-case pass shares, trials as clusters
+        main = paired_difference(xa, xb, confidence=confidence)
+        bounds = paired_difference(xa, xb, confidence=bounds_confidence).interval
+        p_value = main.p_value
+        name = f"paired difference of per-case pass shares over {trials} trials (CLT)"
+    interval = main_interval if metric == "score" else main.interval
+    assert interval is not None
+    assert bounds is not None
+    verdict, note = decide(bounds.lo, bounds.hi, min_effect)
+    return PairedAnalysis(
+        metric=metric,
+        n_pairs=n,
+        a=None if metric == "pairwise" else _arm(xa, metric, trials),
+        b=None if metric == "pairwise" else _arm(xb, metric, trials),
+        delta=main.estimate,
+        ci=interval,
+        lower=bounds.lo,
+        upper=bounds.hi,
+        p_value=p_value,
+        test=name,
+        verdict=verdict,
+        note=note,
+        details=details,
+        power=_power(xa, xb, metric, trials, alpha, min_effect) if with_power else None,
+        noise=_noise(a, b, pair_ids, trials),
+    )
+
+
+def _arm(values: list[float], metric: Metric, trials: int) -> ArmSummary:
+    mean = sum(values) / len(values)
+    if metric == "pass" and trials == 1:
+        return ArmSummary(mean=mean, ci=wilson_interval(round(sum(values)), len(values)))
+    estimate = mean_estimate(values)
+    assert estimate.interval is not None
+    return ArmSummary(mean=mean, ci=estimate.interval)
+
+
+def _power(
+    xa: list[float], xb: list[float], metric: Metric, trials: int, alpha: float, min_effect: float
+) -> Power | None:
+    n = len(xa)
+    diffs = [y - x for x, y in zip(xa, xb, strict=True)]
+    if metric == "pass" and trials == 1:
+        discordant = sum(1 for d in diffs if d != 0) / n
+        if discordant == 0:
+            return Power(
+                mde=math.inf,
+                n_for_min_effect=None,
+                underpowered=True,
+                basis="no discordant pairs: the variants never disagreed on a case",
+            )
+        mde = mcnemar_mde(n, discordant=discordant, alpha=alpha).mde
+        needed: int | None = None
+        if min_effect < discordant:
+            needed = mcnemar_sample_size(min_effect, discordant=discordant, alpha=alpha).n
+        return Power(
+            mde=mde,
+            n_for_min_effect=needed,
+            underpowered=mde > min_effect,
+            basis=f"observed discordance {discordant:.3f} (McNemar, Connor)",
+        )
+    mean = sum(diffs) / n
+    omega2 = sum((d - mean) ** 2 for d in diffs) / (n - 1)
+    if omega2 == 0:
+        return Power(
+            mde=0.0 if mean != 0 else math.inf,
+            n_for_min_effect=None,
+            underpowered=mean == 0,
+            basis="the per-case differences have no variance",
+        )
+    mde = paired_mde(n, omega2=omega2, alpha=alpha).mde
+    needed = (
+        paired_sample_size(min_effect, omega2=omega2, alpha=alpha).n if min_effect > 0 else None
+    )
+    return Power(
+        mde=mde,
+        n_for_min_effect=needed,
+        underpowered=mde > min_effect,
+        basis=f"observed variance of the differences {omega2:.4f} (Miller eq. 9–10)",
+    )
+
+
+def _noise(
+    a: Mapping[str, Sequence[float]],
+    b: Mapping[str, Sequence[float]],
+    ids: Sequence[str],
+    trials: int,
+) -> TrialNoise | None:
+    if trials < 2:
+        return None
+    # Differences trial by trial (trial k of A against trial k of B) form the clusters.
+    table = [[b[i][k] - a[i][k] for k in range(trials)] for i in ids]
+    split = decompose_trials(table)
+    total = split.between_var + split.within_var
+    return TrialNoise(
+        trials=trials,
+        between_var=split.between_var,
+        within_var=split.within_var,
+        within_share=split.within_var / total if total > 0 else 0.0,
+    )

@@ -1,0 +1,106 @@
+"""Per-slice analysis: the same paired test in each slice, Holm and BH adjusted.
+
+Holm's adjusted p-values (family-wise error) drive the slice verdicts; the
+Benjamini-Hochberg ones (false discovery rate) are shown beside them for scans.
+A slice with fewer than ``min_pairs`` pairs gets "insufficient data", not a p-value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs, decide
+from evallock.stats import adjust_benjamini_hochberg, adjust_holm
+
+__all__ = ["SliceResult", "analyse_slices", "slice_label"]
+
+MISSING = "(none)"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SliceResult:
+    """One slice of the comparison."""
+
+    slice: dict[str, str]
+    """The key values that define it, e.g. ``{"customer_tier": "enterprise"}``."""
+    n_pairs: int
+    """Paired cases in it."""
+    analysis: PairedAnalysis | None
+    """The paired analysis; None with too few pairs."""
+    p_holm: float | None
+    """Holm-adjusted p-value (decisions)."""
+    p_bh: float | None
+    """Benjamini-Hochberg-adjusted p-value (scans)."""
+    verdict: str
+    """The slice's verdict, from the Holm-adjusted p and the effect floor."""
+
+    @property
+    def label(self) -> str:
+        """``customer_tier=enterprise``."""
+        return slice_label(self.slice)
+
+
+def slice_label(values: Mapping[str, str]) -> str:
+    """``k=v,k=v`` for a slice."""
+    return ",".join(f"{k}={v}" for k, v in values.items())
+
+
+def analyse_slices(
+    a: Mapping[str, Sequence[float]],
+    b: Mapping[str, Sequence[float]],
+    case_keys: Mapping[str, Mapping[str, str]],
+    by: Sequence[str],
+    *,
+    metric: Metric,
+    alpha: float,
+    min_effect: float,
+    min_pairs: int = 5,
+    seed: int = 0,
+) -> list[SliceResult]:
+    """Analyse each slice of the paired cases, cut by the values of the ``by`` keys."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for case_id in sorted(set(a) & set(b)):
+        keys = case_keys.get(case_id, {})
+        groups.setdefault(tuple(keys.get(k) or MISSING for k in by), []).append(case_id)
+    analysed: list[tuple[tuple[str, ...], list[str], PairedAnalysis | None]] = []
+    for values, ids in sorted(groups.items()):
+        analysis = None
+        if len(ids) >= max(min_pairs, 2):
+            analysis = analyse_pairs(
+                a,
+                b,
+                metric=metric,
+                alpha=alpha,
+                min_effect=min_effect,
+                ids=ids,
+                with_power=False,
+                seed=seed,
+            )
+        analysed.append((values, ids, analysis))
+    tested = [x for x in analysed if x[2] is not None]
+    p_values = [x[2].p_value for x in tested if x[2] is not None]
+    holm = adjust_holm(p_values).adjusted if p_values else ()
+    bh = adjust_benjamini_hochberg(p_values).adjusted if p_values else ()
+    adjusted = {id(x): (holm[i], bh[i]) for i, x in enumerate(tested)}
+    results: list[SliceResult] = []
+    for item in analysed:
+        values, ids, analysis = item
+        p_holm, p_bh = adjusted.get(id(item), (None, None))
+        if analysis is None or p_holm is None:
+            verdict = "insufficient data"
+        elif p_holm >= alpha:
+            verdict = "no significant difference"
+        else:
+            verdict, _ = decide(analysis.lower, analysis.upper, min_effect)
+        results.append(
+            SliceResult(
+                slice=dict(zip(by, values, strict=True)),
+                n_pairs=len(ids),
+                analysis=analysis,
+                p_holm=p_holm,
+                p_bh=p_bh,
+                verdict=verdict,
+            )
+        )
+    return results

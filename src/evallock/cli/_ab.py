@@ -1,0 +1,214 @@
+"""``evallock ab``: paired comparison of two variants on the same cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["ab"]
+
+_T = "Target"
+_J = "Judge"
+_S = "Statistics"
+_O = "Output"
+
+
+def ab(
+    cases: Annotated[Path, typer.Argument(help="Case file both variants run on.")],
+    a: Annotated[
+        str | None,
+        typer.Option(
+            "--a",
+            help="Variant A: k=v,… over the target (model=, prompt=, base_url=, python=, key.<name>=, param.<name>=).",
+        ),
+    ] = None,
+    b: Annotated[str | None, typer.Option("--b", help="Variant B, as --a.")] = None,
+    a_run: Annotated[
+        str | None, typer.Option(help="Compare this stored run as A (calls nothing).")
+    ] = None,
+    b_run: Annotated[str | None, typer.Option(help="… and this stored run as B.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="Base URL both variants share.", rich_help_panel=_T)
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model both variants share.", rich_help_panel=_T)
+    ] = None,
+    prompt: Annotated[
+        Path | None, typer.Option(help="Prompt both variants share.", rich_help_panel=_T)
+    ] = None,
+    api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the service's API key.", rich_help_panel=_T)
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option("--key", help="Shared key k=v for both (repeatable).", rich_help_panel=_T),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Judge's base URL.", rich_help_panel=_J)
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
+    ] = None,
+    rubric: Annotated[
+        str | None, typer.Option(help="Default judge rubric: TEXT or @FILE.", rich_help_panel=_J)
+    ] = None,
+    judge_mode: Annotated[
+        str,
+        typer.Option(
+            help="score (each answer alone) or pairwise (both, in both orders).", rich_help_panel=_J
+        ),
+    ] = "score",
+    alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0001, max=0.5, help="One-sided level of the verdict's bounds.", rich_help_panel=_S
+        ),
+    ] = 0.05,
+    min_effect: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Effect floor on the 0–1 score scale.", rich_help_panel=_S
+        ),
+    ] = 0.05,
+    metric: Annotated[
+        str, typer.Option(help="auto, pass, judge or score.", rich_help_panel=_S)
+    ] = "auto",
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Slice keys, e.g. intent,customer_tier (Holm and BH adjusted).", rich_help_panel=_S
+        ),
+    ] = None,
+    min_slice_pairs: Annotated[
+        int,
+        typer.Option(
+            min=2, help="Slices with fewer pairs get 'insufficient data'.", rich_help_panel=_S
+        ),
+    ] = 5,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the bootstrap and permutation paths.", rich_help_panel=_S)
+    ] = 0,
+    trials: Annotated[
+        int | None, typer.Option(min=1, max=100, help="Times each case is asked per variant.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=1024, help="Requests in flight.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option(min=0.001, help="Seconds per request attempt.")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts.")
+    ] = None,
+    fail_if_worse: Annotated[
+        bool, typer.Option("--fail-if-worse", help="Exit 1 when A wins (B is worse), for CI.")
+    ] = False,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.", rich_help_panel=_O)
+    ] = None,
+    markdown: Annotated[
+        Path | None,
+        typer.Option(help="Write a Markdown summary (for a PR comment).", rich_help_panel=_O),
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
+    ] = None,
+) -> int:
+    """Compare two variants on the same cases: paired test, interval, effect floor, verdict.
+
+    Requests of A and B are interleaved so a drifting service affects both alike;
+    pairs are joined on case id. "B wins" needs the one-sided lower bound of
+    Δ = B − A above --min-effect.
+
+    Example: evallock ab evals/golden.jsonl --a prompt=prompts/v3.txt,key.prompt_version=v3 --b prompt=prompts/v4.txt,key.prompt_version=v4 --by customer_tier
+    """
+    from evallock.ab import ABRequest, apply_spec, compare_runs, compare_variants
+    from evallock.cli._common import load, open_store_for, out_console, read_rubric
+    from evallock.config import resolve_secret
+    from evallock.errors import UsageError
+    from evallock.evaluation import JudgeSpecSettings, TargetSpec
+    from evallock.keys import parse_key_flags
+    from evallock.report.ab import ab_markdown, ab_report
+    from evallock.report.ab_terminal import print_comparison
+    from evallock.runner import RetryPolicy, RunOptions
+
+    if metric not in {"auto", "pass", "judge", "score"}:
+        raise UsageError(f"--metric {metric!r}: choose auto, pass, judge or score")
+    if judge_mode not in {"score", "pairwise"}:
+        raise UsageError(f"--judge-mode {judge_mode!r}: choose score or pairwise")
+    stored = a_run is not None or b_run is not None
+    if stored and (a_run is None or b_run is None or a or b):
+        raise UsageError("give --a-run and --b-run together, without --a/--b")
+    if not stored and (a is None or b is None):
+        raise UsageError("give --a SPEC and --b SPEC (or --a-run and --b-run)")
+    settings = load(config, store)
+    t, j, r = settings.target, settings.judge, settings.run
+    key_env = api_key_env or t.api_key_env
+    base = TargetSpec(
+        base_url=base_url or t.base_url,
+        model=model or t.model,
+        api_key=resolve_secret(key_env),
+        api_key_env=key_env,
+        prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
+        python=t.python,
+        params=t.params,
+    )
+    shared_keys = {**t.keys, **parse_key_flags(key or [])}
+    judge_env = judge_api_key_env or j.api_key_env
+    request = ABRequest(
+        cases=str(cases),
+        a=None if stored else apply_spec("A", base, shared_keys, a or "", flag="--a"),
+        b=None if stored else apply_spec("B", base, shared_keys, b or "", flag="--b"),
+        a_run=a_run,
+        b_run=b_run,
+        judge=JudgeSpecSettings(
+            base_url=judge_base_url or j.base_url,
+            model=judge_model or j.model,
+            api_key=resolve_secret(judge_env),
+            api_key_env=judge_env,
+            rubric=read_rubric(rubric) or j.rubric,
+            params=j.params,
+        ),
+        options=RunOptions(
+            concurrency=concurrency or r.concurrency,
+            trials=trials or r.trials,
+            timeout=timeout or r.timeout,
+            retry=RetryPolicy(retries=r.retries if retries is None else retries),
+        ),
+        alpha=alpha,
+        min_effect=min_effect,
+        metric=metric,  # type: ignore[arg-type]
+        by=tuple(k.strip() for k in (by or "").split(",") if k.strip()),
+        min_slice_pairs=min_slice_pairs,
+        judge_mode=judge_mode,  # type: ignore[arg-type]
+        seed=seed,
+    )
+    opened = open_store_for(settings)
+    try:
+        outcome = compare_runs(request, opened) if stored else compare_variants(request, opened)
+        _save(opened, outcome)
+    finally:
+        opened.close()
+    print_comparison(outcome, out_console())
+    if json_out is not None:
+        import orjson
+
+        json_out.write_bytes(orjson.dumps(ab_report(outcome), option=orjson.OPT_INDENT_2))
+    if markdown is not None:
+        markdown.write_text(ab_markdown(outcome), encoding="utf-8")
+    return 1 if fail_if_worse and outcome.overall.verdict == "A wins" else 0
+
+
+def _save(store: object, outcome: object) -> None:
+    """Store the comparison when the store knows comparisons."""
+    from evallock.report.ab import ab_report
+
+    add = getattr(store, "add_comparison", None)
+    if callable(add):
+        add(ab_report(outcome))  # type: ignore[arg-type]

@@ -1,0 +1,144 @@
+"""The paired analysis: verdict rule, tests by outcome type, power, trials, slices."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from evallock.ab import analyse_pairs, analyse_slices, decide
+from evallock.records import Case
+from evallock.runner import Arm, interleave
+
+
+def binary(pairs: list[tuple[int, int]]) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    a = {f"c{i:03d}": [float(x)] for i, (x, _) in enumerate(pairs)}
+    b = {f"c{i:03d}": [float(y)] for i, (_, y) in enumerate(pairs)}
+    return a, b
+
+
+@pytest.mark.parametrize(
+    ("lower", "upper", "floor", "verdict", "note"),
+    [
+        (0.06, 0.2, 0.05, "B wins", ""),
+        (-0.2, -0.06, 0.05, "A wins", ""),
+        (0.01, 0.2, 0.05, "no significant difference", "significant but below the floor: B"),
+        (-0.2, -0.01, 0.05, "no significant difference", "significant but below the floor: A"),
+        (-0.1, 0.1, 0.05, "no significant difference", ""),
+    ],
+)
+def test_verdict_needs_the_bound_to_clear_the_floor(lower, upper, floor, verdict, note) -> None:
+    got, why = decide(lower, upper, floor)
+    assert got == verdict
+    assert why.startswith(note)
+
+
+def test_binary_pairs_use_mcnemar_mid_p_and_count_discordance() -> None:
+    # 100 cases: 60 both pass, 10 both fail, b=5 only A passes, c=25 only B passes
+    pairs = [(1, 1)] * 60 + [(0, 0)] * 10 + [(1, 0)] * 5 + [(0, 1)] * 25
+    a, b = binary(pairs)
+    result = analyse_pairs(a, b, metric="pass", min_effect=0.05)
+    assert result.details == {"b": 5, "c": 25}
+    assert result.delta == pytest.approx(0.20)
+    assert "McNemar mid-p" in result.test
+    # exact mid-p for b=5, c=25 (two-sided): 2*P(X<=5) - P(X=5), X ~ Bin(30, 1/2)
+    from scipy.stats import binom
+
+    expected = 2 * binom.cdf(5, 30, 0.5) - binom.pmf(5, 30, 0.5)
+    assert result.p_value == pytest.approx(expected, rel=1e-9)
+    assert result.ci.lo < 0.2 < result.ci.hi
+    assert result.verdict == "B wins" and result.lower > 0.05
+    assert result.a is not None and result.a.ci.method.lower().startswith("wilson")
+    assert result.power is not None and result.power.mde < 0.2
+
+
+def test_ordinal_judge_scores_use_t_interval_and_wilcoxon() -> None:
+    a = {f"c{i}": [(s - 1) / 4] for i, s in enumerate([3, 4, 3, 2, 4, 3, 3, 4, 2, 3, 3, 4])}
+    b = {f"c{i}": [(s - 1) / 4] for i, s in enumerate([4, 5, 4, 3, 4, 4, 5, 5, 3, 4, 4, 5])}
+    result = analyse_pairs(a, b, metric="judge", min_effect=0.05)
+    assert "paired t interval" in result.test and "Wilcoxon" in result.test
+    assert result.details["ties"] == 1
+    assert result.delta == pytest.approx(sum(1 for _ in range(11)) / 12 / 4 * 1, rel=0.2)
+    assert result.verdict == "B wins"
+
+
+def test_continuous_scores_use_a_seeded_bca_interval() -> None:
+    a = {f"c{i}": [0.5 + 0.01 * (i % 7)] for i in range(40)}
+    b = {f"c{i}": [0.52 + 0.013 * (i % 5)] for i in range(40)}
+    first = analyse_pairs(a, b, metric="score", seed=7)
+    again = analyse_pairs(a, b, metric="score", seed=7)
+    assert "BCa bootstrap" in first.test
+    assert (first.ci.lo, first.ci.hi) == (again.ci.lo, again.ci.hi)
+
+
+def test_trials_are_clusters_and_noise_is_split() -> None:
+    a = {f"c{i}": [1.0, 1.0, 0.0] if i % 4 == 0 else [1.0, 1.0, 1.0] for i in range(20)}
+    b = {f"c{i}": [0.0, 1.0, 0.0] if i % 3 == 0 else [1.0, 1.0, 1.0] for i in range(20)}
+    result = analyse_pairs(a, b, metric="pass")
+    assert "per-case pass shares over 3 trials" in result.test
+    assert result.n_pairs == 20
+    assert result.noise is not None and result.noise.trials == 3
+    assert 0 < result.noise.within_share <= 1
+
+
+def test_fewer_than_two_pairs_is_refused() -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        analyse_pairs({"x": [1.0]}, {"x": [0.0]}, metric="pass")
+
+
+def test_no_discordance_means_no_power_estimate() -> None:
+    a, b = binary([(1, 1)] * 10)
+    result = analyse_pairs(a, b, metric="pass")
+    assert result.power is not None and math.isinf(result.power.mde) and result.power.underpowered
+    assert result.p_value == 1.0 and result.verdict == "no significant difference"
+
+
+def test_slices_adjust_with_holm_and_bh_and_mark_small_slices() -> None:
+    pairs = [(1, 0)] * 30 + [(1, 1)] * 30 + [(0, 1)] * 3
+    a, b = binary(pairs)
+    keys = {
+        cid: {"tier": "enterprise" if i < 30 else "consumer" if i < 60 else "pro"}
+        for i, cid in enumerate(sorted(a))
+    }
+    slices = {
+        s.label: s
+        for s in analyse_slices(a, b, keys, ["tier"], metric="pass", alpha=0.05, min_effect=0.05)
+    }
+    assert slices["tier=pro"].verdict == "insufficient data" and slices["tier=pro"].p_holm is None
+    enterprise, consumer = slices["tier=enterprise"], slices["tier=consumer"]
+    assert enterprise.verdict == "A wins"
+    assert enterprise.p_holm is not None and enterprise.p_bh is not None
+    assert enterprise.p_holm >= enterprise.analysis.p_value
+    assert consumer.verdict == "no significant difference"
+
+
+@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 1)), min_size=2, max_size=80))
+def test_interval_contains_estimate_and_bounds_nest(pairs: list[tuple[int, int]]) -> None:
+    a, b = binary(pairs)
+    result = analyse_pairs(a, b, metric="pass", with_power=False)
+    assert result.ci.lo <= result.delta <= result.ci.hi
+    assert result.ci.lo <= result.lower + 1e-12 and result.upper <= result.ci.hi + 1e-12
+
+
+def test_interleave_alternates_which_arm_goes_first() -> None:
+    arms = [Arm(run_id="a", provider=None), Arm(run_id="b", provider=None)]  # type: ignore[arg-type]
+    cases = [Case(id=f"c{i}", input="x") for i in range(3)]
+    order = [
+        (arm.run_id, case.id, trial)
+        for arm, case, trial in interleave(arms, cases, 2, {("b", "c1", 0)})
+    ]
+    assert order == [
+        ("a", "c0", 0),
+        ("b", "c0", 0),
+        ("b", "c0", 1),
+        ("a", "c0", 1),
+        ("a", "c1", 0),
+        ("b", "c1", 1),
+        ("a", "c1", 1),
+        ("a", "c2", 0),
+        ("b", "c2", 0),
+        ("b", "c2", 1),
+        ("a", "c2", 1),
+    ]

@@ -1,0 +1,306 @@
+"""``evallock ab`` end to end against the bundled service."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from evallock.demo import example_dir, start_fake_service
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    shutil.copytree(example_dir(), tmp_path / "ex")
+    (tmp_path / "ex" / "prompts" / "mute.txt").write_text("You answer nothing useful.\n")
+    return tmp_path / "ex"
+
+
+def ab_args(project: Path, base_url: str, a: str, b: str, *extra: str) -> list[str]:
+    return [
+        "ab",
+        str(project / "golden.jsonl"),
+        "--base-url",
+        base_url,
+        "--model",
+        "support-bot",
+        "--judge-base-url",
+        base_url,
+        "--judge-model",
+        "judge",
+        "--a",
+        f"prompt={project}/prompts/{a}.txt,key.prompt_version={a}",
+        "--b",
+        f"prompt={project}/prompts/{b}.txt,key.prompt_version={b}",
+        "--store",
+        f"sqlite:///{project}/ab.db",
+        "--retries",
+        "1",
+        *extra,
+    ]
+
+
+def test_ab_reports_verdict_interval_and_slices(
+    cli, project, fake_service, service_stats, tmp_path
+) -> None:
+    result = cli(
+        *ab_args(
+            project,
+            fake_service.base_url,
+            "support-v3",
+            "support-v4",
+            "--by",
+            "customer_tier",
+            "--json",
+            "ab.json",
+            "--markdown",
+            "ab.md",
+        )
+    )
+    assert result.code == 0, result.out + result.err
+    report = json.loads((tmp_path / "ab.json").read_text())
+    for field in (
+        "n_pairs",
+        "a",
+        "b",
+        "delta",
+        "ci",
+        "p_value",
+        "test",
+        "alpha",
+        "min_effect",
+        "verdict",
+        "slices",
+    ):
+        assert field in report, field
+    assert report["n_pairs"] == 28
+    assert report["delta"] == pytest.approx(report["b"]["mean"] - report["a"]["mean"])
+    assert report["ci"][0] <= report["delta"] <= report["ci"][1]
+    assert report["details"] == {"b": 4, "c": 2}
+    assert "McNemar mid-p" in report["test"]
+    assert report["verdict"] == "no significant difference"
+    assert report["keys_a"]["prompt_version"] == "support-v3"
+    assert report["keys_b"]["prompt_version"] == "support-v4"
+    slices = {s["slice"]: s for s in report["slices"]}
+    assert set(slices) == {
+        "customer_tier=consumer",
+        "customer_tier=enterprise",
+        "customer_tier=pro",
+    }
+    assert slices["customer_tier=enterprise"]["delta"] == pytest.approx(-4 / 7)
+    assert slices["customer_tier=pro"]["verdict"] == "insufficient data"
+    assert slices["customer_tier=pro"]["p_holm"] is None
+    for s in slices.values():
+        if s["p_holm"] is not None:
+            assert s["p_holm"] >= s["p_value"] and s["p_bh"] >= s["p_value"]
+    assert report["power"]["underpowered"] is True
+    assert any("too small to detect the floor" in w for w in report["warnings"])
+    # both variants asked once per case, interleaved in one run
+    assert service_stats.model("support-bot")["answered"] == 56
+    markdown = (tmp_path / "ab.md").read_text()
+    assert (
+        markdown.startswith("## evallock ab:")
+        and "no significant difference" in markdown.splitlines()[0]
+    )
+    assert "NO SIGNIFICANT DIFFERENCE" in result.out and "McNemar" in result.out
+
+
+def test_a_clearly_worse_b_is_a_wins_and_fail_if_worse_exits_1(cli, project, fake_service) -> None:
+    result = cli(
+        *ab_args(
+            project,
+            fake_service.base_url,
+            "support-v3",
+            "mute",
+            "--fail-if-worse",
+            "--json",
+            "w.json",
+        )
+    )
+    assert result.code == 1, result.out + result.err
+    report = json.loads((Path(project).parent / "w.json").read_text())
+    assert report["verdict"] == "A wins" and report["upper_bound"] < -0.05
+    without = cli(*ab_args(project, fake_service.base_url, "support-v3", "mute"))
+    assert without.code == 0
+
+
+def test_judge_scores_are_compared_as_ordinal(cli, project, fake_service, tmp_path) -> None:
+    judged = tmp_path / "judged.jsonl"
+    rows = [json.loads(line) for line in (project / "golden.jsonl").read_text().splitlines()]
+    keep = [
+        dict(
+            r,
+            grader="judge",
+            expected=r.get("expected") or "Duplicate charges are refunded within 5 business days.",
+        )
+        for r in rows
+    ]
+    for r in keep:
+        r.pop("assert", None)
+        r.pop("judge", None)
+    judged.write_text("\n".join(json.dumps(r) for r in keep) + "\n")
+    args = ab_args(project, fake_service.base_url, "support-v3", "support-v4", "--json", "j.json")
+    args[1] = str(judged)
+    result = cli(*args)
+    assert result.code == 0, result.err
+    report = json.loads((tmp_path / "j.json").read_text())
+    assert (
+        report["metric"] == "judge"
+        and "Wilcoxon" in report["test"]
+        and "paired t" in report["test"]
+    )
+
+
+def test_pairwise_mode_counts_order_flips_as_ties(cli, project, tmp_path) -> None:
+    with start_fake_service(judge_position_bias=1) as biased:
+        result = cli(
+            *ab_args(
+                project,
+                biased.base_url,
+                "support-v3",
+                "support-v4",
+                "--judge-mode",
+                "pairwise",
+                "--json",
+                "p.json",
+            )
+        )
+    assert result.code == 0, result.err
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert report["metric"] == "pairwise"
+    assert report["consistency"] is not None and report["consistency"] < 1.0
+    details = report["details"]
+    assert details["b_wins"] + details["a_wins"] + details["ties"] == report["n_pairs"]
+    assert "pairwise judge" in result.out
+
+
+def test_trials_report_noise_and_flaky_cases(cli, tmp_path) -> None:
+    (tmp_path / "wobbly.py").write_text(
+        "import itertools\n_n = itertools.count()\n"
+        "def steady(messages):\n    return 'yes'\n"
+        "def wobbly(messages):\n    return 'yes' if next(_n) % 3 else 'no'\n"
+    )
+    cases = tmp_path / "c.jsonl"
+    cases.write_text(
+        "\n".join(
+            json.dumps(
+                {"id": f"c{i}", "input": f"q{i}", "assert": [{"type": "equals", "value": "yes"}]}
+            )
+            for i in range(12)
+        )
+        + "\n"
+    )
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        result = cli(
+            "ab",
+            str(cases),
+            "--a",
+            "python=wobbly:steady",
+            "--b",
+            "python=wobbly:wobbly",
+            "--trials",
+            "3",
+            "--concurrency",
+            "1",
+            "--json",
+            "t.json",
+        )
+    finally:
+        sys.path.remove(str(tmp_path))
+    assert result.code == 0, result.err
+    report = json.loads((tmp_path / "t.json").read_text())
+    assert report["trials"]["k"] == 3 and report["trials"]["within_var"] > 0
+    assert report["flaky"] and "per-case pass shares over 3 trials" in report["test"]
+
+
+def test_compare_two_stored_runs_without_calling_anything(
+    cli, project, fake_service, service_stats, tmp_path
+) -> None:
+    store = f"sqlite:///{project}/runs.db"
+    base = [
+        "--base-url",
+        fake_service.base_url,
+        "--model",
+        "support-bot",
+        "--judge-base-url",
+        fake_service.base_url,
+        "--judge-model",
+        "judge",
+        "--store",
+        store,
+        "--json",
+    ]
+    cli(
+        "run",
+        str(project / "golden.jsonl"),
+        "--prompt",
+        str(project / "prompts/support-v3.txt"),
+        *base,
+        "r3.json",
+    )
+    cli(
+        "run",
+        str(project / "golden.jsonl"),
+        "--prompt",
+        str(project / "prompts/support-v4.txt"),
+        *base,
+        "r4.json",
+    )
+    run3 = json.loads((tmp_path / "r3.json").read_text())["run_id"]
+    run4 = json.loads((tmp_path / "r4.json").read_text())["run_id"]
+    service_stats.reset()
+    result = cli(
+        "ab",
+        str(project / "golden.jsonl"),
+        "--a-run",
+        run3,
+        "--b-run",
+        run4,
+        "--store",
+        store,
+        "--json",
+        "s.json",
+    )
+    assert result.code == 0, result.err
+    assert service_stats.get()["requests"] == 0
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["run_a"] == run3 and report["details"] == {"b": 4, "c": 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--a", "prompt=p.txt", "--b", "prompt=p.txt"], "differ in nothing"),
+        (["--a", "temperature=1", "--b", "prompt=p.txt"], "unknown name 'temperature'"),
+        (["--a", "prompt"], "give --a SPEC and --b SPEC"),
+        (["--a-run", "x", "--a", "model=m"], "--a-run and --b-run together"),
+        (["--a", "model=a", "--b", "model=b", "--metric", "median"], "--metric"),
+    ],
+)
+def test_bad_ab_usage_is_exit_2(cli, tmp_path, args, needle) -> None:
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "x", "expected": "y"}\n')
+    result = cli("ab", str(cases), "--base-url", "http://127.0.0.1:9/v1", "--model", "m", *args)
+    assert result.code == 2, result.out + result.err
+    assert needle in result.err
+
+
+def test_fewer_than_two_pairs_is_exit_2(cli, tmp_path, fake_service) -> None:
+    cases = tmp_path / "c.jsonl"
+    cases.write_text('{"id": "a", "input": "refund", "expected": "business days"}\n')
+    result = cli(
+        "ab",
+        str(cases),
+        "--base-url",
+        fake_service.base_url,
+        "--a",
+        "model=support-bot",
+        "--b",
+        "model=support-bot-v2",
+    )
+    assert result.code == 2 and "at least 2" in result.err

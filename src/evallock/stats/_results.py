@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -33,11 +32,6 @@ class Interval:
     def width(self) -> float:
         """``hi - lo`` (infinite for a one-sided bound on an unbounded scale)."""
         return self.hi - self.lo
-
-    @property
-    def is_one_sided(self) -> bool:
-        """True when one end is infinite."""
-        return math.isinf(self.lo) or math.isinf(self.hi)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -19,7 +19,9 @@ from evallock.errors import UsageError
 __all__ = [
     "Alternative",
     "FloatArray",
+    "Pair",
     "Scores",
+    "as_pair",
     "as_scores",
     "check_alternative",
     "check_confidence",
@@ -47,13 +49,29 @@ def as_scores(values: Scores, name: str) -> FloatArray:
     return array
 
 
-def paired_differences(a: Scores, b: Scores) -> FloatArray:
-    """``b - a`` per case, after checking both have the same length."""
-    first = as_scores(a, "a")
-    second = as_scores(b, "b")
+class Pair(NamedTuple):
+    """Two variants' scores on the same cases, as float arrays of equal length."""
+
+    a: FloatArray
+    b: FloatArray
+
+    @property
+    def difference(self) -> FloatArray:
+        """``b - a`` per case."""
+        return self.b - self.a
+
+
+def as_pair(a: Scores, b: Scores) -> Pair:
+    """Both score lists as arrays, after checking they pair up case by case."""
+    first, second = as_scores(a, "a"), as_scores(b, "b")
     if first.shape != second.shape:
         raise UsageError(f"a and b must be paired: {first.size} vs {second.size} values")
-    return second - first
+    return Pair(first, second)
+
+
+def paired_differences(a: Scores, b: Scores) -> FloatArray:
+    """``b - a`` per case, after checking both have the same length."""
+    return as_pair(a, b).difference
 
 
 def check_confidence(confidence: float) -> None:

@@ -120,7 +120,7 @@ class CUSUM:
 
     @cached_property
     def arl0(self) -> float:
-        """Expected observations between false alarms with this k, h and mode."""
+        """Expected observations between false alarms for normal data, with this k, h, mode."""
         return cusum_arl(k=self.k, h=self.h, two_sided=self.mode == "both")
 
     @property

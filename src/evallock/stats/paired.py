@@ -21,7 +21,7 @@ from evallock.stats._validate import (
     Alternative,
     FloatArray,
     Scores,
-    as_scores,
+    as_pair,
     check_alternative,
     check_confidence,
     normal_p_value,
@@ -119,8 +119,8 @@ def paired_difference(
     """
     check_confidence(confidence)
     check_alternative(alternative)
-    d = paired_differences(a, b)
-    first, second = as_scores(a, "a"), as_scores(b, "b")
+    first, second = pair = as_pair(a, b)
+    d = pair.difference
     n = d.size
     if n < 2:
         raise UsageError(f"paired_difference needs at least 2 pairs, got {n}")
@@ -230,13 +230,6 @@ def paired_t_test(
     )
 
 
-def _as_binary(values: Scores, name: str) -> FloatArray:
-    array = as_scores(values, name)
-    if not np.isin(array, (0.0, 1.0)).all():
-        raise UsageError(f"{name} must hold 0/1 pass flags for McNemar's test")
-    return array
-
-
 def mcnemar_test(
     a: Scores,
     b: Scores,
@@ -272,11 +265,11 @@ def mcnemar_test(
     check_alternative(alternative)
     if method not in ("mid-p", "exact", "asymptotic", "asymptotic-cc"):
         raise UsageError(f"unknown McNemar method {method!r}")
-    first, second = _as_binary(a, "a"), _as_binary(b, "b")
-    if first.size != second.size:
-        raise UsageError(f"a and b must be paired: {first.size} vs {second.size} values")
+    first, second = as_pair(a, b)
+    counts = _binary_counts(first, second)
+    if counts is None:
+        raise UsageError("McNemar's test needs 0/1 pass flags in a and b")
     n = first.size
-    counts = _binary_counts(first, second) or {}
     only_a, only_b = counts["b_a_only"], counts["c_b_only"]
     discordant = only_a + only_b
     statistic: float

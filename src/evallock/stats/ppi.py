@@ -35,6 +35,10 @@ def ppi_mean(
     [0, 1] (ppi_py's ``lam_optim_mode="overall"``: the covariance with ddof=0, the variance
     with ddof=1), which is asymptotically never worse than the classical estimate.
 
+    The interval is Wald-type: with few labels and rare judge-human disagreements (a
+    skewed rectifier) it under-covers, as a Wald interval for a rare rate does; in a
+    simulation with 60 labels and 4% disagreements a 95% interval covered about 86%.
+
     Valid only if the n labeled items are a uniform random sample of the same traffic the N
     judge-scored items come from; labeling only flagged traces breaks it. Note that ppi_py
     defaults to a 90% interval; this function defaults to 95%.
@@ -85,7 +89,7 @@ def ppi_mean(
         n=n,
         method=method,
         details={
-            "lam": lam,
+            "lam": float(lam),
             "naive_judge_mean": float(f_unlabeled.mean()),
             "rectifier_mean": float(np.mean(y - f)),
             "n_labeled": n,

@@ -35,6 +35,7 @@ WilcoxonMethod = Literal["auto", "exact", "asymptotic"]
 
 EXACT_MAX_PAIRS = 500
 """Above this many non-zero differences ``method="auto"`` uses the normal approximation."""
+_EXACT_HARD_LIMIT = 3000  # the convolution costs O(m³): about half a minute at this size
 _TOLERANCE = 1e-9  # ranks are multiples of 1/2, so sums compare exactly up to rounding
 
 
@@ -98,6 +99,11 @@ def wilcoxon_signed_rank_test(
     z = _normal_statistic(ranks, signs, w_plus, zero_method, correction, alternative)
     p_asymptotic = normal_p_value(z, alternative)
     signed_ranks = ranks[signs != 0]
+    if method == "exact" and signed_ranks.size > _EXACT_HARD_LIMIT:
+        raise UsageError(
+            f"the exact distribution of {signed_ranks.size} signed ranks is too costly; "
+            "use method='asymptotic'"
+        )
     exact = method == "exact" or (method == "auto" and signed_ranks.size <= EXACT_MAX_PAIRS)
     if exact:
         p = _exact_conditional_p(signed_ranks, w_plus - offset, alternative)

@@ -17,7 +17,7 @@ from scipy import special
 
 from evallock.errors import UsageError
 from evallock.stats._results import Details, Interval
-from evallock.stats._validate import Scores, check_probability, paired_differences
+from evallock.stats._validate import Scores, as_pair, check_probability, paired_differences
 
 __all__ = [
     "DiscordantPairEProcess",
@@ -272,12 +272,10 @@ def discordant_pair_test(a: Scores, b: Scores, *, alpha: float = 0.05) -> Sequen
     Returns:
         The state after the last pair.
     """
-    d = paired_differences(a, b)  # checks shapes
+    first, second = as_pair(a, b)
+    if not (np.isin(first, (0.0, 1.0)).all() and np.isin(second, (0.0, 1.0)).all()):
+        raise UsageError("discordant_pair_test needs 0/1 pass flags in a and b")
     test = DiscordantPairEProcess(alpha=alpha)
-    second = np.asarray(b, dtype=np.float64)
-    first = second - d
     for x, y in zip(first.tolist(), second.tolist(), strict=True):
-        if x not in (0.0, 1.0) or y not in (0.0, 1.0):
-            raise UsageError("discordant_pair_test needs 0/1 pass flags")
         test.update(bool(x), bool(y))
     return test.state

@@ -9,16 +9,16 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from jsonschema import exceptions as schema_errors
-from jsonschema import validators
-from jsonschema.protocols import Validator
 
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import error_grade, fail_grade, pass_grade, require_number
 from evallock.records import Assertion, Grade
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 __all__ = ["JsonCheck", "LatencyMs", "Numeric", "assertion_types", "compile_schema", "first_number"]
 
@@ -59,6 +59,8 @@ class JsonCheck:
         if self.validator is None:
             return pass_grade(self.name, "valid JSON")
         try:
+            from jsonschema import exceptions as schema_errors
+
             problem = schema_errors.best_match(self.validator.iter_errors(document))
         except Exception as exc:  # e.g. an unresolvable $ref; the grader's own failure
             return error_grade(self.name, f"schema could not be applied: {exc}")
@@ -127,6 +129,10 @@ def compile_schema(schema: Any, what: str = "json-schema") -> Validator:
             raise ValueError(f"{what}: the schema is not valid JSON: {exc}") from None
     if not isinstance(schema, dict):
         raise ValueError(f"{what}: the schema must be a JSON object, got {type(schema).__name__}")
+    # jsonschema is imported here, when a case uses json-schema, not on every start-up.
+    from jsonschema import exceptions as schema_errors
+    from jsonschema import validators
+
     cls = validators.validator_for(schema)
     try:
         cls.check_schema(schema)

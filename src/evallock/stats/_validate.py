@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Sequence
+from statistics import NormalDist
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
+
+sps = lazy_module("scipy.stats")
 
 __all__ = [
     "Alternative",
@@ -98,7 +101,7 @@ def z_critical(confidence: float, *, two_sided: bool = True) -> float:
     """The standard-normal quantile for a two-sided (or one-sided) interval."""
     check_confidence(confidence)
     tail = (1.0 - confidence) / 2.0 if two_sided else 1.0 - confidence
-    return float(sps.norm.isf(tail))
+    return NormalDist().inv_cdf(1.0 - tail)
 
 
 def normal_p_value(z: float, alternative: Alternative) -> float:

@@ -14,10 +14,12 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._validate import FloatArray, Scores, as_scores
+
+sps = lazy_module("scipy.stats")
 
 __all__ = [
     "Agreement",

@@ -15,11 +15,15 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-from scipy import optimize, sparse, special
-from scipy.sparse import linalg as sparse_linalg
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._validate import FloatArray, check_probability
+
+optimize = lazy_module("scipy.optimize")
+sparse = lazy_module("scipy.sparse")
+special = lazy_module("scipy.special")
+sparse_linalg = lazy_module("scipy.sparse.linalg")
 
 __all__ = [
     "bernoulli_cusum_arl",

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._validate import FloatArray
+
+sps = lazy_module("scipy.stats")
 
 __all__ = [
     "AdjustedPValues",

@@ -13,9 +13,9 @@ from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._results import Details, Interval, TestResult
 from evallock.stats._validate import (
     Alternative,
@@ -29,6 +29,8 @@ from evallock.stats._validate import (
     z_critical,
 )
 from evallock.stats.means import clustered_standard_error
+
+sps = lazy_module("scipy.stats")
 
 __all__ = ["McNemarMethod", "mcnemar_test", "paired_difference", "paired_t_test", "sign_test"]
 

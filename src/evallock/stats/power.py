@@ -12,11 +12,12 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from scipy import optimize
-from scipy import stats as sps
-
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._validate import check_probability
+
+sps = lazy_module("scipy.stats")
+optimize = lazy_module("scipy.optimize")
 
 __all__ = [
     "PowerAnalysis",

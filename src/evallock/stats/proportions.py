@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from scipy import stats as sps
-
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._results import Interval, TestResult
 from evallock.stats._validate import (
     Alternative,
@@ -21,6 +20,8 @@ from evallock.stats._validate import (
     check_probability,
     z_critical,
 )
+
+sps = lazy_module("scipy.stats")
 
 __all__ = ["Side", "binomial_test", "clopper_pearson_interval", "wilson_interval"]
 

@@ -13,9 +13,9 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._results import TestResult
 from evallock.stats._validate import (
     Alternative,
@@ -25,6 +25,8 @@ from evallock.stats._validate import (
     normal_p_value,
     paired_differences,
 )
+
+sps = lazy_module("scipy.stats")
 
 __all__ = ["WilcoxonMethod", "ZeroMethod", "hodges_lehmann", "wilcoxon_signed_rank_test"]
 

@@ -11,9 +11,9 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
-from scipy import stats as sps
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._results import Estimate, Interval, TestResult
 from evallock.stats._validate import (
     Alternative,
@@ -25,6 +25,8 @@ from evallock.stats._validate import (
     cluster_codes,
     paired_differences,
 )
+
+sps = lazy_module("scipy.stats")
 
 __all__ = ["EXACT_MAX_PAIRS", "BootstrapMethod", "bootstrap_interval", "permutation_test"]
 

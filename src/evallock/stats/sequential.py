@@ -13,11 +13,13 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 from evallock.errors import UsageError
+from evallock.stats._lazy import lazy_module
 from evallock.stats._results import Details, Interval
 from evallock.stats._validate import Scores, as_pair, check_probability, paired_differences
+
+special = lazy_module("scipy.special")
 
 __all__ = [
     "DiscordantPairEProcess",

@@ -367,9 +367,11 @@ def _analyse(
         warnings.append(f"{count} case(s) have a value on one side only and are not paired")
     if overall.power is not None and overall.power.underpowered:
         needed = overall.power.n_for_min_effect
+        mde = overall.power.mde
+        shown = f"{mde:.3f}" if mde != float("inf") else "unbounded"
         warnings.append(
             f"too small to detect the floor: the minimum detectable effect at {overall.n_pairs} "
-            f"pairs is {overall.power.mde:.3f} > min_effect {request.min_effect:g}"
+            f"pairs is {shown} > min_effect {request.min_effect:g}"
             + (f"; about {needed} pairs are needed" if needed else "")
         )
     flaky = sorted(

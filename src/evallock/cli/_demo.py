@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from evallock.ab import ABOutcome
+    from evallock.config import Settings
 
 __all__ = ["demo"]
 
@@ -16,7 +20,8 @@ def demo(
         Path, typer.Option(help="Where the example project is copied (recreated).")
     ] = Path(".evallock/demo"),
 ) -> int:
-    """Run the bundled example: the gate passes on the good prompt and fails on the regressed one.
+    """Run the bundled example: the gate passes on the good prompt, fails on the regressed one,
+    and an A/B comparison of the two shows the paired statistics.
 
     The example is a support bot with two prompt versions. support-v4 answers two
     consumer questions that support-v3 missed, but it broke the enterprise refund
@@ -62,12 +67,57 @@ def demo(
                 junit=workdir / f"{version}.junit.xml",
             )
             console.print()
+        console.print(
+            Rule(
+                "evallock ab golden.jsonl --a prompt=support-v3 --b prompt=support-v4 --by customer_tier"
+            )
+        )
+        comparison = _compare(workdir, service.base_url, settings)
     console.print(Rule("what happened"))
     ok = verdicts.get("support-v3") == 0 and verdicts.get("support-v4") == 1
     console.print(
         "support-v3 passed the gate and became the baseline; support-v4 failed it: the lock\n"
         "case that guards the enterprise refund bug failed again, and cases that passed on\n"
         "the baseline fail now. In CI that exit code (1) blocks the deploy.\n"
-        f"Reports: {workdir}/support-v4.md, {workdir}/support-v4.junit.xml"
+        f"Reports: {workdir}/support-v4.md, {workdir}/support-v4.junit.xml\n"
+        f"The A/B comparison says {comparison.overall.verdict!r} overall at this n (28 pairs),"
+        " with the enterprise slice's drop shown per slice: a paired test, not eyeballing."
     )
     return 0 if ok else 1
+
+
+def _compare(workdir: Path, base_url: str, settings: Settings) -> ABOutcome:
+    """The A/B step of the demo: v3 against v4 on the same cases, by customer tier."""
+    from evallock.ab import ABRequest, apply_spec, compare_variants
+    from evallock.cli._common import open_store_for, out_console
+    from evallock.evaluation import JudgeSpecSettings, TargetSpec
+    from evallock.report.ab import ab_markdown
+    from evallock.report.ab_terminal import print_comparison
+
+    base = TargetSpec(base_url=base_url, model="support-bot")
+    variants = [
+        apply_spec(
+            name,
+            base,
+            {"model_version": "support-bot@demo"},
+            f"prompt={workdir / 'prompts' / f'{version}.txt'},key.prompt_version={version}",
+            flag=f"--{name.lower()}",
+        )
+        for name, version in (("A", "support-v3"), ("B", "support-v4"))
+    ]
+    request = ABRequest(
+        cases=str(workdir / "golden.jsonl"),
+        a=variants[0],
+        b=variants[1],
+        judge=JudgeSpecSettings(base_url=base_url, model="judge"),
+        by=("customer_tier",),
+        min_slice_pairs=5,
+    )
+    store = open_store_for(settings)
+    try:
+        outcome = compare_variants(request, store)
+    finally:
+        store.close()
+    print_comparison(outcome, out_console())
+    (workdir / "ab.md").write_text(ab_markdown(outcome), encoding="utf-8")
+    return outcome

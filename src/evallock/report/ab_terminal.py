@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -66,13 +68,13 @@ def print_comparison(outcome: ABOutcome, console: Console) -> None:
         console.print(Text(f"counts: {detail}"))
     if o.power is not None:
         needed = o.power.n_for_min_effect
-        console.print(
-            Text(
-                f"power: minimum detectable effect {o.power.mde:.3f} at {o.n_pairs} pairs (80 %);"
-                + (f" {needed} pairs needed for the floor {outcome.min_effect:g}" if needed else "")
-                + f" — {o.power.basis}"
-            )
+        mde = (
+            f"minimum detectable effect {o.power.mde:.3f} at {o.n_pairs} pairs (80 %)"
+            if math.isfinite(o.power.mde)
+            else f"no effect is detectable at 80 % power with {o.n_pairs} pairs"
         )
+        floor = f"; {needed} pairs needed for the floor {outcome.min_effect:g}" if needed else ""
+        console.print(Text(f"power: {mde}{floor} — {o.power.basis}"))
     if o.noise is not None:
         console.print(
             Text(

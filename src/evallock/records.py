@@ -314,8 +314,11 @@ class Feedback:
     comment: str | None = None
     """What the user wrote."""
     source: str = "evallock"
-    """The payload shape it came in: ``evallock``, ``langfuse``, ``phoenix``, ``import``."""
+    """The payload shape it came in: ``evallock``, ``langfuse``, ``phoenix``, ``import``,
+    ``otel`` (an evaluation event), ``openinference`` (a span annotation)."""
     author: str | None = None
     """Who gave it, when known."""
     created_at: datetime | None = None
     """When it was received (set by the store when None)."""
+    name: str | None = None
+    """What was rated: ``user_feedback`` from a person, or an evaluation's name from a judge."""

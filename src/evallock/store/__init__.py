@@ -1,4 +1,4 @@
-"""The store: runs, eval records and caches in SQLite or PostgreSQL, chosen by URL.
+"""The store: runs, records, caches, traces, feedback and API keys in SQLite or PostgreSQL.
 
 ::
 
@@ -9,6 +9,8 @@
         store.add_records(records)          # one transaction, all or nothing
         for record in store.iter_records(run.run_id):
             ...
+        store.add_traces(batch.traces)      # merged by trace id, never overwritten
+        store.add_feedback(batch.feedback)  # once per feedback_id
 
 ``sqlite:///…`` (the default) is a file with WAL; ``postgresql://user@host/db``
 uses psycopg 3. Everything that differs between the two stays in this package
@@ -36,8 +38,9 @@ never edited; every change is a new one.
 
 from __future__ import annotations
 
+from evallock.store._apikeys import ApiKey
 from evallock.store._open import DEFAULT_STORE_URL, open_store
 from evallock.store._store import Store
 from evallock.store.migrations import HEAD_REVISION
 
-__all__ = ["DEFAULT_STORE_URL", "HEAD_REVISION", "Store", "open_store"]
+__all__ = ["DEFAULT_STORE_URL", "HEAD_REVISION", "ApiKey", "Store", "open_store"]

@@ -31,14 +31,23 @@ from evallock.keys import SHARED_KEYS
 from evallock.store._types import JSONText, UTCDateTime
 
 __all__ = [
+    "API_KEY_SCOPES",
     "INDEXED_RECORD_KEYS",
+    "INDEXED_TRACE_KEYS",
     "NAMING_CONVENTION",
     "RECORD_KEY_COLUMNS",
     "RUN_KEY_COLUMNS",
+    "TRACE_KEY_COLUMNS",
+    "api_keys",
     "cache",
+    "comparisons",
+    "drift_reports",
+    "drift_samples",
     "eval_records",
+    "feedback",
     "metadata",
     "runs",
+    "traces",
 ]
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -62,6 +71,15 @@ INDEXED_RECORD_KEYS: tuple[str, ...] = (
     "customer_tier",
 )
 """The keys reports slice and join records on most; each has an index."""
+
+TRACE_KEY_COLUMNS: tuple[str, ...] = SHARED_KEYS
+"""Shared keys with a column on ``traces``."""
+
+INDEXED_TRACE_KEYS: tuple[str, ...] = INDEXED_RECORD_KEYS
+"""The keys traces are sliced on most (the same as records, for the joins); each has an index."""
+
+API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
+"""What an API key may do: send traces and feedback, read, or everything."""
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -124,4 +142,91 @@ cache = Table(
     Column("key", String, primary_key=True),
     Column("value", JSONText, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+traces = Table(
+    "traces",
+    metadata,
+    Column("trace_id", String, primary_key=True),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("input", Text),
+    Column("output", Text),
+    Column("latency_ms", Float),
+    Column("ttft_ms", Float),
+    Column("tokens_in", Integer),
+    Column("tokens_out", Integer),
+    Column("cost", Float),
+    Column("model", String),
+    Column("error", Text),
+    Column("source", String, nullable=False),
+    Column("messages", JSONText),
+    *(Column(key, String) for key in TRACE_KEY_COLUMNS),
+    Column("extra", JSONText, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "timestamp"),
+    *(Index(None, key) for key in INDEXED_TRACE_KEYS),
+)
+
+# No foreign key to traces: feedback may arrive before the trace it rates.
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("feedback_id", String, primary_key=True),
+    Column("trace_id", String, nullable=False),
+    Column("rating", String, nullable=False),
+    Column("score", Float),
+    Column("comment", Text),
+    Column("source", String, nullable=False),
+    Column("author", String),
+    Column("name", String),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "trace_id"),
+    Index(None, "created_at"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("scope", String, nullable=False),
+    Column("key_hash", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    UniqueConstraint("key_hash"),
+)
+
+drift_reports = Table(
+    "drift_reports",
+    metadata,
+    Column("report_id", String, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("window_start", UTCDateTime, nullable=False),
+    Column("window_end", UTCDateTime, nullable=False),
+    Column("judge_version", String, nullable=False),
+    Column("alert", Boolean, nullable=False),
+    Column("report", Text, nullable=False),
+    Index(None, "created_at"),
+)
+
+drift_samples = Table(
+    "drift_samples",
+    metadata,
+    Column("report_id", String, ForeignKey("drift_reports.report_id"), primary_key=True),
+    Column("trace_id", String, primary_key=True),
+    Column("score", Integer),
+    Column("reason", Text),
+)
+
+comparisons = Table(
+    "comparisons",
+    metadata,
+    Column("comparison_id", String, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("dataset_id", String, nullable=False),
+    Column("run_a", String, nullable=False),
+    Column("run_b", String, nullable=False),
+    Column("verdict", String, nullable=False),
+    Column("report", Text, nullable=False),
+    Index(None, "created_at"),
 )

@@ -1,14 +1,16 @@
-"""The Store: runs, eval records and the cache, over one SQLAlchemy engine.
+"""The Store: runs, eval records, the cache, traces, feedback and API keys, over one engine.
 
 Every write is one transaction and every statement is a parameterised Core
 expression. Records are append-only: a second record for the same
-``(run_id, case_id, trial)`` is refused, never merged. Database failures surface
-as :class:`evallock.errors.StoreError` with the masked URL and one line of reason.
+``(run_id, case_id, trial)`` is refused, never merged. Traces are merged by trace
+id (empty fields filled, stored content never overwritten; see ``_traces.py``) and
+feedback is kept once per ``feedback_id``. Database failures surface as
+:class:`evallock.errors.StoreError` with the masked URL and one line of reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -19,7 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from evallock.errors import StoreError
-from evallock.records import EvalRecord, Run, RunStatus
+from evallock.records import EvalRecord, Feedback, Run, RunStatus, Trace
+from evallock.store import _apikeys, _drift, _feedback, _traces
+from evallock.store._apikeys import ApiKey
 from evallock.store._codec import (
     RecordKeyColumns,
     record_from_row,
@@ -284,6 +288,186 @@ class Store:
         with self._write(f"cannot write the {namespace} cache") as conn:
             conn.execute(self._insert_cache, rows)
 
+    # -- traces ---------------------------------------------------------------
+
+    def add_traces(self, traces: Sequence[Trace]) -> int:
+        """Store trace summaries in one transaction; returns how many trace ids were new.
+
+        A trace id already stored is merged: fields still empty are filled, stored
+        content is never overwritten, new ``extra`` keys are added, ``timestamp``
+        keeps the earliest start and ``latency_ms`` the longest duration. Safe
+        under concurrent writers carrying spans of the same trace.
+
+        Raises:
+            ValueError: a naive ``timestamp``.
+            StoreError: the write failed.
+        """
+        if not traces:
+            return 0
+        now = utc_now()
+        with self._write(f"cannot add {len(traces)} traces") as conn:
+            return _traces.add_traces(conn, traces, now)
+
+    def get_trace(self, trace_id: str) -> Trace | None:
+        """The summary of one trace, or None."""
+        with self._read(f"cannot read trace {trace_id!r}") as conn:
+            return _traces.get_trace(conn, trace_id)
+
+    def list_traces(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        keys: Mapping[str, str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+    ) -> list[Trace]:
+        """Trace summaries started in ``[since, until)`` whose keys all equal ``keys``.
+
+        ``keys`` may name shared keys (indexed columns) and ``extra`` keys.
+
+        Raises:
+            ValueError: a naive time, a negative limit or offset, or an unusable key name.
+        """
+        _check_window(since, until)
+        if limit < 0 or offset < 0:
+            raise ValueError("limit and offset must not be negative")
+        with self._read("cannot list traces") as conn:
+            return _traces.list_traces(
+                conn,
+                since=since,
+                until=until,
+                keys=keys,
+                limit=limit,
+                offset=offset,
+                newest_first=newest_first,
+            )
+
+    def count_traces(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        keys: Mapping[str, str] | None = None,
+    ) -> int:
+        """How many traces :meth:`list_traces` would return without a limit."""
+        _check_window(since, until)
+        with self._read("cannot count traces") as conn:
+            return _traces.count_traces(conn, since=since, until=until, keys=keys)
+
+    # -- feedback -------------------------------------------------------------
+
+    def add_feedback(self, items: Sequence[Feedback]) -> int:
+        """Store feedback in one transaction, once per ``feedback_id``; returns how many were new.
+
+        Feedback whose trace is not stored (yet) is kept; it is linked by trace id
+        when read. Items without ``created_at`` get the time of this call.
+
+        Raises:
+            ValueError: a naive ``created_at``.
+            StoreError: the write failed.
+        """
+        if not items:
+            return 0
+        now = utc_now()
+        with self._write(f"cannot add {len(items)} feedback items") as conn:
+            return _feedback.add_feedback(conn, items, now)
+
+    def list_feedback(
+        self, *, trace_id: str | None = None, since: datetime | None = None, limit: int = 1000
+    ) -> list[Feedback]:
+        """Feedback oldest first, for one trace and/or received since a time."""
+        _check_window(since, None)
+        with self._read("cannot list feedback") as conn:
+            return _feedback.list_feedback(conn, trace_id=trace_id, since=since, limit=limit)
+
+    # -- API keys -------------------------------------------------------------
+
+    def add_api_key(
+        self, *, key_id: str, name: str, scope: str, key_hash: str, created_at: datetime
+    ) -> None:
+        """Record a new API key by its hash; ``scope`` is ``ingest``, ``read`` or ``admin``.
+
+        Raises:
+            ValueError: an unknown scope, an empty id or hash, or a naive time.
+            StoreError: the key id or hash is taken, or the write failed.
+        """
+        _apikeys.check_new_key(key_id=key_id, scope=scope, key_hash=key_hash, created_at=created_at)
+        action = f"cannot add API key {key_id!r}"
+        try:
+            with self._write(action) as conn:
+                _apikeys.add_api_key(
+                    conn,
+                    key_id=key_id,
+                    name=name,
+                    scope=scope,
+                    key_hash=key_hash,
+                    created_at=created_at,
+                )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, IntegrityError):
+                raise StoreError(
+                    f"{action} in store {self.url}: a key with this id or hash exists already"
+                ) from exc.__cause__
+            raise
+
+    def find_api_key(self, key_hash: str) -> ApiKey | None:
+        """The key with this hash (revoked ones too, with ``revoked_at`` set), or None."""
+        with self._read("cannot look up an API key") as conn:
+            return _apikeys.find_api_key(conn, key_hash)
+
+    def list_api_keys(self) -> list[ApiKey]:
+        """Every API key, oldest first, revoked ones included."""
+        with self._read("cannot list API keys") as conn:
+            return _apikeys.list_api_keys(conn)
+
+    def revoke_api_key(self, key_id: str) -> bool:
+        """Revoke a key; True when it exists (revoking twice keeps the first time)."""
+        with self._write(f"cannot revoke API key {key_id!r}") as conn:
+            return _apikeys.revoke_api_key(conn, key_id, utc_now())
+
+    # -- drift and comparisons ------------------------------------------------
+
+    def window_trace_ids(
+        self, *, since: datetime, until: datetime, key: str | None = None
+    ) -> list[tuple[str, str | None]]:
+        """Every trace id in ``[since, until)``, with its value of the shared ``key``."""
+        with self._read("cannot select the window's traces") as conn:
+            return _drift.window_trace_ids(conn, since=since, until=until, key=key)
+
+    def get_traces(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """The traces with these ids, in the order given (missing ones skipped)."""
+        with self._read(f"cannot read {len(trace_ids)} traces") as conn:
+            return _drift.get_traces(conn, trace_ids)
+
+    def count_traces_by(self, key: str, *, since: datetime, until: datetime) -> dict[str, int]:
+        """Traces per value of a shared key in ``[since, until)``."""
+        with self._read(f"cannot count traces by {key}") as conn:
+            return _drift.count_traces_by(conn, key, since=since, until=until)
+
+    def add_drift_report(
+        self, report: dict[str, Any], samples: Sequence[tuple[str, int | None, str]]
+    ) -> str:
+        """Store a drift report with its judged sample; returns the report id."""
+        with self._write("cannot store the drift report") as conn:
+            return _drift.add_drift_report(conn, report, samples)
+
+    def list_drift_reports(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stored drift reports, newest first."""
+        with self._read("cannot read drift reports") as conn:
+            return _drift.list_drift_reports(conn, limit=limit)
+
+    def add_comparison(self, report: dict[str, Any]) -> str:
+        """Store an A/B comparison (the JSON report of ``evallock ab``)."""
+        with self._write("cannot store the comparison") as conn:
+            return _drift.add_comparison(conn, report)
+
+    def list_comparisons(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stored comparisons, newest first."""
+        with self._read("cannot read comparisons") as conn:
+            return _drift.list_comparisons(conn, limit=limit)
+
     # -- plumbing -----------------------------------------------------------
 
     def close(self) -> None:
@@ -314,6 +498,12 @@ class Store:
                 yield conn
         except SQLAlchemyError as exc:
             raise StoreError(f"{action} in store {self.url}: {describe_error(exc)}") from exc
+
+
+def _check_window(since: datetime | None, until: datetime | None) -> None:
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.utcoffset() is None:
+            raise ValueError(f"{name} is a naive datetime; pass a timezone-aware (UTC) time")
 
 
 def describe_error(exc: BaseException) -> str:

@@ -1,0 +1,155 @@
+"""Drift queries and stored reports: window selection, key counts, reports with their samples.
+
+Window selection reads only ``trace_id`` (and the stratum column) through the
+``timestamp`` index with the driver's own cursor: it runs over a million traces,
+and the sampling that follows happens in Python, where the hash is stable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from evallock.keys import SHARED_KEYS
+from evallock.records import Trace
+from evallock.store._schema import comparisons, drift_reports, drift_samples, traces
+from evallock.store._traces import _trace_from_row
+
+__all__ = [
+    "add_comparison",
+    "add_drift_report",
+    "count_traces_by",
+    "get_traces",
+    "list_comparisons",
+    "list_drift_reports",
+    "window_trace_ids",
+]
+
+_SHARED = frozenset(SHARED_KEYS)
+_IN_CHUNK = 500
+
+
+def _column(key: str) -> Any:
+    if key not in _SHARED:
+        raise ValueError(f"{key!r} is not a shared key (known: {', '.join(SHARED_KEYS)})")
+    return traces.c[key]
+
+
+def window_trace_ids(
+    conn: Connection, *, since: datetime, until: datetime, key: str | None
+) -> list[tuple[str, str | None]]:
+    """Every trace id in ``[since, until)`` with the value of ``key`` (None without a key)."""
+    stratum = _column(key) if key else None
+    columns = [traces.c.trace_id] + ([stratum] if stratum is not None else [])
+    query = select(*columns).where(traces.c.timestamp >= since, traces.c.timestamp < until)
+    result = conn.execute(query)
+    if stratum is None:
+        return [(row[0], None) for row in result]
+    return [(row[0], row[1]) for row in result]
+
+
+def get_traces(conn: Connection, trace_ids: Sequence[str]) -> list[Trace]:
+    """The traces with these ids, in the order given (missing ones are skipped)."""
+    found: dict[str, Trace] = {}
+    for start in range(0, len(trace_ids), _IN_CHUNK):
+        chunk = list(trace_ids[start : start + _IN_CHUNK])
+        for row in conn.execute(select(traces).where(traces.c.trace_id.in_(chunk))):
+            trace = _trace_from_row(row)
+            found[trace.trace_id] = trace
+    return [found[t] for t in trace_ids if t in found]
+
+
+def count_traces_by(
+    conn: Connection, key: str, *, since: datetime, until: datetime
+) -> dict[str, int]:
+    """Traces per value of a shared key in a window (``(none)`` for no value)."""
+    column = _column(key)
+    query = (
+        select(column, func.count())
+        .where(traces.c.timestamp >= since, traces.c.timestamp < until)
+        .group_by(column)
+    )
+    return {(value if value is not None else "(none)"): int(n) for value, n in conn.execute(query)}
+
+
+def add_drift_report(
+    conn: Connection, report: dict[str, Any], samples: Sequence[tuple[str, int | None, str]]
+) -> str:
+    """Store a drift report and its judged sample in one transaction; returns its id."""
+    report_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    start, _, end = str(report["window"]).partition("..")
+    conn.execute(
+        drift_reports.insert(),
+        {
+            "report_id": report_id,
+            "created_at": datetime.now(UTC),
+            "window_start": _instant(start),
+            "window_end": _instant(end),
+            "judge_version": report["judge_version"],
+            "alert": bool(report["alert"]),
+            "report": orjson.dumps(report).decode(),
+        },
+    )
+    if samples:
+        conn.execute(
+            drift_samples.insert(),
+            [
+                {"report_id": report_id, "trace_id": t, "score": s, "reason": r[:2000]}
+                for t, s, r in dict.fromkeys(samples)
+            ],
+        )
+    return report_id
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Stored drift reports, newest first, each with its id and time."""
+    query = select(drift_reports).order_by(drift_reports.c.created_at.desc()).limit(limit)
+    return [
+        {
+            "report_id": row.report_id,
+            "created_at": _aware(row.created_at).isoformat(),
+            **orjson.loads(row.report),
+        }
+        for row in conn.execute(query)
+    ]
+
+
+def add_comparison(conn: Connection, report: dict[str, Any]) -> str:
+    """Store an A/B comparison report (the JSON of ``evallock ab``)."""
+    comparison_id = str(report["comparison_id"])
+    conn.execute(
+        comparisons.insert(),
+        {
+            "comparison_id": comparison_id,
+            "created_at": datetime.now(UTC),
+            "dataset_id": report["dataset_id"],
+            "run_a": report["run_a"],
+            "run_b": report["run_b"],
+            "verdict": report["verdict"],
+            "report": orjson.dumps(report).decode(),
+        },
+    )
+    return comparison_id
+
+
+def list_comparisons(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+    """Stored comparisons, newest first."""
+    query = select(comparisons).order_by(comparisons.c.created_at.desc()).limit(limit)
+    return [
+        {"created_at": _aware(row.created_at).isoformat(), **orjson.loads(row.report)}
+        for row in conn.execute(query)
+    ]
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,354 @@
+"""Trace rows: summaries merged by trace id, and queries by time window and keys.
+
+Spans of one trace can arrive in several requests (and the recording proxy and
+an app's own spans can share a trace id), so a trace id seen before is *merged*:
+
+* content (input, output, tokens, model, error, messages, shared keys …) is
+  first-write-wins: a column that is still empty is filled, a stored value is
+  never overwritten; ``extra`` keys are added, stored ones kept;
+* the two timing fields converge instead: ``timestamp`` keeps the earliest
+  start and ``latency_ms`` the longest duration, so the root span fixes them
+  whichever batch it comes in.
+
+Text that PostgreSQL cannot store is made storable the same way on both backends
+(so SQLite and PostgreSQL hold the same rows): NUL characters become U+FFFD, lone
+surrogates ``?``; non-finite latencies and costs become None. Token counts outside
+``[0, 2**31 - 1]`` are refused (the column is 32-bit on PostgreSQL).
+
+Race safety: new rows go in with one insert-or-ignore (``RETURNING`` says which
+were new; on PostgreSQL one ``INSERT … SELECT unnest(…)`` of a column array each, as
+psycopg would otherwise re-parse a multi-row ``VALUES`` of thousands of parameters on
+every batch); the rows that were already there are read with ``FOR UPDATE``
+(PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the write lock), merged in
+Python and written back, all in the caller's one transaction. Rows are handled in
+trace-id order so two writers lock them in the same order and cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, overload
+
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import ReturningInsert
+
+from evallock.keys import normalise_key, split_keys
+from evallock.records import Trace
+from evallock.store._engine import insert_or_ignore
+from evallock.store._schema import TRACE_KEY_COLUMNS, traces
+from evallock.store._types import JSONText, dumps
+
+__all__ = [
+    "add_traces",
+    "clean_number",
+    "clean_text",
+    "count_traces",
+    "get_trace",
+    "list_traces",
+    "merge_trace_rows",
+]
+
+_IN_CHUNK: Final = 500
+_KEY_COLUMNS = frozenset(TRACE_KEY_COLUMNS)
+_FIRST_WINS: Final = (
+    "input",
+    "output",
+    "ttft_ms",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "model",
+    "error",
+    "messages",
+    *TRACE_KEY_COLUMNS,
+)
+_EXTRA_NAME = re.compile(r"^[a-z0-9_.]{1,64}$")
+_GET = select(traces).where(traces.c.trace_id == bindparam("trace_id"))
+_JSON_COLUMNS = frozenset(c.name for c in traces.columns if isinstance(c.type, JSONText))
+_UPDATE = update(traces).where(traces.c.trace_id == bindparam("_trace_id"))
+
+
+_NAMES: dict[str, str] = {}
+_MAX_COUNT: Final = 2**31 - 1
+
+
+@overload
+def clean_text(value: str) -> str: ...
+@overload
+def clean_text(value: None) -> None: ...
+def clean_text(value: str | None) -> str | None:
+    """Text both backends store alike: NUL as U+FFFD, lone surrogates as ``?``."""
+    if value is None:
+        return None
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def clean_number(value: float | None) -> float | None:
+    """A finite float, or None: SQLite would store NaN as NULL and PostgreSQL as NaN."""
+    return None if value is None or not math.isfinite(value) else value
+
+
+def _count(value: int | None, trace: Trace, field: str) -> int | None:
+    if value is not None and not 0 <= value <= _MAX_COUNT:
+        raise ValueError(
+            f"trace {trace.trace_id!r}: {field} {value} is out of range (0 to {_MAX_COUNT})"
+        )
+    return value
+
+
+def _key_columns(keys: Mapping[str, Any]) -> dict[str, Any]:
+    """The shared-key columns and ``extra`` of a trace: :func:`split_keys`, made cheaper.
+
+    Ingest writes thousands of rows a second whose key names repeat, so normalised
+    names are memoised; plain string values (nearly all) skip the general path.
+    """
+    row: dict[str, Any] = dict.fromkeys(TRACE_KEY_COLUMNS)
+    extra: dict[str, str] = {}
+    for raw, value in keys.items():
+        if value.__class__ is not str or raw.__class__ is not str:
+            split = split_keys({raw: value})  # the general rules, for the odd value
+            row.update(split.shared)
+            extra.update(split.extra)
+            continue
+        if not value:
+            continue
+        value = clean_text(value)
+        name = _NAMES.get(raw)
+        if name is None:
+            name = normalise_key(raw)
+            if len(_NAMES) < 4096:
+                _NAMES[raw] = name
+        if name in _KEY_COLUMNS:
+            row[name] = value
+        else:
+            extra[clean_text(name)] = value
+    row["extra"] = extra
+    return row
+
+
+def _trace_to_row(trace: Trace, received_at: datetime) -> dict[str, Any]:
+    if trace.timestamp.utcoffset() is None:
+        raise ValueError(
+            f"trace {trace.trace_id!r}: timestamp is a naive datetime; pass a timezone-aware time"
+        )
+    row = _key_columns(trace.keys)
+    row.update(
+        trace_id=clean_text(trace.trace_id),
+        timestamp=trace.timestamp,
+        input=clean_text(trace.input),
+        output=clean_text(trace.output),
+        latency_ms=clean_number(trace.latency_ms),
+        ttft_ms=clean_number(trace.ttft_ms),
+        tokens_in=_count(trace.tokens_in, trace, "tokens_in"),
+        tokens_out=_count(trace.tokens_out, trace, "tokens_out"),
+        cost=clean_number(trace.cost),
+        model=clean_text(trace.model),
+        error=clean_text(trace.error),
+        source=clean_text(trace.source),
+        messages=trace.messages,
+        received_at=received_at,
+    )
+    return row
+
+
+def _trace_from_row(row: Row[Any]) -> Trace:
+    m = row._mapping
+    keys = {name: m[name] for name in TRACE_KEY_COLUMNS if m[name] is not None}
+    keys.update(m["extra"] or {})
+    return Trace(
+        trace_id=m["trace_id"],
+        timestamp=m["timestamp"],
+        input=m["input"],
+        output=m["output"],
+        latency_ms=m["latency_ms"],
+        ttft_ms=m["ttft_ms"],
+        tokens_in=m["tokens_in"],
+        tokens_out=m["tokens_out"],
+        cost=m["cost"],
+        model=m["model"],
+        error=m["error"],
+        keys=keys,
+        source=m["source"],
+        messages=m["messages"],
+    )
+
+
+def merge_trace_rows(stored: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``stored`` filled in from ``new``: empty content filled, timing converged, extra added.
+
+    ``stored`` is changed in place and returned.
+    """
+    for name in _FIRST_WINS:
+        if stored[name] is None and new[name] is not None:
+            stored[name] = new[name]
+    if new["timestamp"] < stored["timestamp"]:
+        stored["timestamp"] = new["timestamp"]
+    latency = new["latency_ms"]
+    if latency is not None and (stored["latency_ms"] is None or latency > stored["latency_ms"]):
+        stored["latency_ms"] = latency
+    if new["extra"]:
+        stored["extra"] = {**new["extra"], **(stored["extra"] or {})}
+    return stored
+
+
+def add_traces(conn: Connection, items: Sequence[Trace], received_at: datetime) -> int:
+    """Insert or merge trace summaries inside the caller's transaction; returns how many were new.
+
+    Raises:
+        ValueError: a naive ``timestamp``.
+    """
+    batch: dict[str, dict[str, Any]] = {}
+    for trace in items:
+        row = _trace_to_row(trace, received_at)
+        seen = batch.get(row["trace_id"])
+        batch[row["trace_id"]] = row if seen is None else merge_trace_rows(seen, row)
+    if not batch:
+        return 0
+    rows = [batch[trace_id] for trace_id in sorted(batch)]
+    new = _insert_new(conn, rows)
+    clashes = [row for row in rows if row["trace_id"] not in new]
+    if clashes:
+        _merge_into_stored(conn, clashes)
+    return len(new)
+
+
+@functools.cache
+def _pg_insert_new() -> ReturningInsert[str]:
+    # Built on first use: SQLite stores never import the PostgreSQL dialect.
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    def column_array(name: str, type_: Any) -> Any:
+        item = Text if name in _JSON_COLUMNS else type_
+        return func.unnest(bindparam(f"all_{name}", type_=ARRAY(item)))
+
+    unnested = select(*(column_array(c.name, c.type) for c in traces.columns))
+    return (
+        pg_insert(traces)
+        .from_select([c.name for c in traces.columns], unnested)
+        .on_conflict_do_nothing()
+        .returning(traces.c.trace_id)
+    )
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert the rows whose trace id is not stored yet; the ids that were new."""
+    if conn.dialect.name == "postgresql":
+        columns: dict[str, list[Any]] = {}
+        for column in traces.columns:
+            name = column.name
+            if name in _JSON_COLUMNS:  # serialised here: an array would take a list apart
+                columns[f"all_{name}"] = [
+                    None if row[name] is None else dumps(row[name]) for row in rows
+                ]
+            else:
+                columns[f"all_{name}"] = [row[name] for row in rows]
+        return {r[0] for r in conn.execute(_pg_insert_new(), columns)}
+    insert = insert_or_ignore(conn.dialect.name, traces).returning(traces.c.trace_id)
+    return {r[0] for r in conn.execute(insert, rows)}
+
+
+def _merge_into_stored(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    updates: list[dict[str, Any]] = []
+    for start in range(0, len(rows), _IN_CHUNK):
+        chunk = {row["trace_id"]: row for row in rows[start : start + _IN_CHUNK]}
+        locked = (
+            select(traces)
+            .where(traces.c.trace_id.in_(list(chunk)))
+            .order_by(traces.c.trace_id)
+            .with_for_update()
+        )
+        for stored_row in conn.execute(locked):
+            stored = dict(stored_row._mapping)
+            before = dict(stored)
+            merged = merge_trace_rows(stored, chunk[stored["trace_id"]])
+            if merged != before:
+                trace_id = merged.pop("trace_id")
+                merged.pop("received_at")
+                merged["_trace_id"] = trace_id
+                updates.append(merged)
+    if updates:
+        conn.execute(_UPDATE, updates)
+
+
+def get_trace(conn: Connection, trace_id: str) -> Trace | None:
+    """The stored summary of one trace, or None."""
+    row = conn.execute(_GET, {"trace_id": trace_id}).first()
+    return None if row is None else _trace_from_row(row)
+
+
+def _filters(
+    dialect: str,
+    since: datetime | None,
+    until: datetime | None,
+    keys: Mapping[str, str] | None,
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if since is not None:
+        where.append(traces.c.timestamp >= since)
+    if until is not None:
+        where.append(traces.c.timestamp < until)
+    for raw, value in (keys or {}).items():
+        name = normalise_key(raw)
+        if name in _KEY_COLUMNS:
+            where.append(traces.c[name] == value)
+        elif _EXTRA_NAME.match(name):
+            where.append(_extra_value(dialect, name) == value)
+        else:
+            raise ValueError(f"key {raw!r}: use letters, digits, '_' and '.' in key names")
+    return where
+
+
+def _extra_value(dialect: str, name: str) -> ColumnElement[Any]:
+    # extra is JSON text; each backend reads one member of it its own way.
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return cast(traces.c.extra, JSONB).op("->>")(name)
+    return func.json_extract(traces.c.extra, f'$."{name}"')
+
+
+def list_traces(
+    conn: Connection,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    keys: Mapping[str, str] | None,
+    limit: int,
+    offset: int,
+    newest_first: bool,
+) -> list[Trace]:
+    """Summaries in a time window ``[since, until)`` whose keys all match, ordered by time."""
+    stmt: Select[Any] = select(traces).where(*_filters(conn.dialect.name, since, until, keys))
+    if newest_first:
+        stmt = stmt.order_by(traces.c.timestamp.desc(), traces.c.trace_id.desc())
+    else:
+        stmt = stmt.order_by(traces.c.timestamp, traces.c.trace_id)
+    stmt = stmt.limit(limit).offset(offset)
+    return [_trace_from_row(row) for row in conn.execute(stmt)]
+
+
+def count_traces(
+    conn: Connection,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    keys: Mapping[str, str] | None,
+) -> int:
+    """How many summaries :func:`list_traces` would find without a limit."""
+    where = _filters(conn.dialect.name, since, until, keys)
+    stmt = select(func.count()).select_from(traces).where(*where)
+    return int(conn.execute(stmt).scalar_one())

@@ -1,0 +1,35 @@
+"""Traces: OTLP ingest (protobuf and JSON), GenAI and OpenInference mapping, imports.
+
+Every way a production request reaches evallock ends as one
+:class:`evallock.records.Trace` summary per trace id, with the shared keys filled
+from what the request carried (never invented), and ratings as
+:class:`evallock.records.Feedback`::
+
+    batch = decode_otlp_traces(body, "application/x-protobuf")
+    store.add_traces(batch.traces)
+    store.add_feedback(batch.feedback)
+"""
+
+from __future__ import annotations
+
+from evallock.traces._batch import OtlpContentTypeError, OtlpDecodeError, TraceBatch, TraceFile
+from evallock.traces._chat import trace_from_chat
+from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
+from evallock.traces._feedback import parse_feedback, parse_feedback_items
+from evallock.traces._files import read_trace_file
+from evallock.traces._ids import new_trace_id, normalise_trace_id
+
+__all__ = [
+    "OtlpContentTypeError",
+    "OtlpDecodeError",
+    "TraceBatch",
+    "TraceFile",
+    "decode_otlp_logs",
+    "decode_otlp_traces",
+    "new_trace_id",
+    "normalise_trace_id",
+    "parse_feedback",
+    "parse_feedback_items",
+    "read_trace_file",
+    "trace_from_chat",
+]

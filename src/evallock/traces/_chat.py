@@ -1,0 +1,93 @@
+"""Proxy traces: one trace summary for one chat completion the recording proxy relayed.
+
+The proxy sees the OpenAI-style request and the answer (streamed or not) and
+times both; this turns them into the same :class:`~evallock.records.Trace` that
+OTLP ingest produces, so the rest of evallock does not care how a trace came in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from evallock.records import Message, Trace
+from evallock.traces._ids import new_trace_id, normalise_trace_id
+from evallock.traces._messages import count_of, finite, last_user_text, plain_json, text_of
+
+__all__ = ["trace_from_chat"]
+
+
+def _count(usage: Mapping[str, Any] | None, *names: str) -> int | None:
+    for name in names:
+        value = count_of((usage or {}).get(name))
+        if value is not None:
+            return value
+    return None
+
+
+def _messages(request: Mapping[str, Any]) -> list[Message] | None:
+    raw = request.get("messages")
+    if not isinstance(raw, list):
+        return None
+    messages = [plain_json(dict(message)) for message in raw if isinstance(message, Mapping)]
+    return messages or None
+
+
+def trace_from_chat(
+    *,
+    request: Mapping[str, Any],
+    response_text: str | None,
+    model: str | None,
+    usage: Mapping[str, Any] | None,
+    started_at: datetime,
+    latency_ms: float,
+    ttft_ms: float | None,
+    error: str | None,
+    keys: Mapping[str, str],
+    trace_id: str | None = None,
+) -> Trace:
+    """The trace summary of one proxied chat completion.
+
+    Args:
+        request: the chat completion request body (``messages``, ``model`` …);
+            a legacy completion's ``prompt`` is read too.
+        response_text: the answer (the streamed chunks joined), None on error.
+        model: the model the response named; the request's ``model`` when None.
+        usage: the response's ``usage`` (``prompt_tokens``/``completion_tokens``, or
+            ``input_tokens``/``output_tokens``; a numeric ``cost`` is kept too).
+        started_at: when the request reached the proxy (timezone-aware).
+        latency_ms: until the last byte of the answer.
+        ttft_ms: until the first content chunk, for streamed answers.
+        error: what went wrong (upstream status and message), None on success.
+        keys: shared and extra keys from ``X-Evallock-*`` headers; empty values dropped.
+        trace_id: the trace id from ``traceparent`` (any case); a new one when None.
+
+    Raises:
+        ValueError: a naive ``started_at`` or an unusable ``trace_id``.
+    """
+    if started_at.utcoffset() is None:
+        raise ValueError("started_at is a naive datetime; pass a timezone-aware time")
+    messages = _messages(request)
+    if messages is not None:
+        text = last_user_text(messages)
+    else:
+        prompt = request.get("prompt")
+        text = text_of(prompt[-1] if isinstance(prompt, list) and prompt else prompt)
+    requested = request.get("model")
+    return Trace(
+        trace_id=normalise_trace_id(trace_id) if trace_id is not None else new_trace_id(),
+        timestamp=started_at,
+        input=text,
+        output=response_text,
+        latency_ms=latency_ms,
+        ttft_ms=ttft_ms,
+        tokens_in=_count(usage, "prompt_tokens", "input_tokens"),
+        tokens_out=_count(usage, "completion_tokens", "output_tokens"),
+        cost=finite((usage or {}).get("cost")),
+        model=model or (requested if isinstance(requested, str) else None),
+        error=error,
+        keys={name: value for name, value in keys.items() if value},
+        source="proxy",
+        messages=messages,
+    )

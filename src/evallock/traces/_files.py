@@ -1,0 +1,200 @@
+"""Trace files: JSONL trace summaries and OTLP JSON exports, read all-or-nothing.
+
+``evallock traces import FILE`` backfills history from two kinds of line, which
+may even be mixed in one file:
+
+* a trace summary as DESIGN §6 writes it (``trace_id``, ``timestamp``, ``input``,
+  ``output`` …, ``keys``, ``extra``, and an optional ``"feedback": "up"|"down"``);
+* an OTLP ``ExportTraceServiceRequest`` in JSON (what the collector's file
+  exporter writes, one request a line). Spans of one trace may sit on several
+  lines; they are summarised together once the whole file is read.
+
+Like case files, a file with any bad line is refused whole, each problem reported
+as ``file:line: reason``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    ValidationError,
+    field_validator,
+)
+
+from evallock.errors import CaseFileError, UsageError
+from evallock.records import Feedback, Message, Trace
+from evallock.traces._batch import OtlpDecodeError, TraceFile
+from evallock.traces._feedback import feedback_id_of, rating_of
+from evallock.traces._ids import normalise_trace_id
+from evallock.traces._messages import MAX_COUNT, last_user_text
+from evallock.traces._otlp_json import spans_from_mapping
+from evallock.traces._span_keys import key_text
+from evallock.traces._spans import Span
+from evallock.traces._summary import summarise_spans
+
+__all__ = ["read_trace_file"]
+
+_KeyValue = str | int | float | bool | None
+
+
+class _TraceLine(BaseModel):
+    """One JSONL trace summary (DESIGN §6)."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    trace_id: str
+    timestamp: AwareDatetime
+    input: str | list[dict[str, Any]] | None = None
+    output: str | None = None
+    latency_ms: NonNegativeFloat | None = None
+    ttft_ms: NonNegativeFloat | None = None
+    tokens_in: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
+    tokens_out: Annotated[int, Field(ge=0, le=MAX_COUNT)] | None = None
+    cost: NonNegativeFloat | None = None
+    error: str | None = None
+    model: str | None = None
+    keys: dict[str, _KeyValue] = {}
+    extra: dict[str, Any] = {}
+    messages: list[dict[str, Any]] | None = None
+    feedback: Literal["up", "down"] | float | None = None
+
+    @field_validator("trace_id")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        return normalise_trace_id(value)
+
+
+def _problem(error: ValidationError) -> str:
+    parts = []
+    for item in error.errors():
+        where = ".".join(str(p) for p in item["loc"]) or "line"
+        message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
+        parts.append(f"{where}: {message.removeprefix('Value error, ')}")
+    return "; ".join(parts)
+
+
+def _trace(line: _TraceLine) -> Trace:
+    messages: list[Message] | None = line.messages
+    text = line.input
+    if isinstance(line.input, list):
+        messages = line.input
+        text = last_user_text(messages)
+    keys: dict[str, str] = {}
+    for name, value in (*line.extra.items(), *line.keys.items()):
+        value_text = key_text(value)
+        if value_text is not None:
+            keys[name] = value_text
+    return Trace(
+        trace_id=line.trace_id,
+        timestamp=line.timestamp,
+        input=text if isinstance(text, str) else None,
+        output=line.output,
+        latency_ms=line.latency_ms,
+        ttft_ms=line.ttft_ms,
+        tokens_in=line.tokens_in,
+        tokens_out=line.tokens_out,
+        cost=line.cost,
+        model=line.model,
+        error=line.error,
+        keys=keys,
+        source="import",
+        messages=messages,
+    )
+
+
+def _feedback(line: _TraceLine) -> Feedback | None:
+    if line.feedback is None:
+        return None
+    label = line.feedback if isinstance(line.feedback, str) else None
+    score = line.feedback if not isinstance(line.feedback, str) else None
+    rating, number = rating_of(label, score, "feedback")
+    return Feedback(
+        feedback_id=feedback_id_of("import", line.trace_id, rating),
+        trace_id=line.trace_id,
+        rating=rating,
+        score=number,
+        source="import",
+        name="user_feedback",
+    )
+
+
+def _read(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{file}: cannot read: {exc}") from None
+
+
+def read_trace_file(path: str | Path) -> TraceFile:
+    """Read a trace file (DESIGN §6 JSONL, or an OTLP JSON export, one request a line).
+
+    JSONL summaries come first, in file order, then the traces of OTLP lines in
+    order of first appearance; every trace has ``source="import"``.
+
+    Raises:
+        CaseFileError: one ``file:line: reason`` per bad line; nothing is returned.
+        UsageError: the file is missing or unreadable.
+    """
+    file = Path(path)
+    problems: list[str] = []
+    traces: list[Trace] = []
+    feedback: list[Feedback] = []
+    spans: list[Span] = []
+    first_line: dict[str, int] = {}
+    for number, raw_line in enumerate(_read(file).splitlines(), start=1):
+        stripped = raw_line.strip()
+        if not stripped:
+            continue
+        where = f"{file}:{number}"
+        try:
+            raw = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            problems.append(f"{where}: invalid JSON: {exc}")
+            continue
+        if not isinstance(raw, dict):
+            problems.append(f"{where}: expected a JSON object, got {type(raw).__name__}")
+        elif "resourceSpans" in raw or "resource_spans" in raw:
+            try:
+                decoded = spans_from_mapping(raw)
+            except OtlpDecodeError as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if decoded.rejections.count:
+                problems.append(f"{where}: {decoded.rejections.message('span')}")
+            spans.extend(decoded.spans)
+        else:
+            try:
+                line = _TraceLine.model_validate(raw)
+            except ValidationError as exc:
+                problems.append(f"{where}: {_problem(exc)}")
+                continue
+            if line.trace_id in first_line:
+                first = first_line[line.trace_id]
+                problems.append(
+                    f"{where}: duplicate trace_id {line.trace_id} (first at line {first})"
+                )
+                continue
+            first_line[line.trace_id] = number
+            traces.append(_trace(line))
+            rating = _feedback(line)
+            if rating is not None:
+                feedback.append(rating)
+    if problems:
+        raise CaseFileError(problems)
+    summaries = summarise_spans(spans)
+    traces.extend(dataclasses.replace(trace, source="import") for trace in summaries.traces)
+    feedback.extend(summaries.feedback)
+    if not traces:
+        raise CaseFileError([f"{file}: no traces"])
+    return TraceFile(traces=traces, feedback=feedback)

@@ -1,0 +1,159 @@
+"""OpenTelemetry GenAI conventions: the ``gen_ai.*`` inference span, old and new forms.
+
+Three generations are read (interop §1): the newest puts the conversation on the
+span as ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (JSON text, or a
+structured value); v1.28–v1.36 instrumentations (still the default of many)
+send one *event* per message (``gen_ai.user.message`` … ``gen_ai.choice``), on the
+span or as log records; the oldest put ``gen_ai.prompt`` / ``gen_ai.completion`` on
+the span, as attributes, as ``gen_ai.content.*`` events or flattened
+``gen_ai.prompt.<i>.content`` (OpenLLMetry). Usage names of every era are read too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evallock.records import Message
+from evallock.traces._messages import (
+    Content,
+    count_of,
+    finite,
+    json_value,
+    last_user_text,
+    message_text,
+    messages_from_genai,
+    text_of,
+)
+from evallock.traces._spans import Span
+
+__all__ = ["MESSAGE_EVENTS", "genai_content", "is_inference", "message_from_event"]
+
+INFERENCE_OPERATIONS = frozenset({"chat", "text_completion", "generate_content", "completion"})
+"""``gen_ai.operation.name`` values of a model call that produces text."""
+
+MESSAGE_EVENTS: dict[str, str] = {
+    "gen_ai.system.message": "system",
+    "gen_ai.user.message": "user",
+    "gen_ai.assistant.message": "assistant",
+    "gen_ai.tool.message": "tool",
+    "gen_ai.choice": "assistant",
+}
+"""The per-message events of v1.28–v1.36, and the role each one implies."""
+
+
+def is_inference(attributes: dict[str, Any]) -> bool:
+    """True for an OTel GenAI model-call span (chat, text completion …)."""
+    operation = attributes.get("gen_ai.operation.name")
+    if operation is not None:
+        return operation in INFERENCE_OPERATIONS
+    # Before gen_ai.operation.name existed a model call was known by its request model.
+    return "gen_ai.request.model" in attributes
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def message_from_event(name: str, attributes: dict[str, Any], body: Any) -> Message | None:
+    """The message a v1.28–v1.36 event carries (in its log body, or span-event attributes)."""
+    role = MESSAGE_EVENTS[name]
+    payload = body if isinstance(body, dict) else None
+    if payload is None:
+        payload = json_value(attributes.get("gen_ai.event.content"))
+    if not isinstance(payload, dict):
+        payload = {k: v for k, v in attributes.items() if k in ("content", "role", "message")}
+    if name == "gen_ai.choice":
+        inner = json_value(payload.get("message"))
+        if isinstance(inner, dict):
+            payload = inner
+    if not payload:
+        return None
+    message: Message = {"role": str(payload.get("role") or role), "content": payload.get("content")}
+    if payload.get("tool_calls"):
+        message["tool_calls"] = payload["tool_calls"]
+    if payload.get("id") is not None and role == "tool":
+        message["tool_call_id"] = payload["id"]
+    return message
+
+
+def _legacy_messages(value: Any) -> list[Message] | None:
+    """``gen_ai.prompt`` / ``gen_ai.completion``: JSON messages, or plain text."""
+    data = json_value(value)
+    if isinstance(data, list):
+        return [m if isinstance(m, dict) else {"role": "user", "content": m} for m in data]
+    if isinstance(value, str) and value:
+        return [{"role": "user", "content": value}]
+    return None
+
+
+def _flattened(attributes: dict[str, Any], prefix: str) -> list[Message] | None:
+    """OpenLLMetry's ``gen_ai.prompt.<i>.role`` / ``.content`` attributes."""
+    found: dict[int, Message] = {}
+    for key, value in attributes.items():
+        if not key.startswith(prefix):
+            continue
+        index, _, field = key[len(prefix) :].partition(".")
+        if index.isdigit() and field in ("role", "content"):
+            found.setdefault(int(index), {})[field] = value
+    if not found:
+        return None
+    return [
+        {"role": m.get("role", "user"), "content": m.get("content")}
+        for _, m in sorted(found.items())
+    ]
+
+
+def _from_events(span: Span) -> tuple[list[Message] | None, list[Message] | None]:
+    inputs: list[Message] = []
+    outputs: list[Message] = []
+    for event in span.events:
+        if event.name in MESSAGE_EVENTS:
+            message = message_from_event(event.name, event.attributes, None)
+            if message is not None:
+                (outputs if event.name == "gen_ai.choice" else inputs).append(message)
+        elif event.name == "gen_ai.content.prompt":
+            inputs.extend(_legacy_messages(event.attributes.get("gen_ai.prompt")) or [])
+        elif event.name == "gen_ai.content.completion":
+            outputs.extend(_legacy_messages(event.attributes.get("gen_ai.completion")) or [])
+    return inputs or None, outputs or None
+
+
+def _system_message(value: Any) -> Message | None:
+    data = json_value(value)
+    if data is None and isinstance(value, str):
+        data = value
+    text = text_of(data)
+    return None if text is None else {"role": "system", "content": text}
+
+
+def genai_content(span: Span) -> Content:
+    """What the ``gen_ai.*`` attributes and events of one span say about the request."""
+    a = span.attributes
+    content = Content(
+        model=_str(a.get("gen_ai.response.model")) or _str(a.get("gen_ai.request.model")),
+        tokens_in=count_of(a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens"))),
+        tokens_out=count_of(
+            a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens"))
+        ),
+    )
+    first_chunk = finite(a.get("gen_ai.response.time_to_first_chunk"))
+    if first_chunk is not None and first_chunk >= 0:
+        content.ttft_ms = first_chunk * 1000.0
+    inputs = messages_from_genai(a.get("gen_ai.input.messages"))
+    outputs = messages_from_genai(a.get("gen_ai.output.messages"))
+    if inputs is None and outputs is None:
+        inputs = _legacy_messages(a.get("gen_ai.prompt")) or _flattened(a, "gen_ai.prompt.")
+        outputs = _legacy_messages(a.get("gen_ai.completion")) or _flattened(
+            a, "gen_ai.completion."
+        )
+    if inputs is None and outputs is None and span.events:
+        inputs, outputs = _from_events(span)
+    system = _system_message(a.get("gen_ai.system_instructions"))
+    if system is not None:
+        inputs = [system, *(inputs or [])]
+    if inputs:
+        content.messages = inputs
+        content.input = last_user_text(inputs)
+    if outputs:
+        content.output = next((t for t in map(message_text, outputs) if t is not None), None)
+    return content

@@ -1,0 +1,160 @@
+"""Trace summaries: the spans of each trace reduced to one :class:`~evallock.records.Trace`.
+
+Per trace id in a request (DESIGN §6, interop §1–2):
+
+* the *main* span is the model call (OTel ``gen_ai.operation.name`` chat /
+  text_completion …, or OpenInference kind ``LLM``) that ended last, i.e. the one
+  that produced the answer; without one, the root span;
+* input, output, messages, model, tokens, cost and time to first token come from
+  the main span, in any of the three dialects; input and output fall back to the
+  root span's (an OpenInference chain's ``input.value``);
+* time is the earliest span start; latency the root span's duration (the root is
+  the span without a parent, else the earliest whose parent is not in the
+  request: the store keeps the longest when more spans arrive later);
+* the error is the root's, else the main span's: status ``ERROR`` (or an
+  ``exception`` event) with its message;
+* keys come from every span and resource of the trace (``_span_keys``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from evallock.records import Feedback, Trace
+from evallock.traces._genai import genai_content, is_inference
+from evallock.traces._messages import Content, plain_json
+from evallock.traces._openinference import (
+    inline_annotations,
+    is_llm,
+    openinference_content,
+)
+from evallock.traces._ratings import EVALUATION_EVENT, annotation_feedback, evaluation_feedback
+from evallock.traces._span_keys import resource_keys, span_keys
+from evallock.traces._spans import STATUS_ERROR, Span
+
+__all__ = ["Summaries", "span_content", "span_error", "summarise_spans", "time_of"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def time_of(unix_ns: int) -> datetime:
+    """A Unix time in nanoseconds as an aware UTC datetime (microsecond precision)."""
+    return _EPOCH + timedelta(microseconds=unix_ns // 1000)
+
+
+def span_content(span: Span) -> Content:
+    """What a span says about the request, whichever dialect it speaks."""
+    content = genai_content(span)
+    if content.input is None or content.output is None or content.model is None:
+        content.fill(openinference_content(span))
+    return content
+
+
+def span_error(span: Span) -> str | None:
+    """What went wrong in a span, or None when it did not fail."""
+    exception = next((e.attributes for e in span.events if e.name == "exception"), None)
+    if span.status_code != STATUS_ERROR and (exception is None or span.status_code == 1):
+        return None
+    if span.status_message:
+        return span.status_message
+    if exception is not None:
+        kind = exception.get("exception.type")
+        message = exception.get("exception.message")
+        text = ": ".join(str(part) for part in (kind, message) if part)
+        if text:
+            return text
+    kind = span.attributes.get("error.type")
+    return str(kind) if kind else "error"
+
+
+def _root(spans: list[Span]) -> Span:
+    ids = {span.span_id for span in spans}
+    parentless = [span for span in spans if not span.parent_span_id]
+    pool = parentless or [span for span in spans if span.parent_span_id not in ids] or spans
+    return min(pool, key=lambda span: (span.start_ns, span.start_ns - span.end_ns))
+
+
+def _summary(trace_id: str, spans: list[Span], key_cache: dict[int, dict[str, str]]) -> Trace:
+    root = _root(spans) if len(spans) > 1 else spans[0]
+    models = [span for span in spans if is_inference(span.attributes) or is_llm(span.attributes)]
+    main = max(models, key=lambda span: (span.end_ns, span.start_ns)) if models else root
+    content = span_content(main)
+    if main is not root and (content.input is None or content.output is None):
+        fallback = span_content(root)
+        content.input = content.input or fallback.input
+        content.output = content.output or fallback.output
+    keys: dict[str, str] = {}
+    for span in spans:
+        cached = key_cache.get(id(span.resource))
+        if cached is None:
+            cached = key_cache[id(span.resource)] = resource_keys(span.resource)
+        keys.update(cached)
+    for span in sorted(spans, key=lambda s: (s is main, s is root)):
+        keys.update(span_keys(span.attributes))
+    return Trace(
+        trace_id=trace_id,
+        timestamp=time_of(min(span.start_ns for span in spans)),
+        input=content.input,
+        output=content.output,
+        latency_ms=(root.end_ns - root.start_ns) / 1e6,
+        ttft_ms=content.ttft_ms,
+        tokens_in=content.tokens_in,
+        tokens_out=content.tokens_out,
+        cost=content.cost,
+        model=content.model,
+        error=span_error(root) or (span_error(main) if main is not root else None),
+        keys=keys,
+        source="otlp",
+        messages=plain_json(content.messages),
+    )
+
+
+def _ratings(span: Span, found: list[Feedback]) -> bool:
+    """Collect the ratings on a span; True when the span only carries ratings for another trace."""
+    for event in span.events:
+        if event.name == EVALUATION_EVENT:
+            try:
+                found.append(
+                    evaluation_feedback(
+                        event.attributes,
+                        trace_id=span.trace_id,
+                        span_id=span.span_id,
+                        time_ns=event.time_ns,
+                    )
+                )
+            except ValueError:
+                continue  # an unusable rating does not spoil the span it rides on
+    items = inline_annotations(span.attributes)
+    if not items:
+        return False
+    # Post-hoc annotations ride on a carrier span with exactly one link to their target.
+    carrier = len(span.linked_trace_ids) == 1 and not is_llm(span.attributes)
+    target = span.linked_trace_ids[0] if carrier else span.trace_id
+    for item in items:
+        try:
+            found.append(annotation_feedback(item, trace_id=target, span_id=span.span_id))
+        except ValueError:
+            continue
+    return carrier
+
+
+@dataclass(frozen=True, slots=True)
+class Summaries:
+    """The trace summaries of a request and the ratings found among its spans."""
+
+    traces: list[Trace]
+    feedback: list[Feedback]
+
+
+def summarise_spans(spans: list[Span]) -> Summaries:
+    """One summary per trace id (in order of first appearance), and the ratings found."""
+    groups: dict[str, list[Span]] = {}
+    feedback: list[Feedback] = []
+    for span in spans:
+        if _ratings(span, feedback):
+            continue
+        groups.setdefault(span.trace_id, []).append(span)
+    key_cache: dict[int, dict[str, str]] = {}
+    traces = [_summary(trace_id, group, key_cache) for trace_id, group in groups.items()]
+    return Summaries(traces=traces, feedback=feedback)

@@ -1,0 +1,249 @@
+"""Trace summaries in the store: round-trip, merge by trace id, filters, on both backends."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from evallock.errors import StoreError
+from evallock.records import Trace
+from evallock.store import open_store
+
+T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
+HOSTILE = "'; DROP TABLE traces; -- <script>alert('x')</script>"
+UNICODE = "Rückerstattung 返金 возврат 🧾 «ok» \u202e\u200b"
+
+
+def _trace(n: int = 1, **changes) -> Trace:
+    fields = {
+        "trace_id": f"{n:032x}",
+        "timestamp": T0 + timedelta(minutes=n),
+        "input": f"question {n}",
+        "output": f"answer {n}",
+        "latency_ms": 800.0 + n,
+        "keys": {"prompt_version": "refund-v4", "intent": "refund", "session_id": f"s-{n}"},
+    }
+    fields.update(changes)
+    return Trace(**fields)
+
+
+def test_a_trace_round_trips_with_every_field_and_hostile_text(store):
+    trace = Trace(
+        trace_id="4bf92f3577b34da6a3ce929d0e0e4736",
+        timestamp=datetime(2026, 10, 4, 11, 12, 44, 123456, tzinfo=UTC),
+        input=HOSTILE,
+        output=UNICODE + "\n" + HOSTILE,
+        latency_ms=812.5,
+        ttft_ms=120.25,
+        tokens_in=31,
+        tokens_out=12,
+        cost=0.00021,
+        model="gpt-4.1-mini",
+        error=HOSTILE,
+        keys={
+            "prompt_version": "refund-v3",
+            "customer_tier": HOSTILE,
+            "session_id": UNICODE,
+            "n": "7",
+        },
+        source="proxy",
+        messages=[{"role": "user", "content": HOSTILE, "parts": [{"type": "blob"}]}],
+    )
+    assert store.add_traces([trace]) == 1
+
+    assert store.get_trace(trace.trace_id) == trace
+    assert store.get_trace("f" * 32) is None
+    assert store.list_traces() == [trace]
+
+
+def test_add_returns_how_many_were_new(store):
+    assert store.add_traces([]) == 0
+    assert store.add_traces([_trace(1), _trace(2)]) == 2
+    assert store.add_traces([_trace(2), _trace(3), _trace(3)]) == 1
+    assert store.count_traces() == 3
+
+
+def test_a_trace_id_seen_before_is_merged_without_overwriting(store):
+    first = _trace(
+        1,
+        timestamp=T0 + timedelta(milliseconds=100),
+        output=None,
+        latency_ms=700.0,
+        tokens_in=None,
+        model="m-1",
+        keys={"intent": "refund", "session_id": "s-1"},
+    )
+    second = Trace(
+        trace_id=first.trace_id,
+        timestamp=T0,
+        input="a different input",
+        output="the answer",
+        latency_ms=1000.0,
+        tokens_in=31,
+        model="m-2",
+        error="late error",
+        keys={"intent": "billing", "customer_tier": "pro", "session_id": "s-9", "user": "u-1"},
+        source="proxy",
+    )
+    store.add_traces([first])
+    assert store.add_traces([second]) == 0
+
+    merged = store.get_trace(first.trace_id)
+    assert merged.input == first.input  # stored content is never overwritten
+    assert merged.model == "m-1"
+    assert (merged.output, merged.tokens_in, merged.error) == ("the answer", 31, "late error")
+    assert merged.keys == {
+        "intent": "refund",
+        "customer_tier": "pro",
+        "session_id": "s-1",
+        "user": "u-1",
+    }
+    assert merged.source == "otlp"
+    assert merged.timestamp == T0  # the earliest start
+    assert merged.latency_ms == 1000.0  # the longest duration: the root span's
+
+    store.add_traces([replace(second, timestamp=T0 + timedelta(hours=1), latency_ms=5.0)])
+    assert store.get_trace(first.trace_id) == merged
+
+
+def test_duplicates_within_one_batch_are_merged_the_same_way(store):
+    part_one = _trace(1, output=None, latency_ms=10.0, keys={"intent": "refund"})
+    part_two = _trace(
+        1, input=None, output="late", latency_ms=50.0, timestamp=T0, keys={"feature": "chat"}
+    )
+    assert store.add_traces([part_one, part_two]) == 1
+    merged = store.get_trace(part_one.trace_id)
+    assert (merged.input, merged.output, merged.latency_ms, merged.timestamp) == (
+        "question 1",
+        "late",
+        50.0,
+        T0,
+    )
+    assert merged.keys == {"intent": "refund", "feature": "chat"}
+
+
+def test_naive_times_are_refused(store):
+    with pytest.raises(ValueError, match="naive"):
+        store.add_traces([_trace(1, timestamp=datetime(2026, 10, 4, 9, 0))])
+    with pytest.raises(ValueError, match="since is a naive datetime"):
+        store.list_traces(since=datetime(2026, 10, 4))
+    with pytest.raises(ValueError, match="not be negative"):
+        store.list_traces(limit=-1)
+
+
+def test_list_and_count_by_window_keys_and_pages(store):
+    store.add_traces(
+        [
+            _trace(
+                n,
+                keys={
+                    "intent": "refund" if n % 2 else "billing",
+                    "customer_tier": "pro",
+                    "session_id": f"s-{n % 3}",
+                },
+            )
+            for n in range(1, 11)
+        ]
+    )
+
+    newest = store.list_traces(limit=3)
+    assert [t.trace_id for t in newest] == [f"{n:032x}" for n in (10, 9, 8)]
+    oldest = store.list_traces(limit=3, offset=2, newest_first=False)
+    assert [t.trace_id for t in oldest] == [f"{n:032x}" for n in (3, 4, 5)]
+
+    window = {"since": T0 + timedelta(minutes=3), "until": T0 + timedelta(minutes=7)}
+    assert [t.trace_id[-1] for t in store.list_traces(**window, newest_first=False)] == [
+        "3",
+        "4",
+        "5",
+        "6",
+    ]
+    assert store.count_traces(**window) == 4
+
+    refund = store.list_traces(keys={"intent": "refund", "Customer-Tier": "pro"})
+    assert {int(t.trace_id, 16) for t in refund} == {1, 3, 5, 7, 9}
+    assert store.count_traces(keys={"intent": "refund"}) == 5
+    by_session = store.list_traces(keys={"session_id": "s-0"}, newest_first=False)
+    assert [int(t.trace_id, 16) for t in by_session] == [3, 6, 9]
+    assert store.count_traces(keys={"session_id": "s-0", "intent": "billing"}) == 1
+    assert store.count_traces(keys={"intent": HOSTILE}) == 0
+    with pytest.raises(ValueError, match="key names"):
+        store.list_traces(keys={"bad'key": "x"})
+
+
+def test_concurrent_writers_merge_spans_of_the_same_traces(store_url):
+    # Two ingest workers each carry one half of every trace, in opposite orders.
+    ids = [f"{n:032x}" for n in range(1, 201)]
+    halves = {
+        "a": [
+            Trace(trace_id=i, timestamp=T0 + timedelta(seconds=1), input="in", latency_ms=10.0)
+            for i in ids
+        ],
+        "b": [
+            Trace(trace_id=i, timestamp=T0, output="out", latency_ms=99.0, keys={"intent": "x"})
+            for i in reversed(ids)
+        ],
+    }
+    stores = {name: open_store(store_url) for name in halves}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def write(name: str) -> None:
+        barrier.wait()
+        try:
+            for start in range(0, len(ids), 20):
+                stores[name].add_traces(halves[name][start : start + 20])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(name,)) for name in halves]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    try:
+        assert errors == []
+        traces = stores["a"].list_traces(limit=1000)
+        assert len(traces) == 200
+        assert all(
+            (t.input, t.output, t.latency_ms, t.timestamp, t.keys)
+            == ("in", "out", 99.0, T0, {"intent": "x"})
+            for t in traces
+        )
+    finally:
+        for opened in stores.values():
+            opened.close()
+
+
+def test_a_closed_store_raises_store_error(store_url):
+    closed = open_store(store_url)
+    closed.close()
+    with pytest.raises(StoreError, match="closed"):
+        closed.add_traces([_trace()])
+
+
+def test_text_postgresql_cannot_hold_is_stored_alike_on_both_backends(store):
+    trace = _trace(
+        1,
+        input="before\x00after",
+        output="lone \ud800 surrogate",
+        latency_ms=float("nan"),
+        cost=float("inf"),
+        keys={"intent": "a\x00b", "note": "x\x00"},
+    )
+    store.add_traces([trace])
+    stored = store.get_trace(trace.trace_id)
+    assert (stored.input, stored.output) == ("before\ufffdafter", "lone ? surrogate")
+    assert (stored.latency_ms, stored.cost) == (None, None)
+    assert stored.keys["intent"] == "a\ufffdb" and stored.keys["note"] == "x\ufffd"
+
+
+def test_token_counts_beyond_32_bits_are_refused(store):
+    with pytest.raises(ValueError, match="tokens_in 2147483648 is out of range"):
+        store.add_traces([_trace(1, tokens_in=2**31)])
+    with pytest.raises(ValueError, match="tokens_out -1 is out of range"):
+        store.add_traces([_trace(1, tokens_out=-1)])
+    assert store.count_traces() == 0

@@ -1,0 +1,35 @@
+"""The examples in the trace modules' docstrings run and hold."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = [
+    "evallock.traces._feedback",
+    "evallock.traces._ids",
+    "evallock.traces._openinference",
+]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name: str) -> None:
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_library_modules_import_no_cli_or_web_toolkit() -> None:
+    from pathlib import Path
+
+    import evallock.traces
+
+    for path in Path(evallock.traces.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for toolkit in ("typer", "rich", "fastapi", "starlette"):
+            assert f"import {toolkit}" not in text and f"from {toolkit}" not in text, (
+                path,
+                toolkit,
+            )

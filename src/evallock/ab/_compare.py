@@ -17,7 +17,7 @@ from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs
 from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
 from evallock.cases import load_cases
-from evallock.errors import ConfigError, UsageError
+from evallock.errors import ConfigError, EvallockError, UsageError
 from evallock.evaluation import JudgeSpecSettings, make_provider, make_target_id, new_run_id
 from evallock.providers import OpenAICompatProvider, PromptTemplate, Provider
 from evallock.records import Dataset, EvalRecord, Run
@@ -247,7 +247,9 @@ async def _judge_pairs(
     limiter = anyio.CapacityLimiter(request.options.concurrency)
     cases = [c for c in dataset.cases if c.id in outputs_a and c.id in outputs_b]
 
-    async def one(case_index: int) -> None:
+    fatal: list[EvallockError] = []
+
+    async def one(case_index: int, scope: anyio.CancelScope) -> None:
         case = cases[case_index]
         rubric = (
             (case.judge.rubric if case.judge else "")
@@ -268,14 +270,20 @@ async def _judge_pairs(
             except PairwiseParseError:
                 results[case.id] = None
                 return
+            except EvallockError as exc:  # the judge is down: stop, and say so plainly
+                fatal.append(exc)
+                scope.cancel()
+                return
         results[case.id] = (verdict.value, verdict.consistent)
 
     try:
         async with anyio.create_task_group() as group:
             for index in range(len(cases)):
-                group.start_soon(one, index)
+                group.start_soon(one, index, group.cancel_scope)
     finally:
         writer.flush()
+    if fatal:
+        raise fatal[0]
     return results
 
 

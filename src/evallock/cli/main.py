@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from evallock.cli import _ab, _demo, _history, _init, _run
+from evallock.cli import _ab, _demo, _drift, _history, _init, _run
 
 __all__ = ["app", "main"]
 
@@ -31,6 +31,7 @@ app.command("init")(_init.init)
 app.command("run")(_run.run)
 app.command("ab")(_ab.ab)
 app.command("history")(_history.history)
+app.command("drift")(_drift.drift)
 app.command("demo")(_demo.demo)
 
 

@@ -1,0 +1,188 @@
+"""``evallock drift``: judge a sample of live traces against a baseline; alert on a drop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["drift"]
+
+_W = "Window and sample"
+_B = "Baseline and alert"
+_J = "Judge"
+
+
+def drift(
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="Window start: ISO 8601 or a duration back from now (1d, 12h). Default 1d.",
+            rich_help_panel=_W,
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Window end (default now).", rich_help_panel=_W)
+    ] = None,
+    sample: Annotated[
+        int,
+        typer.Option(min=1, help="Traces to judge (deterministic by --seed).", rich_help_panel=_W),
+    ] = 200,
+    seed: Annotated[
+        int,
+        typer.Option(help="Picks the sample; a re-run picks the same traces.", rich_help_panel=_W),
+    ] = 0,
+    stratify_by: Annotated[
+        str | None, typer.Option(help="Sample per value of this key.", rich_help_panel=_W)
+    ] = None,
+    min_per_slice: Annotated[
+        int, typer.Option(min=1, help="Floor per stratum.", rich_help_panel=_W)
+    ] = 20,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            help="Per-slice reports, e.g. customer_tier,intent (BH-adjusted).", rich_help_panel=_W
+        ),
+    ] = None,
+    baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="A mean (e.g. 4.1) or run:RUN_ID (a golden-set run, re-judged).",
+            rich_help_panel=_B,
+        ),
+    ] = None,
+    baseline_window: Annotated[
+        str | None,
+        typer.Option(help="START..END: judge that window as the baseline.", rich_help_panel=_B),
+    ] = None,
+    alert_drop: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Alert when the mean drops more than this (and significantly).",
+            rich_help_panel=_B,
+        ),
+    ] = 0.2,
+    batch: Annotated[
+        str, typer.Option(help="Detector batch length (1d, 6h …).", rich_help_panel=_B)
+    ] = "1d",
+    arl0: Annotated[
+        float,
+        typer.Option(
+            min=10,
+            help="Expected batches between false alarms of the detectors.",
+            rich_help_panel=_B,
+        ),
+    ] = 370.0,
+    webhook: Annotated[
+        str | None,
+        typer.Option(help="POST a Slack-compatible alert here when it fires.", rich_help_panel=_B),
+    ] = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Show the batch series and where each detector fired.")
+    ] = False,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Judge's base URL.", rich_help_panel=_J)
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
+    ] = None,
+    rubric: Annotated[
+        str | None,
+        typer.Option(
+            help="Rubric TEXT or @FILE (default: the 1–5 drift rubric).", rich_help_panel=_J
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=1024, help="Judge requests in flight.")
+    ] = 16,
+    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per judge attempt.")] = 60.0,
+    retries: Annotated[int, typer.Option(min=0, max=20, help="Judge retries.")] = 5,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the JSON report here.")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+) -> int:
+    """Judge a sample of a window's traces, compare with the baseline, alert on a drop (exit 1).
+
+    Exit 2 on an empty window, 3 when the judge is down or more than a quarter
+    of the sample errs at the judge (the result is not trustworthy).
+
+    Example: evallock drift --since 1d --baseline 4.1 --by customer_tier --webhook https://hooks.example/T0
+    """
+    from evallock.cli._common import load, open_store_for, out_console, read_rubric
+    from evallock.config import resolve_secret
+    from evallock.drift import DriftRequest, parse_duration, post_webhook, run_drift
+    from evallock.errors import JudgeError, UsageError
+    from evallock.evaluation import JudgeSpecSettings
+    from evallock.report.drift import drift_report
+    from evallock.report.drift_terminal import print_drift
+    from evallock.runner import RetryPolicy
+
+    settings = load(config, store)
+    j = settings.judge
+    batch_length = parse_duration(batch)
+    if batch_length is None:
+        raise UsageError(f"--batch {batch!r}: expected a duration like 1d or 6h")
+    number, run_id = None, None
+    if baseline is not None:
+        if baseline.startswith("run:"):
+            run_id = baseline[4:]
+        else:
+            try:
+                number = float(baseline)
+            except ValueError:
+                raise UsageError(f"--baseline {baseline!r}: a mean score or run:RUN_ID") from None
+    judge_env = judge_api_key_env or j.api_key_env
+    request = DriftRequest(
+        since=since,
+        until=until,
+        sample=sample,
+        seed=seed,
+        stratify_by=stratify_by,
+        min_per_slice=min_per_slice,
+        by=tuple(k.strip() for k in (by or "").split(",") if k.strip()),
+        baseline=number,
+        baseline_window=baseline_window,
+        baseline_run=run_id,
+        alert_drop=alert_drop,
+        batch=batch_length,
+        arl0=arl0,
+        rubric=read_rubric(rubric),
+        judge=JudgeSpecSettings(
+            base_url=judge_base_url or j.base_url,
+            model=judge_model or j.model,
+            api_key=resolve_secret(judge_env),
+            api_key_env=judge_env,
+            params=j.params,
+        ),
+        concurrency=concurrency,
+        timeout=timeout,
+        retry=RetryPolicy(retries=retries),
+    )
+    opened = open_store_for(settings)
+    try:
+        outcome = run_drift(request, opened)
+    finally:
+        opened.close()
+    report = outcome.report
+    print_drift(report, outcome.inputs, out_console(), history=history)
+    if json_out is not None:
+        import orjson
+
+        json_out.write_bytes(
+            orjson.dumps(drift_report(report, outcome.inputs), option=orjson.OPT_INDENT_2)
+        )
+    if not report.trustworthy:
+        raise JudgeError(
+            f"{report.judge_errors} of {report.judge_errors + report.n_samples} judge replies could"
+            " not be used: the result is not trustworthy"
+        )
+    if webhook and report.alert:
+        post_webhook(webhook, report)
+    return 1 if report.alert else 0

@@ -1,0 +1,38 @@
+"""Drift detection on live traffic: judge a sample of a window against a baseline."""
+
+from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
+from evallock.drift._inputs import KeyShift, key_shift, psi
+from evallock.drift._report import DriftReport, SliceDrift, build_report
+from evallock.drift._run import DriftOutcome, DriftRequest, run_drift
+from evallock.drift._sample import Sample, sample_key, sample_traces
+from evallock.drift._scores import BAD_SCORE, DriftBaseline, TraceScore
+from evallock.drift._webhook import post_webhook, webhook_body
+from evallock.drift._window import Window, parse_duration, parse_instant, parse_range, parse_window
+
+__all__ = [
+    "BAD_SCORE",
+    "BatchPoint",
+    "DetectorRun",
+    "DriftBaseline",
+    "DriftOutcome",
+    "DriftReport",
+    "DriftRequest",
+    "KeyShift",
+    "Sample",
+    "SliceDrift",
+    "TraceScore",
+    "Window",
+    "build_report",
+    "key_shift",
+    "parse_duration",
+    "parse_instant",
+    "parse_range",
+    "parse_window",
+    "post_webhook",
+    "psi",
+    "run_detectors",
+    "run_drift",
+    "sample_key",
+    "sample_traces",
+    "webhook_body",
+]

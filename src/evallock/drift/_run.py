@@ -1,0 +1,313 @@
+"""One drift check: sample a window, judge it, judge or load the baseline, report, store.
+
+The library behind ``evallock drift`` and ``evallock serve --drift-every``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import anyio
+
+from evallock.drift._inputs import KeyShift, key_shift
+from evallock.drift._judge import judge_traces
+from evallock.drift._report import DriftReport, build_report
+from evallock.drift._sample import sample_traces
+from evallock.drift._scores import DriftBaseline, TraceScore
+from evallock.drift._window import Window, parse_range, parse_window
+from evallock.errors import ConfigError, UsageError
+from evallock.evaluation import JudgeSpecSettings
+from evallock.graders import DRIFT_RUBRIC, judge_version
+from evallock.providers import OpenAICompatProvider
+from evallock.runner import RetryingJudge, RetryPolicy, StoreCache
+from evallock.runner._writer import BatchWriter
+
+__all__ = ["DriftOutcome", "DriftRequest", "run_drift"]
+
+INPUT_KEYS = ("intent", "customer_tier", "language", "feature")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftRequest:
+    """Everything one drift check needs."""
+
+    since: str | None = None
+    """Window start: ISO 8601 or a duration back from now (default 1d)."""
+    until: str | None = None
+    """Window end (default now)."""
+    sample: int = 200
+    """Traces to judge."""
+    seed: int = 0
+    """Picks the sample; the same seed picks the same traces."""
+    stratify_by: str | None = None
+    """Sample per value of this key."""
+    min_per_slice: int = 20
+    """Floor per stratum."""
+    by: tuple[str, ...] = ()
+    """Per-slice reports."""
+    baseline: float | None = None
+    """A baseline mean (1–5)."""
+    baseline_window: str | None = None
+    """``T..T``: judge a sample of this window as the baseline."""
+    baseline_run: str | None = None
+    """A golden-set run: its answers are re-judged with this judge and rubric."""
+    alert_drop: float = 0.2
+    """Alert when the mean drops by more than this (and significantly)."""
+    alpha: float = 0.05
+    """Level of the slice tests (BH-adjusted)."""
+    batch: timedelta = timedelta(days=1)
+    """Batch length for the detectors."""
+    arl0: float = 370.0
+    """Expected batches between false alarms of the detectors."""
+    rubric: str | None = None
+    """The rubric (default: the drift rubric)."""
+    judge: JudgeSpecSettings = field(default_factory=JudgeSpecSettings)
+    """The judge."""
+    concurrency: int = 16
+    """Judge requests in flight."""
+    timeout: float = 60.0
+    """Seconds per judge attempt."""
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    """Retries for the judge."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftOutcome:
+    """The report, the input-mix shifts and the stored report's id."""
+
+    report: DriftReport
+    """The figures and the alert."""
+    inputs: list[KeyShift]
+    """Input-mix drift per key (with a baseline window)."""
+    report_id: str | None
+    """Where the report was stored."""
+
+
+def run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
+    """Run a drift check (sync entry point)."""
+    return anyio.run(_run_drift, request, store)
+
+
+async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
+    if not request.judge.configured:
+        raise ConfigError("drift needs a judge: give --judge-base-url and --judge-model")
+    given = [
+        x is not None for x in (request.baseline, request.baseline_window, request.baseline_run)
+    ]
+    if sum(given) != 1:
+        raise UsageError(
+            "give one baseline: --baseline NUMBER, --baseline-window T..T or --baseline run:RUN_ID"
+        )
+    window = parse_window(request.since, request.until)
+    rubric = request.rubric or DRIFT_RUBRIC
+    model = request.judge.model or ""
+    version = judge_version(model, rubric, request.judge.params)
+    provider = OpenAICompatProvider(
+        base_url=request.judge.base_url or "",
+        model=model,
+        api_key=request.judge.api_key,
+        params=request.judge.params,
+        max_connections=request.concurrency,
+    )
+    client = RetryingJudge(
+        provider,
+        model=model,
+        policy=request.retry,
+        timeout=request.timeout,
+        rng=random.Random(request.seed),
+    )
+    writer = BatchWriter(store)
+    cache = StoreCache(store, writer, "judge")
+    notes: list[str] = []
+    try:
+        scores, available, sizes = await _judge_window(
+            request, store, window, client, cache, rubric, notes
+        )
+        baseline = await _baseline(request, store, client, cache, rubric, version)
+    finally:
+        writer.flush()
+        await provider.aclose()
+    report = build_report(
+        window=window,
+        available=available,
+        scores=scores,
+        baseline=baseline,
+        judge_version=version,
+        by=request.by,
+        alert_drop=request.alert_drop,
+        alpha=request.alpha,
+        stratum_sizes=sizes if request.stratify_by else None,
+        batch=request.batch,
+        arl0=request.arl0,
+        notes=notes,
+    )
+    inputs: list[KeyShift] = []
+    if request.baseline_window:
+        base = parse_range(request.baseline_window)
+        for key in INPUT_KEYS:
+            before = store.count_traces_by(key, since=base.start, until=base.end)
+            now = store.count_traces_by(key, since=window.start, until=window.end)
+            if len(set(before) | set(now)) > 1 or (before and now and set(before) != set(now)):
+                inputs.append(key_shift(key, before, now))
+    report_id = _save(store, report, inputs, scores)
+    return DriftOutcome(report=report, inputs=inputs, report_id=report_id)
+
+
+async def _judge_window(
+    request: DriftRequest,
+    store: Any,
+    window: Window,
+    client: RetryingJudge,
+    cache: StoreCache,
+    rubric: str,
+    notes: list[str],
+) -> tuple[list[TraceScore], int, dict[str, int]]:
+    rows = store.window_trace_ids(since=window.start, until=window.end, key=request.stratify_by)
+    if not rows:
+        raise UsageError(
+            f"no traces between {window.start:%Y-%m-%dT%H:%M:%SZ} and "
+            f"{window.end:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    sample = sample_traces(
+        rows,
+        request.sample,
+        seed=request.seed,
+        stratified=request.stratify_by is not None,
+        min_per_stratum=request.min_per_slice,
+    )
+    if sample.available < request.sample:
+        notes.append(
+            f"the window holds {sample.available} traces, fewer than --sample "
+            f"{request.sample}: all are judged"
+        )
+    traces = store.get_traces(sample.trace_ids)
+    scores = await judge_traces(
+        traces,
+        client=client,
+        rubric=rubric,
+        cache=cache,
+        concurrency=request.concurrency,
+        strata=sample.stratum_of,
+        params=request.judge.params,
+    )
+    return scores, sample.available, sample.stratum_sizes
+
+
+async def _baseline(
+    request: DriftRequest,
+    store: Any,
+    client: RetryingJudge,
+    cache: StoreCache,
+    rubric: str,
+    version: str,
+) -> DriftBaseline:
+    if request.baseline is not None:
+        return DriftBaseline(mean=request.baseline, source="number")
+    if request.baseline_window is not None:
+        base = parse_range(request.baseline_window)
+        rows = store.window_trace_ids(since=base.start, until=base.end, key=request.stratify_by)
+        if not rows:
+            raise UsageError(f"--baseline-window: no traces in {base}")
+        sample = sample_traces(
+            rows,
+            request.sample,
+            seed=request.seed,
+            stratified=request.stratify_by is not None,
+            min_per_stratum=request.min_per_slice,
+        )
+        scores = await judge_traces(
+            store.get_traces(sample.trace_ids),
+            client=client,
+            rubric=rubric,
+            cache=cache,
+            concurrency=request.concurrency,
+            strata=sample.stratum_of,
+            params=request.judge.params,
+        )
+        judged = [s.score for s in scores if s.score is not None]
+        if not judged:
+            raise UsageError(f"--baseline-window {base}: no trace could be judged")
+        # The baseline window is judged now, with the current judge and rubric: the
+        # comparison never crosses judge versions, whatever judged it before.
+        return DriftBaseline(
+            mean=sum(judged) / len(judged),
+            source=f"window {base}",
+            scores=scores,
+            judge_version=version,
+        )
+    return await _run_baseline(request, store, client, cache, rubric, version)
+
+
+async def _run_baseline(
+    request: DriftRequest,
+    store: Any,
+    client: RetryingJudge,
+    cache: StoreCache,
+    rubric: str,
+    version: str,
+) -> DriftBaseline:
+    """A golden-set run at deploy: its answers re-judged with this judge and rubric."""
+    from datetime import UTC, datetime
+
+    from evallock.cases import load_cases
+    from evallock.records import Trace
+
+    run_id = request.baseline_run or ""
+    run = store.get_run(run_id)
+    if run is None:
+        raise UsageError(f"--baseline run:{run_id}: no such run in {store.url}")
+    cases_path = run.settings.get("cases")
+    try:
+        dataset = load_cases(cases_path)
+    except UsageError as exc:
+        raise UsageError(f"--baseline run:{run_id}: cannot re-judge its answers: {exc}") from None
+    if dataset.dataset_id != run.dataset_id:
+        raise UsageError(
+            f"--baseline run:{run_id}: it ran {run.dataset_id} but {cases_path} is now "
+            f"{dataset.dataset_id}; its answers cannot be re-judged with the current judge"
+        )
+    inputs = {case.id: case.input for case in dataset.cases}
+    traces = []
+    for record in store.iter_records(run_id):
+        question = inputs.get(record.case_id)
+        if record.output is None or question is None:
+            continue
+        traces.append(
+            Trace(
+                trace_id=f"{record.case_id}#{record.trial}",
+                timestamp=run.started_at or datetime.now(UTC),
+                input=question if isinstance(question, str) else None,
+                messages=None if isinstance(question, str) else question,
+                output=record.output,
+                keys=dict(record.keys),
+            )
+        )
+    scores = await judge_traces(
+        traces, client=client, rubric=rubric, cache=cache, concurrency=request.concurrency
+    )
+    judged = [s.score for s in scores if s.score is not None]
+    if not judged:
+        raise UsageError(f"--baseline run:{run_id}: none of its answers could be judged")
+    return DriftBaseline(
+        mean=sum(judged) / len(judged),
+        source=f"run:{run_id} (re-judged with {version})",
+        scores=scores,
+        judge_version=version,
+    )
+
+
+def _save(
+    store: Any, report: DriftReport, inputs: list[KeyShift], scores: list[TraceScore]
+) -> str | None:
+    from evallock.report.drift import drift_report
+
+    add = getattr(store, "add_drift_report", None)
+    if not callable(add):
+        return None
+    result: str | None = add(
+        drift_report(report, inputs), [(s.trace_id, s.score, s.reason) for s in scores]
+    )
+    return result

@@ -1,0 +1,90 @@
+"""The terminal view of a drift check (rich)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from evallock.drift import DriftReport, KeyShift
+from evallock.report.terminal import safe_text
+
+__all__ = ["print_drift"]
+
+
+def print_drift(
+    report: DriftReport, inputs: list[KeyShift], console: Console, *, history: bool = False
+) -> None:
+    """Figures with intervals, slices, detectors (and the batch series with ``history``)."""
+    console.print(
+        Text(
+            f"window {report.window}: {report.available} traces, {report.n_samples} judged"
+            f" ({report.judge_errors} judge errors), judge {report.judge_version}"
+        )
+    )
+    console.print(
+        Text(
+            f"mean {report.mean:.2f} [{report.mean_ci.lo:.2f}, {report.mean_ci.hi:.2f}] · p10 "
+            f"{report.p10:.0f} · bad share {report.bad_share:.1%} [{report.bad_share_ci.lo:.1%}, "
+            f"{report.bad_share_ci.hi:.1%}]"
+        )
+    )
+    delta = f"Δ {report.delta:+.2f}"
+    if report.delta_ci is not None:
+        delta += f" [{report.delta_ci.lo:+.2f}, {report.delta_ci.hi:+.2f}]"
+    console.print(Text(f"baseline {report.baseline.mean:.2f} ({report.baseline.source}) · {delta}"))
+    if report.slices:
+        table = Table(title="slices (BH-adjusted)", title_justify="left")
+        for column in ("slice", "n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):
+            table.add_column(column)
+        for s in report.slices:
+            ci = f" [{s.mean_ci.lo:.2f}, {s.mean_ci.hi:.2f}]" if s.mean_ci else ""
+            table.add_row(
+                safe_text(s.label, 50),
+                str(s.n_samples),
+                "insufficient data" if s.mean is None else f"{s.mean:.2f}{ci}",
+                f"{s.baseline_mean:.2f}",
+                "" if s.delta is None else f"{s.delta:+.2f}",
+                "" if s.p_adjusted is None else f"{s.p_adjusted:.3g}",
+                Text("ALERT", style="bold red") if s.alert else "",
+            )
+        console.print(table)
+    for d in report.detectors:
+        fired = ", ".join(d.fired_at) if d.fired_at else "quiet"
+        console.print(Text(f"{d.name}: limit {d.limit:.2f}, ARL0 {d.arl0:.0f} — {fired}"))
+    if history and report.batches:
+        table = Table(title="batches", title_justify="left")
+        for column in ("batch", "n", "mean", "bad share", "z", "fired"):
+            table.add_column(column)
+        for b in report.batches:
+            table.add_row(
+                f"{b.start:%Y-%m-%d %H:%M}",
+                str(b.n),
+                f"{b.mean:.2f}",
+                f"{b.bad_share:.0%}",
+                f"{b.z:+.2f}",
+                Text(", ".join(b.fired), style="red") if b.fired else "",
+            )
+        console.print(table)
+    for k in inputs:
+        console.print(
+            Text(
+                f"input mix {k.key}: PSI {k.psi:.3f} ({k.level}), chi² p {k.p_value:.3g};"
+                f" {k.biggest_change}"
+            )
+        )
+    for note in report.notes:
+        console.print(Text("note: ", style="yellow") + safe_text(note, 300))
+    if not report.trustworthy:
+        console.print(
+            Text(
+                "NOT TRUSTWORTHY: more than a quarter of the sample errs at the judge",
+                style="bold red",
+            )
+        )
+    if report.alert:
+        console.print(Text("DRIFT ALERT", style="bold red"))
+        for reason in report.reasons:
+            console.print(Text("  • ") + safe_text(reason, 300))
+    else:
+        console.print(Text("no drift", style="bold green"))

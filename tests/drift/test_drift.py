@@ -1,0 +1,148 @@
+"""Drift end to end: seeded traffic in the store, judged by the bundled judge over HTTP."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from evallock.drift import DriftRequest, run_drift, sample_traces
+from evallock.errors import JudgeError, UsageError
+from evallock.evaluation import JudgeSpecSettings
+from evallock.runner import RetryPolicy
+
+from .conftest import day, make_traffic
+
+
+def request(judge_url: str, since: str, until: str, **changes: object) -> DriftRequest:
+    fields: dict[str, object] = {
+        "since": since,
+        "until": until,
+        "sample": 150,
+        "by": ("customer_tier",),
+        "baseline_window": f"{day(0)}..{day(7)}",
+        "judge": JudgeSpecSettings(base_url=judge_url, model="judge"),
+        "retry": RetryPolicy(retries=1, base=0.01),
+    }
+    fields.update(changes)
+    return DriftRequest(**fields)  # type: ignore[arg-type]
+
+
+def test_planted_drop_alerts_on_the_right_window_and_names_the_slice(store, fake_service) -> None:
+    store.add_traces(make_traffic())
+    quiet = run_drift(request(fake_service.base_url, day(7), day(11)), store).report
+    assert not quiet.alert, quiet.reasons
+    outcome = run_drift(request(fake_service.base_url, day(11), day(14)), store)
+    report = outcome.report
+    assert report.alert
+    slices = {s.label: s for s in report.slices}
+    assert slices["customer_tier=enterprise"].alert
+    assert not slices["customer_tier=consumer"].alert and not slices["customer_tier=pro"].alert
+    assert any("customer_tier=enterprise" in reason for reason in report.reasons)
+    assert report.delta < 0 and report.mean_ci.lo <= report.mean <= report.mean_ci.hi
+    assert report.bad_share_ci.lo <= report.bad_share <= report.bad_share_ci.hi
+    assert report.judge_version.startswith("judge@")
+    assert report.baseline.judge_version == report.judge_version
+    stored = store.list_drift_reports()
+    assert stored[0]["report_id"] == outcome.report_id and stored[0]["alert"] is True
+
+
+def test_false_alarm_rate_on_drift_free_traffic(sqlite_store, fake_service) -> None:
+    sqlite_store.add_traces(
+        make_traffic(days=21, per_day=80, drop_from_day=None, seed=11, mediocre_share=0.2)
+    )
+    alerts = 0
+    for start in range(7, 21):
+        report = run_drift(
+            request(fake_service.base_url, day(start), day(start + 1), sample=60), sqlite_store
+        ).report
+        alerts += report.alert
+    assert alerts <= 1, f"{alerts} false alarms in 14 drift-free daily windows"
+
+
+def test_sampling_is_deterministic_and_stratified_with_a_floor() -> None:
+    rows = [(f"{i:032x}", "enterprise" if i % 50 == 0 else "consumer") for i in range(5000)]
+    first = sample_traces(rows, 200, seed=3, stratified=True, min_per_stratum=20)
+    again = sample_traces(rows, 200, seed=3, stratified=True, min_per_stratum=20)
+    other = sample_traces(rows, 200, seed=4, stratified=True, min_per_stratum=20)
+    assert first.trace_ids == again.trace_ids and first.trace_ids != other.trace_ids
+    chosen = [first.stratum_of[t] for t in first.trace_ids]
+    assert chosen.count("enterprise") == 20  # 100 of 5000 → 4 by share, raised to the floor
+    assert first.stratum_sizes == {"consumer": 4900, "enterprise": 100}
+    plain = sample_traces(rows, 200, seed=3)
+    assert len(plain.trace_ids) == 200 and len(set(plain.trace_ids)) == 200
+
+
+def test_fewer_traces_than_asked_uses_all_and_says_so(sqlite_store, fake_service) -> None:
+    sqlite_store.add_traces(make_traffic(days=8, per_day=10, drop_from_day=None))
+    report = run_drift(
+        request(fake_service.base_url, day(7), day(8), sample=500), sqlite_store
+    ).report
+    assert report.available == 10 and report.n_samples == 10
+    assert any("fewer than --sample 500" in note for note in report.notes)
+
+
+def test_empty_window_and_missing_baseline_are_usage_errors(sqlite_store, fake_service) -> None:
+    sqlite_store.add_traces(make_traffic(days=8, per_day=5, drop_from_day=None))
+    with pytest.raises(UsageError, match="no traces between"):
+        run_drift(request(fake_service.base_url, day(30), day(31)), sqlite_store)
+    with pytest.raises(UsageError, match="give one baseline"):
+        run_drift(
+            request(fake_service.base_url, day(7), day(8), baseline_window=None), sqlite_store
+        )
+
+
+def test_judge_down_is_an_infra_error(sqlite_store, closed_port) -> None:
+    sqlite_store.add_traces(make_traffic(days=8, per_day=5, drop_from_day=None))
+    with pytest.raises(JudgeError):
+        run_drift(
+            request(
+                f"http://127.0.0.1:{closed_port}/v1",
+                day(7),
+                day(8),
+                baseline=4.0,
+                baseline_window=None,
+            ),
+            sqlite_store,
+        )
+
+
+def test_judge_nonsense_is_counted_and_marks_the_report_untrustworthy(
+    sqlite_store, fake_service
+) -> None:
+    traffic = make_traffic(days=8, per_day=40, drop_from_day=None)
+    from dataclasses import replace
+
+    garbled = [
+        replace(t, output=(t.output or "") + " [[judge:garbage]]") if i % 2 else t
+        for i, t in enumerate(traffic)
+    ]
+    sqlite_store.add_traces(garbled)
+    report = run_drift(
+        request(fake_service.base_url, day(7), day(8), baseline=4.0, baseline_window=None),
+        sqlite_store,
+    ).report
+    assert report.judge_errors > 0 and not report.trustworthy
+    assert report.judge_errors + report.n_samples == min(150, report.available)
+
+
+def test_baseline_number_and_detectors_print_their_arl0(sqlite_store, fake_service) -> None:
+    sqlite_store.add_traces(make_traffic())
+    report = run_drift(
+        request(
+            fake_service.base_url,
+            day(7),
+            day(14),
+            baseline=4.6,
+            baseline_window=None,
+            sample=400,
+            batch=timedelta(days=1),
+        ),
+        sqlite_store,
+    ).report
+    assert report.baseline.source == "number"
+    names = {d.name: d for d in report.detectors}
+    assert {"CUSUM", "EWMA"} <= set(names)
+    assert 300 < names["CUSUM"].arl0 < 450
+    assert len(report.batches) == 7
+    assert names["CUSUM"].fired_at and min(names["CUSUM"].fired_at) >= day(11)[:10]

@@ -1,0 +1,149 @@
+"""``evallock drift`` from the command line: exit codes, JSON, webhook, history."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+
+from evallock.store import open_store
+
+from .conftest import day, make_traffic
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/drift.db"
+    store = open_store(url)
+    try:
+        store.add_traces(make_traffic())
+    finally:
+        store.close()
+    return url
+
+
+@pytest.fixture
+def webhook_sink():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def args(seeded: str, judge: str, since: str, until: str, *extra: str) -> list[str]:
+    return [
+        "drift",
+        "--since",
+        since,
+        "--until",
+        until,
+        "--store",
+        seeded,
+        "--judge-base-url",
+        judge,
+        "--judge-model",
+        "judge",
+        "--sample",
+        "150",
+        "--baseline-window",
+        f"{day(0)}..{day(7)}",
+        "--by",
+        "customer_tier",
+        *extra,
+    ]
+
+
+def test_alert_exits_1_posts_the_webhook_and_writes_json(
+    cli, seeded, fake_service, webhook_sink, tmp_path
+) -> None:
+    url, received = webhook_sink
+    result = cli(
+        *args(
+            seeded,
+            fake_service.base_url,
+            day(11),
+            day(14),
+            "--webhook",
+            url,
+            "--json",
+            "d.json",
+            "--history",
+        )
+    )
+    assert result.code == 1, result.out + result.err
+    assert "DRIFT ALERT" in result.out and "customer_tier=enterprise" in result.out
+    assert "batches" in result.out and "ARL0" in result.out
+    report = json.loads((tmp_path / "d.json").read_text())
+    for field in (
+        "window",
+        "n_samples",
+        "judge_errors",
+        "mean",
+        "mean_ci",
+        "p10",
+        "bad_share",
+        "baseline_mean",
+        "delta",
+        "alert",
+        "judge_version",
+        "slices",
+    ):
+        assert field in report, field
+    enterprise = next(s for s in report["slices"] if s["slice"] == "customer_tier=enterprise")
+    assert enterprise["alert"] is True and enterprise["p_adjusted"] < 0.05
+    assert {
+        "slice",
+        "n_samples",
+        "mean",
+        "mean_ci",
+        "baseline_mean",
+        "delta",
+        "p_adjusted",
+        "alert",
+    } <= set(enterprise)
+    (body,) = received
+    assert "ALERT" in body["text"] and "customer_tier=enterprise" in json.dumps(body["blocks"])
+
+
+def test_quiet_window_exits_0_and_sends_nothing(cli, seeded, fake_service, webhook_sink) -> None:
+    url, received = webhook_sink
+    result = cli(*args(seeded, fake_service.base_url, day(7), day(11), "--webhook", url))
+    assert result.code == 0, result.out + result.err
+    assert "no drift" in result.out and received == []
+
+
+def test_empty_window_is_exit_2_and_judge_down_exit_3(
+    cli, seeded, fake_service, closed_port
+) -> None:
+    empty = cli(*args(seeded, fake_service.base_url, day(40), day(41)))
+    assert empty.code == 2 and "no traces between" in empty.err
+    down = cli(
+        *args(seeded, f"http://127.0.0.1:{closed_port}/v1", day(7), day(8), "--retries", "0")
+    )
+    assert down.code == 3 and "judge unreachable" in down.err
+
+
+def test_bad_flags_are_exit_2(cli, seeded, fake_service) -> None:
+    assert cli(*args(seeded, fake_service.base_url, "yesterday-ish", day(8))).code == 2
+    assert (
+        cli(*args(seeded, fake_service.base_url, day(7), day(8), "--batch", "fortnight")).code == 2
+    )
+    both = cli(*args(seeded, fake_service.base_url, day(7), day(8), "--baseline", "4.2"))
+    assert both.code == 2 and "give one baseline" in both.err

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from evallock.cli import _ab, _demo, _drift, _history, _init, _run
+from evallock.cli import _ab, _demo, _drift, _history, _init, _keys, _run, _serve, _traces
 
 __all__ = ["app", "main"]
 
@@ -32,6 +32,9 @@ app.command("run")(_run.run)
 app.command("ab")(_ab.ab)
 app.command("history")(_history.history)
 app.command("drift")(_drift.drift)
+app.command("serve")(_serve.serve)
+app.add_typer(_keys.keys_app, name="keys")
+app.add_typer(_traces.traces_app, name="traces")
 app.command("demo")(_demo.demo)
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from evallock.errors import UsageError
+from evallock.times import parse_duration, parse_time
 
 __all__ = ["Window", "parse_duration", "parse_instant", "parse_window"]
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -27,37 +24,16 @@ class Window:
         return f"{self.start:%Y-%m-%dT%H:%M:%SZ}..{self.end:%Y-%m-%dT%H:%M:%SZ}"
 
 
-def parse_duration(text: str) -> timedelta | None:
-    """``90m``, ``12h``, ``1d``, ``2w`` → a timedelta; None when it is not a duration.
-
-    >>> parse_duration("1d")
-    datetime.timedelta(days=1)
-    """
-    match = _DURATION.match(text.strip().lower())
-    if not match:
-        return None
-    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
-
-
 def parse_instant(text: str, *, now: datetime, flag: str) -> datetime:
     """An ISO 8601 instant (UTC when no offset), ``now``, or a duration back from ``now``.
 
     Raises:
-        UsageError: neither form.
+        UsageError: neither form, naming the flag.
     """
-    text = text.strip()
-    if text == "now":
-        return now
-    duration = parse_duration(text)
-    if duration is not None:
-        return now - duration
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(
-            f"{flag} {text!r}: expected an ISO 8601 time (2026-10-04T09:00Z) or a duration like 1d"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return parse_time(text, now=now)
+    except ValueError as exc:
+        raise UsageError(f"{flag} {exc}") from None
 
 
 def parse_window(

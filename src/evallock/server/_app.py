@@ -1,0 +1,133 @@
+"""The app factory: the FastAPI application of ``evallock serve``, its routes and lifespan.
+
+:func:`create_app` wires the route modules onto one app. Its lifespan opens the
+store (unless one is handed in), starts the single writer and the pooled
+upstream client, and on shutdown commits what is queued before closing them, so
+a graceful stop loses nothing that was acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from fastapi import FastAPI
+
+from evallock.server._api import router as api_router
+from evallock.server._auth import KeyCache
+from evallock.server._errors import install_error_handlers
+from evallock.server._feedback import router as feedback_router
+from evallock.server._health import router as health_router
+from evallock.server._ingest import router as ingest_router
+from evallock.server._metrics import Metrics
+from evallock.server._proxy import open_upstream
+from evallock.server._proxy import router as proxy_router
+from evallock.server._settings import ServerSettings
+from evallock.server._state import ServerState
+from evallock.server._writer import GroupCommitWriter
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("evallock.server")
+_DESCRIPTION = """\
+The service a team runs beside its LLM service: OTLP/HTTP trace ingest, a recording
+proxy for OpenAI-compatible chat completions, user feedback, and the trace API.
+
+Every route but the health checks needs an evallock API key (`evallock keys create`),
+sent as `Authorization: Bearer evl_…`: scope `ingest` for the `POST /v1/*` routes,
+`read` for `GET /api/*`, `admin` for both. A 2xx answer means the data is committed.
+"""
+
+
+def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI:
+    """Build the HTTP service.
+
+    Args:
+        settings: the service's options (checked here: see ``ServerSettings.check``).
+        store: an open store to use; when None, the lifespan opens
+            ``settings.store_url`` and closes it on shutdown. A store handed in is
+            left open for its owner.
+
+    Raises:
+        UsageError: settings that must not run (``--no-auth`` off loopback …).
+    """
+    settings.check()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await _start(settings, store)
+        app.state.evallock = state
+        try:
+            yield
+        finally:
+            await _stop(state, close_store=store is None)
+
+    app = FastAPI(
+        title="evallock",
+        version=_version(),
+        description=_DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "ingest", "description": "OTLP/HTTP traces and logs (scope `ingest`)."},
+            {"name": "proxy", "description": "The recording proxy (scope `ingest`)."},
+            {"name": "feedback", "description": "User ratings of traces (scope `ingest`)."},
+            {"name": "api", "description": "Reading traces and counters (scope `read`)."},
+            {"name": "health", "description": "Liveness and readiness, no key needed."},
+        ],
+    )
+    install_error_handlers(app)
+    for router in (health_router, ingest_router, proxy_router, feedback_router, api_router):
+        app.include_router(router)
+    return app
+
+
+async def _start(settings: ServerSettings, given: Any | None) -> ServerState:
+    store: Any = given
+    if store is None:
+        from evallock.store import open_store
+
+        store = await anyio.to_thread.run_sync(open_store, settings.store_url)
+    metrics = Metrics()
+    writer = GroupCommitWriter(
+        store,
+        metrics=metrics,
+        max_rows=settings.batch_rows,
+        linger_s=settings.batch_linger_ms / 1000,
+        max_pending_rows=settings.max_pending_rows,
+    )
+    await writer.start()
+    state = ServerState(
+        settings=settings,
+        store=store,
+        writer=writer,
+        keys=KeyCache(store, settings.auth_cache_s),
+        metrics=metrics,
+    )
+    if settings.chat_url is not None:
+        state.upstream = open_upstream(settings)
+    return state
+
+
+async def _stop(state: ServerState, *, close_store: bool) -> None:
+    try:
+        await state.writer.close()
+    finally:
+        if state.upstream is not None:
+            await state.upstream.close()
+            # aiohttp closes pooled connections on the next loop turn.
+            await asyncio.sleep(0)
+        if close_store:
+            await anyio.to_thread.run_sync(state.store.close)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("evallock")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0"

@@ -1,0 +1,144 @@
+"""Who may call what: bearer API keys checked against their scope, per route.
+
+Routes declare the scope they need with :func:`require`; the dependency finds
+the caller's key, hashes it, looks the hash up (through a short cache, so a hot
+path does not ask the store on every request), and refuses:
+
+- **401** with ``WWW-Authenticate: Bearer`` when there is no key, or the key is
+  unknown or revoked;
+- **403** when the key's scope does not cover the route.
+
+The key comes from ``Authorization: Bearer evl_…`` or ``X-Evallock-Auth: Bearer
+evl_…``. The second exists for the recording proxy: a client that keeps its own
+upstream key in ``Authorization`` shows its evallock key there instead. With
+``--no-auth`` (loopback only) every request passes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio.to_thread
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import Request
+
+from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
+from evallock.server._errors import ApiError
+
+__all__ = ["AUTH_HEADER", "Caller", "KeyCache", "bearer_token", "require"]
+
+AUTH_HEADER = "x-evallock-auth"
+"""The header that carries an evallock key when ``Authorization`` carries an upstream key."""
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="evallock"'}
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="evallock key",
+    description="An evallock API key (evl_…) from `evallock keys create`.",
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Caller:
+    """The key a request was made with (None fields under ``--no-auth``)."""
+
+    key_id: str | None
+    """The key's id."""
+    scope: str
+    """Its scope (``admin`` under ``--no-auth``)."""
+    in_authorization: bool
+    """True when the key came in ``Authorization`` (so that header is not for the upstream)."""
+
+
+class KeyCache:
+    """Looked-up keys by hash, trusted for ``ttl_s`` seconds; misses are not cached."""
+
+    def __init__(self, store: Any, ttl_s: float) -> None:
+        """Cache lookups of ``store.find_api_key`` for ``ttl_s`` seconds (0: no cache)."""
+        self._store = store
+        self._ttl_s = ttl_s
+        self._entries: dict[str, tuple[float, str, str]] = {}
+
+    async def lookup(self, secret: str) -> tuple[str, str] | None:
+        """``(key_id, scope)`` of a live key, or None for an unknown or revoked one."""
+        digest = hash_api_key(secret)
+        now = time.monotonic()
+        hit = self._entries.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        found = await anyio.to_thread.run_sync(self._store.find_api_key, digest)
+        if found is None or found.revoked_at is not None:
+            self._entries.pop(digest, None)
+            return None
+        if self._ttl_s > 0:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (now + self._ttl_s, found.key_id, found.scope)
+        return found.key_id, found.scope
+
+
+def bearer_token(value: str | None) -> str | None:
+    """The token of an ``Authorization``-style ``Bearer <token>`` value.
+
+    >>> bearer_token("Bearer evl_abc"), bearer_token("Basic abc")
+    ('evl_abc', None)
+    """
+    if not value:
+        return None
+    scheme, _, token = value.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _caller_token(request: Request) -> tuple[str | None, bool]:
+    """The evallock key a request carries, and whether it came in ``Authorization``.
+
+    A bearer token in ``Authorization`` that is not shaped like an evallock key is
+    left alone: on the proxy it is the upstream's key, and it could never match ours.
+    """
+    own = bearer_token(request.headers.get(AUTH_HEADER))
+    if own is not None:
+        return own, False
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None and looks_like_api_key(token):
+        return token, True
+    return None, False
+
+
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency that admits callers whose key covers ``scope``.
+
+    Raises (from the dependency):
+        ApiError: 401 without a valid key, 403 with a key of another scope.
+    """
+
+    async def check(
+        request: Request,
+        _credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ) -> Caller:
+        state = request.app.state.evallock
+        token, in_authorization = _caller_token(request)
+        if state.settings.no_auth:
+            return Caller(key_id=None, scope="admin", in_authorization=in_authorization)
+        if token is None:
+            raise ApiError(
+                401,
+                "an evallock API key is required: send Authorization: Bearer evl_… "
+                "(or X-Evallock-Auth: Bearer evl_… when Authorization is for the upstream)",
+                headers=_CHALLENGE,
+            )
+        found = await state.keys.lookup(token)
+        if found is None:
+            raise ApiError(401, "unknown or revoked API key", headers=_CHALLENGE)
+        key_id, granted = found
+        if not scope_allows(granted, scope):
+            raise ApiError(
+                403, f"this key's scope is {granted!r}; this route needs {scope!r} (or 'admin')"
+            )
+        return Caller(key_id=key_id, scope=granted, in_authorization=in_authorization)
+
+    return check

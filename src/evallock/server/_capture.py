@@ -1,0 +1,178 @@
+"""What the proxy records of an answer: the text, model, usage, error and time to first token.
+
+A streamed answer is read as it passes through: :class:`StreamCapture` is fed
+each chunk the upstream sends (after the chunk has been relayed unchanged) and
+parses the server-sent events out of it: ``data:`` lines, the final usage chunk
+of ``stream_options.include_usage``, ``[DONE]``, and an ``error`` object sent
+mid-stream. A whole answer is read by :func:`capture_completion`. Usage the
+upstream did not report stays None: unknown, never zero.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+__all__ = ["Captured", "StreamCapture", "capture_completion", "error_message"]
+
+_MAX_LINE = 8 * 1024 * 1024  # a "line" longer than this is not SSE: stop reading it
+
+
+@dataclass(slots=True)
+class Captured:
+    """An answer as recorded."""
+
+    text: str | None = None
+    """The first choice's content (tool calls as JSON when there is no content)."""
+    model: str | None = None
+    """The model the upstream says answered."""
+    usage: dict[str, Any] | None = None
+    """The upstream's ``usage`` object, when it sent one."""
+    error: str | None = None
+    """What went wrong, when something did."""
+    ttft_ms: float | None = None
+    """Milliseconds from the request to the first content chunk (streams only)."""
+
+
+@dataclass(slots=True)
+class StreamCapture:
+    """Parses an OpenAI chat completion event stream chunk by chunk."""
+
+    started: float
+    """``time.perf_counter()`` when the proxy received the request."""
+    done: bool = False
+    """True once ``data: [DONE]`` arrived."""
+    _parts: list[str] = field(default_factory=list)
+    _tools: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _pending: bytes = b""
+    _data: list[bytes] = field(default_factory=list)
+    _result: Captured = field(default_factory=Captured)
+
+    def feed(self, chunk: bytes) -> None:
+        """Read one chunk as the upstream sent it (any split of lines and events)."""
+        buffer = self._pending + chunk
+        start = 0
+        while True:
+            end = buffer.find(b"\n", start)
+            if end < 0:
+                break
+            self._line(buffer[start:end].rstrip(b"\r"))
+            start = end + 1
+        rest = buffer[start:]
+        self._pending = rest if len(rest) <= _MAX_LINE else b""
+
+    def result(self) -> Captured:
+        """What was captured so far (call after the stream ended or broke)."""
+        if self._pending:
+            self._line(self._pending.rstrip(b"\r"))
+            self._pending = b""
+        self._dispatch()
+        captured = self._result
+        if self._parts:
+            captured.text = "".join(self._parts)
+        elif self._tools:
+            captured.text = orjson.dumps([self._tools[i] for i in sorted(self._tools)]).decode()
+        return captured
+
+    def _line(self, line: bytes) -> None:
+        if not line:
+            self._dispatch()
+        elif line.startswith(b"data:"):
+            self._data.append(line[5:].lstrip(b" "))
+
+    def _dispatch(self) -> None:
+        if not self._data:
+            return
+        payload = b"\n".join(self._data)
+        self._data = []
+        if payload.startswith(b"[DONE]"):
+            self.done = True
+            return
+        try:
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            return
+        if isinstance(event, dict):
+            self._event(event)
+
+    def _event(self, event: dict[str, Any]) -> None:
+        result = self._result
+        if "error" in event:
+            result.error = "upstream error mid-stream: " + error_message(event)
+        if isinstance(event.get("model"), str):
+            result.model = event["model"]
+        if isinstance(event.get("usage"), dict):
+            result.usage = event["usage"]
+        for choice in event.get("choices") or ():
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and self._delta(delta) and result.ttft_ms is None:
+                result.ttft_ms = (time.perf_counter() - self.started) * 1000
+
+    def _delta(self, delta: dict[str, Any]) -> bool:
+        """Take one delta; True when it carried content or a tool call."""
+        got = False
+        content = delta.get("content")
+        if isinstance(content, str) and content:
+            self._parts.append(content)
+            got = True
+        for call in delta.get("tool_calls") or ():
+            if not isinstance(call, dict):
+                continue
+            got = True
+            slot = self._tools.setdefault(int(call.get("index") or 0), {"arguments": ""})
+            if call.get("id"):
+                slot["id"] = call["id"]
+            function = call.get("function")
+            if isinstance(function, dict):
+                if function.get("name"):
+                    slot["name"] = function["name"]
+                if isinstance(function.get("arguments"), str):
+                    slot["arguments"] += function["arguments"]
+        return got
+
+
+def capture_completion(status: int, body: bytes) -> Captured:
+    """Read a whole (non-streamed) answer, or an error answer."""
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if status >= 400:
+        reason = error_message(payload) if isinstance(payload, dict) else _snippet(body)
+        return Captured(error=f"upstream HTTP {status}: {reason}")
+    if not isinstance(payload, dict):
+        return Captured(error=f"upstream answered HTTP {status} with a body that is not JSON")
+    captured = Captured(
+        model=payload.get("model") if isinstance(payload.get("model"), str) else None,
+        usage=payload.get("usage") if isinstance(payload.get("usage"), dict) else None,
+    )
+    choices = payload.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if isinstance(message, dict):
+        content = message.get("content")
+        if isinstance(content, str):
+            captured.text = content
+        elif message.get("tool_calls"):
+            captured.text = orjson.dumps(message["tool_calls"]).decode()
+    return captured
+
+
+def error_message(payload: Any) -> str:
+    """The message of an OpenAI ``{"error": {...}}`` envelope (or of a bare error object)."""
+    error = payload.get("error", payload) if isinstance(payload, dict) else payload
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return str(error["message"])
+    if isinstance(error, str):
+        return error
+    return "no message"
+
+
+def _snippet(body: bytes) -> str:
+    text = body[:200].decode("utf-8", "replace").strip()
+    return text or "empty body"

@@ -1,0 +1,190 @@
+"""Error answers: one exception for every refusal, rendered in the shape each client reads.
+
+A route raises :class:`ApiError` (status, one-line reason, the field at fault)
+and the handler installed by :func:`install_error_handlers` answers in the
+dialect of the route's clients:
+
+- OTLP routes (``/v1/traces``, ``/v1/logs``): a ``google.rpc.Status``, protobuf
+  for a protobuf request and JSON otherwise, as the OTLP spec asks;
+- the recording proxy: OpenAI's ``{"error": {"message", "type", "param", "code"}}``,
+  which the ``openai`` SDK turns into its exceptions;
+- everything else: ``{"detail": reason, "field": name}``.
+
+Reasons never echo request content back except as JSON string data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = [
+    "OTLP_PATHS",
+    "ApiError",
+    "JSONBytes",
+    "install_error_handlers",
+    "json_response",
+    "rpc_status_protobuf",
+    "store_failure",
+]
+
+OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs"})
+"""Routes whose errors are OTLP ``Status`` messages."""
+_PROXY_PATHS = frozenset({"/v1/chat/completions"})
+_PROTOBUF = "application/x-protobuf"
+# google.rpc.Code for each HTTP status we send (the OTLP spec leaves Status.code optional).
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 503: 14}
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_denied",
+    404: "not_found",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    502: "upstream_error",
+    503: "service_unavailable",
+    504: "upstream_error",
+}
+_SECURITY_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-store"}
+
+
+class ApiError(Exception):
+    """A request refused with an HTTP status and a reason a person can act on."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        field: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Describe the refusal.
+
+        Args:
+            status: the HTTP status (4xx or 5xx).
+            message: one line saying what is wrong, starting with the field when there is one.
+            field: the request field at fault, when one is.
+            headers: extra response headers (``WWW-Authenticate``, ``Retry-After`` …).
+        """
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+        self.headers = dict(headers or {})
+
+
+class JSONBytes(Response):
+    """A JSON response serialised by orjson, marked ``nosniff`` so no browser reads it as HTML."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialise ``content`` (dataclasses and datetimes included)."""
+        if isinstance(content, bytes):
+            return content
+        return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
+
+
+def json_response(
+    content: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> JSONBytes:
+    """A JSON answer with the headers every evallock answer carries."""
+    return JSONBytes(content, status_code=status, headers={**_SECURITY_HEADERS, **(headers or {})})
+
+
+def rpc_status_protobuf(code: int, message: str) -> bytes:
+    """Encode a ``google.rpc.Status`` (``code`` = 1, ``message`` = 2) without its package.
+
+    >>> rpc_status_protobuf(3, "bad")
+    b'\\x08\\x03\\x12\\x03bad'
+    """
+    text = message.encode()
+    head = b"\x08" + _varint(code) if code else b""
+    return head + b"\x12" + _varint(len(text)) + text
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def store_failure(exc: BaseException, what: str) -> ApiError:
+    """The answer to a write the store did not take: 400 when it refused the data itself
+    (it would refuse a retry too), 503 with ``Retry-After`` when it may take it later.
+
+    Clients see the database's reason, not the store's URL.
+    """
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    reason = str(exc).rsplit(": ", 1)[-1] if " in store " in str(exc) else str(exc)
+    cause = exc.__cause__
+    if isinstance(exc, ValueError) or isinstance(cause, DataError | IntegrityError):
+        return ApiError(400, f"the store refused {what}: {reason}")
+    return ApiError(
+        503, f"the store did not take {what}: {reason}; retry shortly", headers={"Retry-After": "1"}
+    )
+
+
+def render_error(request: Request, error: ApiError) -> Response:
+    """The answer to ``error`` in the dialect of the route it happened on."""
+    path = request.url.path
+    headers = {**_SECURITY_HEADERS, **error.headers}
+    if path in OTLP_PATHS:
+        code = _RPC_CODES.get(error.status, 2)
+        if request.headers.get("content-type", "").lower().startswith(_PROTOBUF):
+            body = rpc_status_protobuf(code, error.message)
+            return Response(body, error.status, headers=headers, media_type=_PROTOBUF)
+        return JSONBytes({"code": code, "message": error.message}, error.status, headers=headers)
+    if path in _PROXY_PATHS:
+        envelope = {
+            "message": error.message,
+            "type": _OPENAI_TYPES.get(error.status, "evallock_error"),
+            "param": error.field,
+            "code": None,
+        }
+        return JSONBytes({"error": envelope}, error.status, headers=headers)
+    payload: dict[str, Any] = {"detail": error.message}
+    if error.field is not None:
+        payload["field"] = error.field
+    return JSONBytes(payload, error.status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Answer :class:`ApiError`, FastAPI's validation errors and plain HTTP errors alike."""
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return render_error(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        first = exc.errors()[0] if exc.errors() else {}
+        location = [str(part) for part in first.get("loc", ()) if part not in ("query", "path")]
+        field = ".".join(location) or None
+        reason = str(first.get("msg", "invalid request"))
+        message = f"{field}: {reason}" if field else reason
+        return render_error(request, ApiError(400, message, field=field))
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        return render_error(request, ApiError(exc.status_code, str(exc.detail), headers=headers))
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

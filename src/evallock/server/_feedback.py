@@ -1,0 +1,137 @@
+"""Feedback: ``POST /v1/feedback`` in our shape, Langfuse's score shape or Phoenix's annotations.
+
+Accepted bodies (one JSON document, ``application/json``):
+
+- ours: ``{"trace_id", "rating": "up"|"down"|number, "comment"?, "id"?}``;
+- a Langfuse score: ``{"traceId", "name", "value", "dataType"?, "comment"?, "id"?}``;
+- Phoenix annotations: ``{"data": [{"trace_id"|"span_id", "name", "result": {…}, …}]}``;
+- a JSON array of any of these.
+
+The whole body is validated before anything is stored: one bad item answers
+400 naming the item and field, and nothing of the body is written. Items are
+idempotent on their ``id`` (Phoenix: ``identifier``): sending one twice stores it
+once. Feedback may name a trace that has not arrived yet; it is kept and shows
+up with the trace when the trace comes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from evallock.records import Feedback
+from evallock.server._auth import require
+from evallock.server._errors import ApiError, json_response, store_failure
+from evallock.server._limits import media_type, read_body
+from evallock.server._state import server_state
+from evallock.server._writer import WriterBusy, WriterClosed
+from evallock.traces import parse_feedback_items
+
+__all__ = ["router"]
+
+_MAX_ITEMS = 10_000
+router = APIRouter(tags=["feedback"])
+
+
+@router.post(
+    "/v1/feedback",
+    summary="Rate traces (thumbs, scores, annotations)",
+    dependencies=[Depends(require("ingest"))],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {"type": "object"},
+                    "examples": {
+                        "evallock": {
+                            "value": {
+                                "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+                                "rating": "down",
+                                "comment": "It quoted the old refund window.",
+                                "id": "fb-7781",
+                            }
+                        },
+                        "langfuse": {
+                            "value": {
+                                "traceId": "4bf92f3577b34da6a3ce929d0e0e4736",
+                                "name": "user_feedback",
+                                "value": 0,
+                                "dataType": "BOOLEAN",
+                            }
+                        },
+                    },
+                }
+            },
+        }
+    },
+    responses={
+        200: {"description": "Committed: the ids stored (or already stored)."},
+        400: {"description": "Invalid feedback; `field` names what is wrong. Nothing stored."},
+        415: {"description": "Not JSON."},
+    },
+)
+async def post_feedback(request: Request) -> Response:
+    """Store one or more ratings; answers once they are committed."""
+    state = server_state(request)
+    ctype = media_type(request.headers.get("content-type"))
+    if ctype != "application/json":
+        raise ApiError(
+            415, f"Content-Type {ctype or 'none'!r} is not supported: send application/json"
+        )
+    body = await read_body(request, limit=state.settings.max_body_bytes)
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not JSON: {exc}") from None
+    items = _parse(payload)
+    try:
+        await state.writer.write(feedback=items)
+    except (WriterBusy, WriterClosed) as exc:
+        raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
+    except Exception as exc:
+        raise store_failure(exc, "the feedback") from None
+    data = [{"id": item.feedback_id, "trace_id": item.trace_id} for item in items]
+    answer: dict[str, Any] = {"data": data}
+    if len(items) == 1:
+        answer["id"] = items[0].feedback_id
+    return json_response(answer)
+
+
+def _parse(payload: Any) -> list[Feedback]:
+    """Every feedback item of a body, or a 400 naming the first bad one."""
+    if isinstance(payload, dict):
+        documents: list[Any] = [payload]
+        prefix = False
+    elif isinstance(payload, list):
+        documents = payload
+        prefix = True
+    else:
+        raise ApiError(400, "body: expected a JSON object or an array of objects", field="body")
+    if not documents:
+        raise ApiError(400, "body: no feedback items", field="body")
+    if len(documents) > _MAX_ITEMS:
+        raise ApiError(400, f"body: more than {_MAX_ITEMS} items in one request", field="body")
+    items: list[Feedback] = []
+    for index, document in enumerate(documents):
+        where = f"[{index}]." if prefix else ""
+        if not isinstance(document, dict):
+            at = where.rstrip(".") or "body"
+            raise ApiError(400, f"{at}: expected a JSON object", field=at)
+        try:
+            items.extend(parse_feedback_items(document))
+        except ValueError as exc:
+            raise ApiError(400, f"{where}{exc}", field=_field_of(str(exc), where)) from None
+    return items
+
+
+def _field_of(message: str, where: str) -> str | None:
+    """The field a validation message starts with (``"rating: expected …"`` → ``rating``)."""
+    head, sep, _ = message.partition(":")
+    if not sep or " " in head.strip():
+        return where.rstrip(".") or None
+    return where + head.strip()

@@ -1,0 +1,116 @@
+"""Server settings: what ``evallock serve`` was asked to do, checked before anything starts.
+
+One frozen record carries every option of the HTTP service, so the app factory,
+the CLI, the tests and the benchmark build the same server from the same
+values. :meth:`ServerSettings.check` refuses the combinations that must never
+run, such as ``--no-auth`` on an address other machines can reach.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from evallock.errors import ConfigError, UsageError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "ServerSettings", "is_loopback", "upstream_chat_url"]
+
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+"""16 MiB: the request body limit, before and after decompression."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServerSettings:
+    """Every option of the HTTP service."""
+
+    store_url: str = "sqlite:///.evallock/evallock.db"
+    """The store traces, feedback and API keys are kept in."""
+    host: str = "127.0.0.1"
+    """The address to listen on."""
+    port: int = 8000
+    """The port to listen on (0 picks a free one)."""
+    upstream: str | None = None
+    """The OpenAI-compatible base URL the recording proxy forwards to, e.g. ``http://h:8001/v1``."""
+    upstream_api_key: str | None = None
+    """Sent upstream as ``Authorization: Bearer …`` when the client authenticated with an
+    evallock key in ``Authorization`` (and so has no upstream key of its own there)."""
+    upstream_timeout_s: float = 600.0
+    """Longest wait for the upstream between two bytes of its answer."""
+    no_auth: bool = False
+    """Serve without API keys; only allowed on a loopback address."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """Largest request body, both as sent and after ``Content-Encoding`` is undone (413)."""
+    batch_rows: int = 5000
+    """Most rows the writer commits in one transaction."""
+    batch_linger_ms: float = 2.0
+    """How long the writer waits for more rows before committing a small batch."""
+    max_pending_rows: int = 200_000
+    """Rows waiting for the writer beyond which ingest answers 503 (and retries later)."""
+    auth_cache_s: float = 2.0
+    """How long a checked API key is trusted before it is looked up again (a revoked key
+    stops working within this time)."""
+    log_level: str = "info"
+    """uvicorn's log level."""
+
+    def check(self) -> None:
+        """Refuse settings that must not run.
+
+        Raises:
+            UsageError: ``--no-auth`` on a non-loopback address, or a bad upstream URL
+                or limit.
+        """
+        if self.no_auth and not is_loopback(self.host):
+            raise UsageError(
+                f"--no-auth serves without API keys, so it binds only a loopback address "
+                f"(127.0.0.1, ::1 or localhost), not {self.host!r}; create a key with "
+                f"`evallock keys create --scope admin` instead"
+            )
+        if self.upstream is not None:
+            upstream_chat_url(self.upstream)
+        if self.max_body_bytes < 1024:
+            raise ConfigError("--max-body-mb: the body limit must be at least 1 KiB")
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"--port {self.port}: expected 0–65535")
+
+    @property
+    def chat_url(self) -> str | None:
+        """The upstream chat completions URL, or None without an upstream."""
+        return None if self.upstream is None else upstream_chat_url(self.upstream)
+
+
+def is_loopback(host: str) -> bool:
+    """True for addresses only this machine can reach.
+
+    >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, False)
+    """
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def upstream_chat_url(upstream: str) -> str:
+    """The chat completions URL of an upstream, given as an OpenAI base URL or a bare host.
+
+    Raises:
+        ConfigError: not an ``http(s)://`` URL.
+
+    >>> upstream_chat_url("http://127.0.0.1:8001/v1")
+    'http://127.0.0.1:8001/v1/chat/completions'
+    >>> upstream_chat_url("http://127.0.0.1:8001")
+    'http://127.0.0.1:8001/v1/chat/completions'
+    """
+    parts = urlsplit(upstream)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(
+            f"--upstream {upstream!r}: expected an http(s) URL like http://localhost:8001/v1"
+        )
+    base = upstream.rstrip("/")
+    if parts.path.strip("/") == "":
+        base += "/v1"
+    return base + "/chat/completions"

@@ -1,0 +1,185 @@
+"""Proxy request tags: the trace's keys and id from what a client sent, and what goes upstream.
+
+Keys are read from every place a client may already put them (interop §4.5),
+later sources winning over earlier ones, the most explicit last:
+
+1. the OpenAI body's ``metadata`` object;
+2. LiteLLM's ``x-litellm-spend-logs-metadata`` (a JSON object);
+3. Helicone's ``Helicone-Property-<Name>`` (plus ``Helicone-Session-Id``/``-User-Id``);
+4. W3C ``baggage`` members named ``evallock.<key>``;
+5. ``X-Evallock-<Key>`` headers.
+
+The trace id is ``X-Evallock-Trace-Id`` when the client chose one, else the
+trace id of a W3C ``traceparent`` (so the proxy's summary merges with the app's
+own spans), else a new one. Upstream gets the client's headers minus hop-by-hop
+headers and our own (``X-Evallock-*``, ``Helicone-*``, ``x-litellm-*``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from evallock.keys import header_key, normalise_key
+from evallock.server._errors import ApiError
+from evallock.traces import new_trace_id, normalise_trace_id
+
+__all__ = ["TRACE_ID_HEADER", "request_keys", "request_trace_id", "upstream_headers"]
+
+TRACE_ID_HEADER = "x-evallock-trace-id"
+"""Request: the trace id the client chose. Response: the trace id recorded."""
+_NOT_KEYS = frozenset({"x-evallock-auth", TRACE_ID_HEADER})
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "expect",
+        # Not hop-by-hop, but the client library sets them for its own connection:
+        "host",
+        "content-length",
+        # The upstream answers uncompressed: the proxy reads the answer anyway.
+        "accept-encoding",
+    }
+)
+_OWN_PREFIXES = ("x-evallock-", "helicone-", "x-litellm-")
+_HELICONE_PROPERTY = "helicone-property-"
+_HELICONE_NAMED = {"helicone-session-id": "session_id", "helicone-user-id": "user_id"}
+_BAGGAGE_PREFIX = "evallock."
+
+
+def request_keys(
+    headers: Iterable[tuple[str, str]], body: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """The trace keys a proxied request carries (see the module docstring for the order).
+
+    >>> request_keys([("X-Evallock-Prompt-Version", "v4"), ("baggage", "evallock.intent=refund")],
+    ...              {"metadata": {"intent": "billing", "experiment": "B"}})
+    {'intent': 'refund', 'experiment': 'B', 'prompt_version': 'v4'}
+    """
+    pairs = [(name.lower(), value) for name, value in headers]
+    keys: dict[str, str] = {}
+    metadata = body.get("metadata") if body is not None else None
+    if isinstance(metadata, Mapping):
+        _merge(keys, metadata)
+    for name, value in pairs:
+        if name == "x-litellm-spend-logs-metadata":
+            _merge(keys, _json_object(value))
+    for name, value in pairs:
+        if name.startswith(_HELICONE_PROPERTY) and len(name) > len(_HELICONE_PROPERTY):
+            _merge(keys, {name[len(_HELICONE_PROPERTY) :]: value})
+        elif name in _HELICONE_NAMED:
+            _merge(keys, {_HELICONE_NAMED[name]: value})
+    for name, value in pairs:
+        if name == "baggage":
+            _merge(keys, _baggage_keys(value))
+    for name, value in pairs:
+        key = None if name in _NOT_KEYS else header_key(name)
+        if key is not None:
+            _merge(keys, {key: value})
+    return keys
+
+
+def _merge(keys: dict[str, str], found: Mapping[str, Any]) -> None:
+    for raw, value in found.items():
+        if value is None or value == "":
+            continue
+        name = normalise_key(str(raw).replace(".", "_"))
+        if name:
+            keys[name] = value if isinstance(value, str) else _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return str(value)
+
+
+def _json_object(text: str) -> Mapping[str, Any]:
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _baggage_keys(header: str) -> dict[str, str]:
+    """``evallock.*`` members of a W3C baggage header, values percent-decoded."""
+    found: dict[str, str] = {}
+    for member in header.split(","):
+        entry = member.split(";", 1)[0]
+        name, sep, value = entry.partition("=")
+        name = name.strip()
+        if sep and name.lower().startswith(_BAGGAGE_PREFIX) and len(name) > len(_BAGGAGE_PREFIX):
+            found[name[len(_BAGGAGE_PREFIX) :]] = unquote(value.strip())
+    return found
+
+
+def request_trace_id(headers: Mapping[str, str]) -> str:
+    """The trace id to record: the client's ``X-Evallock-Trace-Id``, a ``traceparent``'s, or new.
+
+    Raises:
+        ApiError: 400 for an ``X-Evallock-Trace-Id`` that is not 32 hex digits.
+    """
+    chosen = headers.get(TRACE_ID_HEADER)
+    if chosen is not None:
+        try:
+            return normalise_trace_id(chosen)
+        except ValueError as exc:
+            raise ApiError(
+                400, f"X-Evallock-Trace-Id: {exc}", field="X-Evallock-Trace-Id"
+            ) from None
+    parent = headers.get("traceparent")
+    if parent is not None:
+        parts = parent.strip().split("-")
+        if len(parts) >= 4 and len(parts[0]) == 2 and parts[0] != "ff":
+            try:
+                return normalise_trace_id(parts[1])
+            except ValueError:
+                pass  # an invalid traceparent is ignored, as W3C asks
+    return new_trace_id()
+
+
+def upstream_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    drop_authorization: bool,
+    upstream_api_key: str | None,
+) -> list[tuple[str, str]]:
+    """The headers to send upstream: the client's, minus hop-by-hop ones and our own.
+
+    Args:
+        headers: the client's request headers.
+        drop_authorization: the client's ``Authorization`` carried its evallock key.
+        upstream_api_key: a key to send upstream when the client's ``Authorization``
+            is not for the upstream (or absent).
+    """
+    pairs = [(name.lower(), value) for name, value in headers]
+    listed = {
+        token.strip().lower()
+        for name, value in pairs
+        if name == "connection"
+        for token in value.split(",")
+    }
+    out: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if name in _HOP_BY_HOP or name in listed or name.startswith(_OWN_PREFIXES):
+            continue
+        if name == "authorization" and drop_authorization:
+            continue
+        out.append((name, value))
+    if upstream_api_key and not any(name == "authorization" for name, _ in out):
+        out.append(("authorization", f"Bearer {upstream_api_key}"))
+    return out

@@ -1,0 +1,138 @@
+"""The examples end to end, as a new user runs them: serve, two apps, feedback, ``traces list``.
+
+Everything is a real process: ``evallock serve`` (proxying to the bundled fake
+service), ``evallock keys create``, both example scripts, ``evallock traces list``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import EVALLOCK_MAIN, project_root
+
+
+def evallock(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", EVALLOCK_MAIN, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def running(store_url: str, fake_service, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    env = {**os.environ, "CI": "true", "COLUMNS": "250"}
+    created = evallock(
+        "keys", "create", "--scope", "ingest", "--name", "examples", "--store", store_url, env=env
+    )
+    assert created.returncode == 0, created.stderr
+    env["EVALLOCK_API_KEY"] = created.stdout.strip()
+    log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            EVALLOCK_MAIN,
+            "serve",
+            "--port",
+            "0",
+            "--store",
+            store_url,
+            "--upstream",
+            fake_service.base_url,
+        ],
+        stdout=log,
+        stderr=log,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            log.seek(0)
+            found = re.search(r"listening on (http://\S+)", log.read())
+            if found:
+                break
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        yield found.group(1), env
+    finally:
+        process.terminate()
+        process.wait(20)
+        log.close()
+
+
+def test_both_examples_put_traces_in_with_keys_and_feedback(
+    running, store_url: str, fake_service
+) -> None:
+    url, env = running
+    examples = project_root() / "examples"
+    otel = subprocess.run(
+        [
+            sys.executable,
+            str(examples / "otel_app.py"),
+            "--evallock",
+            url,
+            "--model-url",
+            fake_service.base_url,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert otel.returncode == 0, otel.stderr
+    proxy = subprocess.run(
+        [sys.executable, str(examples / "openai_proxy.py"), "--evallock", url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proxy.returncode == 0, proxy.stderr
+    otel_ids = re.findall(r"^([0-9a-f]{32}) ", otel.stdout, re.M)
+    proxy_ids = re.findall(r"^([0-9a-f]{32}) ", proxy.stdout, re.M)
+    assert len(otel_ids) == 3 and len(proxy_ids) == 2
+
+    def listed() -> dict:
+        result = evallock("traces", "list", "--json", "-", "--store", store_url, env=env)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    deadline = time.monotonic() + 10
+    while (data := listed())["total"] < 5 and time.monotonic() < deadline:
+        time.sleep(0.1)  # the proxy records after answering
+    by_id = {t["trace_id"]: t for t in data["traces"]}
+    assert set(otel_ids) | set(proxy_ids) <= set(by_id)
+    assert by_id[otel_ids[0]]["keys"] == {
+        "prompt_version": "support-v4",
+        "intent": "refund",
+        "feature": "help-widget",
+        "customer_tier": "pro",
+        "service_version": "4.0.0",
+    }
+    assert by_id[proxy_ids[1]]["keys"] == {
+        "prompt_version": "support-v3",
+        "model_version": "support-bot@fake-1",
+        "customer_tier": "enterprise",
+        "feature": "help-widget",
+        "intent": "refund",
+    }
+    assert by_id[proxy_ids[1]]["source"] == "proxy" and by_id[proxy_ids[1]]["tokens_in"]
+    table = evallock(
+        "traces", "list", "--key", "prompt_version=support-v3", "--store", store_url, env=env
+    )
+    assert proxy_ids[0] in table.stdout and "customer_tier=enterprise" in table.stdout
+    for rated in (otel_ids[1], proxy_ids[1]):
+        shown = evallock("traces", "show", rated, "--store", store_url, env=env)
+        assert "feedback: 1" in shown.stdout and "- down" in shown.stdout

@@ -1,0 +1,156 @@
+"""``POST /v1/feedback``: three shapes, idempotent, before its trace, validated whole, hostile text."""
+
+from __future__ import annotations
+
+import gzip
+
+import openai
+
+from evallock.store import Store
+
+from .conftest import wait_for
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+OTHER = "89d60bc7acef1141d97392b18134d84b"
+
+
+def test_our_shape_is_idempotent_on_id(ingest_client, store: Store) -> None:
+    body = {"trace_id": TRACE, "rating": "down", "comment": "Quoted 40 days.", "id": "fb-7781"}
+    first = ingest_client.post("/v1/feedback", json=body)
+    again = ingest_client.post("/v1/feedback", json={**body, "comment": "changed on retry"})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == {"data": [{"id": "fb-7781", "trace_id": TRACE}], "id": "fb-7781"}
+    stored = store.list_feedback(trace_id=TRACE)
+    assert [(f.feedback_id, f.rating, f.score, f.comment, f.source) for f in stored] == [
+        ("fb-7781", "down", 0.0, "Quoted 40 days.", "evallock")
+    ]
+    # Without an id, a retried body is still stored once (its id comes from its content).
+    ingest_client.post("/v1/feedback", json={"trace_id": OTHER, "rating": 4})
+    ingest_client.post("/v1/feedback", json={"trace_id": OTHER, "rating": 4})
+    assert [(f.rating, f.score) for f in store.list_feedback(trace_id=OTHER)] == [("4", 4.0)]
+
+
+def test_langfuse_and_phoenix_shapes(ingest_client, store: Store) -> None:
+    langfuse = {
+        "name": "user_feedback",
+        "value": 0,
+        "dataType": "BOOLEAN",
+        "traceId": TRACE,
+        "comment": "It said I still had 40 days.",
+        "metadata": {"channel": "web_widget"},
+    }
+    assert ingest_client.post("/v1/feedback", json=langfuse).status_code == 200
+    phoenix = {
+        "data": [
+            {
+                "trace_id": OTHER,
+                "name": "user_feedback",
+                "annotator_kind": "HUMAN",
+                "result": {"label": "thumbs_down", "score": 0, "explanation": "wrong window"},
+                "identifier": "fb-1",
+            },
+            {
+                "trace_id": OTHER,
+                "name": "correctness",
+                "annotator_kind": "LLM",
+                "result": {"score": 0.3},
+            },
+        ]
+    }
+    answer = ingest_client.post("/v1/feedback", json=phoenix)
+    assert answer.status_code == 200 and len(answer.json()["data"]) == 2
+    [lf] = store.list_feedback(trace_id=TRACE)
+    assert (lf.source, lf.rating, lf.score, lf.name) == ("langfuse", "down", 0.0, "user_feedback")
+    ph = sorted(store.list_feedback(trace_id=OTHER), key=lambda f: f.name or "")
+    assert [(f.source, f.name, f.rating, f.author) for f in ph] == [
+        ("phoenix", "correctness", "0.3", "LLM"),
+        ("phoenix", "user_feedback", "down", "HUMAN"),
+    ]
+
+
+def test_feedback_before_its_trace_is_linked_when_the_trace_comes(
+    server, api_keys, ingest_client, read_client
+) -> None:
+    early = ingest_client.post(
+        "/v1/feedback", json={"trace_id": TRACE, "rating": "down", "id": "early"}
+    )
+    assert early.status_code == 200
+    assert read_client.get(f"/api/traces/{TRACE}").status_code == 404  # no trace yet
+    headers = {"X-Evallock-Trace-Id": TRACE}
+    with openai.OpenAI(
+        base_url=f"{server.url}/v1", api_key=api_keys["ingest"], default_headers=headers
+    ) as client:
+        client.chat.completions.create(
+            model="support-bot", messages=[{"role": "user", "content": "refund?"}]
+        )
+    shown = wait_for(
+        lambda: (r := read_client.get(f"/api/traces/{TRACE}")).status_code == 200 and r.json()
+    )
+    assert shown["trace"]["trace_id"] == TRACE
+    assert [f["feedback_id"] for f in shown["feedback"]] == ["early"]
+
+
+def test_a_bad_item_fails_the_whole_body_naming_the_field(ingest_client, store: Store) -> None:
+    missing = ingest_client.post("/v1/feedback", json={"trace_id": TRACE})
+    assert missing.status_code == 400
+    assert missing.json()["field"] == "rating" and missing.json()["detail"].startswith("rating:")
+    batch = [
+        {"trace_id": TRACE, "rating": "up"},
+        {"trace_id": "not-a-trace", "rating": "up"},
+        {"trace_id": OTHER, "rating": "down"},
+    ]
+    bad = ingest_client.post("/v1/feedback", json=batch)
+    assert bad.status_code == 400 and bad.json()["field"] == "[1].trace_id"
+    phoenix = {
+        "data": [
+            {"trace_id": TRACE, "name": "x", "result": {"score": 1}},
+            {"trace_id": TRACE, "name": "y", "result": {"score": "high"}},
+        ]
+    }
+    bad_phoenix = ingest_client.post("/v1/feedback", json=phoenix)
+    assert bad_phoenix.status_code == 400 and bad_phoenix.json()["field"] == "data[1].result"
+    assert ingest_client.post("/v1/feedback", json=[1, 2]).json()["field"] == "[0]"
+    assert store.list_feedback() == []  # nothing of any of them was stored
+
+
+def test_transport_errors(server_factory, api_keys) -> None:
+    import httpx
+
+    server = server_factory(max_body_bytes=4096)
+    auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    with httpx.Client(base_url=server.url, headers=auth) as client:
+        text = client.post(
+            "/v1/feedback",
+            content=b"rating=down",
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert text.status_code == 415
+        broken = client.post(
+            "/v1/feedback", content=b"{", headers={"content-type": "application/json"}
+        )
+        assert broken.status_code == 400 and "not JSON" in broken.json()["detail"]
+        huge = client.post(
+            "/v1/feedback", json={"trace_id": TRACE, "rating": "up", "comment": "x" * 5000}
+        )
+        assert huge.status_code == 413
+        body = gzip.compress(b'{"trace_id": "%s", "rating": "up", "id": "gz"}' % TRACE.encode())
+        zipped = client.post(
+            "/v1/feedback",
+            content=body,
+            headers={"content-type": "application/json", "content-encoding": "gzip"},
+        )
+        assert zipped.status_code == 200 and zipped.json()["id"] == "gz"
+
+
+def test_hostile_text_is_stored_as_given_and_returned_as_data(
+    ingest_client, read_client, store: Store
+) -> None:
+    hostile = "<script>alert('x')</script> '; DROP TABLE feedback; -- \x1b[31mred\x1b[0m ünïcødé 👎"
+    body = {"trace_id": TRACE, "rating": "down", "comment": hostile, "id": "<b>id</b>"}
+    assert ingest_client.post("/v1/feedback", json=body).status_code == 200
+    [item] = store.list_feedback(trace_id=TRACE)
+    assert item.comment == hostile and item.feedback_id == "<b>id</b>"
+    listed = read_client.get("/api/feedback", params={"trace_id": TRACE})
+    assert listed.headers["content-type"] == "application/json"
+    assert listed.headers["x-content-type-options"] == "nosniff"
+    assert listed.json()["feedback"][0]["comment"] == hostile

@@ -1,0 +1,315 @@
+"""OTLP/HTTP ingest with the OpenTelemetry SDK's own exporters, on SQLite and PostgreSQL.
+
+Protobuf goes through the SDK's ``OTLPSpanExporter`` / ``OTLPLogExporter``. The
+installed SDK has no OTLP/JSON exporter (``opentelemetry-exporter-otlp-json-http``
+0.66b1 pins ``opentelemetry-exporter-otlp-common==0.66b1``, the protobuf exporter
+1.45.2 pins 0.66b2), so JSON is the SDK's spans encoded by its own encoder and
+written as OTLP/JSON (hex ids, integer enums), sent with httpx.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from google.protobuf import json_format
+from google.rpc import status_pb2
+from opentelemetry._logs import LogRecord
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
+
+from evallock.server import RunningServer
+from evallock.store import Store
+
+PROTOBUF = {"content-type": "application/x-protobuf"}
+JSON = {"content-type": "application/json"}
+
+
+def make_spans(
+    n: int = 2, *, question: str = "Can I get a refund after 40 days?"
+) -> list[ReadableSpan]:
+    """``n`` traces from the SDK: a request span with a GenAI chat span inside."""
+    memory = InMemorySpanExporter()
+    resource = Resource.create({"service.name": "refund-bot", "service.version": "2.8.1"})
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("refund-bot")
+    for i in range(n):
+        with tracer.start_as_current_span("POST /answer") as root:
+            root.set_attribute("evallock.customer_tier", "enterprise")
+            with tracer.start_as_current_span("chat support-bot") as span:
+                span.set_attribute("gen_ai.operation.name", "chat")
+                span.set_attribute("gen_ai.request.model", "support-bot")
+                span.set_attribute("gen_ai.response.model", "support-bot-2026")
+                span.set_attribute("gen_ai.usage.input_tokens", 41 + i)
+                span.set_attribute("gen_ai.usage.output_tokens", 12)
+                span.set_attribute("gen_ai.prompt.version", "refund-v4")
+                span.set_attribute("evallock.intent", "refund")
+                messages = [
+                    {"role": "user", "parts": [{"type": "text", "content": f"{question} #{i}"}]}
+                ]
+                span.set_attribute("gen_ai.input.messages", json.dumps(messages))
+                answer = [
+                    {"role": "assistant", "parts": [{"type": "text", "content": "Within 30 days."}]}
+                ]
+                span.set_attribute("gen_ai.output.messages", json.dumps(answer))
+    provider.shutdown()
+    return list(memory.get_finished_spans())
+
+
+def otlp_json(spans: list[ReadableSpan]) -> dict[str, Any]:
+    """OTLP/JSON of SDK spans, as an OTLP/JSON exporter writes it: hex ids, integer enums."""
+    as_dict = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
+
+    def hexify(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {
+                k: base64.b64decode(v).hex()
+                if k in ("traceId", "spanId", "parentSpanId")
+                else hexify(v)
+                for k, v in node.items()
+            }
+        if isinstance(node, list):
+            return [hexify(x) for x in node]
+        return node
+
+    return hexify(as_dict)  # type: ignore[no-any-return]
+
+
+def trace_ids(spans: list[ReadableSpan]) -> set[str]:
+    return {format(s.context.trace_id, "032x") for s in spans}
+
+
+def exporter(server: RunningServer, key: str, **options: Any) -> OTLPSpanExporter:
+    return OTLPSpanExporter(
+        endpoint=f"{server.url}/v1/traces", headers={"Authorization": f"Bearer {key}"}, **options
+    )
+
+
+@pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
+def test_sdk_protobuf_exporter(server, api_keys, store: Store, compression) -> None:
+    spans = make_spans(3)
+    result = exporter(server, api_keys["ingest"], compression=compression).export(spans)
+    assert result is SpanExportResult.SUCCESS
+    for trace_id in trace_ids(spans):
+        trace = store.get_trace(trace_id)
+        assert trace is not None
+        assert trace.input is not None and trace.input.startswith(
+            "Can I get a refund after 40 days?"
+        )
+        assert trace.output == "Within 30 days."
+        assert trace.model == "support-bot-2026"
+        assert trace.tokens_out == 12
+        assert trace.source == "otlp"
+        assert trace.keys["prompt_version"] == "refund-v4"
+        assert trace.keys["intent"] == "refund"
+        assert trace.keys["customer_tier"] == "enterprise"
+        assert trace.keys["service_version"] == "2.8.1"
+
+
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_otlp_json(server, api_keys, store: Store, gzipped: bool) -> None:
+    spans = make_spans(2)
+    body = orjson.dumps(otlp_json(spans))
+    headers = {**JSON, "Authorization": f"Bearer {api_keys['ingest']}"}
+    if gzipped:
+        body, headers = gzip.compress(body), {**headers, "Content-Encoding": "gzip"}
+    response = httpx.post(f"{server.url}/v1/traces", content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {}
+    assert all(store.get_trace(t) is not None for t in trace_ids(spans))
+
+
+def _with_bad_span(payload: dict[str, Any]) -> dict[str, Any]:
+    spans = payload["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans.append(
+        {**spans[0], "spanId": "0000000000000000", "traceId": "4bf92f3577b34da6a3ce929d0e0e4736"}
+    )
+    return payload
+
+
+def test_partial_success_in_both_encodings(server, api_keys, store: Store) -> None:
+    auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    spans = make_spans(1)
+    payload = _with_bad_span(otlp_json(spans))
+    answer = httpx.post(f"{server.url}/v1/traces", json=payload, headers=auth)
+    assert answer.status_code == 200
+    partial = answer.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1" and "span" in partial["errorMessage"]
+    assert all(store.get_trace(t) is not None for t in trace_ids(spans))
+
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    json_format.ParseDict(_b64_ids(_with_bad_span(otlp_json(make_spans(1)))), request)
+    answer = httpx.post(
+        f"{server.url}/v1/traces", content=request.SerializeToString(), headers={**PROTOBUF, **auth}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/x-protobuf"
+    decoded = trace_service_pb2.ExportTraceServiceResponse()
+    decoded.ParseFromString(answer.content)
+    assert decoded.partial_success.rejected_spans == 1
+    assert decoded.partial_success.error_message
+
+
+def _b64_ids(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            k: base64.b64encode(bytes.fromhex(v)).decode()
+            if k in ("traceId", "spanId", "parentSpanId") and v
+            else _b64_ids(v)
+            for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_b64_ids(x) for x in node]
+    return node
+
+
+def test_bad_bodies_answer_with_the_reason_and_store_nothing(
+    server, api_keys, store: Store
+) -> None:
+    auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    url = f"{server.url}/v1/traces"
+
+    garbage = httpx.post(url, content=b"\xff\x00not protobuf", headers={**PROTOBUF, **auth})
+    assert garbage.status_code == 400
+    assert garbage.headers["content-type"] == "application/x-protobuf"
+    status = status_pb2.Status()
+    status.ParseFromString(garbage.content)
+    assert status.code == 3 and status.message
+
+    broken = httpx.post(url, content=b'{"resourceSpans": [', headers={**JSON, **auth})
+    assert broken.status_code == 400
+    assert broken.json()["code"] == 3 and broken.json()["message"]
+
+    wrong_type = httpx.post(url, content=b"<spans/>", headers={"content-type": "text/xml", **auth})
+    assert wrong_type.status_code == 415
+    assert "text/xml" in wrong_type.json()["message"]
+
+    bad_gzip = httpx.post(
+        url, content=b"nope", headers={**JSON, **auth, "Content-Encoding": "gzip"}
+    )
+    assert bad_gzip.status_code == 400 and "decompress" in bad_gzip.json()["message"]
+
+    assert store.count_traces() == 0
+
+
+def test_size_limits_before_and_after_decompression(server_factory, api_keys, store: Store) -> None:
+    server = server_factory(max_body_bytes=64 * 1024)
+    auth = {"Authorization": f"Bearer {api_keys['ingest']}", **JSON}
+    url = f"{server.url}/v1/traces"
+    too_big = httpx.post(url, content=b" " * (65 * 1024), headers=auth)
+    assert too_big.status_code == 413
+    assert "64 KiB" in too_big.json()["message"]
+    bomb = gzip.compress(b" " * (8 * 1024 * 1024))
+    assert len(bomb) < 64 * 1024
+    exploded = httpx.post(url, content=bomb, headers={**auth, "Content-Encoding": "gzip"})
+    assert exploded.status_code == 413
+    assert "decompressed" in exploded.json()["message"]
+    # The SDK's own size check aside, a normal export still fits.
+    assert exporter(server, api_keys["ingest"]).export(make_spans(1)) is SpanExportResult.SUCCESS
+    assert store.count_traces() == 1
+
+
+def test_sdk_log_exporter_stores_evaluation_results(server, api_keys, store: Store) -> None:
+    spans = make_spans(1)
+    trace_id = spans[0].context.trace_id
+    memory = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
+    provider.get_logger("judge").emit(
+        LogRecord(
+            event_name="gen_ai.evaluation.result",
+            trace_id=trace_id,
+            span_id=spans[0].context.span_id,
+            attributes={
+                "gen_ai.evaluation.name": "groundedness",
+                "gen_ai.evaluation.score.value": 0.25,
+                "gen_ai.evaluation.score.label": "fail",
+                "gen_ai.evaluation.explanation": "Quotes a 40-day window.",
+            },
+        )
+    )
+    provider.shutdown()
+    log_exporter = OTLPLogExporter(
+        endpoint=f"{server.url}/v1/logs", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
+    )
+    records = list(memory.get_finished_logs())
+    assert log_exporter.export(records).name == "SUCCESS"
+    feedback = store.list_feedback(trace_id=format(trace_id, "032x"))
+    assert [(f.name, f.score, f.comment) for f in feedback] == [
+        ("groundedness", 0.25, "Quotes a 40-day window.")
+    ]
+    # The answer is an ExportLogsServiceResponse in the request's encoding.
+    empty = logs_service_pb2.ExportLogsServiceRequest().SerializeToString()
+    answer = httpx.post(
+        f"{server.url}/v1/logs",
+        content=empty,
+        headers={**PROTOBUF, "Authorization": f"Bearer {api_keys['ingest']}"},
+    )
+    assert answer.status_code == 200
+    logs_service_pb2.ExportLogsServiceResponse().ParseFromString(answer.content)
+
+
+def test_a_client_error_status_does_not_retry_forever(server, store: Store) -> None:
+    # No key: 401, which the OTLP exporter treats as permanent (it does not retry).
+    result = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", timeout=5).export(make_spans(1))
+    assert result is SpanExportResult.FAILURE
+    assert store.count_traces() == 0
+
+
+def test_span_status_error_is_recorded(server, api_keys, store: Store) -> None:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("t").start_as_current_span("chat m") as span:
+        span.set_attribute("gen_ai.operation.name", "chat")
+        span.set_status(Status(StatusCode.ERROR, "upstream timed out"))
+    provider.shutdown()
+    spans = list(memory.get_finished_spans())
+    assert exporter(server, api_keys["ingest"]).export(spans) is SpanExportResult.SUCCESS
+    stored = store.get_trace(format(spans[0].context.trace_id, "032x"))
+    assert stored is not None and stored.error == "upstream timed out"
+
+
+def test_text_and_numbers_a_database_cannot_hold(server, api_keys, store: Store) -> None:
+    headers = {**PROTOBUF, "Authorization": f"Bearer {api_keys['ingest']}"}
+    spans = make_spans(1, question="a NUL \x00 byte")
+    answer = httpx.post(
+        f"{server.url}/v1/traces", content=encode_spans(spans).SerializeToString(), headers=headers
+    )
+    assert answer.status_code == 200
+    [trace_id] = trace_ids(spans)
+    # PostgreSQL text cannot hold NUL: both stores keep U+FFFD in its place.
+    assert (store.get_trace(trace_id).input or "").startswith("a NUL \ufffd byte")
+
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    with provider.get_tracer("t").start_as_current_span("chat m") as span:
+        span.set_attribute("gen_ai.operation.name", "chat")
+        span.set_attribute("gen_ai.usage.input_tokens", 2**40)
+    provider.shutdown()
+    huge = list(memory.get_finished_spans())
+    answer = httpx.post(
+        f"{server.url}/v1/traces", content=encode_spans(huge).SerializeToString(), headers=headers
+    )
+    assert answer.status_code == 200
+    # A count no column can hold is dropped as unknown, never stored wrong.
+    assert store.get_trace(format(huge[0].context.trace_id, "032x")).tokens_in is None

@@ -1,0 +1,291 @@
+"""The recording proxy with the official ``openai`` SDK: streaming and not, keys, errors, failures."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from evallock.server import RunningServer
+from evallock.store import Store
+
+from .conftest import wait_for
+from .upstream import ScriptedUpstream
+
+QUESTION = [
+    {"role": "system", "content": "You answer refund questions. Refunds take 5 business days."},
+    {"role": "user", "content": "How long does a refund take?"},
+]
+
+
+def sdk(server: RunningServer, key: str, **options: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, **options)
+
+
+def direct(fake_service: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=fake_service.base_url, api_key="unused", max_retries=0)
+
+
+def stored(store: Store, trace_id: str) -> Any:
+    return wait_for(lambda: store.get_trace(trace_id))
+
+
+def test_non_streaming_answer_and_trace(server, api_keys, store: Store, fake_service) -> None:
+    headers = {"X-Evallock-Prompt-Version": "refund-v4", "X-Evallock-Customer-Tier": "enterprise"}
+    with sdk(server, api_keys["ingest"], default_headers=headers) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="support-bot", messages=QUESTION
+        )
+        completion = raw.parse()
+        trace_id = raw.headers["x-evallock-trace-id"]
+    with direct(fake_service) as upstream:
+        expected = upstream.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert completion.choices[0].message.content == expected.choices[0].message.content
+    assert completion.usage == expected.usage
+    trace = stored(store, trace_id)
+    assert trace.source == "proxy"
+    assert trace.input == "How long does a refund take?"
+    assert trace.output == expected.choices[0].message.content
+    assert trace.messages == QUESTION
+    assert (trace.tokens_in, trace.tokens_out) == (
+        expected.usage.prompt_tokens,
+        expected.usage.completion_tokens,
+    )
+    assert trace.model == "support-bot"
+    assert trace.latency_ms > 0 and trace.ttft_ms is None and trace.error is None
+    assert trace.keys == {"prompt_version": "refund-v4", "customer_tier": "enterprise"}
+
+
+@pytest.mark.parametrize("include_usage", [True, False])
+def test_streaming_answer_and_trace(
+    server, api_keys, store: Store, fake_service, include_usage
+) -> None:
+    options = {"stream_options": {"include_usage": True}} if include_usage else {}
+    with sdk(server, api_keys["ingest"]) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="support-bot", messages=QUESTION, stream=True, **options
+        )
+        chunks = list(raw.parse())
+        trace_id = raw.headers["x-evallock-trace-id"]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    with direct(fake_service) as upstream:
+        expected = upstream.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert text == expected.choices[0].message.content
+    if include_usage:
+        assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    trace = stored(store, trace_id)
+    assert trace.output == text
+    assert trace.ttft_ms is not None and trace.ttft_ms <= trace.latency_ms
+    assert trace.error is None
+    if include_usage:
+        assert trace.tokens_in == chunks[-1].usage.prompt_tokens
+        assert trace.tokens_out == chunks[-1].usage.completion_tokens
+    else:
+        assert trace.tokens_in is None and trace.tokens_out is None  # unknown, never 0
+
+
+def test_raw_stream_is_passed_through_unchanged(server, api_keys, fake_service) -> None:
+    body = {
+        "model": "support-bot",
+        "messages": QUESTION,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    with httpx.Client(timeout=30) as client:
+        via_proxy = client.post(f"{server.url}/v1/chat/completions", json=body, headers=auth)
+        straight = client.post(f"{fake_service.base_url}/chat/completions", json=body)
+    assert via_proxy.headers["content-type"] == straight.headers["content-type"]
+    assert via_proxy.headers["x-request-id"]  # upstream headers come through
+
+    def events(text: str) -> list[str]:
+        import re
+
+        return [re.sub(r'"(id|created)":("[^"]*"|\d+)', "", e) for e in text.split("\n\n") if e]
+
+    assert events(via_proxy.text) == events(straight.text)
+    assert via_proxy.text.rstrip().endswith("data: [DONE]")
+
+
+def test_chunks_are_relayed_as_they_arrive(server_factory, api_keys, store: Store) -> None:
+    with ScriptedUpstream(pause_s=0.4) as upstream:
+        server = server_factory(upstream=upstream.base_url)
+        with sdk(server, api_keys["ingest"]) as client:
+            started = time.perf_counter()
+            arrivals = []
+            raw = client.chat.completions.with_raw_response.create(
+                model="m", messages=QUESTION, stream=True
+            )
+            for chunk in raw.parse():
+                arrivals.append(time.perf_counter() - started)
+            trace_id = raw.headers["x-evallock-trace-id"]
+    assert arrivals[0] < 0.3, arrivals  # the first word did not wait for the rest
+    assert arrivals[-1] > 0.8
+    trace = stored(store, trace_id)
+    assert trace.output == "Refunds take five days."
+    assert trace.ttft_ms < 300 and trace.latency_ms > 800
+
+
+def test_keys_from_every_source_and_our_headers_stripped(
+    server_factory, api_keys, store: Store
+) -> None:
+    with ScriptedUpstream(pause_s=0) as upstream:
+        server = server_factory(upstream=upstream.base_url, upstream_api_key="sk-upstream")
+        headers = {
+            "X-Evallock-Intent": "refund",
+            "baggage": "evallock.prompt_version=v14,evallock.customer_tier=gold,userid=7",
+            "Helicone-Property-Retriever-Version": "bm25-2026-02",
+            "Helicone-Auth": "Bearer helicone-secret",
+            "x-litellm-tags": "billing,eu",
+            "traceparent": "00-89d60bc7acef1141d97392b18134d84b-bd01cef332e6d1cd-01",
+        }
+        with sdk(server, api_keys["ingest"], default_headers=headers) as client:
+            raw = client.chat.completions.with_raw_response.create(
+                model="m", messages=QUESTION, metadata={"experiment": "B", "feature": "refunds"}
+            )
+        forwarded = upstream.headers()
+        body = upstream.seen[-1]["body"]
+    assert raw.headers["x-evallock-trace-id"] == "89d60bc7acef1141d97392b18134d84b"
+    assert not [h for h in forwarded if h.startswith(("x-evallock-", "helicone-", "x-litellm-"))]
+    assert forwarded["authorization"] == "Bearer sk-upstream"  # our key never goes upstream
+    assert forwarded["baggage"].startswith("evallock.prompt_version=v14")
+    assert forwarded["traceparent"].startswith("00-89d60bc7")
+    assert b'"metadata":{"experiment":"B","feature":"refunds"}' in body.replace(b" ", b"")
+    trace = stored(store, "89d60bc7acef1141d97392b18134d84b")
+    assert trace.keys == {
+        "experiment": "B",
+        "feature": "refunds",
+        "retriever_version": "bm25-2026-02",
+        "prompt_version": "v14",
+        "customer_tier": "gold",
+        "intent": "refund",
+    }
+
+
+def test_client_keeps_its_upstream_key_with_x_evallock_auth(server_factory, api_keys) -> None:
+    with ScriptedUpstream(pause_s=0) as upstream:
+        server = server_factory(upstream=upstream.base_url)
+        own = {"X-Evallock-Auth": f"Bearer {api_keys['ingest']}"}
+        with sdk(server, "sk-client-upstream-key", default_headers=own) as client:
+            client.chat.completions.create(model="m", messages=QUESTION)
+        assert upstream.headers()["authorization"] == "Bearer sk-client-upstream-key"
+        with (
+            sdk(server, "sk-client-upstream-key") as client,
+            pytest.raises(openai.AuthenticationError),
+        ):
+            client.chat.completions.create(model="m", messages=QUESTION)
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [("[[fail:429]]", openai.RateLimitError), ("[[fail:400]]", openai.BadRequestError)],
+)
+def test_upstream_errors_come_back_as_they_came(
+    server, api_keys, store: Store, marker, error
+) -> None:
+    messages = [{"role": "user", "content": f"refund? {marker}"}]
+    with sdk(server, api_keys["ingest"]) as client, pytest.raises(error) as caught:
+        client.chat.completions.create(model="support-bot", messages=messages)
+    status = 429 if "429" in marker else 400
+    assert caught.value.status_code == status
+    assert f"Injected fault: HTTP {status}" in caught.value.message
+    trace_id = caught.value.response.headers["x-evallock-trace-id"]
+    trace = stored(store, trace_id)
+    assert trace.error.startswith(f"upstream HTTP {status}: Injected fault")
+    assert trace.output is None
+
+
+def test_unreachable_upstream_is_a_502_and_recorded(
+    server_factory, api_keys, store: Store, closed_port
+) -> None:
+    server = server_factory(upstream=f"http://127.0.0.1:{closed_port}/v1")
+    with (
+        sdk(server, api_keys["ingest"]) as client,
+        pytest.raises(openai.InternalServerError) as caught,
+    ):
+        client.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert caught.value.status_code == 502
+    assert "did not answer" in caught.value.message
+    trace = stored(store, caught.value.response.headers["x-evallock-trace-id"])
+    assert "did not answer" in trace.error
+
+
+def test_a_failing_store_never_breaks_the_answer(server, api_keys, store: Store) -> None:
+    class Broken:
+        def add_traces(self, traces: list[Any]) -> int:
+            raise RuntimeError("disk full")
+
+        def add_feedback(self, items: list[Any]) -> int:
+            raise RuntimeError("disk full")
+
+    server.app.state.evallock.writer._sink = Broken()
+    with sdk(server, api_keys["ingest"]) as client:
+        answer = client.chat.completions.create(model="support-bot", messages=QUESTION)
+        streamed = list(
+            client.chat.completions.create(model="support-bot", messages=QUESTION, stream=True)
+        )
+    assert answer.choices[0].message.content
+    assert streamed
+    health = wait_for(
+        lambda: (
+            (h := httpx.get(f"{server.url}/healthz").json())["metrics"]["recording_failures"] >= 2
+            and h
+        )
+    )
+    assert health["metrics"]["recording_failures"] == 2
+    assert store.count_traces() == 0
+
+
+def test_auth_on_the_proxy(server, api_keys) -> None:
+    with sdk(server, "sk-not-ours") as client, pytest.raises(openai.AuthenticationError) as missing:
+        client.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert missing.value.response.headers["www-authenticate"].startswith("Bearer")
+    with sdk(server, api_keys["read"]) as client, pytest.raises(openai.PermissionDeniedError):
+        client.chat.completions.create(model="support-bot", messages=QUESTION)
+    with sdk(server, api_keys["admin"]) as client:
+        assert client.chat.completions.create(model="support-bot", messages=QUESTION).choices
+
+
+def test_client_chosen_trace_id_and_proxy_off(server_factory, api_keys, store: Store) -> None:
+    server = server_factory()
+    chosen = {"X-Evallock-Trace-Id": "4BF92F3577B34DA6A3CE929D0E0E4736"}
+    with sdk(server, api_keys["ingest"], default_headers=chosen) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="support-bot", messages=QUESTION
+        )
+    assert raw.headers["x-evallock-trace-id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert stored(store, "4bf92f3577b34da6a3ce929d0e0e4736").output
+    bad = {"X-Evallock-Trace-Id": "<b>not-an-id</b>"}
+    with (
+        sdk(server, api_keys["ingest"], default_headers=bad) as client,
+        pytest.raises(openai.BadRequestError) as caught,
+    ):
+        client.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert caught.value.body["param"] == "X-Evallock-Trace-Id"
+    off = server_factory(upstream=None)
+    with sdk(off, api_keys["ingest"]) as client, pytest.raises(openai.NotFoundError) as caught_off:
+        client.chat.completions.create(model="support-bot", messages=QUESTION)
+    assert "--upstream" in caught_off.value.message
+
+
+def test_a_client_that_hangs_up_mid_stream_is_recorded(
+    server_factory, api_keys, store: Store
+) -> None:
+    with ScriptedUpstream(pause_s=0.5) as upstream:
+        server = server_factory(upstream=upstream.base_url)
+        body = {"model": "m", "messages": QUESTION, "stream": True}
+        auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream(
+                "POST", f"{server.url}/v1/chat/completions", json=body, headers=auth
+            ) as answer,
+        ):
+            trace_id = answer.headers["x-evallock-trace-id"]
+            next(answer.iter_bytes())  # the first word, then hang up
+        trace = stored(store, trace_id)
+    assert trace.error == "client disconnected before the stream ended"
+    assert trace.output == "Refunds "

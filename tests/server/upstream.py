@@ -1,0 +1,113 @@
+"""A scripted upstream for proxy tests: records what reached it, streams slowly on request.
+
+The bundled fake service answers like a real model; this one exists to see what
+the proxy forwarded (headers, body) and to stream events with pauses between
+them, so a test can tell relaying chunk by chunk from buffering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from typing import Any
+
+import orjson
+import uvicorn
+
+
+class ScriptedUpstream:
+    """An OpenAI-style endpoint on a loopback port; ``seen`` holds each request's headers and body."""
+
+    def __init__(self, *, pause_s: float = 0.3) -> None:
+        self.pause_s = pause_s
+        self.seen: list[dict[str, Any]] = []
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(128)
+        self._sock = sock
+        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+        config = uvicorn.Config(
+            self.app, interface="asgi3", log_config=None, log_level="warning", lifespan="off"
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+        )
+
+    def __enter__(self) -> ScriptedUpstream:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("scripted upstream did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._sock.close()
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"]]
+        self.seen.append({"headers": headers, "body": body})
+        request = orjson.loads(body)
+        words = ["Refunds ", "take ", "five days."]
+        if not request.get("stream"):
+            answer = {
+                "id": "chatcmpl-scripted",
+                "object": "chat.completion",
+                "model": "scripted-1",
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(words)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12},
+            }
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": orjson.dumps(answer)})
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/event-stream")],
+            }
+        )
+        for word in words:
+            chunk = {
+                "id": "c",
+                "object": "chat.completion.chunk",
+                "model": "scripted-1",
+                "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
+            }
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": b"data: " + orjson.dumps(chunk) + b"\n\n",
+                    "more_body": True,
+                }
+            )
+            await asyncio.sleep(self.pause_s)
+        await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    def headers(self, index: int = -1) -> dict[str, str]:
+        """The headers of a request that reached the upstream (lower-case names)."""
+        return dict(self.seen[index]["headers"])

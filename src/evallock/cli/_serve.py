@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,6 +67,49 @@ def serve(
     config: Annotated[
         Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
     ] = None,
+    drift_every: Annotated[
+        str | None,
+        typer.Option(
+            help="Run a drift check every DURATION (24h …) over the period just ended, and store it.",
+            rich_help_panel="Scheduled drift",
+        ),
+    ] = None,
+    drift_baseline: Annotated[
+        str | None,
+        typer.Option(
+            help="The check's baseline: a mean, run:RUN_ID, or START..END.",
+            rich_help_panel="Scheduled drift",
+        ),
+    ] = None,
+    drift_sample: Annotated[
+        int, typer.Option(min=1, help="Traces judged per check.", rich_help_panel="Scheduled drift")
+    ] = 200,
+    drift_by: Annotated[
+        str | None,
+        typer.Option(
+            help="Slice keys of the check, e.g. customer_tier.", rich_help_panel="Scheduled drift"
+        ),
+    ] = None,
+    drift_webhook: Annotated[
+        str | None,
+        typer.Option(help="Post alerts of the check here.", rich_help_panel="Scheduled drift"),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge's base URL (default: judge.base_url of the config).",
+            rich_help_panel="Scheduled drift",
+        ),
+    ] = None,
+    judge_model: Annotated[
+        str | None, typer.Option(help="Judge model.", rich_help_panel="Scheduled drift")
+    ] = None,
+    judge_api_key_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Env var holding the judge's API key.", rich_help_panel="Scheduled drift"
+        ),
+    ] = None,
 ) -> int:
     """Serve OTLP trace ingest, the recording proxy, feedback and the trace API.
 
@@ -74,6 +117,9 @@ def serve(
     /v1/chat/completions (recording proxy, with --upstream), POST /v1/feedback,
     GET /api/traces; /healthz, /readyz and /docs need no key. Every other route
     needs a key from `evallock keys create` (Authorization: Bearer evl_…).
+
+    With --drift-every, a drift check runs on that schedule and each report is
+    stored (GET /api/drift lists them).
 
     Example: evallock serve --port 8000 --upstream http://localhost:8001/v1 --store sqlite:///.evallock/evallock.db
     """
@@ -87,6 +133,16 @@ def serve(
     if log_level.lower() not in levels:
         raise ConfigError(f"--log-level {log_level!r}: expected one of {', '.join(levels)}")
     settings = load(config, store)
+    every_s, drift = _drift_settings(
+        settings,
+        drift_every,
+        drift_baseline,
+        drift_sample,
+        drift_by,
+        judge_base_url,
+        judge_model,
+        judge_api_key_env,
+    )
     run_service(
         ServerSettings(
             store_url=settings.store,
@@ -99,6 +155,67 @@ def serve(
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             batch_rows=batch_rows,
             log_level=log_level.lower(),
+            drift_every_s=every_s,
+            drift=drift,
+            drift_webhook=drift_webhook,
         )
     )
     return 0
+
+
+def _drift_settings(
+    settings: Any,
+    every: str | None,
+    baseline: str | None,
+    sample: int,
+    by: str | None,
+    judge_base_url: str | None,
+    judge_model: str | None,
+    judge_api_key_env: str | None,
+) -> tuple[float | None, Any]:
+    """The scheduled drift check the flags describe (None, None without --drift-every)."""
+    if every is None:
+        return None, None
+    from evallock.config import resolve_secret
+    from evallock.drift import DriftRequest
+    from evallock.errors import UsageError
+    from evallock.evaluation import JudgeSpecSettings
+    from evallock.times import parse_duration
+
+    period = parse_duration(every)
+    if period is None or period.total_seconds() <= 0:
+        raise UsageError(f"--drift-every {every!r}: expected a duration like 24h")
+    if baseline is None:
+        raise UsageError("--drift-every needs --drift-baseline (a mean, run:RUN_ID or START..END)")
+    number = run_id = window = None
+    if baseline.startswith("run:"):
+        run_id = baseline[4:]
+    elif ".." in baseline:
+        window = baseline
+    else:
+        try:
+            number = float(baseline)
+        except ValueError:
+            raise UsageError(
+                f"--drift-baseline {baseline!r}: a mean, run:RUN_ID or START..END"
+            ) from None
+    j = settings.judge
+    env = judge_api_key_env or j.api_key_env
+    judge = JudgeSpecSettings(
+        base_url=judge_base_url or j.base_url,
+        model=judge_model or j.model,
+        api_key=resolve_secret(env),
+        api_key_env=env,
+        params=j.params,
+    )
+    if not judge.configured:
+        raise UsageError("--drift-every needs a judge: --judge-base-url and --judge-model")
+    request = DriftRequest(
+        sample=sample,
+        baseline=number,
+        baseline_run=run_id,
+        baseline_window=window,
+        by=tuple(k.strip() for k in (by or "").split(",") if k.strip()),
+        judge=judge,
+    )
+    return period.total_seconds(), request

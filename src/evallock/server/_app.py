@@ -9,6 +9,7 @@ a graceful stop loses nothing that was acknowledged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,8 @@ from fastapi import FastAPI
 
 from evallock.server._api import router as api_router
 from evallock.server._auth import KeyCache
+from evallock.server._drift import drift_loop
+from evallock.server._drift import router as drift_router
 from evallock.server._errors import install_error_handlers
 from evallock.server._feedback import router as feedback_router
 from evallock.server._health import router as health_router
@@ -61,9 +64,16 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await _start(settings, store)
         app.state.evallock = state
+        schedule = None
+        if settings.drift_every_s is not None and settings.drift is not None:
+            schedule = asyncio.create_task(drift_loop(state))
         try:
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await schedule
             await _stop(state, close_store=store is None)
 
     app = FastAPI(
@@ -80,7 +90,15 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
         ],
     )
     install_error_handlers(app)
-    for router in (health_router, ingest_router, proxy_router, feedback_router, api_router):
+    routers = (
+        health_router,
+        ingest_router,
+        proxy_router,
+        feedback_router,
+        api_router,
+        drift_router,
+    )
+    for router in routers:
         app.include_router(router)
     return app
 

@@ -40,6 +40,12 @@ class Metrics:
     """Proxy traces that could not be stored (the answer still went out)."""
     recording_dropped: int = 0
     """Proxy traces dropped because the writer's queue was full."""
+    drift_checks: int = 0
+    """Scheduled drift checks that ran (``serve --drift-every``)."""
+    drift_alerts: int = 0
+    """Of those, how many alerted."""
+    drift_failures: int = 0
+    """Scheduled drift checks that failed (logged; the service goes on)."""
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as a JSON object, with the uptime in seconds."""

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from evallock.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from evallock.drift import DriftRequest
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "ServerSettings", "is_loopback", "upstream_chat_url"]
 
@@ -52,6 +56,12 @@ class ServerSettings:
     stops working within this time)."""
     log_level: str = "info"
     """uvicorn's log level."""
+    drift_every_s: float | None = None
+    """Run a drift check every this many seconds (``--drift-every``); None: never."""
+    drift: DriftRequest | None = None
+    """The check to run: judge, baseline, sample, slices (its window is set each time)."""
+    drift_webhook: str | None = None
+    """Where a scheduled check's alert is posted."""
 
     def check(self) -> None:
         """Refuse settings that must not run.

@@ -1,0 +1,80 @@
+"""Drift in the service: a scheduled check (``serve --drift-every``) and the stored reports.
+
+The check runs the library's :func:`evallock.drift.run_drift` in a worker thread
+(it has its own event loop) every interval, over the interval just ended; each
+report is stored, an alert is logged and posted to the webhook when one is set,
+and a failure is logged and counted, never fatal to the service.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+
+from evallock.server._auth import require
+from evallock.server._state import ServerState
+
+__all__ = ["drift_loop", "router"]
+
+log = logging.getLogger("evallock.server")
+
+router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require("read"))])
+
+
+def _state(request: Request) -> ServerState:
+    state: ServerState = request.app.state.evallock
+    return state
+
+
+@router.get("/drift", summary="Stored drift reports, newest first")
+async def list_drift(request: Request, limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
+    """Each report as ``evallock drift --json`` writes it, with its id and time."""
+    store = _state(request).store
+    reports = await anyio.to_thread.run_sync(lambda: store.list_drift_reports(limit=limit))
+    return {"reports": reports}
+
+
+@router.get("/comparisons", summary="Stored A/B comparisons, newest first")
+async def list_comparisons(
+    request: Request, limit: int = Query(50, ge=1, le=1000)
+) -> dict[str, Any]:
+    """Each comparison as ``evallock ab --json`` writes it."""
+    store = _state(request).store
+    items = await anyio.to_thread.run_sync(lambda: store.list_comparisons(limit=limit))
+    return {"comparisons": items}
+
+
+async def drift_loop(state: ServerState) -> None:
+    """Run the configured drift check every ``drift_every_s`` until cancelled."""
+    settings = state.settings
+    assert settings.drift is not None
+    assert settings.drift_every_s is not None
+    every = settings.drift_every_s
+    while True:
+        await anyio.sleep(every)
+        request = replace(settings.drift, since=f"{every:g}s", until="now")
+        try:
+            outcome = await anyio.to_thread.run_sync(
+                _check, state.store, request, settings.drift_webhook
+            )
+        except Exception as exc:  # a failed check is logged and counted, the service goes on
+            state.metrics.drift_failures += 1
+            log.warning("scheduled drift check failed: %s", exc)
+            continue
+        state.metrics.drift_checks += 1
+        if outcome.report.alert:
+            state.metrics.drift_alerts += 1
+            log.warning("drift alert: %s", "; ".join(outcome.report.reasons))
+
+
+def _check(store: Any, request: Any, webhook: str | None) -> Any:
+    from evallock.drift import post_webhook, run_drift
+
+    outcome = run_drift(request, store)
+    if webhook and outcome.report.alert:
+        post_webhook(webhook, outcome.report)
+    return outcome

@@ -12,7 +12,20 @@ import sys
 
 import typer
 
-from evallock.cli import _ab, _demo, _drift, _history, _init, _keys, _run, _serve, _traces
+from evallock.cli import (
+    _ab,
+    _candidates,
+    _compare,
+    _coverage,
+    _demo,
+    _drift,
+    _history,
+    _init,
+    _keys,
+    _run,
+    _serve,
+    _traces,
+)
 
 __all__ = ["app", "main"]
 
@@ -35,6 +48,9 @@ app.command("drift")(_drift.drift)
 app.command("serve")(_serve.serve)
 app.add_typer(_keys.keys_app, name="keys")
 app.add_typer(_traces.traces_app, name="traces")
+app.add_typer(_candidates.candidates_app, name="candidates")
+app.command("compare")(_compare.compare)
+app.command("coverage")(_coverage.coverage)
 app.command("demo")(_demo.demo)
 
 

@@ -46,6 +46,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         f"| run | `{outcome.run.run_id}` |",
         "",
     ]
+    sources = {c.id: c.source for c in outcome.dataset.cases}
     sections = [
         ("Locks failed (a fixed bug came back)", gate.locks_failed),
         ("New failures", gate.new_failures),
@@ -59,6 +60,10 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         for case_id in ids[:_MAX_ROWS]:
             result = results.get(case_id)
             reason = result.error or result.reason if result else ""
+            source = sources.get(case_id) if case_id in gate.locks_failed else None
+            if source is not None and (source.trace_id or source.note):
+                # the lock's provenance first: the cell is cut at 160 characters
+                reason = f"trace {source.trace_id or '?'}: {source.note or ''} · {reason}"
             lines.append(f"| `{escape_cell(case_id)}` | {escape_cell(reason)} |")
         if len(ids) > _MAX_ROWS:
             lines.append(f"| … | {len(ids) - _MAX_ROWS} more |")

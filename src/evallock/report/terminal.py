@@ -15,7 +15,7 @@ from rich.text import Text
 
 from evallock.evaluation import EvalOutcome
 
-__all__ = ["print_run", "safe_text"]
+__all__ = ["print_locks_failed", "print_run", "safe_text"]
 
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -83,3 +83,19 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
         console.print(Text("GATE FAILED", style="bold red"))
         for reason in gate.reasons:
             console.print(Text("  • ") + safe_text(reason, 300))
+        print_locks_failed(outcome, console)
+
+
+def print_locks_failed(outcome: EvalOutcome, console: Console) -> None:
+    """A failed lock is a fixed bug that came back: name its trace and the bug it guards."""
+    cases = {case.id: case for case in outcome.dataset.cases}
+    for case_id in outcome.gate.locks_failed:
+        case = cases.get(case_id)
+        source = case.source if case is not None else None
+        line = Text("  a fixed bug came back: ", style="bold red")
+        line.append_text(safe_text(case_id, 60))
+        if source is not None and source.trace_id:
+            line.append(" · trace ").append_text(safe_text(source.trace_id, 64))
+        if source is not None and source.note:
+            line.append(" · ").append_text(safe_text(source.note, 300))
+        console.print(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -54,9 +55,14 @@ async def drift_loop(state: ServerState) -> None:
     assert settings.drift is not None
     assert settings.drift_every_s is not None
     every = settings.drift_every_s
+    # Windows are contiguous: each check covers from where the last one ended, so
+    # the time a check spends running never falls between two windows.
+    start = datetime.now(UTC) - timedelta(seconds=every)
     while True:
         await anyio.sleep(every)
-        request = replace(settings.drift, since=f"{every:g}s", until="now")
+        end = datetime.now(UTC)
+        request = replace(settings.drift, since=start.isoformat(), until=end.isoformat())
+        start = end
         try:
             outcome = await anyio.to_thread.run_sync(
                 _check, state.store, request, settings.drift_webhook

@@ -32,6 +32,7 @@ from evallock.store._types import JSONText, UTCDateTime
 
 __all__ = [
     "API_KEY_SCOPES",
+    "CANDIDATE_STATES",
     "INDEXED_RECORD_KEYS",
     "INDEXED_TRACE_KEYS",
     "NAMING_CONVENTION",
@@ -40,6 +41,9 @@ __all__ = [
     "TRACE_KEY_COLUMNS",
     "api_keys",
     "cache",
+    "candidate_events",
+    "candidate_traces",
+    "candidates",
     "comparisons",
     "drift_reports",
     "drift_samples",
@@ -80,6 +84,9 @@ INDEXED_TRACE_KEYS: tuple[str, ...] = INDEXED_RECORD_KEYS
 
 API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
 """What an API key may do: send traces and feedback, read, or everything."""
+
+CANDIDATE_STATES: tuple[str, ...] = ("pending", "accepted", "rejected", "promoted")
+"""The review states of a candidate eval case."""
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -229,4 +236,59 @@ comparisons = Table(
     Column("verdict", String, nullable=False),
     Column("report", Text, nullable=False),
     Index(None, "created_at"),
+)
+
+# Candidates: eval cases proposed from traces, reviewed by a person, promoted as locks.
+# The row holds the current state; candidate_events is the append-only audit trail.
+candidates = Table(
+    "candidates",
+    metadata,
+    Column("candidate_id", String, primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("state", String, nullable=False),
+    Column("trace_ids", JSONText, nullable=False),
+    Column("trace_count", Integer, nullable=False),
+    Column("input", Text, nullable=False),
+    Column("output", Text),
+    Column("keys", JSONText, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("signature", String, nullable=False),
+    Column("duplicate_of", String),
+    Column("expected", Text),
+    Column("asserts", JSONText, nullable=False),
+    Column("vars", JSONText, nullable=False),
+    Column("note", Text),
+    Column("case_id", String),
+    Column("promoted_to", Text),
+    Column("dataset_id", String),
+    Index(None, "state"),
+    Index(None, "signature"),
+)
+
+candidate_events = Table(
+    "candidate_events",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("candidate_id", String, ForeignKey("candidates.candidate_id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("detail", JSONText, nullable=False),
+    Index(None, "candidate_id", "id"),
+)
+
+# One row per trace behind a candidate: a trace is never behind two candidates.
+candidate_traces = Table(
+    "candidate_traces",
+    metadata,
+    Column("trace_id", String, primary_key=True),
+    Column("candidate_id", String, ForeignKey("candidates.candidate_id"), nullable=False),
+    Column("added_at", UTCDateTime, nullable=False),
+    Index(None, "candidate_id"),
 )

@@ -21,8 +21,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from evallock.errors import StoreError
+from evallock.feedback._records import Candidate, CandidateEvent, Signal, SignalKind
 from evallock.records import EvalRecord, Feedback, Run, RunStatus, Trace
-from evallock.store import _apikeys, _drift, _feedback, _traces
+from evallock.store import _apikeys, _candidates, _drift, _feedback, _signals, _slices, _traces
 from evallock.store._apikeys import ApiKey
 from evallock.store._codec import (
     RecordKeyColumns,
@@ -467,6 +468,116 @@ class Store:
         """Stored comparisons, newest first."""
         with self._read("cannot read comparisons") as conn:
             return _drift.list_comparisons(conn, limit=limit)
+
+    # -- candidates and slices ----------------------------------------------
+
+    def candidate_signals(
+        self,
+        kinds: Sequence[SignalKind],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_judge_score: int = 2,
+    ) -> list[Signal]:
+        """Traces a signal puts forward (thumbs-down …) that no candidate holds yet."""
+        _check_window(since, until)
+        with self._read("cannot read candidate signals") as conn:
+            return _signals.candidate_signals(
+                conn, kinds, since=since, until=until, max_judge_score=max_judge_score
+            )
+
+    def add_candidates(
+        self,
+        new: Sequence[Candidate],
+        merges: Mapping[str, Sequence[str]],
+        events: Sequence[CandidateEvent],
+    ) -> None:
+        """Store new candidates and traces merged into existing ones, in one transaction.
+
+        Raises:
+            StoreError: a trace is behind a candidate already, or the write failed.
+        """
+        if not new and not merges:
+            return
+        with self._write("cannot store candidates") as conn:
+            _candidates.add_candidates(conn, new, merges, events, utc_now())
+
+    def list_candidates(
+        self, *, states: Sequence[str] | None = None, limit: int | None = 100, offset: int = 0
+    ) -> list[Candidate]:
+        """Candidates in these states (all when None), most traces first."""
+        with self._read("cannot list candidates") as conn:
+            return _candidates.list_candidates(conn, states=states, limit=limit, offset=offset)
+
+    def get_candidate(self, candidate_id: str) -> Candidate | None:
+        """The candidate with this id or unique id prefix, or None."""
+        with self._read(f"cannot read candidate {candidate_id!r}") as conn:
+            return _candidates.find_candidate(conn, candidate_id)
+
+    def candidate_events(self, candidate_id: str) -> list[CandidateEvent]:
+        """A candidate's audit trail, oldest first."""
+        with self._read(f"cannot read events of candidate {candidate_id!r}") as conn:
+            return _candidates.candidate_events_of(conn, candidate_id)
+
+    def transition_candidate(
+        self,
+        candidate_id: str,
+        *,
+        from_states: Sequence[str],
+        changes: Mapping[str, Any],
+        event: CandidateEvent,
+    ) -> Candidate | None:
+        """Change a candidate that is in one of ``from_states`` and log the event; else None."""
+        with self._write(f"cannot update candidate {candidate_id!r}") as conn:
+            return _candidates.transition_candidate(
+                conn, candidate_id, from_states=from_states, changes=changes, event=event
+            )
+
+    def mark_promoted(
+        self,
+        promoted: Sequence[tuple[str, str]],
+        *,
+        promoted_to: str,
+        dataset_id: str,
+        events: Sequence[CandidateEvent],
+    ) -> None:
+        """Mark ``(candidate_id, case_id)`` pairs promoted, all or none.
+
+        Raises:
+            UsageError: a candidate is no longer accepted.
+            StoreError: the write failed.
+        """
+        with self._write("cannot mark candidates promoted") as conn:
+            _candidates.mark_promoted(
+                conn,
+                promoted,
+                promoted_to=promoted_to,
+                dataset_id=dataset_id,
+                events=events,
+                at=utc_now(),
+            )
+
+    def trace_slices(
+        self, by: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[_slices.SliceCounts]:
+        """Traces, errors, thumbs-downs and judge scores per slice of the ``by`` keys."""
+        _check_window(since, until)
+        with self._read("cannot count traces per slice") as conn:
+            return _slices.trace_slices(conn, by, since=since, until=until)
+
+    def complaint_traces(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_judge_score: float = 2,
+    ) -> list[_slices.Complaint]:
+        """Traces with a thumbs-down or a judge score at or below ``max_judge_score``."""
+        _check_window(since, until)
+        with self._read("cannot read complaints") as conn:
+            return _slices.complaint_traces(
+                conn, since=since, until=until, max_judge_score=max_judge_score
+            )
 
     # -- plumbing -----------------------------------------------------------
 

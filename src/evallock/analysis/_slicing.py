@@ -1,0 +1,185 @@
+"""Slicing helpers shared by compare and coverage: runs per version, and mean intervals.
+
+The offline side of a slice is one run per version (the newest complete run for
+each combination of the version keys in the slices), its records folded per case
+— pass by strict majority of trials, judge score by the mean of trials — and
+grouped by the records' values of the slice keys.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from evallock.analysis.history import DEPLOY_KEYS, passes_by_case
+from evallock.records import EvalRecord, Run
+from evallock.stats import Interval
+
+__all__ = [
+    "RUN_KEYS",
+    "Difference",
+    "Mean",
+    "OfflineRun",
+    "mean_interval",
+    "offline_runs",
+    "proportion_difference",
+    "welch_interval",
+]
+
+RUN_KEYS: tuple[str, ...] = (*DEPLOY_KEYS, "experiment")
+"""Keys a run sets for all its cases: a slice on them picks one run per value."""
+
+SliceValues = tuple[str | None, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OfflineRun:
+    """One run, its cases folded and grouped by slice."""
+
+    run: Run
+    """The run."""
+    version: SliceValues
+    """Its values of the version keys among the slice keys."""
+    passes: dict[str, bool] = field(default_factory=dict)
+    """Case id → passed, every case of the run."""
+    slice_passes: dict[SliceValues, dict[str, bool]] = field(default_factory=dict)
+    """Slice values → case id → passed."""
+    slice_judge: dict[SliceValues, list[float]] = field(default_factory=dict)
+    """Slice values → the per-case mean judge scores."""
+
+
+def _fold(
+    run: Run, version: SliceValues, keys: Sequence[str], records: list[EvalRecord]
+) -> OfflineRun:
+    passes = passes_by_case(records)
+    where: dict[str, SliceValues] = {}
+    judged: dict[str, list[int]] = {}
+    for record in records:
+        where.setdefault(record.case_id, tuple(record.keys.get(k) or None for k in keys))
+        if record.judge_score is not None:
+            judged.setdefault(record.case_id, []).append(record.judge_score)
+    slice_passes: dict[SliceValues, dict[str, bool]] = {}
+    slice_judge: dict[SliceValues, list[float]] = {}
+    for case_id, passed in passes.items():
+        values = where[case_id]
+        slice_passes.setdefault(values, {})[case_id] = passed
+        if case_id in judged:
+            scores = judged[case_id]
+            slice_judge.setdefault(values, []).append(sum(scores) / len(scores))
+    return OfflineRun(
+        run=run,
+        version=version,
+        passes=passes,
+        slice_passes=slice_passes,
+        slice_judge=slice_judge,
+    )
+
+
+def offline_runs(
+    store: Any, keys: Sequence[str], *, dataset_name: str | None
+) -> tuple[str | None, dict[SliceValues, OfflineRun]]:
+    """The newest complete run of each version of a dataset, folded and sliced.
+
+    Returns:
+        The dataset name used (that of the newest complete run when None was given)
+        and the runs by their values of the version keys among ``keys``.
+    """
+    version_keys = [k for k in keys if k in RUN_KEYS]
+    runs: list[Run] = store.list_runs(dataset_name=dataset_name, status="complete")
+    if not runs:
+        return dataset_name, {}
+    name = dataset_name or runs[0].dataset_name
+    chosen: dict[SliceValues, Run] = {}
+    for run in runs:  # newest first
+        if run.dataset_name != name:
+            continue
+        version = tuple(run.keys.get(k) or None for k in version_keys)
+        chosen.setdefault(version, run)
+    folded = {
+        version: _fold(run, version, keys, list(store.iter_records(run.run_id)))
+        for version, run in chosen.items()
+    }
+    return name, folded
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Mean:
+    """A mean score with its 95 % t interval (None for a single score)."""
+
+    mean: float
+    """The mean."""
+    interval: Interval | None
+    """Its 95 % t interval."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Difference:
+    """A difference (after − before) with its 95 % interval and two-sided p-value."""
+
+    delta: float
+    """after − before."""
+    interval: Interval
+    """95 % interval."""
+    p_value: float
+    """Two-sided p-value of "no difference"."""
+
+
+def _t(df: float) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, df))
+
+
+def mean_interval(n: int, total: float, squares: float) -> Mean | None:
+    """Mean of ``n`` scores from their sum and sum of squares, with a 95 % t interval.
+
+    None without scores; the interval is None for a single score.
+    """
+    if n <= 0:
+        return None
+    mean = total / n
+    if n < 2:
+        return Mean(mean=mean, interval=None)
+    variance = max(0.0, (squares - total * total / n) / (n - 1))
+    half = _t(n - 1) * math.sqrt(variance / n)
+    interval = Interval(lo=mean - half, hi=mean + half, confidence=0.95, method="t")
+    return Mean(mean=mean, interval=interval)
+
+
+def welch_interval(a: tuple[int, float, float], b: tuple[int, float, float]) -> Difference | None:
+    """Difference of two means (b − a) from ``(n, sum, sum of squares)``: Welch's t.
+
+    None when either side has fewer than two scores.
+    """
+    from scipy import stats
+
+    (n1, s1, q1), (n2, s2, q2) = a, b
+    if n1 < 2 or n2 < 2:
+        return None
+    v1 = max(0.0, (q1 - s1 * s1 / n1) / (n1 - 1)) / n1
+    v2 = max(0.0, (q2 - s2 * s2 / n2) / (n2 - 1)) / n2
+    delta = s2 / n2 - s1 / n1
+    se = math.sqrt(v1 + v2)
+    if se == 0.0:
+        flat = Interval(lo=delta, hi=delta, confidence=0.95, method="Welch t")
+        return Difference(delta=delta, interval=flat, p_value=1.0 if delta == 0 else 0.0)
+    df = (v1 + v2) ** 2 / ((v1 * v1) / (n1 - 1) + (v2 * v2) / (n2 - 1))
+    half = _t(df) * se
+    interval = Interval(lo=delta - half, hi=delta + half, confidence=0.95, method="Welch t")
+    p_value = float(2 * stats.t.sf(abs(delta) / se, df))
+    return Difference(delta=delta, interval=interval, p_value=p_value)
+
+
+def proportion_difference(x1: int, n1: int, x2: int, n2: int) -> Difference:
+    """p2 − p1 of two independent proportions: Newcombe's interval, pooled z-test p-value."""
+    from scipy import stats
+
+    from evallock.analysis.history import newcombe_interval
+
+    delta = x2 / n2 - x1 / n1
+    pooled = (x1 + x2) / (n1 + n2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    p_value = 1.0 if se == 0.0 else float(2 * stats.norm.sf(abs(delta) / se))
+    return Difference(delta=delta, interval=newcombe_interval(x1, n1, x2, n2), p_value=p_value)

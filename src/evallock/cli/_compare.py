@@ -1,0 +1,85 @@
+"""``evallock compare``: the offline score beside the online outcome, slice by slice."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["compare"]
+
+
+def compare(
+    by: Annotated[
+        str, typer.Option(help="Slice keys, e.g. prompt_version,customer_tier.")
+    ] = "prompt_version,customer_tier",
+    since: Annotated[
+        str | None,
+        typer.Option(help="Traces from: ISO 8601 or a duration back from now (7d). Default all."),
+    ] = None,
+    until: Annotated[str | None, typer.Option(help="Traces until (default now).")] = None,
+    cases: Annotated[
+        Path | None,
+        typer.Option(
+            help="Offline side: runs of this case file (default: that of the newest run)."
+        ),
+    ] = None,
+    fail_on_loss: Annotated[
+        bool,
+        typer.Option("--fail-on-loss", help="Exit 1 when a slice is an offline win, online loss."),
+    ] = False,
+    json_out: Annotated[
+        str | None,
+        typer.Option("--json", help="Write the comparison as JSON to FILE (- for stdout)."),
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+) -> int:
+    """Put each slice's offline pass rate and judge score beside its online thumbs-down rate,
+    error rate and judge score, each with its interval and n; flag offline win, online loss.
+
+    With a version key in --by (prompt_version, model_version …) each version is
+    compared with the one deployed before it on the same other keys. A slice whose
+    offline score rose while its online thumbs-down rate rose (or judge score fell)
+    beyond its 95% interval is flagged; slices with traffic but no eval case are
+    flagged "no offline coverage".
+
+    Example: evallock compare --by prompt_version,customer_tier --since 14d
+    """
+    from datetime import UTC, datetime
+
+    from evallock.analysis import compare_offline_online, comparison_to_dict
+    from evallock.cli._common import load, open_store_for, out_console
+    from evallock.drift import parse_instant
+    from evallock.report.compare_terminal import print_offline_online
+
+    now = datetime.now(UTC)
+    since_at = parse_instant(since, now=now, flag="--since") if since else None
+    until_at = parse_instant(until, now=now, flag="--until") if until else None
+    settings = load(config, store)
+    opened = open_store_for(settings)
+    try:
+        comparison = compare_offline_online(
+            opened,
+            by=by.split(","),
+            since=since_at,
+            until=until_at,
+            dataset_name=cases.stem if cases is not None else None,
+        )
+    finally:
+        opened.close()
+    if json_out is not None:
+        import sys
+
+        import orjson
+
+        payload = orjson.dumps(comparison_to_dict(comparison), option=orjson.OPT_INDENT_2) + b"\n"
+        if json_out == "-":
+            sys.stdout.buffer.write(payload)
+            sys.stdout.flush()
+        else:
+            Path(json_out).write_bytes(payload)
+    if json_out != "-":
+        print_offline_online(comparison, out_console())
+    return 1 if fail_on_loss and comparison.flagged else 0

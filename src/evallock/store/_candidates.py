@@ -1,0 +1,272 @@
+"""Candidate rows: candidates, their audit trail, and promotion (signals: ``_signals.py``).
+
+A trace is behind at most one candidate (``candidate_traces`` has the trace id as
+its primary key), so proposing twice never adds a trace twice. A review is a
+compare-and-set on the candidate's state plus an event, in one transaction; the
+events table is append-only and is the audit trail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection, Row
+
+from evallock.errors import UsageError
+from evallock.feedback._records import Candidate, CandidateEvent
+from evallock.feedback._review import CandidateStateError
+from evallock.store._schema import candidate_events, candidate_traces, candidates, traces
+from evallock.store._traces import clean_text
+
+__all__ = [
+    "add_candidates",
+    "candidate_events_of",
+    "find_candidate",
+    "list_candidates",
+    "mark_promoted",
+    "transition_candidate",
+]
+
+_IN_CHUNK: Final = 500
+_HEX = re.compile(r"^[0-9a-f]{1,32}$")
+
+
+def _to_row(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "candidate_id": candidate.candidate_id,
+        "created_at": candidate.created_at,
+        "updated_at": candidate.updated_at,
+        "state": candidate.state,
+        "trace_ids": list(candidate.trace_ids),
+        "trace_count": candidate.trace_count,
+        "input": clean_text(candidate.input),
+        "output": clean_text(candidate.output),
+        "keys": candidate.keys,
+        "reason": clean_text(candidate.reason),
+        "signature": candidate.signature,
+        "duplicate_of": candidate.duplicate_of,
+        "expected": clean_text(candidate.expected),
+        "asserts": list(candidate.asserts),
+        "vars": candidate.vars,
+        "note": clean_text(candidate.note),
+        "case_id": candidate.case_id,
+        "promoted_to": candidate.promoted_to,
+        "dataset_id": candidate.dataset_id,
+    }
+
+
+def _from_row(row: Row[Any]) -> Candidate:
+    m = row._mapping
+    return Candidate(
+        candidate_id=m["candidate_id"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        state=m["state"],
+        trace_ids=tuple(m["trace_ids"]),
+        input=m["input"],
+        output=m["output"],
+        keys=dict(m["keys"]),
+        reason=m["reason"],
+        signature=m["signature"],
+        duplicate_of=m["duplicate_of"],
+        expected=m["expected"],
+        asserts=tuple(m["asserts"]),
+        vars=dict(m["vars"]),
+        note=m["note"],
+        case_id=m["case_id"],
+        promoted_to=m["promoted_to"],
+        dataset_id=m["dataset_id"],
+    )
+
+
+def _event_row(event: CandidateEvent) -> dict[str, Any]:
+    return {
+        "candidate_id": event.candidate_id,
+        "at": event.at,
+        "actor": clean_text(event.actor),
+        "action": event.action,
+        "detail": event.detail,
+    }
+
+
+def add_candidates(
+    conn: Connection,
+    new: Sequence[Candidate],
+    merges: Mapping[str, Sequence[str]],
+    events: Sequence[CandidateEvent],
+    at: datetime,
+) -> None:
+    """Insert new candidates, append traces to existing ones, and write the events.
+
+    Raises:
+        UsageError: a merge names a candidate that does not exist.
+    """
+    if new:
+        conn.execute(candidates.insert(), [_to_row(c) for c in new])
+    links = [
+        {"trace_id": t, "candidate_id": c.candidate_id, "added_at": at}
+        for c in new
+        for t in c.trace_ids
+    ]
+    for candidate_id in sorted(merges):
+        added = list(merges[candidate_id])
+        locked = select(candidates.c.trace_ids).where(candidates.c.candidate_id == candidate_id)
+        stored = conn.execute(locked.with_for_update()).scalar_one_or_none()
+        if stored is None:
+            raise UsageError(f"candidate {candidate_id!r} does not exist")
+        merged = [*stored, *added]
+        conn.execute(
+            update(candidates)
+            .where(candidates.c.candidate_id == candidate_id)
+            .values(trace_ids=merged, trace_count=len(merged), updated_at=at)
+        )
+        links += [{"trace_id": t, "candidate_id": candidate_id, "added_at": at} for t in added]
+    if links:
+        conn.execute(candidate_traces.insert(), links)
+    if events:
+        conn.execute(candidate_events.insert(), [_event_row(e) for e in events])
+
+
+def list_candidates(
+    conn: Connection,
+    *,
+    states: Collection[str] | None,
+    limit: int | None,
+    offset: int,
+) -> list[Candidate]:
+    """Candidates with the most traces behind them first (then oldest first)."""
+    query = select(candidates).order_by(
+        candidates.c.trace_count.desc(), candidates.c.created_at, candidates.c.candidate_id
+    )
+    if states is not None:
+        query = query.where(candidates.c.state.in_(list(states)))
+    if limit is not None:
+        query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
+    return [_from_row(row) for row in conn.execute(query)]
+
+
+def find_candidate(conn: Connection, candidate_id: str) -> Candidate | None:
+    """The candidate with this id, or the only one whose id starts with it.
+
+    Raises:
+        UsageError: the prefix names more than one candidate.
+    """
+    row = conn.execute(select(candidates).where(candidates.c.candidate_id == candidate_id)).first()
+    if row is not None:
+        return _from_row(row)
+    prefix = candidate_id.lower()
+    if not _HEX.match(prefix):
+        return None
+    rows = conn.execute(
+        select(candidates).where(candidates.c.candidate_id.startswith(prefix)).limit(2)
+    ).all()
+    if len(rows) > 1:
+        raise UsageError(f"candidate {candidate_id!r} is ambiguous; give more of its id")
+    return _from_row(rows[0]) if rows else None
+
+
+def candidate_events_of(conn: Connection, candidate_id: str) -> list[CandidateEvent]:
+    """A candidate's audit trail, oldest first."""
+    query = (
+        select(candidate_events)
+        .where(candidate_events.c.candidate_id == candidate_id)
+        .order_by(candidate_events.c.id)
+    )
+    return [
+        CandidateEvent(
+            candidate_id=row.candidate_id,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            detail=dict(row.detail),
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def transition_candidate(
+    conn: Connection,
+    candidate_id: str,
+    *,
+    from_states: Collection[str],
+    changes: Mapping[str, Any],
+    event: CandidateEvent,
+) -> Candidate | None:
+    """Apply ``changes`` when the candidate is in one of ``from_states``; None when not.
+
+    The state check and the write are one statement, so two reviewers cannot both
+    move the same candidate out of the same state.
+    """
+    values = dict(changes)
+    for name in ("expected", "note"):
+        if name in values:
+            values[name] = clean_text(values[name])
+    values["updated_at"] = event.at
+    result = conn.execute(
+        update(candidates)
+        .where(
+            candidates.c.candidate_id == candidate_id,
+            candidates.c.state.in_(list(from_states)),
+        )
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        return None
+    conn.execute(candidate_events.insert(), [_event_row(event)])
+    row = conn.execute(select(candidates).where(candidates.c.candidate_id == candidate_id)).one()
+    return _from_row(row)
+
+
+def mark_promoted(
+    conn: Connection,
+    promoted: Sequence[tuple[str, str]],
+    *,
+    promoted_to: str,
+    dataset_id: str,
+    events: Sequence[CandidateEvent],
+    at: datetime,
+) -> None:
+    """Move accepted candidates to ``promoted`` and tag their traces with the dataset id.
+
+    A trace's ``dataset_id`` is only filled when empty (stored content is never
+    overwritten): it names the lock the trace was promoted into.
+
+    Raises:
+        CandidateStateError: a candidate is no longer accepted (someone else changed it).
+    """
+    trace_ids: list[str] = []
+    for candidate_id, case_id in promoted:
+        result = conn.execute(
+            update(candidates)
+            .where(candidates.c.candidate_id == candidate_id, candidates.c.state == "accepted")
+            .values(
+                state="promoted",
+                case_id=case_id,
+                promoted_to=promoted_to,
+                dataset_id=dataset_id,
+                updated_at=at,
+            )
+        )
+        if result.rowcount != 1:
+            raise CandidateStateError(
+                f"candidate {candidate_id!r} is no longer accepted; nothing promoted"
+            )
+        stored = conn.execute(
+            select(candidates.c.trace_ids).where(candidates.c.candidate_id == candidate_id)
+        ).scalar_one()
+        trace_ids.extend(stored)
+    for start in range(0, len(trace_ids), _IN_CHUNK):
+        chunk = trace_ids[start : start + _IN_CHUNK]
+        conn.execute(
+            update(traces)
+            .where(traces.c.trace_id.in_(chunk), traces.c.dataset_id.is_(None))
+            .values(dataset_id=dataset_id)
+        )
+    if events:
+        conn.execute(candidate_events.insert(), [_event_row(e) for e in events])

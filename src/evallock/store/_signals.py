@@ -1,0 +1,129 @@
+"""Signals: the traces that a thumbs-down, a low judge score, an error or an empty answer
+puts forward as candidate eval cases — and that no candidate holds yet.
+
+A person's thumbs-down is a ``feedback`` row named ``user_feedback`` (or unnamed) rated
+``down`` or scored at most 0.25; judges' evaluations stored as feedback do not count.
+A low judge score is a drift sample at or below the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.engine import Connection, Row
+
+from evallock.feedback._records import Signal, SignalKind
+from evallock.store._schema import candidate_traces, drift_samples, feedback, traces
+from evallock.store._traces import _trace_from_row
+
+__all__ = ["candidate_signals", "user_thumbs_down"]
+
+_REASON_CHARS: Final = 300
+
+
+def user_thumbs_down() -> Any:
+    """The condition on ``feedback`` rows that are a person's thumbs-down."""
+    person = or_(feedback.c.name.is_(None), feedback.c.name == "user_feedback")
+    down = or_(feedback.c.rating == "down", feedback.c.score <= 0.25)
+    return and_(person, down)
+
+
+def _window(since: datetime | None, until: datetime | None) -> list[Any]:
+    where: list[Any] = []
+    if since is not None:
+        where.append(traces.c.timestamp >= since)
+    if until is not None:
+        where.append(traces.c.timestamp < until)
+    return where
+
+
+def _short(text: str | None) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= _REASON_CHARS else flat[: _REASON_CHARS - 1] + "…"
+
+
+def candidate_signals(
+    conn: Connection,
+    kinds: Sequence[SignalKind],
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    max_judge_score: int,
+) -> list[Signal]:
+    """Traces that a signal puts forward and that no candidate holds yet, oldest first."""
+    free = ~exists().where(candidate_traces.c.trace_id == traces.c.trace_id)
+    found: dict[str, tuple[Row[Any], list[SignalKind], list[str]]] = {}
+
+    def note(row: Row[Any], kind: SignalKind, reason: str) -> None:
+        entry = found.setdefault(row.trace_id, (row, [], []))
+        if kind not in entry[1]:
+            entry[1].append(kind)
+            entry[2].append(reason)
+
+    where = [free, *_window(since, until)]
+    for kind in kinds:
+        if kind == "thumbs-down":
+            query = (
+                select(traces, feedback.c.comment.label("fb_comment"))
+                .join(feedback, feedback.c.trace_id == traces.c.trace_id)
+                .where(user_thumbs_down(), *where)
+                .order_by(feedback.c.created_at, feedback.c.feedback_id)
+            )
+            for row in conn.execute(query):
+                comment = _short(row.fb_comment)
+                note(row, kind, f"thumbs-down: {comment}" if comment else "thumbs-down")
+        elif kind == "low-judge-score":
+            query = (
+                select(
+                    traces,
+                    drift_samples.c.score.label("js_score"),
+                    drift_samples.c.reason.label("js_reason"),
+                )
+                .join(drift_samples, drift_samples.c.trace_id == traces.c.trace_id)
+                .where(drift_samples.c.score <= max_judge_score, *where)
+                .order_by(drift_samples.c.score, drift_samples.c.report_id)
+            )
+            for row in conn.execute(query):
+                note(row, kind, f"judge score {row.js_score}/5: {_short(row.js_reason)}")
+        elif kind == "error":
+            query = select(traces).where(traces.c.error.is_not(None), *where)
+            for row in conn.execute(query):
+                note(row, kind, f"error: {_short(row.error)}")
+        elif kind == "empty-output":
+            empty = or_(traces.c.output.is_(None), func.trim(traces.c.output) == "")
+            query = select(traces).where(empty, traces.c.error.is_(None), *where)
+            for row in conn.execute(query):
+                note(row, kind, "empty output")
+        else:  # pragma: no cover - the CLI checks the names
+            raise ValueError(f"unknown signal {kind!r}")
+    signals = []
+    for row, row_kinds, reasons in found.values():
+        trace = _trace_from_row(row)
+        text = trace.input or _last_user(trace.messages)
+        if not text or not text.strip():
+            continue  # nothing to make a case of
+        signals.append(
+            Signal(
+                trace_id=trace.trace_id,
+                timestamp=trace.timestamp,
+                kinds=tuple(row_kinds),
+                reason=reasons[0],
+                input=text,
+                output=trace.output,
+                keys=trace.keys,
+            )
+        )
+    signals.sort(key=lambda s: (s.timestamp, s.trace_id))
+    return signals
+
+
+def _last_user(messages: Any) -> str | None:
+    for message in reversed(messages or []):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+    return None

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 
 from evallock.server._api import router as api_router
 from evallock.server._auth import KeyCache
+from evallock.server._candidates import router as candidates_router
 from evallock.server._drift import drift_loop
 from evallock.server._drift import router as drift_router
 from evallock.server._errors import install_error_handlers
@@ -97,6 +98,7 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
         feedback_router,
         api_router,
         drift_router,
+        candidates_router,
     )
     for router in routers:
         app.include_router(router)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +21,7 @@ from evallock.graders import JudgeGrader, build_graders, combine, judge_version,
 from evallock.graders._base import GradeContext, Grader, JudgeClient
 from evallock.keys import merge_keys
 from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
-from evallock.records import Case, CaseResult, Completion, Dataset, EvalRecord, Grade
+from evallock.records import Case, CaseResult, Completion, Dataset, ErrorKind, EvalRecord, Grade
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._writer import BatchWriter
@@ -115,8 +116,11 @@ class _Runner:
         self.fatal: EvallockError | None = None
         self.unreachable = 0
         self.last_unreachable = ""
-        self._graders: dict[str, tuple[list[Grader], str | None]] = {}
-        self._keys: dict[tuple[str, str], dict[str, str]] = {}
+        # Graders and keys are built once per case and reused by its trials and arms;
+        # jobs come case by case, so a small LRU suffices and memory stays flat.
+        self._graders: OrderedDict[str, tuple[list[Grader], str | None]] = OrderedDict()
+        self._keys: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
+        self._cache_size = 4 * options.concurrency + 16
 
     def _for_case(self, arm: Arm, case: Case) -> tuple[list[Grader], dict[str, str]]:
         found = self._graders.get(case.id)
@@ -130,12 +134,16 @@ class _Runner:
                 version = judge_version(self.judge.model, judged.rubric, judged.params)
             found = (graders, version)
             self._graders[case.id] = found
+            if len(self._graders) > self._cache_size:
+                self._graders.popitem(last=False)
         keys = self._keys.get((arm.run_id, case.id))
         if keys is None:
             keys = merge_keys(arm.keys, case.keys)
             if found[1] is not None:
                 keys["judge_version"] = found[1]
             self._keys[(arm.run_id, case.id)] = keys
+            if len(self._keys) > self._cache_size:
+                self._keys.popitem(last=False)
         return found[0], keys
 
     async def ask(self, provider: Provider, messages: list[dict[str, Any]]) -> Completion:
@@ -360,41 +368,78 @@ def aggregate_results(cases: Sequence[Case], records: Iterable[EvalRecord]) -> l
 
     Pass by strict majority of trials (a tie does not pass), score by mean of the
     trials that produced an answer; a case errored only when every trial errored.
-    Cases with no record (an interrupted run) are left out.
+    Cases with no record (an interrupted run) are left out. Records are folded as
+    they stream in: only a small tally per case is kept, not the records.
     """
-    by_case: dict[str, list[EvalRecord]] = {}
+    tallies: dict[str, _Tally] = {}
     for record in records:
-        by_case.setdefault(record.case_id, []).append(record)
-    results: list[CaseResult] = []
-    for case in cases:
-        trials = by_case.get(case.id)
-        if not trials:
-            continue
-        trials.sort(key=lambda r: r.trial)
-        results.append(_fold(case, trials))
-    return results
+        tally = tallies.get(record.case_id)
+        if tally is None:
+            tally = tallies[record.case_id] = _Tally()
+        tally.add(record)
+    return [tallies[case.id].result(case) for case in cases if case.id in tallies]
 
 
-def _fold(case: Case, trials: list[EvalRecord]) -> CaseResult:
-    n = len(trials)
-    n_passed = sum(1 for t in trials if t.passed)
-    scores = [t.score for t in trials if t.score is not None]
-    judged = [t.judge_score for t in trials if t.judge_score is not None]
-    answered = [t for t in trials if t.error_kind != "target"]
-    failing = next((t for t in trials if not t.passed), None)
-    all_errored = all(t.error is not None for t in trials)
-    first_error = next((t for t in trials if t.error is not None), None)
-    return CaseResult(
-        case_id=case.id,
-        passed=n_passed * 2 > n,
-        score=sum(scores) / len(scores) if scores else None,
-        reason="ok" if failing is None else failing.reason,
-        output=answered[0].output if answered else None,
-        error=first_error.error if all_errored and first_error else None,
-        error_kind=first_error.error_kind if all_errored and first_error else None,
-        trials=n,
-        trials_passed=n_passed,
-        judge_score=sum(judged) / len(judged) if judged else None,
-        lock=case.is_lock,
-        keys=dict(case.keys),
+class _Tally:
+    """What a case's trials add up to, without keeping the trials."""
+
+    __slots__ = (
+        "error",
+        "error_kind",
+        "errored",
+        "fail_reason",
+        "fail_trial",
+        "first_error_trial",
+        "judge_n",
+        "judge_sum",
+        "n",
+        "output",
+        "output_trial",
+        "passed",
+        "score_n",
+        "score_sum",
     )
+
+    def __init__(self) -> None:
+        self.n = self.passed = self.score_n = self.judge_n = self.errored = 0
+        self.score_sum = self.judge_sum = 0.0
+        self.fail_reason: str | None = None
+        self.fail_trial = self.output_trial = self.first_error_trial = 1 << 30
+        self.output: str | None = None
+        self.error: str | None = None
+        self.error_kind: ErrorKind | None = None
+
+    def add(self, r: EvalRecord) -> None:
+        self.n += 1
+        self.passed += r.passed
+        if r.score is not None:
+            self.score_n += 1
+            self.score_sum += r.score
+        if r.judge_score is not None:
+            self.judge_n += 1
+            self.judge_sum += r.judge_score
+        if not r.passed and r.trial < self.fail_trial:
+            self.fail_trial, self.fail_reason = r.trial, r.reason
+        if r.error_kind != "target" and r.trial < self.output_trial:
+            self.output_trial, self.output = r.trial, r.output
+        if r.error is not None:
+            self.errored += 1
+            if r.trial < self.first_error_trial:
+                self.first_error_trial, self.error, self.error_kind = r.trial, r.error, r.error_kind
+
+    def result(self, case: Case) -> CaseResult:
+        all_errored = self.errored == self.n
+        return CaseResult(
+            case_id=case.id,
+            passed=self.passed * 2 > self.n,
+            score=self.score_sum / self.score_n if self.score_n else None,
+            reason=self.fail_reason if self.fail_reason is not None else "ok",
+            output=self.output,
+            error=self.error if all_errored else None,
+            error_kind=self.error_kind if all_errored else None,
+            trials=self.n,
+            trials_passed=self.passed,
+            judge_score=self.judge_sum / self.judge_n if self.judge_n else None,
+            lock=case.is_lock,
+            keys=dict(case.keys),
+        )

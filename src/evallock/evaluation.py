@@ -27,6 +27,7 @@ from evallock.records import CaseResult, Dataset, Run
 from evallock.runner import (
     Progress,
     RetryingJudge,
+    RetryPolicy,
     RunOptions,
     RunStats,
     aggregate_results,
@@ -38,6 +39,7 @@ __all__ = [
     "EvalRequest",
     "JudgeSpecSettings",
     "TargetSpec",
+    "make_judge",
     "make_provider",
     "new_run_id",
     "run_eval",
@@ -164,6 +166,27 @@ def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
     )
 
 
+def make_judge(
+    judge: JudgeSpecSettings, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
+) -> tuple[Provider, RetryingJudge]:
+    """The judge's provider (close it after use) and the retrying client graders ask."""
+    provider = OpenAICompatProvider(
+        base_url=judge.base_url or "",
+        model=judge.model or "",
+        api_key=judge.api_key,
+        params=judge.params,
+        max_connections=concurrency,
+    )
+    client = RetryingJudge(
+        provider,
+        model=judge.model or "",
+        policy=policy,
+        timeout=timeout,
+        rng=random.Random(seed),
+    )
+    return provider, client
+
+
 def run_eval(request: EvalRequest, store: Any, *, progress: Progress | None = None) -> EvalOutcome:
     """Run an evaluation end to end: the one sync entry point (asyncio underneath)."""
     from evallock.graders import load_plugins
@@ -188,19 +211,12 @@ async def _run_eval_async(
     judge_provider: Provider | None = None
     judge = None
     if needs_judge:
-        judge_provider = OpenAICompatProvider(
-            base_url=request.judge.base_url or "",
-            model=request.judge.model or "",
-            api_key=request.judge.api_key,
-            params=request.judge.params,
-            max_connections=request.options.concurrency,
-        )
-        judge = RetryingJudge(
-            judge_provider,
-            model=request.judge.model or "",
+        judge_provider, judge = make_judge(
+            request.judge,
+            concurrency=request.options.concurrency,
             policy=request.options.retry,
             timeout=request.options.timeout,
-            rng=random.Random(request.options.seed + 1),
+            seed=request.options.seed + 1,
         )
     try:
         stats = await execute_run(

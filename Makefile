@@ -33,7 +33,7 @@ unit: $(STAMP)
 test-embeddings: $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[embeddings]'
-	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/graders/test_similarity.py tests/feedback/test_dedupe.py
+	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/graders/test_similarity.py tests/feedback/test_dedupe.py tests/drift/test_embedding_drift.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/runner.py

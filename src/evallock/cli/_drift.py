@@ -82,6 +82,14 @@ def drift(
     history: Annotated[
         bool, typer.Option("--history", help="Show the batch series and where each detector fired.")
     ] = False,
+    input_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--input-embeddings",
+            help="Also test the input texts against the baseline window (MMD on embeddings; the embeddings extra).",
+            rich_help_panel=_B,
+        ),
+    ] = False,
     judge_base_url: Annotated[
         str | None, typer.Option(help="Judge's base URL.", rich_help_panel=_J)
     ] = None,
@@ -156,6 +164,7 @@ def drift(
             model=judge_model,
             api_key_env=judge_api_key_env,
         ),
+        input_embeddings=input_embeddings,
         concurrency=concurrency,
         timeout=timeout,
         retry=RetryPolicy(retries=retries),
@@ -166,12 +175,14 @@ def drift(
     finally:
         opened.close()
     report = outcome.report
-    print_drift(report, outcome.inputs, out_console(), history=history)
+    print_drift(report, outcome.inputs, out_console(), history=history, embedding=outcome.embedding)
     if json_out is not None:
         import orjson
 
         json_out.write_bytes(
-            orjson.dumps(drift_report(report, outcome.inputs), option=orjson.OPT_INDENT_2)
+            orjson.dumps(
+                drift_report(report, outcome.inputs, outcome.embedding), option=orjson.OPT_INDENT_2
+            )
         )
     if not report.trustworthy:
         raise JudgeError(

@@ -1,6 +1,7 @@
 """Drift detection on live traffic: judge a sample of a window against a baseline."""
 
 from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
+from evallock.drift._embedding import EmbeddingDrift, embedding_drift, mmd_permutation_test
 from evallock.drift._inputs import KeyShift, key_shift, psi
 from evallock.drift._report import DriftReport, SliceDrift, build_report
 from evallock.drift._run import DriftOutcome, DriftRequest, run_drift
@@ -17,13 +18,16 @@ __all__ = [
     "DriftOutcome",
     "DriftReport",
     "DriftRequest",
+    "EmbeddingDrift",
     "KeyShift",
     "Sample",
     "SliceDrift",
     "TraceScore",
     "Window",
     "build_report",
+    "embedding_drift",
     "key_shift",
+    "mmd_permutation_test",
     "parse_duration",
     "parse_instant",
     "parse_range",

@@ -61,6 +61,7 @@ async def judge_traces(
             error=grade.error,
             stratum=(strata or {}).get(trace.trace_id, ""),
             keys=dict(trace.keys),
+            input=trace.input or "",
         )
 
     async with anyio.create_task_group() as group:

@@ -11,6 +11,7 @@ from typing import Any
 
 import anyio
 
+from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import KeyShift, key_shift
 from evallock.drift._judge import judge_traces
 from evallock.drift._report import DriftReport, build_report
@@ -70,6 +71,8 @@ class DriftRequest:
     """Seconds per judge attempt."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Retries for the judge."""
+    input_embeddings: bool = False
+    """Also test the inputs themselves for drift (MMD on embeddings; the embeddings extra)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,6 +83,8 @@ class DriftOutcome:
     """The figures and the alert."""
     inputs: list[KeyShift]
     """Input-mix drift per key (with a baseline window)."""
+    embedding: EmbeddingDrift | None = None
+    """Input drift on embeddings (with ``input_embeddings`` and a baseline window)."""
     report_id: str | None
     """Where the report was stored."""
 
@@ -92,6 +97,15 @@ def run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
 async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
     if not request.judge.configured:
         raise ConfigError("drift needs a judge: give --judge-base-url and --judge-model")
+    if request.input_embeddings:
+        from evallock.graders.similarity import EMBEDDINGS_MISSING, embeddings_available
+
+        if request.baseline_window is None:
+            raise UsageError(
+                "--input-embeddings compares with a baseline window: give --baseline-window"
+            )
+        if not embeddings_available():
+            raise UsageError(EMBEDDINGS_MISSING.replace("similar", "--input-embeddings"))
     given = [
         x is not None for x in (request.baseline, request.baseline_window, request.baseline_run)
     ]
@@ -143,8 +157,21 @@ async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
             now = store.count_traces_by(key, since=window.start, until=window.end)
             if len(set(before) | set(now)) > 1 or (before and now and set(before) != set(now)):
                 inputs.append(key_shift(key, before, now))
-    report_id = _save(store, report, inputs, scores)
-    return DriftOutcome(report=report, inputs=inputs, report_id=report_id)
+    embedding = None
+    if request.input_embeddings:
+        from evallock.drift._embedding import embedding_drift
+        from evallock.graders.similarity import default_embedder
+
+        embedding = await anyio.to_thread.run_sync(
+            lambda: embedding_drift(
+                [s.input for s in baseline.scores],
+                [s.input for s in scores],
+                embedder=default_embedder(),
+                seed=request.seed,
+            )
+        )
+    report_id = _save(store, report, inputs, scores, embedding)
+    return DriftOutcome(report=report, inputs=inputs, report_id=report_id, embedding=embedding)
 
 
 async def _judge_window(
@@ -291,14 +318,17 @@ async def _run_baseline(
 
 
 def _save(
-    store: Any, report: DriftReport, inputs: list[KeyShift], scores: list[TraceScore]
+    store: Any,
+    report: DriftReport,
+    inputs: list[KeyShift],
+    scores: list[TraceScore],
+    embedding: EmbeddingDrift | None,
 ) -> str | None:
     from evallock.report.drift import drift_report
 
     add = getattr(store, "add_drift_report", None)
     if not callable(add):
         return None
-    result: str | None = add(
-        drift_report(report, inputs), [(s.trace_id, s.score, s.reason) for s in scores]
-    )
+    data = drift_report(report, inputs, embedding)
+    result: str | None = add(data, [(s.trace_id, s.score, s.reason) for s in scores])
     return result

@@ -29,6 +29,8 @@ class TraceScore:
     """Its sampling stratum."""
     keys: dict[str, str] = field(default_factory=dict)
     """The trace's keys (for slices)."""
+    input: str = ""
+    """The trace's input text (for input drift on embeddings)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from evallock.drift import DriftReport, KeyShift
+from evallock.drift import DriftReport, EmbeddingDrift, KeyShift
 
 __all__ = ["drift_report"]
 
 
-def drift_report(report: DriftReport, inputs: list[KeyShift] | None = None) -> dict[str, Any]:
+def drift_report(
+    report: DriftReport,
+    inputs: list[KeyShift] | None = None,
+    embedding: EmbeddingDrift | None = None,
+) -> dict[str, Any]:
     """The drift check as a JSON-ready dict."""
     return {
+        "input_embeddings": None
+        if embedding is None
+        else {
+            "mmd2": embedding.mmd2,
+            "p_value": embedding.p_value,
+            "permutations": embedding.permutations,
+            "n_baseline": embedding.n_baseline,
+            "n_current": embedding.n_current,
+            "examples": embedding.examples,
+        },
         "window": str(report.window),
         "available": report.available,
         "n_samples": report.n_samples,

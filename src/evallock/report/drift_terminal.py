@@ -6,14 +6,19 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evallock.drift import DriftReport, KeyShift
+from evallock.drift import DriftReport, EmbeddingDrift, KeyShift
 from evallock.report.terminal import safe_text
 
 __all__ = ["print_drift"]
 
 
 def print_drift(
-    report: DriftReport, inputs: list[KeyShift], console: Console, *, history: bool = False
+    report: DriftReport,
+    inputs: list[KeyShift],
+    console: Console,
+    *,
+    history: bool = False,
+    embedding: EmbeddingDrift | None = None,
 ) -> None:
     """Figures with intervals, slices, detectors (and the batch series with ``history``)."""
     console.print(
@@ -73,6 +78,16 @@ def print_drift(
                 f" {k.biggest_change}"
             )
         )
+    if embedding is not None:
+        console.print(
+            Text(
+                f"input texts: MMD² {embedding.mmd2:.4f}, permutation p {embedding.p_value:.3g} "
+                f"({embedding.n_current} vs {embedding.n_baseline} inputs); "
+                "least like the baseline:"
+            )
+        )
+        for example in embedding.examples:
+            console.print(Text("  • ") + safe_text(example, 160))
     for note in report.notes:
         console.print(Text("note: ", style="yellow") + safe_text(note, 300))
     if not report.trustworthy:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from evallock.demo import start_fake_service
+from evallock.errors import InfraError
 
 BODY = {"model": "support-bot", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -36,8 +37,8 @@ def test_services_run_side_by_side() -> None:
             assert httpx.get(f"{service.root_url}/health").json() == {"status": "ok"}
 
 
-def test_a_busy_port_is_an_error() -> None:
-    with start_fake_service() as running, pytest.raises(OSError):
+def test_a_busy_port_is_an_infra_error_naming_it() -> None:
+    with start_fake_service() as running, pytest.raises(InfraError, match=f":{running.port}"):
         start_fake_service(port=running.port)
 
 

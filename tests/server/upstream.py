@@ -8,13 +8,11 @@ them, so a test can tell relaying chunk by chunk from buffering.
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from typing import Any
 
 import orjson
-import uvicorn
+
+from evallock.server._threaded import ThreadedServer, bind_socket, uvicorn_config
 
 
 class ScriptedUpstream:
@@ -23,32 +21,19 @@ class ScriptedUpstream:
     def __init__(self, *, pause_s: float = 0.3) -> None:
         self.pause_s = pause_s
         self.seen: list[dict[str, Any]] = []
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self._sock = sock
-        self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-        config = uvicorn.Config(
-            self.app, interface="asgi3", log_config=None, log_level="warning", lifespan="off"
+        self._running = ThreadedServer(
+            uvicorn_config(self.app, interface="asgi3", lifespan="off"),
+            bind_socket("127.0.0.1", 0, backlog=128),
+            name="scripted upstream",
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
+        self.base_url = f"{self._running.root_url}/v1"
 
     def __enter__(self) -> ScriptedUpstream:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("scripted upstream did not start")
-            time.sleep(0.01)
+        self._running.start(timeout_s=10)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.should_exit = True
-        self._thread.join(10)
-        self._sock.close()
+        self._running.stop()
 
     async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         body = b""

@@ -1,26 +1,21 @@
 """The fake service's server: uvicorn in a background thread on a loopback port.
 
-:func:`start_fake_service` binds and listens on the socket itself before the
-thread starts, so the port is known at once (``port=0`` picks a free one) and
-no connection is ever refused; it then returns only once ``GET /health`` has
-answered. :meth:`FakeService.stop` shuts uvicorn down gracefully and joins the
-thread, so nothing outlives the handle.
+:func:`start_fake_service` binds the socket before the thread starts, so the port
+is known at once (``port=0`` picks a free one), and returns once the service
+serves; :meth:`FakeService.stop` shuts uvicorn down gracefully and joins the
+thread, so nothing outlives the handle. The threading is
+:class:`evallock.server._threaded.ThreadedServer`, shared with ``evallock serve``.
 """
 
 from __future__ import annotations
 
 import http.client
-import importlib.util
-import socket
-import threading
-import time
-from types import TracebackType
 from typing import Any
 
 import orjson
-import uvicorn
 
 from evallock.demo._asgi import FakeServiceApp
+from evallock.server._threaded import ThreadedServer, bind_socket, uvicorn_config
 
 __all__ = ["FakeService", "start_fake_service"]
 
@@ -28,15 +23,7 @@ _READY_TIMEOUT_S = 15.0
 _GRACEFUL_S = 2
 
 
-def _http_impl() -> str:
-    return "httptools" if importlib.util.find_spec("httptools") else "h11"
-
-
-def _loop_impl() -> str:
-    return "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-
-
-class FakeService:
+class FakeService(ThreadedServer):
     """A running fake service; stop it with :meth:`stop` or a ``with`` block.
 
     Attributes:
@@ -44,25 +31,15 @@ class FakeService:
             with :meth:`stats`, which asks ``GET /_stats``.
         host: the loopback address it listens on.
         port: the port it listens on.
+        root_url: the server root, e.g. ``http://127.0.0.1:54321``.
         base_url: the OpenAI-style base URL, e.g. ``http://127.0.0.1:54321/v1``.
     """
 
-    def __init__(self, app: FakeServiceApp, sock: socket.socket, server: uvicorn.Server) -> None:
+    def __init__(self, app: FakeServiceApp, host: str, port: int) -> None:
+        config = uvicorn_config(app, graceful_s=_GRACEFUL_S, date_header=False)
+        super().__init__(config, bind_socket(host, port), name="evallock-fake-service")
         self.app = app
-        address = sock.getsockname()
-        self.host: str = address[0]
-        self.port: int = address[1]
-        self.base_url = f"http://{self.host}:{self.port}/v1"
-        self._sock = sock
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name="evallock-fake-service", daemon=True
-        )
-
-    @property
-    def root_url(self) -> str:
-        """The server root without ``/v1``, e.g. ``http://127.0.0.1:54321``."""
-        return f"http://{self.host}:{self.port}"
+        self.base_url = f"{self.root_url}/v1"
 
     def stats(self) -> dict[str, Any]:
         """The request counters, as ``GET /_stats`` returns them (see ``_stats``)."""
@@ -83,48 +60,6 @@ class FakeService:
             return payload
         finally:
             connection.close()
-
-    def _start(self) -> None:
-        self._thread.start()
-        deadline = time.monotonic() + _READY_TIMEOUT_S
-        while True:
-            if not self._thread.is_alive():
-                self._sock.close()
-                raise RuntimeError("the fake service stopped while starting")
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=0.5)
-            try:
-                connection.request("GET", "/health")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                # Not serving yet: the socket listens, so the request waits in the
-                # backlog and times out; ask again until the deadline.
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("the fake service did not answer /health") from None
-            finally:
-                connection.close()
-
-    def stop(self) -> None:
-        """Shut the server down and wait for its thread; safe to call twice."""
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(_GRACEFUL_S + 5)
-            if self._thread.is_alive():
-                self._server.force_exit = True
-                self._thread.join()
-        self._sock.close()
-
-    def __enter__(self) -> FakeService:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<FakeService {self.base_url}>"
@@ -148,7 +83,10 @@ def start_fake_service(
         judge_position_bias: points the pairwise judge adds to answer A.
 
     Returns:
-        The running service; it already answers ``GET /health``.
+        The running service, already serving.
+
+    Raises:
+        InfraError: the address cannot be bound (a port in use …).
 
     Example::
 
@@ -158,31 +96,6 @@ def start_fake_service(
     app = FakeServiceApp(
         latency_ms=latency_ms, api_key=api_key, judge_position_bias=judge_position_bias
     )
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
-    # and without it every response waits ~40 ms for a delayed ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError:
-        sock.close()
-        raise
-    config = uvicorn.Config(
-        app,
-        http=_http_impl(),
-        loop=_loop_impl(),
-        ws="none",
-        lifespan="on",
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        server_header=False,
-        date_header=False,
-        timeout_graceful_shutdown=_GRACEFUL_S,
-        backlog=2048,
-    )
-    service = FakeService(app, sock, uvicorn.Server(config))
-    service._start()
+    service = FakeService(app, host, port)
+    service.start(timeout_s=_READY_TIMEOUT_S)
     return service

@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+from evallock.cli._options import (
+    ConfigOption,
+    JudgeApiKeyEnv,
+    JudgeBaseUrl,
+    JudgeModel,
+    StoreOption,
+)
+
 __all__ = ["ab"]
 
 _T = "Target"
@@ -45,15 +53,9 @@ def ab(
         list[str] | None,
         typer.Option("--key", help="Shared key k=v for both (repeatable).", rich_help_panel=_T),
     ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Judge's base URL.", rich_help_panel=_J)
-    ] = None,
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
-    ] = None,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_api_key_env: JudgeApiKeyEnv = None,
     rubric: Annotated[
         str | None, typer.Option(help="Default judge rubric: TEXT or @FILE.", rich_help_panel=_J)
     ] = None,
@@ -115,10 +117,8 @@ def ab(
         Path | None,
         typer.Option(help="Write a Markdown summary (for a PR comment).", rich_help_panel=_O),
     ] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
-    ] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Compare two variants on the same cases: paired test, interval, effect floor, verdict.
 

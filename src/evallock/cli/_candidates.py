@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 
+from evallock.cli._options import ConfigOption, StoreOption
+
 if TYPE_CHECKING:
     from evallock.feedback import SignalKind
 
@@ -25,8 +27,6 @@ candidates_app = typer.Typer(
 )
 
 _SIGNALS = ("thumbs-down", "low-judge-score", "error", "empty-output")
-_Store = Annotated[str | None, typer.Option(help="Store URL.")]
-_Config = Annotated[Path | None, typer.Option(help="Config file.")]
 _Actor = Annotated[
     str | None,
     typer.Option(help="Who is acting, for the audit trail (default $EVALLOCK_ACTOR, the OS user)."),
@@ -79,8 +79,8 @@ def propose(
         bool, typer.Option("--embeddings", help="Compare embeddings too (the embeddings extra).")
     ] = False,
     actor: _Actor = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Create candidates from signalled traces, merging near-duplicates; safe to run again.
 
@@ -152,8 +152,8 @@ def list_(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write them as JSON to FILE (- for stdout).")
     ] = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """List candidates, the most traces behind them first; user text is escaped.
 
@@ -182,8 +182,8 @@ def show(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write it as JSON to FILE (- for stdout).")
     ] = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Show one candidate: trace, keys, input, the bad answer, review and audit trail.
 
@@ -251,8 +251,8 @@ def accept(
         str | None, typer.Option(help="The bug the lock guards (default: the signal and answer).")
     ] = None,
     actor: _Actor = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Accept a candidate with the expected answer and/or assertions; promote it afterwards.
 
@@ -298,8 +298,8 @@ def reject(
     candidate_id: Annotated[str, typer.Argument(help="Candidate id (or a unique prefix).")],
     reason: Annotated[str, typer.Option(help="Why it is not a case (kept in the audit trail).")],
     actor: _Actor = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Reject a candidate with a reason; its repeats keep merging into it.
 
@@ -328,8 +328,8 @@ def promote(
         typer.Option("--id", help="Promote only these accepted candidates (repeatable)."),
     ] = None,
     actor: _Actor = None,
-    store: _Store = None,
-    config: _Config = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Append accepted candidates to the golden set as lock cases; print the new dataset_id.
 

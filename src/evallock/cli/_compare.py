@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from evallock.cli._options import ConfigOption, StoreOption
+
 __all__ = ["compare"]
 
 
@@ -33,8 +35,8 @@ def compare(
         str | None,
         typer.Option("--json", help="Write the comparison as JSON to FILE (- for stdout)."),
     ] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Put each slice's offline pass rate and judge score beside its online thumbs-down rate,
     error rate and judge score, each with its interval and n; flag offline win, online loss.

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from evallock.cli._options import ConfigOption, StoreOption
+
 __all__ = ["coverage"]
 
 
@@ -32,8 +34,8 @@ def coverage(
     json_out: Annotated[
         str | None, typer.Option("--json", help="Write the report as JSON to FILE (- for stdout).")
     ] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Rank the slices with thumbs-downs or bad judge scores by volume, count the golden
     cases covering each (0 = a blind spot), and suggest a next case from the most

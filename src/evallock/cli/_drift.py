@@ -7,6 +7,14 @@ from typing import Annotated
 
 import typer
 
+from evallock.cli._options import (
+    ConfigOption,
+    JudgeApiKeyEnv,
+    JudgeBaseUrl,
+    JudgeModel,
+    StoreOption,
+)
+
 __all__ = ["drift"]
 
 _W = "Window and sample"
@@ -90,15 +98,9 @@ def drift(
             rich_help_panel=_B,
         ),
     ] = False,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Judge's base URL.", rich_help_panel=_J)
-    ] = None,
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
-    ] = None,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_api_key_env: JudgeApiKeyEnv = None,
     rubric: Annotated[
         str | None,
         typer.Option(
@@ -113,8 +115,8 @@ def drift(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
     ] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Judge a sample of a window's traces, compare with the baseline, alert on a drop (exit 1).
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from evallock.cli._options import ConfigOption, StoreOption
+
 __all__ = ["history"]
 
 
@@ -16,8 +18,8 @@ def history(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the history as JSON.")
     ] = None,
-    store: Annotated[str | None, typer.Option(help="Store URL.")] = None,
-    config: Annotated[Path | None, typer.Option(help="Config file.")] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Show the pass rate of each run of a case file, with intervals and regression deltas.
 

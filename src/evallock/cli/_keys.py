@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from evallock.cli._options import ConfigOption, StoreOption
 
 __all__ = ["keys_app"]
 
@@ -21,9 +22,6 @@ keys_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_StoreOpt = Annotated[str | None, typer.Option(help="Store URL (sqlite:///… or postgresql://…).")]
-_ConfigOpt = Annotated[Path | None, typer.Option(help="Config file (default ./evallock.yaml).")]
-
 
 @keys_app.command("create")
 def create(
@@ -31,8 +29,8 @@ def create(
     name: Annotated[
         str, typer.Option(help="What the key is for (shown by keys list).")
     ] = "default",
-    store: _StoreOpt = None,
-    config: _ConfigOpt = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Create a key and print it once: only its SHA-256 hash is stored.
 
@@ -59,7 +57,7 @@ def create(
 
 
 @keys_app.command("list")
-def list_keys(store: _StoreOpt = None, config: _ConfigOpt = None) -> int:
+def list_keys(store: StoreOption = None, config: ConfigOption = None) -> int:
     """List keys: id, name, scope, created, revoked (never the keys themselves).
 
     Example: evallock keys list --store sqlite:///.evallock/evallock.db
@@ -96,8 +94,8 @@ def list_keys(store: _StoreOpt = None, config: _ConfigOpt = None) -> int:
 @keys_app.command("revoke")
 def revoke(
     key_id: Annotated[str, typer.Argument(help="The key's id, from keys list.")],
-    store: _StoreOpt = None,
-    config: _ConfigOpt = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Revoke a key: requests with it get 401 (a running server notices within seconds).
 

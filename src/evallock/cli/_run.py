@@ -8,6 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
+from evallock.cli._options import (
+    ConfigOption,
+    JudgeApiKeyEnv,
+    JudgeBaseUrl,
+    JudgeModel,
+    StoreOption,
+)
+
 __all__ = ["run"]
 
 _T = "Target"
@@ -44,15 +52,9 @@ def run(
             rich_help_panel=_T,
         ),
     ] = None,
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Judge's OpenAI-compatible base URL.", rich_help_panel=_J)
-    ] = None,
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model.", rich_help_panel=_J)
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None, typer.Option(help="Env var holding the judge's API key.", rich_help_panel=_J)
-    ] = None,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_api_key_env: JudgeApiKeyEnv = None,
     rubric: Annotated[
         str | None, typer.Option(help="Default judge rubric: TEXT or @FILE.", rich_help_panel=_J)
     ] = None,
@@ -103,12 +105,8 @@ def run(
             rich_help_panel=_O,
         ),
     ] = None,
-    store: Annotated[
-        str | None, typer.Option(help="Store URL (sqlite:///… or postgresql://…).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
-    ] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Run the cases against the target, grade, store and gate; exit 1 when the gate fails.
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from evallock.cli._options import (
+    ConfigOption,
+    JudgeApiKeyEnv,
+    JudgeBaseUrl,
+    JudgeModel,
+    StoreOption,
+)
 
 __all__ = ["serve"]
 
@@ -61,12 +68,8 @@ def serve(
     log_level: Annotated[
         str, typer.Option(help="critical, error, warning, info or debug.")
     ] = "info",
-    store: Annotated[
-        str | None, typer.Option(help="Store URL (sqlite:///… or postgresql://…).")
-    ] = None,
-    config: Annotated[
-        Path | None, typer.Option(help="Config file (default ./evallock.yaml).")
-    ] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
     drift_every: Annotated[
         str | None,
         typer.Option(
@@ -94,22 +97,9 @@ def serve(
         str | None,
         typer.Option(help="Post alerts of the check here.", rich_help_panel="Scheduled drift"),
     ] = None,
-    judge_base_url: Annotated[
-        str | None,
-        typer.Option(
-            help="Judge's base URL (default: judge.base_url of the config).",
-            rich_help_panel="Scheduled drift",
-        ),
-    ] = None,
-    judge_model: Annotated[
-        str | None, typer.Option(help="Judge model.", rich_help_panel="Scheduled drift")
-    ] = None,
-    judge_api_key_env: Annotated[
-        str | None,
-        typer.Option(
-            help="Env var holding the judge's API key.", rich_help_panel="Scheduled drift"
-        ),
-    ] = None,
+    judge_base_url: JudgeBaseUrl = None,
+    judge_model: JudgeModel = None,
+    judge_api_key_env: JudgeApiKeyEnv = None,
 ) -> int:
     """Serve OTLP trace ingest, the recording proxy, feedback and the trace API.
 

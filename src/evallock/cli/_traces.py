@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evallock.cli._options import ConfigOption, StoreOption
+
 if TYPE_CHECKING:
     from rich.text import Text
 
@@ -24,8 +26,6 @@ traces_app = typer.Typer(
     rich_markup_mode=None,
 )
 
-_StoreOpt = Annotated[str | None, typer.Option(help="Store URL (sqlite:///… or postgresql://…).")]
-_ConfigOpt = Annotated[Path | None, typer.Option(help="Config file (default ./evallock.yaml).")]
 _JsonOpt = Annotated[
     Path | None, typer.Option("--json", help="Also write JSON here ('-' for stdout only).")
 ]
@@ -36,8 +36,8 @@ _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @traces_app.command("import")
 def import_traces(
     file: Annotated[Path, typer.Argument(help="JSONL (DESIGN §6) or an OTLP JSON export.")],
-    store: _StoreOpt = None,
-    config: _ConfigOpt = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Backfill traces (and their feedback) from a file; a bad line stops it before any write.
 
@@ -81,8 +81,8 @@ def list_traces(
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
     oldest_first: Annotated[bool, typer.Option("--oldest-first", help="Oldest first.")] = False,
     json_out: _JsonOpt = None,
-    store: _StoreOpt = None,
-    config: _ConfigOpt = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """List trace summaries, newest first, with their keys.
 
@@ -138,8 +138,8 @@ def list_traces(
 def show(
     trace_id: Annotated[str, typer.Argument(help="The trace id (32 hex digits).")],
     json_out: _JsonOpt = None,
-    store: _StoreOpt = None,
-    config: _ConfigOpt = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
 ) -> int:
     """Show one trace: input messages, output, timing, usage, keys and its feedback.
 

@@ -8,33 +8,36 @@ from __future__ import annotations
 
 import random
 import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import anyio
 
-from evallock.cases import load_cases
+from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, InfraError, TargetError, UsageError
-from evallock.gate import GateResult, GateThresholds, evaluate_gate
+from evallock.gate import GateCounter, GateResult, GateThresholds
 from evallock.providers import (
     CallableProvider,
     OpenAICompatProvider,
     PromptTemplate,
     Provider,
 )
-from evallock.records import CaseResult, Dataset, Run
+from evallock.records import CaseResult, EvalRecord, Run
 from evallock.runner import (
     Progress,
     RetryingJudge,
     RetryPolicy,
     RunOptions,
     RunStats,
-    aggregate_results,
     execute_run,
+    stream_results,
 )
 
 __all__ = [
+    "NOTABLE_PER_KIND",
     "EvalOutcome",
     "EvalRequest",
     "JudgeSpecSettings",
@@ -125,18 +128,41 @@ class EvalRequest:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EvalOutcome:
-    """A finished run: its record, the folded results, the gate and the run's statistics."""
+    """A finished run: its record, the gate, the results the reports list, and statistics.
+
+    The outcome does not hold every case's result (a run may have a million):
+    :meth:`iter_results` reads them again, in file order, from the case file and
+    the store. ``notable`` keeps the first results of each kind the reports list.
+    """
 
     run: Run
     """The stored run (status complete)."""
-    dataset: Dataset
-    """The cases that ran."""
-    results: list[CaseResult]
-    """One result per case, in file order."""
+    dataset: CaseFile
+    """The case file that ran."""
     gate: GateResult
     """The verdict."""
     stats: RunStats
     """Counts of retries, errors, cache hits and the wall time."""
+    notable: tuple[CaseResult, ...]
+    """In file order: every failed lock, and the first results that failed, errored,
+    failed anew or were flaky (up to :data:`NOTABLE_PER_KIND` of each kind)."""
+    not_passing_or_flaky: int
+    """How many cases did not pass or were flaky (``notable`` may list fewer)."""
+    read_results: Callable[[], Iterator[tuple[CaseResult, list[EvalRecord]]]] = field(repr=False)
+    """Reads every case's result and trial records again, in file order."""
+
+    def iter_results(self) -> Iterator[CaseResult]:
+        """Every case's result, in file order."""
+        for result, _ in self.read_results():
+            yield result
+
+    def iter_trials(self) -> Iterator[tuple[CaseResult, list[EvalRecord]]]:
+        """Every case's result with its trial records (by trial), in file order."""
+        return self.read_results()
+
+
+NOTABLE_PER_KIND = 100
+"""Results of each kind (failed, errored, new failure, flaky) an outcome keeps."""
 
 
 def new_run_id() -> str:
@@ -198,10 +224,10 @@ def run_eval(request: EvalRequest, store: Any, *, progress: Progress | None = No
 async def _run_eval_async(
     request: EvalRequest, store: Any, progress: Progress | None
 ) -> EvalOutcome:
-    dataset = load_cases(request.cases)
-    run, skip = _start_or_resume(request, dataset, store)
+    dataset = open_cases(request.cases)
+    run, resuming = _start_or_resume(request, dataset, store)
     prompt = PromptTemplate.from_file(request.target.prompt) if request.target.prompt else None
-    needs_judge = any(case.judge is not None for case in dataset.cases)
+    needs_judge = dataset.first_judged is not None
     if needs_judge and not request.judge.configured:
         raise ConfigError(
             f"{dataset.path}: some cases ask for a judge; give --judge-base-url and --judge-model"
@@ -221,7 +247,7 @@ async def _run_eval_async(
     try:
         stats = await execute_run(
             run_id=run.run_id,
-            dataset=dataset,
+            cases=dataset,
             provider=provider,
             store=store,
             prompt=prompt,
@@ -230,7 +256,7 @@ async def _run_eval_async(
             judge=judge,
             default_rubric=request.judge.rubric,
             judge_params=request.judge.params,
-            skip=skip,
+            resume=resuming,
             progress=progress,
         )
     except BaseException:
@@ -240,28 +266,76 @@ async def _run_eval_async(
         await provider.aclose()
         if judge_provider is not None:
             await judge_provider.aclose()
-    results = aggregate_results(dataset.cases, store.iter_records(run.run_id))
-    if results and all(r.error_kind == "target" for r in results):
+    try:
+        baseline_run = _baseline_run(request.baseline, run, store)
+        counter, notable, listed = _fold(dataset, store, run, baseline_run)
+    except BaseException:
         _finish(store, run, status="interrupted")
-        raise TargetError(f"every case errored; the target failed: {results[0].error}")
-    baseline_run = _baseline_run(request.baseline, run, store)
-    baseline = None
-    if baseline_run is not None:
-        baseline_results = aggregate_results(dataset.cases, store.iter_records(baseline_run.run_id))
-        baseline = {r.case_id: r.passed for r in baseline_results}
-    gate = evaluate_gate(
-        results,
+        raise
+    if counter.n and counter.target_errored == counter.n:
+        _finish(store, run, status="interrupted")
+        first = notable[0].error if notable else "?"
+        raise TargetError(f"every case errored; the target failed: {first}")
+    gate = counter.result(
         thresholds=request.thresholds,
-        baseline=baseline,
         baseline_run_id=baseline_run.run_id if baseline_run else None,
     )
     finished = _finish(store, run, status="complete", gate=gate, stats=stats)
-    return EvalOutcome(run=finished, dataset=dataset, results=results, gate=gate, stats=stats)
+    return EvalOutcome(
+        run=finished,
+        dataset=dataset,
+        gate=gate,
+        stats=stats,
+        notable=tuple(notable),
+        not_passing_or_flaky=listed,
+        read_results=partial(_read_results, dataset, store, run.run_id),
+    )
 
 
-def _start_or_resume(
-    request: EvalRequest, dataset: Dataset, store: Any
-) -> tuple[Run, set[tuple[str, int]]]:
+def _read_results(
+    dataset: CaseFile, store: Any, run_id: str
+) -> Iterator[tuple[CaseResult, list[EvalRecord]]]:
+    for result, records, _ in stream_results(dataset.heads(), store, run_id):
+        yield result, records
+
+
+def _fold(
+    dataset: CaseFile, store: Any, run: Run, baseline_run: Run | None
+) -> tuple[GateCounter, list[CaseResult], int]:
+    """One pass over the results: the gate's counts and the results the reports list."""
+    counter = GateCounter()
+    notable: list[CaseResult] = []
+    kept = dict.fromkeys(("failed", "errored", "new", "flaky"), 0)
+    listed = 0
+    baseline_id = baseline_run.run_id if baseline_run is not None else None
+    for result, _, before in stream_results(
+        dataset.heads(), store, run.run_id, baseline_run_id=baseline_id
+    ):
+        counter.add(result, passed_before=before)
+        if result.passed and not result.flaky:
+            continue
+        listed += 1
+        kinds = [
+            kind
+            for kind, applies in (
+                ("failed", not result.passed),
+                ("errored", result.errored),
+                ("new", not result.passed and bool(before)),
+                ("flaky", result.flaky),
+            )
+            if applies
+        ]
+        keep = result.lock and not result.passed
+        for kind in kinds:
+            if kept[kind] < NOTABLE_PER_KIND:
+                kept[kind] += 1
+                keep = True
+        if keep:
+            notable.append(result)
+    return counter, notable, listed
+
+
+def _start_or_resume(request: EvalRequest, dataset: CaseFile, store: Any) -> tuple[Run, bool]:
     if request.resume:
         run = store.get_run(request.resume)
         if run is None:
@@ -273,9 +347,9 @@ def _start_or_resume(
                 f"--resume {request.resume}: the run was of {run.dataset_id}, but "
                 f"{dataset.path} is now {dataset.dataset_id}; start a new run"
             )
-        return run, store.completed_trials(run.run_id)
+        return run, True
     keys = {**request.keys, "dataset_id": dataset.dataset_id}
-    judged = next((case for case in dataset.cases if case.judge is not None), None)
+    judged = dataset.first_judged
     if request.judge.configured and judged is not None and "judge_version" not in keys:
         # The run's judge version is that of its first judged case; each record
         # carries the exact version of the rubric it was graded with.
@@ -310,7 +384,7 @@ def _start_or_resume(
         },
     )
     store.create_run(run)
-    return run, set()
+    return run, False
 
 
 def make_target_id(target: TargetSpec) -> str:

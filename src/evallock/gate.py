@@ -8,14 +8,14 @@ not passed and are listed apart.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from evallock.records import CaseResult
 from evallock.stats import Interval, wilson_interval
 
-__all__ = ["GateResult", "GateThresholds", "evaluate_gate"]
+__all__ = ["GateCounter", "GateResult", "GateThresholds", "evaluate_gate"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -67,8 +67,85 @@ class GateResult:
         return 0 if self.verdict == "pass" else 1
 
 
+class GateCounter:
+    """Folds case results into a :class:`GateResult` as they stream by.
+
+    Keeps counts and the ids the verdict lists (locks failed, new failures,
+    flaky, errored), never the results: memory grows with the failures, not
+    with the number of cases.
+    """
+
+    def __init__(self) -> None:
+        self.n = 0
+        """Cases counted so far."""
+        self.passed = 0
+        """Of which passed."""
+        self.target_errored = 0
+        """Of which errored because the target failed."""
+        self.errored_ids: list[str] = []
+        self.locks_failed: list[str] = []
+        self.new_failures: list[str] = []
+        self.flaky: list[str] = []
+
+    def add(self, result: CaseResult, *, passed_before: bool | None = None) -> None:
+        """Count one case; ``passed_before`` is whether it passed on the baseline run."""
+        self.n += 1
+        if result.passed:
+            self.passed += 1
+        elif passed_before:
+            self.new_failures.append(result.case_id)
+        if result.errored:
+            self.errored_ids.append(result.case_id)
+            if result.error_kind == "target":
+                self.target_errored += 1
+        if result.lock and not result.passed:
+            self.locks_failed.append(result.case_id)
+        if result.flaky:
+            self.flaky.append(result.case_id)
+
+    def result(
+        self, *, thresholds: GateThresholds, baseline_run_id: str | None = None
+    ) -> GateResult:
+        """The verdict over every case counted."""
+        n, passed = self.n, self.passed
+        pass_rate = passed / n if n else 0.0
+        new_failures = tuple(self.new_failures)
+        reasons: list[str] = []
+        if self.locks_failed:
+            reasons.append(f"lock case failed: {', '.join(self.locks_failed)}")
+        if n == 0:
+            reasons.append("no case was graded")
+        elif pass_rate < thresholds.min_pass_rate:
+            reasons.append(
+                f"pass rate {pass_rate:.1%} ({passed}/{n}) is below "
+                f"min_pass_rate {thresholds.min_pass_rate:.1%}"
+            )
+        if len(new_failures) > thresholds.max_new_failures:
+            reasons.append(
+                f"{len(new_failures)} new failure(s) against baseline {baseline_run_id} "
+                f"(allowed {thresholds.max_new_failures}): {', '.join(new_failures[:10])}"
+                + (" …" if len(new_failures) > 10 else "")
+            )
+        return GateResult(
+            verdict="fail" if reasons else "pass",
+            reasons=tuple(reasons),
+            n=n,
+            passed=passed,
+            failed=n - passed - len(self.errored_ids),
+            errored=len(self.errored_ids),
+            pass_rate=pass_rate,
+            pass_rate_ci=wilson_interval(passed, n),
+            locks_failed=tuple(self.locks_failed),
+            new_failures=new_failures,
+            flaky=tuple(self.flaky),
+            errored_ids=tuple(self.errored_ids),
+            baseline_run_id=baseline_run_id,
+            thresholds=thresholds,
+        )
+
+
 def evaluate_gate(
-    results: Sequence[CaseResult],
+    results: Iterable[CaseResult],
     *,
     thresholds: GateThresholds,
     baseline: Mapping[str, bool] | None = None,
@@ -82,44 +159,8 @@ def evaluate_gate(
         baseline: case id → passed on the baseline run; None when there is none.
         baseline_run_id: the baseline's id, for the report.
     """
-    n = len(results)
-    passed_ids = [r.case_id for r in results if r.passed]
-    errored_ids = tuple(r.case_id for r in results if r.errored)
-    failed = n - len(passed_ids) - len(errored_ids)
-    pass_rate = len(passed_ids) / n if n else 0.0
-    locks_failed = tuple(r.case_id for r in results if r.lock and not r.passed)
-    new_failures: tuple[str, ...] = ()
-    if baseline is not None:
-        new_failures = tuple(r.case_id for r in results if not r.passed and baseline.get(r.case_id))
-    reasons: list[str] = []
-    if locks_failed:
-        reasons.append(f"lock case failed: {', '.join(locks_failed)}")
-    if n == 0:
-        reasons.append("no case was graded")
-    elif pass_rate < thresholds.min_pass_rate:
-        reasons.append(
-            f"pass rate {pass_rate:.1%} ({len(passed_ids)}/{n}) is below "
-            f"min_pass_rate {thresholds.min_pass_rate:.1%}"
-        )
-    if len(new_failures) > thresholds.max_new_failures:
-        reasons.append(
-            f"{len(new_failures)} new failure(s) against baseline {baseline_run_id} "
-            f"(allowed {thresholds.max_new_failures}): {', '.join(new_failures[:10])}"
-            + (" …" if len(new_failures) > 10 else "")
-        )
-    return GateResult(
-        verdict="fail" if reasons else "pass",
-        reasons=tuple(reasons),
-        n=n,
-        passed=len(passed_ids),
-        failed=failed,
-        errored=len(errored_ids),
-        pass_rate=pass_rate,
-        pass_rate_ci=wilson_interval(len(passed_ids), n),
-        locks_failed=locks_failed,
-        new_failures=new_failures,
-        flaky=tuple(r.case_id for r in results if r.flaky),
-        errored_ids=errored_ids,
-        baseline_run_id=baseline_run_id,
-        thresholds=thresholds,
-    )
+    counter = GateCounter()
+    for result in results:
+        before = baseline.get(result.case_id) if baseline is not None else None
+        counter.add(result, passed_before=before)
+    return counter.result(thresholds=thresholds, baseline_run_id=baseline_run_id)

@@ -14,6 +14,7 @@ from typing import Any, Literal
 __all__ = [
     "Assertion",
     "Case",
+    "CaseHead",
     "CaseResult",
     "CaseSource",
     "Completion",
@@ -96,6 +97,28 @@ class Case:
     """Provenance; ``source.lock`` makes a lock case."""
     line: int = 0
     """The 1-based line (or row) of the file the case was read from."""
+
+    @property
+    def is_lock(self) -> bool:
+        """True for a case that locks a fixed bug."""
+        return self.source is not None and self.source.lock
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CaseHead:
+    """What a case's result needs of the case: its id, keys and provenance.
+
+    Reading a validated file again for results, only this much is built per case.
+    """
+
+    id: str
+    """Unique within its file."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """The case's own keys."""
+    source: CaseSource | None = None
+    """Provenance; ``source.lock`` makes a lock case."""
+    line: int = 0
+    """The 1-based line (or row) of the file."""
 
     @property
     def is_lock(self) -> bool:
@@ -223,6 +246,8 @@ class CaseResult:
     """True for a lock case."""
     keys: dict[str, str] = field(default_factory=dict)
     """The case's own keys (intent, customer_tier …)."""
+    source: CaseSource | None = None
+    """The case's provenance (the trace and the bug a lock guards)."""
 
     @property
     def errored(self) -> bool:

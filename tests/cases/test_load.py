@@ -179,3 +179,78 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "e.jsonl").write_text("\n\n")
     with pytest.raises(CaseFileError, match="no cases"):
         load_cases(tmp_path / "e.jsonl")
+
+
+# -- streaming: a file is validated whole, then read again case by case ------------
+
+
+def test_open_cases_keeps_the_id_not_the_cases_and_reads_again_in_order(tmp_path: Path) -> None:
+    from evallock.cases import open_cases
+
+    rows = [
+        {"id": f"c{i}", "input": f"q{i}", "expected": "a", "keys": {"n": i}} for i in range(600)
+    ]
+    rows[7]["source"] = {"lock": "yes", "note": "guards bug 7"}
+    path = write_jsonl(tmp_path / "big.jsonl", rows)
+    opened = open_cases(path)
+    assert opened.dataset_id == load_cases(path).dataset_id
+    assert len(opened) == 600 and opened.first_judged is None
+    assert not any(isinstance(value, (list, tuple)) for value in vars_of(opened))
+    assert [case.id for case in opened] == [f"c{i}" for i in range(600)]
+    heads = list(opened.heads())
+    assert [head.id for head in heads] == [case.id for case in opened]
+    # the light read builds the same keys and provenance as the full validation
+    full = {case.id: case for case in opened}
+    for head in heads:
+        assert head.keys == full[head.id].keys and head.source == full[head.id].source
+        assert head.is_lock == full[head.id].is_lock
+    assert heads[7].is_lock and heads[7].keys == {"n": "7"}
+
+
+def vars_of(obj: object) -> list[object]:
+    return [getattr(obj, name) for name in obj.__slots__]  # type: ignore[attr-defined]
+
+
+def test_a_file_changed_after_validation_is_refused_not_read(tmp_path: Path) -> None:
+    from evallock.cases import open_cases
+
+    path = write_jsonl(tmp_path / "g.jsonl", [{"id": "a", "input": "x", "expected": "y"}])
+    opened = open_cases(path)
+    write_jsonl(path, [{"id": "a", "input": "x", "expected": "changed"}])
+    with pytest.raises(UsageError, match="changed while it was in use"):
+        list(opened)
+    with pytest.raises(UsageError, match="changed while it was in use"):
+        list(opened.heads())
+    path.write_text("not json\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="changed while it was in use"):
+        list(opened)
+
+
+def test_duplicate_ids_are_found_among_many(tmp_path: Path) -> None:
+    rows = [{"id": f"c{i}", "input": "q", "expected": "a"} for i in range(3000)]
+    rows.append({"id": "c1234", "input": "again", "expected": "a"})
+    with pytest.raises(CaseFileError) as info:
+        load_cases(write_jsonl(tmp_path / "dup.jsonl", rows))
+    assert info.value.problems == [
+        f"{tmp_path / 'dup.jsonl'}:3001: duplicate id 'c1234' (first at line 1235)"
+    ]
+
+
+def test_jsonl_with_a_bom_and_a_line_separator_inside_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "bom.jsonl"
+    line_separator = "\u2028"
+    row = {"id": "a", "input": f"one{line_separator}two", "expected": "y"}
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(row, ensure_ascii=False).encode() + b"\n")
+    (case,) = load_cases(path).cases
+    assert case.input == f"one{line_separator}two" and case.line == 1
+
+
+def test_jsonl_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin.jsonl"
+    path.write_bytes(
+        b'{"id": "a", "input": "x", "expected": "y"}\n{"id": "b", "input": "caf\xe9"}\n'
+    )
+    with pytest.raises(CaseFileError) as info:
+        load_cases(path)
+    (problem,) = info.value.problems
+    assert problem.startswith(f"{path}:2: invalid JSON")

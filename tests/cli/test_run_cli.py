@@ -368,3 +368,16 @@ def test_console_script_starts_fast_enough_to_show_help(tmp_path) -> None:
     for command in ("run", "init", "history", "demo"):
         help_text = run_process(command, "--help", cwd=tmp_path).stdout
         assert "Example: evallock" in help_text, command
+
+
+def test_a_report_path_in_no_directory_is_exit_2_before_anything_runs(
+    cli, project, fake_service, service_stats, tmp_path
+) -> None:
+    service_stats.reset()
+    result = cli(
+        *example_args(project, fake_service.base_url, "support-v3", "--json", "nowhere/r.json")
+    )
+    assert result.code == 2, result.out + result.err
+    assert "nowhere/r.json: no such directory for the report" in result.err
+    assert service_stats.model("support-bot")["requests"] == 0
+    assert not list(tmp_path.glob("**/.r.json.partial"))

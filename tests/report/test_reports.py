@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
+from evallock.cases import CaseFile
 from evallock.evaluation import EvalOutcome
 from evallock.gate import GateThresholds, evaluate_gate
-from evallock.records import Case, CaseResult, Dataset, Run
+from evallock.records import CaseResult, Run
 from evallock.report import junit_xml, markdown_summary
 from evallock.report.terminal import print_run
 from evallock.runner import RunStats
@@ -67,13 +68,23 @@ def outcome() -> EvalOutcome:
         started_at=datetime(2026, 11, 1, tzinfo=UTC),
         keys={"prompt_version": HOSTILE},
     )
-    dataset = Dataset(
+    dataset = CaseFile(
         name="golden",
         path="golden.jsonl",
         dataset_id="golden@abc",
-        cases=tuple(Case(id=r.case_id, input="x") for r in results),
+        count=len(results),
+        first_judged=None,
+        digest="",
     )
-    return EvalOutcome(run=run, dataset=dataset, results=results, gate=gate, stats=RunStats())
+    return EvalOutcome(
+        run=run,
+        dataset=dataset,
+        gate=gate,
+        stats=RunStats(),
+        notable=tuple(r for r in results if not r.passed),
+        not_passing_or_flaky=2,
+        read_results=lambda: iter([(r, []) for r in results]),
+    )
 
 
 def test_junit_is_well_formed_and_keeps_the_text() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from evallock.cases import load_cases
+from evallock.cases import open_cases
 from evallock.demo import example_dir
 from evallock.errors import JudgeError, TargetError
 from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec, run_eval
@@ -59,7 +60,7 @@ def test_example_story_gate_passes_on_v3_and_fails_on_v4(store, fake_service) ->
     assert any(reason.startswith("lock case failed") for reason in bad.gate.reasons)
     # every shared key of the run lands on each record, with the case's own keys
     records = list(store.iter_records(bad.run.run_id))
-    assert len(records) == len(bad.dataset.cases)
+    assert len(records) == bad.dataset.count
     for record in records:
         assert record.keys["prompt_version"] == "support-v4"
         assert record.keys["dataset_id"] == bad.dataset.dataset_id
@@ -119,7 +120,7 @@ def test_non_retryable_400_and_timeouts_are_errors_on_the_case(
         ),
         sqlite_store,
     )
-    by_id = {r.case_id: r for r in outcome.results}
+    by_id = {r.case_id: r for r in list(outcome.iter_results())}
     assert by_id["bad-request"].errored and "HTTP 400" in (by_id["bad-request"].error or "")
     assert by_id["slow"].errored and "timed out" in (by_id["slow"].error or "")
     assert by_id["fine"].passed
@@ -185,7 +186,7 @@ def test_unparseable_judge_reply_is_counted_and_shown(sqlite_store, fake_service
     finally:
         sys.path.remove(str(tmp_path))
     assert outcome.stats.judge_errors == 1
-    (result,) = outcome.results
+    (result,) = list(outcome.iter_results())
     assert not result.passed and result.errored and result.error_kind == "judge"
     assert "could not be parsed" in (result.error or "")
 
@@ -257,7 +258,7 @@ def test_trials_majority_and_flaky_with_a_python_target(sqlite_store, tmp_path) 
         )
     finally:
         sys.path.remove(str(tmp_path))
-    by_id = {r.case_id: r for r in outcome.results}
+    by_id = {r.case_id: r for r in list(outcome.iter_results())}
     assert by_id["steady"].trials == 3 and by_id["steady"].trials_passed == 3
     wobbly = by_id["wobbly"]
     assert wobbly.trials == 3 and wobbly.trials_passed == 2 and wobbly.passed and wobbly.flaky
@@ -277,23 +278,21 @@ def test_resume_asks_only_missing_trials(
         cases, fake_service.base_url, thresholds=GateThresholds(min_pass_rate=0.0)
     )
     # A run that stopped after 4 cases: store its records by hand as an interrupted run would.
-    from dataclasses import replace
-
     import anyio
 
     from evallock.evaluation import _start_or_resume
     from evallock.providers import OpenAICompatProvider
     from evallock.runner import execute_run
 
-    dataset = load_cases(cases)
+    dataset = open_cases(cases)
     run, _ = _start_or_resume(request, dataset, sqlite_store)
-    partial = replace(dataset, cases=dataset.cases[:4])
+    partial = list(dataset)[:4]
 
     async def first_part() -> None:
         provider = OpenAICompatProvider(base_url=fake_service.base_url, model="support-bot")
         try:
             await execute_run(
-                run_id=run.run_id, dataset=partial, provider=provider, store=sqlite_store
+                run_id=run.run_id, cases=partial, provider=provider, store=sqlite_store
             )
         finally:
             await provider.aclose()
@@ -304,3 +303,110 @@ def test_resume_asks_only_missing_trials(
     assert service_stats.model("support-bot")["requests"] == 6
     assert outcome.run.run_id == run.run_id and outcome.gate.n == 10
     assert sqlite_store.get_run(run.run_id).status == "complete"
+
+
+def test_cases_are_read_as_the_workers_need_them_and_results_a_block_at_a_time(
+    sqlite_store, fake_service
+) -> None:
+    """What keeps memory flat with the size of the file: nothing holds every case."""
+    from datetime import UTC, datetime
+
+    import anyio
+
+    from evallock.graders import parse_assertion
+    from evallock.providers import OpenAICompatProvider
+    from evallock.records import Case, Run
+    from evallock.runner import execute_run, stream_results
+
+    n = 1200
+    check = (parse_assertion({"type": "max-length", "value": 500}),)
+    consumed = 0
+
+    def cases():  # type: ignore[no-untyped-def]
+        nonlocal consumed
+        for i in range(n):
+            consumed += 1
+            yield Case(id=f"c{i:04d}", input=f"refund #{i}", asserts=check)
+
+    read_when_first_answered: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        if done == 1:
+            read_when_first_answered.append(consumed)
+
+    run = Run(
+        run_id="stream-1",
+        dataset_id="s@1",
+        dataset_name="s",
+        target_id="t",
+        started_at=datetime.now(UTC),
+    )
+    sqlite_store.create_run(run)
+
+    async def go() -> None:
+        provider = OpenAICompatProvider(base_url=fake_service.base_url, model="support-bot")
+        try:
+            await execute_run(
+                run_id=run.run_id,
+                cases=cases(),
+                provider=provider,
+                store=sqlite_store,
+                options=RunOptions(concurrency=4),
+                progress=progress,
+            )
+        finally:
+            await provider.aclose()
+
+    anyio.run(go)
+    assert consumed == n
+    assert read_when_first_answered[0] <= 256, "the runner read ahead of its workers"
+
+    class CountingStore:
+        def __init__(self) -> None:
+            self.blocks: list[int] = []
+
+        def records_of_cases(self, run_id: str, case_ids: list[str]):  # type: ignore[no-untyped-def]
+            self.blocks.append(len(case_ids))
+            return sqlite_store.records_of_cases(run_id, case_ids)
+
+    counting = CountingStore()
+    consumed = 0
+    results = [result for result, _, _ in stream_results(cases(), counting, run.run_id, block=500)]
+    assert [r.case_id for r in results] == [f"c{i:04d}" for i in range(n)]
+    assert all(r.passed for r in results)
+    assert counting.blocks == [500, 500, 200]
+
+
+def test_a_case_file_edited_during_the_run_interrupts_it(sqlite_store, fake_service, tmp_path):
+    rows = [
+        {"id": f"c{i}", "input": f"refund #{i}", "assert": [{"type": "max-length", "value": 500}]}
+        for i in range(3)
+    ]
+    cases = write_cases(tmp_path / "c.jsonl", rows)
+
+    def target(messages: list[dict]) -> str:  # type: ignore[type-arg]
+        # the file changes under the run, after validation
+        Path(cases).write_text(Path(cases).read_text().replace("#2", "#22"), encoding="utf-8")
+        return "ok"
+
+    import sys
+    import types
+
+    module = types.ModuleType("edits_its_cases")
+    module.target = target  # type: ignore[attr-defined]
+    sys.modules["edits_its_cases"] = module
+    try:
+        request = request_for(
+            cases,
+            fake_service.base_url,
+            target=TargetSpec(python="edits_its_cases:target"),
+            options=RunOptions(concurrency=1),
+        )
+        from evallock.errors import UsageError
+
+        with pytest.raises(UsageError, match="changed while it was in use"):
+            run_eval(request, sqlite_store)
+    finally:
+        del sys.modules["edits_its_cases"]
+    (run,) = sqlite_store.list_runs()
+    assert run.status == "interrupted"

@@ -178,3 +178,25 @@ def test_add_records_writes_1000_records_quickly(store, run_id, make_record):
 
     assert len(store.completed_trials(run_id)) == 1000
     assert elapsed < 1.0, f"add_records(1000) took {elapsed:.3f}s"
+
+
+def test_records_of_cases_count_and_completed_trials_by_block(store, run_id, make_record):
+    store.create_run(replace(store.get_run(run_id), run_id="other"))
+    ids = [f"c{i:04d}" for i in range(1203)]  # more ids than one IN (...) takes
+    store.add_records([make_record(run_id, case_id, trial) for case_id in ids for trial in (0, 1)])
+    store.add_records([make_record("other", "c0001", 0)])
+    wanted = [*ids[::2], HOSTILE, "missing"]
+    found = store.records_of_cases(run_id, wanted)
+    assert sorted((r.case_id, r.trial) for r in found) == sorted(
+        (case_id, trial) for case_id in ids[::2] for trial in (0, 1)
+    )
+    assert store.count_records(run_id) == 2 * len(ids) and store.count_records("other") == 1
+    assert store.count_records("nothing") == 0
+    assert store.completed_trials(run_id, ["c0001", "c0002", "missing"]) == {
+        ("c0001", 0),
+        ("c0001", 1),
+        ("c0002", 0),
+        ("c0002", 1),
+    }
+    assert store.completed_trials("other", ids) == {("c0001", 0)}
+    assert store.records_of_cases(run_id, []) == []

@@ -160,7 +160,7 @@ async def _compare_variants(request: ABRequest, store: Any, progress: Progress |
     try:
         await execute_arms(
             arms=arms,
-            dataset=dataset,
+            cases=dataset.cases,
             store=store,
             options=request.options,
             judge=judge,

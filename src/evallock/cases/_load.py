@@ -1,46 +1,119 @@
-"""Loading case files: JSONL, CSV and YAML, all-or-nothing, with file:line errors."""
+"""Loading case files: JSONL, CSV and YAML, all-or-nothing, with file:line errors.
+
+A file is validated whole before anything runs (:func:`open_cases`), then read
+again, a case at a time, by whatever consumes it: the runner, the results. No
+pass holds every case, so memory stays flat with the size of the file; each
+later pass checks the file's bytes are the ones validated. YAML is the
+exception: a YAML document is parsed whole (it is the format for small,
+hand-written sets; JSONL and CSV stream).
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
-import io
-from collections.abc import Iterator
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
-from evallock.cases._schema import case_from_raw
+from evallock.cases._schema import case_from_raw, case_head_from_raw
 from evallock.errors import CaseFileError, UsageError
-from evallock.records import Case, Dataset
+from evallock.records import Case, CaseHead, Dataset
 
-__all__ = ["dataset_id_of", "load_cases", "read_raw_cases"]
+__all__ = ["CaseFile", "dataset_id_of", "load_cases", "open_cases", "read_raw_cases"]
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
+_BOM = b"\xef\xbb\xbf"
+
+RawCase = tuple[int, Any, str | None]
+"""``(line, raw mapping, parse error)``."""
 
 
-def load_cases(path: str | Path) -> Dataset:
-    """Load and validate a case file; nothing is loaded when any line is bad.
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CaseFile:
+    """A validated case file, read again lazily each time it is iterated.
+
+    Iterating yields the :class:`Case` objects in file order; :meth:`heads` yields
+    only what a result needs. Either raises :class:`UsageError` when the file no
+    longer holds the bytes that were validated.
+    """
+
+    name: str
+    """The file's stem, e.g. ``golden``."""
+    path: str
+    """The file."""
+    dataset_id: str
+    """``name@sha256-prefix`` of the canonical content."""
+    count: int
+    """How many cases it holds."""
+    first_judged: Case | None
+    """The first case that asks for an LLM judge, if any."""
+    digest: str
+    """SHA-256 of the file's bytes when it was validated."""
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Case]:
+        for line, raw in self._raws():
+            try:
+                case = case_from_raw(raw, line=line)
+            except ValueError:
+                raise self._changed() from None
+            yield case
+
+    def heads(self) -> Iterator[CaseHead]:
+        """Each case's id, keys and provenance, in file order."""
+        for line, raw in self._raws():
+            try:
+                head = case_head_from_raw(raw, line=line)
+            except (KeyError, TypeError, ValueError):
+                raise self._changed() from None
+            yield head
+
+    def _raws(self) -> Iterator[tuple[int, Any]]:
+        reader = _Reader(Path(self.path))
+        for line, raw, error in reader:
+            if error is not None:
+                raise self._changed()
+            yield line, raw
+        if reader.hexdigest() != self.digest:
+            raise self._changed()
+
+    def _changed(self) -> UsageError:
+        return UsageError(
+            f"{self.path}: the case file changed while it was in use (it was {self.dataset_id});"
+            " run again"
+        )
+
+
+def open_cases(path: str | Path) -> CaseFile:
+    """Validate a case file whole, keeping only its id, size and digest.
 
     The dataset id is ``name@`` plus the first 12 hex digits of the SHA-256 of the
     canonical content (each case's JSON with sorted keys), so reformatting a file
     keeps its id and any change of content makes a new one.
 
     Raises:
-        CaseFileError: one ``file:line: reason`` per bad line (exit 2).
+        CaseFileError: one ``file:line: reason`` per bad line (exit 2); nothing is run.
         UsageError: the file is missing or of an unknown format.
 
     Example:
-        >>> load_cases("evals/golden.jsonl").dataset_id  # doctest: +SKIP
+        >>> open_cases("evals/golden.jsonl").dataset_id  # doctest: +SKIP
         'golden@3f2a9c0d11be'
     """
     file = Path(path)
     problems: list[str] = []
-    cases: list[Case] = []
-    canonical: list[bytes] = []
-    first_line: dict[str, int] = {}
-    for line, raw, error in read_raw_cases(file):
+    canonical = hashlib.sha256()
+    id_hashes = array("q")
+    count = 0
+    first_judged: Case | None = None
+    reader = _Reader(file)
+    for line, raw, error in reader:
         where = f"{file}:{line}"
         if error is not None:
             problems.append(f"{where}: {error}")
@@ -50,23 +123,39 @@ def load_cases(path: str | Path) -> Dataset:
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
             continue
-        if case.id in first_line:
-            problems.append(
-                f"{where}: duplicate id {case.id!r} (first at line {first_line[case.id]})"
-            )
-            continue
-        first_line[case.id] = line
-        cases.append(case)
-        canonical.append(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
+        if first_judged is None and case.judge is not None:
+            first_judged = case
+        id_hashes.append(hash(case.id))
+        canonical.update(b"\n" if count else b"")
+        canonical.update(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
+        count += 1
+    problems += _duplicates(file, id_hashes)
     if problems:
         raise CaseFileError(problems)
-    if not cases:
+    if not count:
         raise CaseFileError([f"{file}: no cases"])
-    return Dataset(
+    return CaseFile(
         name=file.stem,
         path=str(file),
-        dataset_id=dataset_id_of(file.stem, canonical),
-        cases=tuple(cases),
+        dataset_id=f"{file.stem}@{canonical.hexdigest()[:12]}",
+        count=count,
+        first_judged=first_judged,
+        digest=reader.hexdigest(),
+    )
+
+
+def load_cases(path: str | Path) -> Dataset:
+    """Load and validate a case file into memory; nothing is loaded when any line is bad.
+
+    For files of any size prefer :func:`open_cases`, which does not hold the cases.
+
+    Raises:
+        CaseFileError: one ``file:line: reason`` per bad line (exit 2).
+        UsageError: the file is missing or of an unknown format.
+    """
+    opened = open_cases(path)
+    return Dataset(
+        name=opened.name, path=opened.path, dataset_id=opened.dataset_id, cases=tuple(opened)
     )
 
 
@@ -76,30 +165,89 @@ def dataset_id_of(name: str, canonical_lines: list[bytes]) -> str:
     return f"{name}@{digest}"
 
 
-def read_raw_cases(file: Path) -> Iterator[tuple[int, Any, str | None]]:
+def _duplicates(file: Path, id_hashes: array[int]) -> list[str]:
+    """``file:line`` problems for repeated ids, from 8 bytes a case rather than every id."""
+    if len(id_hashes) < 2:
+        return []
+    import numpy as np
+
+    ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
+    if not (ordered[1:] == ordered[:-1]).any():
+        return []
+    # Something repeats (or two ids share a hash): find which, reading the file again.
+    problems: list[str] = []
+    first_line: dict[str, int] = {}
+    for line, raw, error in _Reader(file):
+        if error is None and isinstance(raw, dict) and "id" in raw:
+            case_id = str(raw["id"])
+            if case_id in first_line:
+                problems.append(
+                    f"{file}:{line}: duplicate id {case_id!r} (first at line {first_line[case_id]})"
+                )
+            else:
+                first_line[case_id] = line
+    return problems
+
+
+def read_raw_cases(file: Path) -> Iterator[RawCase]:
     """Yield ``(line, raw mapping, parse error)`` for every case in a file."""
-    fmt = _FORMATS.get(file.suffix.lower())
-    if fmt is None:
-        known = ", ".join(sorted(_FORMATS))
-        raise UsageError(f"{file}: unknown case file format {file.suffix!r} (known: {known})")
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UsageError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{file}: cannot read: {exc}") from None
-    if fmt == "jsonl":
-        yield from _jsonl(text)
-    elif fmt == "csv":
-        yield from _csv(text)
-    else:
-        yield from _yaml(text)
+    return iter(_Reader(file))
 
 
-def _jsonl(text: str) -> Iterator[tuple[int, Any, str | None]]:
-    for number, line in enumerate(text.splitlines(), start=1):
+class _Reader:
+    """Reads a case file once, a case at a time, hashing its bytes as it goes."""
+
+    def __init__(self, file: Path) -> None:
+        fmt = _FORMATS.get(file.suffix.lower())
+        if fmt is None:
+            known = ", ".join(sorted(_FORMATS))
+            raise UsageError(f"{file}: unknown case file format {file.suffix!r} (known: {known})")
+        self._file = file
+        self._format = fmt
+        self._digest = hashlib.sha256()
+
+    def hexdigest(self) -> str:
+        """SHA-256 of the bytes read so far (the whole file once iterated)."""
+        return self._digest.hexdigest()
+
+    def __iter__(self) -> Iterator[RawCase]:
+        try:
+            handle = self._file.open("rb")
+        except FileNotFoundError:
+            raise UsageError(f"{self._file}: no such file") from None
+        except OSError as exc:
+            raise UsageError(f"{self._file}: cannot read: {exc}") from None
+        with handle:
+            if self._format == "jsonl":
+                yield from _jsonl(self._hashed(handle))
+            elif self._format == "csv":
+                yield from _csv(self._decoded(self._hashed(handle)))
+            else:
+                data = b"".join(self._hashed(handle))
+                try:
+                    text = data.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise UsageError(f"{self._file}: cannot read: {exc}") from None
+                yield from _yaml(text)
+
+    def _hashed(self, handle: IO[bytes]) -> Iterator[bytes]:
+        update = self._digest.update
+        for number, line in enumerate(handle, start=1):
+            update(line)
+            yield line[len(_BOM) :] if number == 1 and line.startswith(_BOM) else line
+
+    def _decoded(self, lines: Iterable[bytes]) -> Iterator[str]:
+        for number, line in enumerate(lines, start=1):
+            try:
+                yield line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise UsageError(f"{self._file}:{number}: not UTF-8: {exc}") from None
+
+
+def _jsonl(lines: Iterable[bytes]) -> Iterator[RawCase]:
+    for number, line in enumerate(lines, start=1):
         stripped = line.strip()
-        if not stripped or stripped.startswith("//"):
+        if not stripped or stripped.startswith(b"//"):
             continue
         try:
             yield number, orjson.loads(stripped), None
@@ -111,12 +259,12 @@ _CSV_CASE_FIELDS = {"id", "input", "expected", "grader", "description"}
 _CSV_SPECIAL = {"assert", "rubric", "pass_score", "lock", "note", "trace_id", "source_kind"}
 
 
-def _csv(text: str) -> Iterator[tuple[int, Any, str | None]]:
+def _csv(lines: Iterable[str]) -> Iterator[RawCase]:
     """CSV rows: ``id,input,expected,grader`` columns; ``assert`` as a JSON list;
     ``rubric``/``pass_score`` for a judge; ``lock``/``note``/``trace_id`` for the
     source; ``key.<name>`` columns are keys; ``vars.<name>`` and any other column
     is a template variable (as in promptfoo)."""
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(lines)
     for row in reader:
         line = reader.line_num
         if not any((value or "").strip() for value in row.values()):
@@ -181,7 +329,7 @@ def _csv_case(row: dict[str, str | None]) -> dict[str, Any]:
     return raw
 
 
-def _yaml(text: str) -> Iterator[tuple[int, Any, str | None]]:
+def _yaml(text: str) -> Iterator[RawCase]:
     import yaml
 
     try:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,6 +17,7 @@ from evallock.cli._options import (
     JudgeModel,
     StoreOption,
 )
+from evallock.errors import UsageError
 
 __all__ = ["run"]
 
@@ -211,9 +214,12 @@ def execute(
     """Run a request, print and write its reports, and return the exit code."""
     from evallock.cli._common import err_console, is_interactive, open_store_for, out_console
     from evallock.evaluation import run_eval
-    from evallock.report import junit_xml, markdown_summary, run_report
+    from evallock.report import markdown_summary, write_junit, write_run_report
     from evallock.report.terminal import print_run
 
+    for path in (json_out, junit, markdown):
+        if path is not None and not path.parent.is_dir():
+            raise UsageError(f"{path}: no such directory for the report; nothing was run")
     store = open_store_for(settings_store)
     try:
         if is_interactive():
@@ -237,14 +243,11 @@ def execute(
             outcome = run_eval(request, store)
         print_run(outcome, out_console())
         if json_out is not None:
-            import orjson
-
-            records = list(store.iter_records(outcome.run.run_id))
-            json_out.write_bytes(
-                orjson.dumps(run_report(outcome, records), option=orjson.OPT_INDENT_2)
-            )
+            with _replacing(json_out, "wb") as handle:
+                write_run_report(outcome, handle)
         if junit is not None:
-            junit.write_text(junit_xml(outcome), encoding="utf-8")
+            with _replacing(junit, "w") as handle:
+                write_junit(outcome, handle)
         summary = markdown_summary(outcome) if markdown is not None or _step_summary() else None
         if markdown is not None and summary is not None:
             markdown.write_text(summary, encoding="utf-8")
@@ -255,6 +258,20 @@ def execute(
     finally:
         store.close()
     return outcome.gate.exit_code
+
+
+@contextmanager
+def _replacing(path: Path, mode: str) -> Iterator[Any]:
+    """A report file written whole or not at all: into a temporary file, then renamed."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, mode, encoding=None if "b" in mode else "utf-8") as handle:
+            yield handle
+        os.replace(partial, path)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _step_summary() -> str | None:

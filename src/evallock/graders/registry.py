@@ -14,10 +14,13 @@ means ``similar``, and any type may be prefixed with ``not-`` to invert it.
 from __future__ import annotations
 
 import dataclasses
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
+
+import orjson
 
 from evallock.graders import rules, similarity, structured
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
@@ -40,6 +43,11 @@ ASSERTION_TYPES: dict[str, AssertionSpec] = {}
 ASSERTION_ALIASES: dict[str, str] = {"latency": "latency-ms", "similar:cosine": "similar"}
 """Other spellings (promptfoo's) of registered types."""
 
+_PARSED: OrderedDict[bytes, Assertion] = OrderedDict()
+"""Recently parsed assertions by canonical JSON: golden sets repeat the same few checks,
+and building a grader to validate one costs far more than looking it up."""
+_PARSED_SIZE = 1024
+
 PLUGIN_GROUP = "evallock.assertions"
 _BASE_KEYS = frozenset({"type", "value", "threshold"})
 _NOT = "not-"
@@ -54,6 +62,7 @@ def register_assertion(spec: AssertionSpec, *, replace: bool = False) -> None:
     if spec.name in ASSERTION_TYPES and not replace:
         raise ValueError(f"assertion type {spec.name!r} is already registered")
     ASSERTION_TYPES[spec.name] = spec
+    _PARSED.clear()
 
 
 def load_plugins() -> list[str]:
@@ -151,6 +160,22 @@ def parse_assertion(raw: Mapping[str, Any]) -> Assertion:
     """
     if not isinstance(raw, Mapping):
         raise ValueError(f"an assertion must be an object with a type, got {type(raw).__name__}")
+    try:
+        memo: bytes | None = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not JSON data (a YAML date, say): validate without the memo
+        memo = None
+    if memo is not None and (known := _PARSED.get(memo)) is not None:
+        _PARSED.move_to_end(memo)
+        return known
+    assertion = _parse_assertion(raw)
+    if memo is not None:
+        _PARSED[memo] = assertion
+        if len(_PARSED) > _PARSED_SIZE:
+            _PARSED.popitem(last=False)
+    return assertion
+
+
+def _parse_assertion(raw: Mapping[str, Any]) -> Assertion:
     type_name = raw.get("type")
     if not isinstance(type_name, str) or not type_name.strip():
         raise ValueError('an assertion needs a type, e.g. {"type": "icontains", "value": ...}')

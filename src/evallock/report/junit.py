@@ -7,12 +7,15 @@ shared keys are suite properties.
 
 from __future__ import annotations
 
+import io
 import xml.etree.ElementTree as ET
 from datetime import UTC
+from typing import IO
 
 from evallock.evaluation import EvalOutcome
+from evallock.records import CaseResult
 
-__all__ = ["junit_xml"]
+__all__ = ["junit_xml", "write_junit"]
 
 _MAX_TEXT = 4000
 
@@ -26,7 +29,14 @@ def _clean(text: str | None) -> str:
 
 
 def junit_xml(outcome: EvalOutcome) -> str:
-    """The run as a JUnit XML document."""
+    """The run as a JUnit XML document (for small runs; :func:`write_junit` streams)."""
+    buffer = io.StringIO()
+    write_junit(outcome, buffer)
+    return buffer.getvalue()
+
+
+def write_junit(outcome: EvalOutcome, handle: IO[str]) -> None:
+    """Write the run as JUnit XML, one ``testcase`` at a time as results are read."""
     gate = outcome.gate
     name = outcome.dataset.name
     seconds = f"{outcome.stats.seconds:.3f}"
@@ -53,33 +63,45 @@ def junit_xml(outcome: EvalOutcome) -> str:
         properties["baseline_run_id"] = gate.baseline_run_id
     for key, value in properties.items():
         ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
-    for result in outcome.results:
-        intent = result.keys.get("intent")
-        classname = f"{name}.{intent}" if intent else name
-        case = ET.SubElement(suite, "testcase", {"classname": classname, "name": result.case_id})
-        if result.lock or result.flaky or result.score is not None:
-            case_props = ET.SubElement(case, "properties")
-            if result.score is not None:
-                ET.SubElement(
-                    case_props, "property", {"name": "score", "value": f"{result.score:.3f}"}
-                )
-            if result.lock:
-                ET.SubElement(case_props, "property", {"name": "lock", "value": "true"})
-            if result.flaky:
-                value = f"{result.trials_passed}/{result.trials}"
-                ET.SubElement(case_props, "property", {"name": "flaky", "value": value})
-        if result.errored:
-            error = ET.SubElement(
-                case,
-                "error",
-                {"message": _clean(result.error), "type": f"evallock.{result.error_kind}_error"},
-            )
-            error.text = _clean(result.error)
-        elif not result.passed:
-            kind = "evallock.LockFailure" if result.lock else "evallock.GraderFailure"
-            failure = ET.SubElement(
-                case, "failure", {"message": _clean(result.reason), "type": kind}
-            )
-            failure.text = _clean(result.output)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # The suite always has its properties, so it closes with its own tag: the
+    # test cases are written in front of it as they are read.
+    head, tail = ET.tostring(root, encoding="unicode").rsplit(_SUITE_END, 1)
+    handle.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    handle.write(head)
+    for result in outcome.iter_results():
+        case = _testcase(result, name)
+        ET.indent(case, level=2)
+        handle.write("\n    ")
+        handle.write(ET.tostring(case, encoding="unicode"))
+    handle.write(_SUITE_END + tail + "\n")
+
+
+_SUITE_END = "\n  </testsuite>"
+
+
+def _testcase(result: CaseResult, name: str) -> ET.Element:
+    intent = result.keys.get("intent")
+    classname = f"{name}.{intent}" if intent else name
+    case = ET.Element("testcase", {"classname": classname, "name": result.case_id})
+    if result.lock or result.flaky or result.score is not None:
+        case_props = ET.SubElement(case, "properties")
+        if result.score is not None:
+            ET.SubElement(case_props, "property", {"name": "score", "value": f"{result.score:.3f}"})
+        if result.lock:
+            ET.SubElement(case_props, "property", {"name": "lock", "value": "true"})
+        if result.flaky:
+            value = f"{result.trials_passed}/{result.trials}"
+            ET.SubElement(case_props, "property", {"name": "flaky", "value": value})
+    if result.errored:
+        error = ET.SubElement(
+            case,
+            "error",
+            {"message": _clean(result.error), "type": f"evallock.{result.error_kind}_error"},
+        )
+        error.text = _clean(result.error)
+    elif not result.passed:
+        kind = "evallock.LockFailure" if result.lock else "evallock.GraderFailure"
+        failure = ET.SubElement(case, "failure", {"message": _clean(result.reason), "type": kind})
+        failure.text = _clean(result.output)
+    return case

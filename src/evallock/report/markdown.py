@@ -23,7 +23,7 @@ def escape_cell(text: str | None) -> str:
 def markdown_summary(outcome: EvalOutcome) -> str:
     """A GitHub-flavoured summary, kept far below the 1 MiB step-summary cap."""
     gate = outcome.gate
-    results = {r.case_id: r for r in outcome.results}
+    results = {r.case_id: r for r in outcome.notable}
     icon = "✅ pass" if gate.verdict == "pass" else "❌ fail"
     lines = [f"## evallock: {escape_cell(outcome.dataset.dataset_id)} — {icon}", ""]
     for reason in gate.reasons:
@@ -46,7 +46,6 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         f"| run | `{outcome.run.run_id}` |",
         "",
     ]
-    sources = {c.id: c.source for c in outcome.dataset.cases}
     sections = [
         ("Locks failed (a fixed bug came back)", gate.locks_failed),
         ("New failures", gate.new_failures),
@@ -60,7 +59,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         for case_id in ids[:_MAX_ROWS]:
             result = results.get(case_id)
             reason = result.error or result.reason if result else ""
-            source = sources.get(case_id) if case_id in gate.locks_failed else None
+            source = result.source if result and case_id in gate.locks_failed else None
             if source is not None and (source.trace_id or source.note):
                 # the lock's provenance first: the cell is cut at 160 characters
                 reason = f"trace {source.trace_id or '?'}: {source.note or ''} · {reason}"
@@ -68,12 +67,8 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         if len(ids) > _MAX_ROWS:
             lines.append(f"| … | {len(ids) - _MAX_ROWS} more |")
         lines.append("")
-    others = [
-        r
-        for r in outcome.results
-        if not r.passed
-        and r.case_id not in set(gate.locks_failed) | set(gate.new_failures) | set(gate.errored_ids)
-    ]
+    listed = set(gate.locks_failed) | set(gate.new_failures) | set(gate.errored_ids)
+    others = [r for r in outcome.notable if not r.passed and r.case_id not in listed]
     if others:
         lines += [
             "<details><summary>Other failing cases</summary>",

@@ -1,38 +1,26 @@
-"""The machine-readable run report (``--json``), with the fields of DESIGN §4."""
+"""The machine-readable run report (``--json``), with the fields of DESIGN §4.
+
+The report is written as it is read: the run's figures, then one line per case
+(with its trials) streamed from the case file and the store, so a run of any
+size is reported in flat memory. The result is ordinary JSON.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
+
+import orjson
 
 from evallock.evaluation import EvalOutcome
-from evallock.records import EvalRecord
+from evallock.records import CaseResult, EvalRecord
 
-__all__ = ["run_report"]
+__all__ = ["case_entry", "run_report", "run_report_head", "write_run_report"]
 
 
-def run_report(outcome: EvalOutcome, records: list[EvalRecord] | None = None) -> dict[str, Any]:
-    """The run as a JSON-ready dict.
-
-    Args:
-        outcome: the finished run.
-        records: the run's trial records; when given, each case lists its trials.
-    """
+def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
+    """Every field of the report but ``cases``."""
     gate = outcome.gate
-    trials: dict[str, list[dict[str, Any]]] = {}
-    for record in records or ():
-        trials.setdefault(record.case_id, []).append(
-            {
-                "trial": record.trial,
-                "passed": record.passed,
-                "score": record.score,
-                "judge_score": record.judge_score,
-                "reason": record.reason,
-                "output": record.output,
-                "error": record.error,
-                "error_kind": record.error_kind,
-                "latency_ms": record.latency_ms,
-            }
-        )
     return {
         "run_id": outcome.run.run_id,
         "dataset_id": outcome.dataset.dataset_id,
@@ -65,20 +53,55 @@ def run_report(outcome: EvalOutcome, records: list[EvalRecord] | None = None) ->
             "judge_cache_hits": outcome.stats.judge_cache_hits,
             "seconds": round(outcome.stats.seconds, 3),
         },
-        "cases": [
+    }
+
+
+def case_entry(result: CaseResult, records: Iterable[EvalRecord]) -> dict[str, Any]:
+    """One element of ``cases``: the folded result and each trial."""
+    return {
+        "id": result.case_id,
+        "passed": result.passed,
+        "score": result.score,
+        "judge_score": result.judge_score,
+        "reason": result.reason,
+        "output": result.output,
+        "error": result.error,
+        "lock": result.lock,
+        "flaky": result.flaky,
+        "keys": result.keys,
+        "trials": [
             {
-                "id": r.case_id,
-                "passed": r.passed,
-                "score": r.score,
-                "judge_score": r.judge_score,
-                "reason": r.reason,
-                "output": r.output,
-                "error": r.error,
-                "lock": r.lock,
-                "flaky": r.flaky,
-                "keys": r.keys,
-                "trials": trials.get(r.case_id, r.trials),
+                "trial": record.trial,
+                "passed": record.passed,
+                "score": record.score,
+                "judge_score": record.judge_score,
+                "reason": record.reason,
+                "output": record.output,
+                "error": record.error,
+                "error_kind": record.error_kind,
+                "latency_ms": record.latency_ms,
             }
-            for r in outcome.results
+            for record in records
         ],
+    }
+
+
+def write_run_report(outcome: EvalOutcome, handle: IO[bytes]) -> None:
+    """Write the report as JSON: the figures indented, then a line per case."""
+    head = orjson.dumps(run_report_head(outcome), option=orjson.OPT_INDENT_2)
+    handle.write(head[:-2])  # without the closing "\n}"
+    handle.write(b',\n  "cases": [')
+    separator = b"\n    "
+    for result, records in outcome.iter_trials():
+        handle.write(separator)
+        handle.write(orjson.dumps(case_entry(result, records)))
+        separator = b",\n    "
+    handle.write(b"\n  ]\n}\n")
+
+
+def run_report(outcome: EvalOutcome) -> dict[str, Any]:
+    """The whole report as one dict (for small runs; :func:`write_run_report` streams)."""
+    return {
+        **run_report_head(outcome),
+        "cases": [case_entry(result, records) for result, records in outcome.iter_trials()],
     }

@@ -33,9 +33,10 @@ def safe_text(value: str | None, limit: int = 120) -> Text:
 def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> None:
     """Print the run: failing cases, then the figures, then the verdict and why."""
     gate = outcome.gate
-    failing = [r for r in outcome.results if not r.passed or r.flaky]
+    failing = [r for r in outcome.notable if not r.passed or r.flaky]
+    total = outcome.not_passing_or_flaky
     if failing:
-        table = Table(title=f"{len(failing)} case(s) not passing or flaky", title_justify="left")
+        table = Table(title=f"{total} case(s) not passing or flaky", title_justify="left")
         table.add_column("case", no_wrap=True)
         table.add_column("", no_wrap=True)
         table.add_column("reason")
@@ -57,8 +58,9 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
                 safe_text(result.output, 70),
             )
         console.print(table)
-        if len(failing) > max_rows:
-            console.print(f"… and {len(failing) - max_rows} more (see --json)")
+        shown = min(len(failing), max_rows)
+        if total > shown:
+            console.print(f"… and {total - shown} more (see --json)")
     ci = gate.pass_rate_ci
     summary = Text()
     summary.append(f"{outcome.dataset.dataset_id}  run {outcome.run.run_id}\n")
@@ -88,10 +90,9 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
 
 def print_locks_failed(outcome: EvalOutcome, console: Console) -> None:
     """A failed lock is a fixed bug that came back: name its trace and the bug it guards."""
-    cases = {case.id: case for case in outcome.dataset.cases}
+    sources = {r.case_id: r.source for r in outcome.notable if r.lock}
     for case_id in outcome.gate.locks_failed:
-        case = cases.get(case_id)
-        source = case.source if case is not None else None
+        source = sources.get(case_id)
         line = Text("  a fixed bug came back: ", style="bold red")
         line.append_text(safe_text(case_id, 60))
         if source is not None and source.trace_id:

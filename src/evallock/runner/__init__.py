@@ -11,6 +11,7 @@ from evallock.runner._run import (
     execute_arms,
     execute_run,
     interleave,
+    stream_results,
 )
 from evallock.runner._writer import BatchWriter
 
@@ -28,5 +29,6 @@ __all__ = [
     "execute_arms",
     "execute_run",
     "interleave",
+    "stream_results",
     "target_cache_key",
 ]

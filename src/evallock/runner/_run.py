@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 
@@ -21,7 +21,15 @@ from evallock.graders import JudgeGrader, build_graders, combine, judge_version,
 from evallock.graders._base import GradeContext, Grader, JudgeClient
 from evallock.keys import merge_keys
 from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
-from evallock.records import Case, CaseResult, Completion, Dataset, ErrorKind, EvalRecord, Grade
+from evallock.records import (
+    Case,
+    CaseHead,
+    CaseResult,
+    Completion,
+    ErrorKind,
+    EvalRecord,
+    Grade,
+)
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._writer import BatchWriter
@@ -35,10 +43,13 @@ __all__ = [
     "execute_arms",
     "execute_run",
     "interleave",
+    "stream_results",
 ]
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) after each trial."""
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -237,7 +248,7 @@ def _errored(arm: Arm, case: Case, trial: int, keys: dict[str, str], error: str)
 
 def interleave(
     arms: Sequence[Arm],
-    cases: Sequence[Case],
+    cases: Iterable[Case],
     trials: int,
     skip: set[tuple[str, str, int]],
 ) -> list[tuple[Arm, Case, int]]:
@@ -247,22 +258,46 @@ def interleave(
     A goes first half the time: a service that drifts during the run, or a cache
     warmed by the first request, affects both variants alike.
     """
-    jobs: list[tuple[Arm, Case, int]] = []
+    return list(_jobs(arms, cases, trials, lambda block: skip))
+
+
+_BLOCK = 256
+"""Cases read (and, on a resume, looked up in the store) at a time."""
+
+
+def _jobs(
+    arms: Sequence[Arm],
+    cases: Iterable[Case],
+    trials: int,
+    done: Callable[[list[Case]], Container[tuple[str, str, int]]] | None,
+) -> Iterator[tuple[Arm, Case, int]]:
     position = 0
-    for case in cases:
-        for trial in range(trials):
-            ordered = arms if position % 2 == 0 else list(reversed(arms))
-            position += 1
-            for arm in ordered:
-                if (arm.run_id, case.id, trial) not in skip:
-                    jobs.append((arm, case, trial))
-    return jobs
+    for block in _blocks(cases, _BLOCK):
+        skip = done(block) if done is not None else ()
+        for case in block:
+            for trial in range(trials):
+                ordered = arms if position % 2 == 0 else list(reversed(arms))
+                position += 1
+                for arm in ordered:
+                    if (arm.run_id, case.id, trial) not in skip:
+                        yield arm, case, trial
+
+
+def _blocks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    block: list[_T] = []
+    for item in items:
+        block.append(item)
+        if len(block) == size:
+            yield block
+            block = []
+    if block:
+        yield block
 
 
 async def execute_run(
     *,
     run_id: str,
-    dataset: Dataset,
+    cases: Iterable[Case],
     provider: Provider,
     store: Any,
     prompt: PromptTemplate | None = None,
@@ -271,23 +306,23 @@ async def execute_run(
     judge: JudgeClient | None = None,
     default_rubric: str | None = None,
     judge_params: dict[str, Any] | None = None,
-    skip: Iterable[tuple[str, int]] = (),
+    resume: bool = False,
     progress: Progress | None = None,
 ) -> RunStats:
-    """Ask the target for every (case, trial) not in ``skip``, grade, and store the records.
+    """Ask the target for every (case, trial), grade, and store the records.
 
     One arm of :func:`execute_arms`; see there.
     """
     arm = Arm(run_id=run_id, provider=provider, prompt=prompt, keys=keys or {})
     return await execute_arms(
         arms=[arm],
-        dataset=dataset,
+        cases=cases,
         store=store,
         options=options,
         judge=judge,
         default_rubric=default_rubric,
         judge_params=judge_params,
-        skip={(run_id, case_id, trial) for case_id, trial in skip},
+        resume=resume,
         progress=progress,
     )
 
@@ -295,16 +330,21 @@ async def execute_run(
 async def execute_arms(
     *,
     arms: Sequence[Arm],
-    dataset: Dataset,
+    cases: Iterable[Case],
     store: Any,
     options: RunOptions | None = None,
     judge: JudgeClient | None = None,
     default_rubric: str | None = None,
     judge_params: dict[str, Any] | None = None,
-    skip: set[tuple[str, str, int]] | None = None,
+    resume: bool = False,
     progress: Progress | None = None,
 ) -> RunStats:
-    """Ask every arm for every (case, trial) not in ``skip``, interleaved; grade; store.
+    """Ask every arm for every (case, trial), interleaved; grade; store.
+
+    ``cases`` is read once, as the workers need them (a :class:`evallock.cases.CaseFile`
+    streams from disk), so memory does not grow with the number of cases. With
+    ``resume``, the (case, trial) pairs an arm's run already stored are skipped,
+    looked up a block of cases at a time.
 
     Records are flushed in batches and once more on the way out, also when the
     run is cancelled (Ctrl-C), so ``--resume`` never asks a stored trial again.
@@ -323,14 +363,26 @@ async def execute_arms(
         default_rubric=default_rubric,
         judge_params=judge_params,
     )
-    jobs = interleave(arms, dataset.cases, options.trials, skip or set())
-    total = len(jobs)
-    queue: Iterator[tuple[Arm, Case, int]] = iter(jobs)
+    count = len(cases) if isinstance(cases, Sized) else None
+    total = 0 if count is None else count * options.trials * len(arms)
+    done_lookup = None
+    if resume:
+        total -= sum(store.count_records(arm.run_id) for arm in arms)
+
+        def done_lookup(block: list[Case]) -> set[tuple[str, str, int]]:
+            ids = [case.id for case in block]
+            return {
+                (arm.run_id, case_id, trial)
+                for arm in arms
+                for case_id, trial in store.completed_trials(arm.run_id, ids)
+            }
+
+    queue = _jobs(arms, cases, options.trials, done_lookup)
     done = 0
     started = time.perf_counter()
     # Give up early on a target that refuses every connection: waiting out the
     # retries of every case would only delay the same exit 3.
-    give_up_after = min(3, total)
+    give_up_after = 3
 
     async def worker(scope: anyio.CancelScope) -> None:
         nonlocal done
@@ -344,7 +396,7 @@ async def execute_arms(
             writer.add(record)
             done += 1
             if progress is not None:
-                progress(done, total)
+                progress(done, max(total, done))
             if runner.stats.asked == 0 and runner.unreachable >= give_up_after:
                 runner.fatal = TargetError(f"target unreachable: {runner.last_unreachable}")
                 scope.cancel()
@@ -352,7 +404,7 @@ async def execute_arms(
 
     try:
         async with anyio.create_task_group() as group:
-            for _ in range(min(options.concurrency, total)):
+            for _ in range(options.concurrency):
                 group.start_soon(worker, group.cancel_scope)
     finally:
         writer.flush()
@@ -363,7 +415,46 @@ async def execute_arms(
     return runner.stats
 
 
-def aggregate_results(cases: Sequence[Case], records: Iterable[EvalRecord]) -> list[CaseResult]:
+def stream_results(
+    cases: Iterable[CaseHead | Case],
+    store: Any,
+    run_id: str,
+    *,
+    baseline_run_id: str | None = None,
+    block: int = 500,
+) -> Iterator[tuple[CaseResult, list[EvalRecord], bool | None]]:
+    """A stored run's results in the cases' order, read from the store a block at a time.
+
+    Yields ``(result, the case's trial records by trial, passed on the baseline run)``;
+    the last is None without a baseline or when the baseline has no record of the
+    case. Cases with no record (an interrupted run) are left out. Only one
+    block of cases and their records is in memory at a time.
+    """
+    for chunk in _blocks(cases, block):
+        ids = [case.id for case in chunk]
+        by_case: dict[str, list[EvalRecord]] = {}
+        for record in store.records_of_cases(run_id, ids):
+            by_case.setdefault(record.case_id, []).append(record)
+        before: dict[str, bool] = {}
+        if baseline_run_id is not None:
+            tallies: dict[str, _Tally] = {}
+            for record in store.records_of_cases(baseline_run_id, ids):
+                tallies.setdefault(record.case_id, _Tally()).add(record)
+            before = {case_id: tally.passed * 2 > tally.n for case_id, tally in tallies.items()}
+        for case in chunk:
+            records = by_case.get(case.id)
+            if not records:
+                continue
+            records.sort(key=lambda r: r.trial)
+            tally = _Tally()
+            for record in records:
+                tally.add(record)
+            yield tally.result(case), records, before.get(case.id)
+
+
+def aggregate_results(
+    cases: Iterable[CaseHead | Case], records: Iterable[EvalRecord]
+) -> list[CaseResult]:
     """Fold trial records into one :class:`CaseResult` per case, in the cases' order.
 
     Pass by strict majority of trials (a tie does not pass), score by mean of the
@@ -427,7 +518,7 @@ class _Tally:
             if r.trial < self.first_error_trial:
                 self.first_error_trial, self.error, self.error_kind = r.trial, r.error, r.error_kind
 
-    def result(self, case: Case) -> CaseResult:
+    def result(self, case: CaseHead | Case) -> CaseResult:
         all_errored = self.errored == self.n
         return CaseResult(
             case_id=case.id,
@@ -442,4 +533,5 @@ class _Tally:
             judge_score=self.judge_sum / self.judge_n if self.judge_n else None,
             lock=case.is_lock,
             keys=dict(case.keys),
+            source=case.source,
         )

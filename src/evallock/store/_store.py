@@ -16,7 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Final, Literal, get_args
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
@@ -56,6 +56,16 @@ _RECORD_PAGE = (
 )
 _COMPLETED = select(eval_records.c.case_id, eval_records.c.trial).where(
     eval_records.c.run_id == bindparam("run_id")
+)
+_COMPLETED_OF = _COMPLETED.where(eval_records.c.case_id.in_(bindparam("case_ids", expanding=True)))
+_RECORDS_OF = select(eval_records).where(
+    eval_records.c.run_id == bindparam("run_id"),
+    eval_records.c.case_id.in_(bindparam("case_ids", expanding=True)),
+)
+_COUNT_RECORDS = (
+    select(func.count())
+    .select_from(eval_records)
+    .where(eval_records.c.run_id == bindparam("run_id"))
 )
 _GET_CACHED = select(cache.c.key, cache.c.value).where(
     cache.c.namespace == bindparam("namespace"),
@@ -238,12 +248,39 @@ class Store:
                 return
             after = page[-1].id
 
-    def completed_trials(self, run_id: str) -> set[tuple[str, int]]:
-        """``(case_id, trial)`` pairs already recorded for a run (what ``--resume`` skips)."""
+    def records_of_cases(self, run_id: str, case_ids: Sequence[str]) -> list[EvalRecord]:
+        """A run's records of these cases (every trial), in no particular order.
+
+        How results are read for a file of any size: a block of cases at a time.
+        """
+        found: list[EvalRecord] = []
         with self._read(f"cannot read records of run {run_id!r}") as conn:
-            return {
-                (row.case_id, row.trial) for row in conn.execute(_COMPLETED, {"run_id": run_id})
-            }
+            for start in range(0, len(case_ids), _IN_CHUNK):
+                params = {"run_id": run_id, "case_ids": list(case_ids[start : start + _IN_CHUNK])}
+                found += (record_from_row(row) for row in conn.execute(_RECORDS_OF, params))
+        return found
+
+    def count_records(self, run_id: str) -> int:
+        """How many trial records a run has."""
+        with self._read(f"cannot count records of run {run_id!r}") as conn:
+            return int(conn.execute(_COUNT_RECORDS, {"run_id": run_id}).scalar_one())
+
+    def completed_trials(
+        self, run_id: str, case_ids: Sequence[str] | None = None
+    ) -> set[tuple[str, int]]:
+        """``(case_id, trial)`` pairs already recorded for a run (what ``--resume`` skips).
+
+        With ``case_ids``, only those cases' pairs: how a resume reads them a block at a time.
+        """
+        with self._read(f"cannot read records of run {run_id!r}") as conn:
+            if case_ids is None:
+                rows = conn.execute(_COMPLETED, {"run_id": run_id})
+                return {(row.case_id, row.trial) for row in rows}
+            done: set[tuple[str, int]] = set()
+            for start in range(0, len(case_ids), _IN_CHUNK):
+                params = {"run_id": run_id, "case_ids": list(case_ids[start : start + _IN_CHUNK])}
+                done.update((row.case_id, row.trial) for row in conn.execute(_COMPLETED_OF, params))
+            return done
 
     def _first_clash(self, records: Sequence[EvalRecord]) -> tuple[str, str, int] | None:
         # Only on the failure path: name the record that broke the uniqueness rule.

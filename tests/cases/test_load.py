@@ -226,14 +226,17 @@ def test_a_file_changed_after_validation_is_refused_not_read(tmp_path: Path) -> 
         list(opened)
 
 
-def test_duplicate_ids_are_found_among_many(tmp_path: Path) -> None:
-    rows = [{"id": f"c{i}", "input": "q", "expected": "a"} for i in range(3000)]
+@pytest.mark.parametrize("n", [3000, 25_000])  # a set of hashes, then numpy's sort
+def test_duplicate_ids_are_found_among_many(tmp_path: Path, n: int) -> None:
+    rows = [{"id": f"c{i}", "input": "q", "expected": "a"} for i in range(n)]
     rows.append({"id": "c1234", "input": "again", "expected": "a"})
     with pytest.raises(CaseFileError) as info:
         load_cases(write_jsonl(tmp_path / "dup.jsonl", rows))
     assert info.value.problems == [
-        f"{tmp_path / 'dup.jsonl'}:3001: duplicate id 'c1234' (first at line 1235)"
+        f"{tmp_path / 'dup.jsonl'}:{n + 1}: duplicate id 'c1234' (first at line 1235)"
     ]
+    del rows[-1]
+    assert len(load_cases(write_jsonl(tmp_path / "unique.jsonl", rows)).cases) == n
 
 
 def test_jsonl_with_a_bom_and_a_line_separator_inside_a_string(tmp_path: Path) -> None:

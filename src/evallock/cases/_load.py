@@ -28,6 +28,7 @@ __all__ = ["CaseFile", "dataset_id_of", "load_cases", "open_cases", "read_raw_ca
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 _BOM = b"\xef\xbb\xbf"
+_NUMPY_FROM = 20_000  # ids; below this a set of their hashes is small and numpy not worth loading
 
 RawCase = tuple[int, Any, str | None]
 """``(line, raw mapping, parse error)``."""
@@ -167,13 +168,15 @@ def dataset_id_of(name: str, canonical_lines: list[bytes]) -> str:
 
 def _duplicates(file: Path, id_hashes: array[int]) -> list[str]:
     """``file:line`` problems for repeated ids, from 8 bytes a case rather than every id."""
-    if len(id_hashes) < 2:
-        return []
-    import numpy as np
+    if len(id_hashes) < _NUMPY_FROM:
+        if len(set(id_hashes)) == len(id_hashes):
+            return []
+    else:
+        import numpy as np  # a big file: sorting 8-byte hashes beats a set of Python ints
 
-    ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
-    if not (ordered[1:] == ordered[:-1]).any():
-        return []
+        ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
+        if not (ordered[1:] == ordered[:-1]).any():
+            return []
     # Something repeats (or two ids share a hash): find which, reading the file again.
     problems: list[str] = []
     first_line: dict[str, int] = {}

@@ -6,15 +6,20 @@ so a command that passes user data through prints a message instead of a traceba
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Sequence
-from statistics import NormalDist
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 
 from evallock.errors import UsageError
+from evallock.stats._checks import (
+    Alternative,
+    check_alternative,
+    check_confidence,
+    check_probability,
+    z_critical,
+)
 from evallock.stats._lazy import lazy_module
 
 sps = lazy_module("scipy.stats")
@@ -38,8 +43,6 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 Scores = Sequence[float] | Sequence[int] | Sequence[bool] | npt.NDArray[Any]
 """One score per case: 0/1 pass flags, 1–5 judge scores or any real number."""
-Alternative = Literal["two-sided", "greater", "less"]
-"""``"greater"``: the effect (B − A, or estimate − null) is positive."""
 
 
 def as_scores(values: Scores, name: str) -> FloatArray:
@@ -75,33 +78,6 @@ def as_pair(a: Scores, b: Scores) -> Pair:
 def paired_differences(a: Scores, b: Scores) -> FloatArray:
     """``b - a`` per case, after checking both have the same length."""
     return as_pair(a, b).difference
-
-
-def check_confidence(confidence: float) -> None:
-    """Reject a confidence level outside (0, 1)."""
-    if not 0.0 < confidence < 1.0:
-        raise UsageError(f"confidence must be between 0 and 1, got {confidence}")
-
-
-def check_probability(value: float, name: str, *, open_interval: bool = True) -> None:
-    """Reject a probability outside (0, 1), or outside [0, 1] when ``open_interval`` is False."""
-    ok = 0.0 < value < 1.0 if open_interval else 0.0 <= value <= 1.0
-    if not ok or math.isnan(value):
-        bounds = "(0, 1)" if open_interval else "[0, 1]"
-        raise UsageError(f"{name} must be in {bounds}, got {value}")
-
-
-def check_alternative(alternative: str) -> None:
-    """Reject an alternative other than two-sided, greater or less."""
-    if alternative not in ("two-sided", "greater", "less"):
-        raise UsageError(f"alternative must be two-sided, greater or less, got {alternative!r}")
-
-
-def z_critical(confidence: float, *, two_sided: bool = True) -> float:
-    """The standard-normal quantile for a two-sided (or one-sided) interval."""
-    check_confidence(confidence)
-    tail = (1.0 - confidence) / 2.0 if two_sided else 1.0 - confidence
-    return NormalDist().inv_cdf(1.0 - tail)
 
 
 def normal_p_value(z: float, alternative: Alternative) -> float:

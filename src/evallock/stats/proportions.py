@@ -11,15 +11,15 @@ import math
 from typing import Literal
 
 from evallock.errors import UsageError
-from evallock.stats._lazy import lazy_module
-from evallock.stats._results import Interval, TestResult
-from evallock.stats._validate import (
+from evallock.stats._checks import (
     Alternative,
     check_alternative,
     check_confidence,
     check_probability,
     z_critical,
 )
+from evallock.stats._lazy import lazy_module
+from evallock.stats._results import Interval, TestResult
 
 sps = lazy_module("scipy.stats")
 

@@ -204,12 +204,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--memory", action="store_true", help="also 1k vs 100k cases at 0 ms")
+    parser.add_argument("--memory-only", action="store_true", help="only 1k vs 100k cases at 0 ms")
     args = parser.parse_args()
+    args.memory = args.memory or args.memory_only
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        rows = [
-            bench(args.n, latency, conc, work) for latency, conc in ((100, 32), (100, 128), (0, 32))
-        ]
+        rows = (
+            []
+            if args.memory_only
+            else [
+                bench(args.n, latency, conc, work)
+                for latency, conc in ((100, 32), (100, 128), (0, 32))
+            ]
+        )
         if args.memory:
             rows += [bench(n, 0, 32, work) for n in (1_000, 100_000)]
     print("wall seconds; ratio = evallock / bare loop; CPU ms per case of the client process;")

@@ -226,7 +226,7 @@ def test_a_file_changed_after_validation_is_refused_not_read(tmp_path: Path) -> 
         list(opened)
 
 
-@pytest.mark.parametrize("n", [3000, 25_000])  # a set of hashes, then numpy's sort
+@pytest.mark.parametrize("n", [3000, 25_000])  # a set of hashes, then an on-disk index
 def test_duplicate_ids_are_found_among_many(tmp_path: Path, n: int) -> None:
     rows = [{"id": f"c{i}", "input": "q", "expected": "a"} for i in range(n)]
     rows.append({"id": "c1234", "input": "again", "expected": "a"})

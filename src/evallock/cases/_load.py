@@ -28,7 +28,7 @@ __all__ = ["CaseFile", "dataset_id_of", "load_cases", "open_cases", "read_raw_ca
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 _BOM = b"\xef\xbb\xbf"
-_NUMPY_FROM = 20_000  # ids; below this a set of their hashes is small and numpy not worth loading
+_ON_DISK_FROM = 20_000  # ids; below this a set of their hashes is small
 
 RawCase = tuple[int, Any, str | None]
 """``(line, raw mapping, parse error)``."""
@@ -168,15 +168,8 @@ def dataset_id_of(name: str, canonical_lines: list[bytes]) -> str:
 
 def _duplicates(file: Path, id_hashes: array[int]) -> list[str]:
     """``file:line`` problems for repeated ids, from 8 bytes a case rather than every id."""
-    if len(id_hashes) < _NUMPY_FROM:
-        if len(set(id_hashes)) == len(id_hashes):
-            return []
-    else:
-        import numpy as np  # a big file: sorting 8-byte hashes beats a set of Python ints
-
-        ordered = np.sort(np.frombuffer(id_hashes, dtype=np.int64))
-        if not (ordered[1:] == ordered[:-1]).any():
-            return []
+    if not _repeats(id_hashes):
+        return []
     # Something repeats (or two ids share a hash): find which, reading the file again.
     problems: list[str] = []
     first_line: dict[str, int] = {}
@@ -190,6 +183,31 @@ def _duplicates(file: Path, id_hashes: array[int]) -> list[str]:
             else:
                 first_line[case_id] = line
     return problems
+
+
+def _repeats(id_hashes: array[int]) -> bool:
+    """True when a hash repeats: a set for a small file, an on-disk index for a big one.
+
+    A set of 100,000 Python ints costs about 7 MB and numpy's sort about 10 MB of
+    libraries; SQLite's B-tree in a temporary file keeps it to its 2 MB page cache.
+    """
+    if len(id_hashes) < _ON_DISK_FROM:
+        return len(set(id_hashes)) != len(id_hashes)
+    import sqlite3
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="evallock-ids-") as scratch:
+        index = sqlite3.connect(Path(scratch) / "ids.db", isolation_level=None)
+        try:
+            index.execute("PRAGMA journal_mode = OFF")
+            index.execute("CREATE TABLE ids (hash INTEGER PRIMARY KEY)")
+            index.execute("BEGIN")
+            index.executemany("INSERT INTO ids VALUES (?)", ((h,) for h in id_hashes))
+        except sqlite3.IntegrityError:
+            return True
+        finally:
+            index.close()
+    return False
 
 
 def read_raw_cases(file: Path) -> Iterator[RawCase]:

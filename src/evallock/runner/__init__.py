@@ -1,17 +1,16 @@
 """The runner: asks the target for every case, grades, stores, and folds trials."""
 
 from evallock.runner._clients import RetryingJudge, StoreCache, target_cache_key
+from evallock.runner._results import aggregate_results, stream_results
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._run import (
     Arm,
     Progress,
     RunOptions,
     RunStats,
-    aggregate_results,
     execute_arms,
     execute_run,
     interleave,
-    stream_results,
 )
 from evallock.runner._writer import BatchWriter
 

@@ -2,7 +2,8 @@
 
 Concurrency is a fixed pool of ``concurrency`` worker tasks pulling jobs from one
 iterator: no task, thread or process per case, so memory stays flat with the
-number of cases. Results are read back from the store in input order.
+number of cases. Results are read back from the store in input order
+(``_results.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import anyio
 
@@ -21,16 +22,9 @@ from evallock.graders import JudgeGrader, build_graders, combine, judge_version,
 from evallock.graders._base import GradeContext, Grader, JudgeClient
 from evallock.keys import merge_keys
 from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
-from evallock.records import (
-    Case,
-    CaseHead,
-    CaseResult,
-    Completion,
-    ErrorKind,
-    EvalRecord,
-    Grade,
-)
+from evallock.records import Case, Completion, EvalRecord, Grade
 from evallock.runner._clients import StoreCache, target_cache_key
+from evallock.runner._results import blocks
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._writer import BatchWriter
 
@@ -39,17 +33,13 @@ __all__ = [
     "Progress",
     "RunOptions",
     "RunStats",
-    "aggregate_results",
     "execute_arms",
     "execute_run",
     "interleave",
-    "stream_results",
 ]
 
 Progress = Callable[[int, int], None]
 """Called with (done, total) after each trial."""
-
-_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -272,7 +262,7 @@ def _jobs(
     done: Callable[[list[Case]], Container[tuple[str, str, int]]] | None,
 ) -> Iterator[tuple[Arm, Case, int]]:
     position = 0
-    for block in _blocks(cases, _BLOCK):
+    for block in blocks(cases, _BLOCK):
         skip = done(block) if done is not None else ()
         for case in block:
             for trial in range(trials):
@@ -281,17 +271,6 @@ def _jobs(
                 for arm in ordered:
                     if (arm.run_id, case.id, trial) not in skip:
                         yield arm, case, trial
-
-
-def _blocks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
-    block: list[_T] = []
-    for item in items:
-        block.append(item)
-        if len(block) == size:
-            yield block
-            block = []
-    if block:
-        yield block
 
 
 async def execute_run(
@@ -413,125 +392,3 @@ async def execute_arms(
     if runner.fatal is not None:
         raise runner.fatal
     return runner.stats
-
-
-def stream_results(
-    cases: Iterable[CaseHead | Case],
-    store: Any,
-    run_id: str,
-    *,
-    baseline_run_id: str | None = None,
-    block: int = 500,
-) -> Iterator[tuple[CaseResult, list[EvalRecord], bool | None]]:
-    """A stored run's results in the cases' order, read from the store a block at a time.
-
-    Yields ``(result, the case's trial records by trial, passed on the baseline run)``;
-    the last is None without a baseline or when the baseline has no record of the
-    case. Cases with no record (an interrupted run) are left out. Only one
-    block of cases and their records is in memory at a time.
-    """
-    for chunk in _blocks(cases, block):
-        ids = [case.id for case in chunk]
-        by_case: dict[str, list[EvalRecord]] = {}
-        for record in store.records_of_cases(run_id, ids):
-            by_case.setdefault(record.case_id, []).append(record)
-        before: dict[str, bool] = {}
-        if baseline_run_id is not None:
-            tallies: dict[str, _Tally] = {}
-            for record in store.records_of_cases(baseline_run_id, ids):
-                tallies.setdefault(record.case_id, _Tally()).add(record)
-            before = {case_id: tally.passed * 2 > tally.n for case_id, tally in tallies.items()}
-        for case in chunk:
-            records = by_case.get(case.id)
-            if not records:
-                continue
-            records.sort(key=lambda r: r.trial)
-            tally = _Tally()
-            for record in records:
-                tally.add(record)
-            yield tally.result(case), records, before.get(case.id)
-
-
-def aggregate_results(
-    cases: Iterable[CaseHead | Case], records: Iterable[EvalRecord]
-) -> list[CaseResult]:
-    """Fold trial records into one :class:`CaseResult` per case, in the cases' order.
-
-    Pass by strict majority of trials (a tie does not pass), score by mean of the
-    trials that produced an answer; a case errored only when every trial errored.
-    Cases with no record (an interrupted run) are left out. Records are folded as
-    they stream in: only a small tally per case is kept, not the records.
-    """
-    tallies: dict[str, _Tally] = {}
-    for record in records:
-        tally = tallies.get(record.case_id)
-        if tally is None:
-            tally = tallies[record.case_id] = _Tally()
-        tally.add(record)
-    return [tallies[case.id].result(case) for case in cases if case.id in tallies]
-
-
-class _Tally:
-    """What a case's trials add up to, without keeping the trials."""
-
-    __slots__ = (
-        "error",
-        "error_kind",
-        "errored",
-        "fail_reason",
-        "fail_trial",
-        "first_error_trial",
-        "judge_n",
-        "judge_sum",
-        "n",
-        "output",
-        "output_trial",
-        "passed",
-        "score_n",
-        "score_sum",
-    )
-
-    def __init__(self) -> None:
-        self.n = self.passed = self.score_n = self.judge_n = self.errored = 0
-        self.score_sum = self.judge_sum = 0.0
-        self.fail_reason: str | None = None
-        self.fail_trial = self.output_trial = self.first_error_trial = 1 << 30
-        self.output: str | None = None
-        self.error: str | None = None
-        self.error_kind: ErrorKind | None = None
-
-    def add(self, r: EvalRecord) -> None:
-        self.n += 1
-        self.passed += r.passed
-        if r.score is not None:
-            self.score_n += 1
-            self.score_sum += r.score
-        if r.judge_score is not None:
-            self.judge_n += 1
-            self.judge_sum += r.judge_score
-        if not r.passed and r.trial < self.fail_trial:
-            self.fail_trial, self.fail_reason = r.trial, r.reason
-        if r.error_kind != "target" and r.trial < self.output_trial:
-            self.output_trial, self.output = r.trial, r.output
-        if r.error is not None:
-            self.errored += 1
-            if r.trial < self.first_error_trial:
-                self.first_error_trial, self.error, self.error_kind = r.trial, r.error, r.error_kind
-
-    def result(self, case: CaseHead | Case) -> CaseResult:
-        all_errored = self.errored == self.n
-        return CaseResult(
-            case_id=case.id,
-            passed=self.passed * 2 > self.n,
-            score=self.score_sum / self.score_n if self.score_n else None,
-            reason=self.fail_reason if self.fail_reason is not None else "ok",
-            output=self.output,
-            error=self.error if all_errored else None,
-            error_kind=self.error_kind if all_errored else None,
-            trials=self.n,
-            trials_passed=self.passed,
-            judge_score=self.judge_sum / self.judge_n if self.judge_n else None,
-            lock=case.is_lock,
-            keys=dict(case.keys),
-            source=case.source,
-        )

@@ -6,6 +6,11 @@ expression. Records are append-only: a second record for the same
 id (empty fields filled, stored content never overwritten; see ``_traces.py``) and
 feedback is kept once per ``feedback_id``. Database failures surface as
 :class:`evallock.errors.StoreError` with the masked URL and one line of reason.
+
+The module is long because it is the store's whole public face (48
+methods, each documented); each method opens a transaction and hands the
+connection to the module of its concern: ``_runs``, ``_traces``, ``_feedback``,
+``_apikeys``, ``_drift``, ``_candidates``, ``_signals`` and ``_slices``.
 """
 
 from __future__ import annotations
@@ -14,59 +19,46 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Final, Literal, get_args
+from typing import Any, Literal, get_args
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from evallock.errors import StoreError
 from evallock.feedback._records import Candidate, CandidateEvent, Signal, SignalKind
 from evallock.records import EvalRecord, Feedback, Run, RunStatus, Trace
-from evallock.store import _apikeys, _candidates, _drift, _feedback, _signals, _slices, _traces
+from evallock.store import (
+    _apikeys,
+    _candidates,
+    _drift,
+    _feedback,
+    _runs,
+    _signals,
+    _slices,
+    _traces,
+)
 from evallock.store._apikeys import ApiKey
 from evallock.store._codec import (
     RecordKeyColumns,
     record_from_row,
     record_to_row,
-    run_from_row,
     run_to_row,
 )
 from evallock.store._engine import insert_or_ignore, write_connection
+from evallock.store._runs import IN_CHUNK as _IN_CHUNK
+from evallock.store._runs import PAGE_SIZE
 from evallock.store._schema import cache, eval_records, runs
 from evallock.store._types import utc_now
 
 __all__ = ["Store"]
 
-PAGE_SIZE: Final = 1000
-"""Rows fetched per query when streaming a run's records."""
-_IN_CHUNK: Final = 500  # bound parameters per IN (...), well under SQLite's limit
 _STATUSES = frozenset(get_args(RunStatus))
 _VERDICTS = frozenset({None, "pass", "fail"})
 CacheNamespace = Literal["judge", "target"]
 
 _INSERT_RUN = runs.insert()
 _INSERT_RECORDS = eval_records.insert()
-_GET_RUN = select(runs).where(runs.c.run_id == bindparam("run_id"))
-_RECORD_PAGE = (
-    select(eval_records)
-    .where(eval_records.c.run_id == bindparam("run_id"), eval_records.c.id > bindparam("after"))
-    .order_by(eval_records.c.id)
-    .limit(PAGE_SIZE)
-)
-_COMPLETED = select(eval_records.c.case_id, eval_records.c.trial).where(
-    eval_records.c.run_id == bindparam("run_id")
-)
-_COMPLETED_OF = _COMPLETED.where(eval_records.c.case_id.in_(bindparam("case_ids", expanding=True)))
-_RECORDS_OF = select(eval_records).where(
-    eval_records.c.run_id == bindparam("run_id"),
-    eval_records.c.case_id.in_(bindparam("case_ids", expanding=True)),
-)
-_COUNT_RECORDS = (
-    select(func.count())
-    .select_from(eval_records)
-    .where(eval_records.c.run_id == bindparam("run_id"))
-)
 _GET_CACHED = select(cache.c.key, cache.c.value).where(
     cache.c.namespace == bindparam("namespace"),
     cache.c.key.in_(bindparam("keys", expanding=True)),
@@ -138,26 +130,21 @@ class Store:
             raise ValueError(f"verdict {verdict!r}: expected 'pass', 'fail' or None")
         if finished_at.utcoffset() is None:
             raise ValueError("finished_at is a naive datetime; pass a timezone-aware (UTC) time")
-        stmt = (
-            update(runs)
-            .where(runs.c.run_id == run_id)
-            .values(
-                status=status,
-                verdict=verdict,
-                summary=summary,
-                baseline_run_id=baseline_run_id,
-                finished_at=finished_at,
-            )
-        )
+        values = {
+            "status": status,
+            "verdict": verdict,
+            "summary": summary,
+            "baseline_run_id": baseline_run_id,
+            "finished_at": finished_at,
+        }
         with self._write(f"cannot finish run {run_id!r}") as conn:
-            if conn.execute(stmt).rowcount != 1:
+            if not _runs.finish_run(conn, run_id, values):
                 raise StoreError(f"cannot finish run {run_id!r} in store {self.url}: no such run")
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None."""
         with self._read(f"cannot read run {run_id!r}") as conn:
-            row = conn.execute(_GET_RUN, {"run_id": run_id}).first()
-        return None if row is None else run_from_row(row)
+            return _runs.get_run(conn, run_id)
 
     def list_runs(
         self,
@@ -168,38 +155,17 @@ class Store:
         limit: int | None = None,
     ) -> list[Run]:
         """Runs matching every given filter, newest first."""
-        stmt = select(runs).order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
-        if dataset_name is not None:
-            stmt = stmt.where(runs.c.dataset_name == dataset_name)
-        if target_id is not None:
-            stmt = stmt.where(runs.c.target_id == target_id)
-        if status is not None:
-            stmt = stmt.where(runs.c.status == status)
-        if limit is not None:
-            stmt = stmt.limit(limit)
         with self._read("cannot list runs") as conn:
-            return [run_from_row(row) for row in conn.execute(stmt)]
+            return _runs.list_runs(
+                conn, dataset_name=dataset_name, target_id=target_id, status=status, limit=limit
+            )
 
     def last_passing_run(
         self, dataset_name: str, target_id: str, *, exclude_run_id: str | None = None
     ) -> Run | None:
         """The newest complete run of this dataset and target whose verdict was ``pass``."""
-        stmt = (
-            select(runs)
-            .where(
-                runs.c.dataset_name == dataset_name,
-                runs.c.target_id == target_id,
-                runs.c.status == "complete",
-                runs.c.verdict == "pass",
-            )
-            .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
-            .limit(1)
-        )
-        if exclude_run_id is not None:
-            stmt = stmt.where(runs.c.run_id != exclude_run_id)
         with self._read("cannot look up the last passing run") as conn:
-            row = conn.execute(stmt).first()
-        return None if row is None else run_from_row(row)
+            return _runs.last_passing_run(conn, dataset_name, target_id, exclude_run_id)
 
     # -- records ------------------------------------------------------------
 
@@ -241,7 +207,7 @@ class Store:
         after = 0
         while True:
             with self._read(f"cannot read records of run {run_id!r}") as conn:
-                page = conn.execute(_RECORD_PAGE, {"run_id": run_id, "after": after}).all()
+                page = _runs.record_page(conn, run_id, after)
             for row in page:
                 yield record_from_row(row)
             if len(page) < PAGE_SIZE:
@@ -253,17 +219,13 @@ class Store:
 
         How results are read for a file of any size: a block of cases at a time.
         """
-        found: list[EvalRecord] = []
         with self._read(f"cannot read records of run {run_id!r}") as conn:
-            for start in range(0, len(case_ids), _IN_CHUNK):
-                params = {"run_id": run_id, "case_ids": list(case_ids[start : start + _IN_CHUNK])}
-                found += (record_from_row(row) for row in conn.execute(_RECORDS_OF, params))
-        return found
+            return _runs.records_of_cases(conn, run_id, case_ids)
 
     def count_records(self, run_id: str) -> int:
         """How many trial records a run has."""
         with self._read(f"cannot count records of run {run_id!r}") as conn:
-            return int(conn.execute(_COUNT_RECORDS, {"run_id": run_id}).scalar_one())
+            return _runs.count_records(conn, run_id)
 
     def completed_trials(
         self, run_id: str, case_ids: Sequence[str] | None = None
@@ -273,14 +235,7 @@ class Store:
         With ``case_ids``, only those cases' pairs: how a resume reads them a block at a time.
         """
         with self._read(f"cannot read records of run {run_id!r}") as conn:
-            if case_ids is None:
-                rows = conn.execute(_COMPLETED, {"run_id": run_id})
-                return {(row.case_id, row.trial) for row in rows}
-            done: set[tuple[str, int]] = set()
-            for start in range(0, len(case_ids), _IN_CHUNK):
-                params = {"run_id": run_id, "case_ids": list(case_ids[start : start + _IN_CHUNK])}
-                done.update((row.case_id, row.trial) for row in conn.execute(_COMPLETED_OF, params))
-            return done
+            return _runs.completed_trials(conn, run_id, case_ids)
 
     def _first_clash(self, records: Sequence[EvalRecord]) -> tuple[str, str, int] | None:
         # Only on the failure path: name the record that broke the uniqueness rule.

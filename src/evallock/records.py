@@ -76,21 +76,15 @@ class CaseSource:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Case:
-    """One eval case: an input, how to judge the answer, and its keys."""
+class CaseHead:
+    """What a case's result needs of the case: its id, keys and provenance.
+
+    Reading a validated file again for results, only this much is built per case;
+    a :class:`Case` is a head with its input and graders.
+    """
 
     id: str
     """Unique within its file."""
-    input: str | list[Message]
-    """The user's message, or a whole conversation."""
-    vars: dict[str, Any] = field(default_factory=dict)
-    """Template variables for the prompt (``{{ plan }}``)."""
-    expected: str | None = None
-    """The reference answer (rules compare with it, the judge grades against it)."""
-    asserts: tuple[Assertion, ...] = ()
-    """Checks on the answer; all must pass."""
-    judge: JudgeSpec | None = None
-    """An LLM judge, when the case asks for one."""
     keys: dict[str, str] = field(default_factory=dict)
     """Shared keys and free-form keys of this case (intent, customer_tier …)."""
     source: CaseSource | None = None
@@ -105,25 +99,19 @@ class Case:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class CaseHead:
-    """What a case's result needs of the case: its id, keys and provenance.
+class Case(CaseHead):
+    """One eval case: an input, how to judge the answer, and its keys."""
 
-    Reading a validated file again for results, only this much is built per case.
-    """
-
-    id: str
-    """Unique within its file."""
-    keys: dict[str, str] = field(default_factory=dict)
-    """The case's own keys."""
-    source: CaseSource | None = None
-    """Provenance; ``source.lock`` makes a lock case."""
-    line: int = 0
-    """The 1-based line (or row) of the file."""
-
-    @property
-    def is_lock(self) -> bool:
-        """True for a case that locks a fixed bug."""
-        return self.source is not None and self.source.lock
+    input: str | list[Message]
+    """The user's message, or a whole conversation."""
+    vars: dict[str, Any] = field(default_factory=dict)
+    """Template variables for the prompt (``{{ plan }}``)."""
+    expected: str | None = None
+    """The reference answer (rules compare with it, the judge grades against it)."""
+    asserts: tuple[Assertion, ...] = ()
+    """Checks on the answer; all must pass."""
+    judge: JudgeSpec | None = None
+    """An LLM judge, when the case asks for one."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

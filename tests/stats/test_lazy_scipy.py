@@ -43,3 +43,16 @@ def test_a_whole_run_loads_none_of_the_heavy_optional_parts(tmp_path: Path) -> N
     )
     assert "GATE PASSED" in out.stdout, out.stdout + out.stderr
     assert out.stdout.strip().splitlines()[-1] == "LOADED []", out.stdout
+
+
+def test_every_public_name_of_the_lazy_packages_resolves() -> None:
+    import pytest
+
+    import evallock.server
+    import evallock.stats
+
+    for package in (evallock.stats, evallock.server):
+        for name in package.__all__:
+            assert getattr(package, name) is not None, f"{package.__name__}.{name}"
+        with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+            package.nothing_here

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
-from evallock.records import Case, CaseHead, CaseResult, ErrorKind, EvalRecord
+from evallock.records import CaseHead, CaseResult, ErrorKind, EvalRecord
 
 __all__ = ["aggregate_results", "blocks", "stream_results"]
 
@@ -30,7 +30,7 @@ def blocks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 
 def stream_results(
-    cases: Iterable[CaseHead | Case],
+    cases: Iterable[CaseHead],
     store: Any,
     run_id: str,
     *,
@@ -66,9 +66,7 @@ def stream_results(
             yield tally.result(case), records, before.get(case.id)
 
 
-def aggregate_results(
-    cases: Iterable[CaseHead | Case], records: Iterable[EvalRecord]
-) -> list[CaseResult]:
+def aggregate_results(cases: Iterable[CaseHead], records: Iterable[EvalRecord]) -> list[CaseResult]:
     """Fold trial records into one :class:`CaseResult` per case, in the cases' order.
 
     Pass by strict majority of trials (a tie does not pass), score by mean of the
@@ -132,7 +130,7 @@ class _Tally:
             if r.trial < self.first_error_trial:
                 self.first_error_trial, self.error, self.error_kind = r.trial, r.error, r.error_kind
 
-    def result(self, case: CaseHead | Case) -> CaseResult:
+    def result(self, case: CaseHead) -> CaseResult:
         all_errored = self.errored == self.n
         return CaseResult(
             case_id=case.id,

@@ -19,8 +19,9 @@ API-key and query helpers without importing FastAPI.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evallock._lazy import lazy_names
 
 if TYPE_CHECKING:
     from evallock.server._apikeys import (
@@ -68,8 +69,4 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'evallock.server' has no attribute {name!r}")
-    return getattr(import_module(f"evallock.server.{home}"), name)
+__getattr__ = lazy_names(__name__, _HOME)

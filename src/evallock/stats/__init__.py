@@ -6,8 +6,9 @@ the first time it is used, so the gate's ``wilson_interval`` costs no numpy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from evallock._lazy import lazy_names
 
 if TYPE_CHECKING:
     from evallock.stats._baseline import Baseline
@@ -124,71 +125,65 @@ __all__ = [
 ]
 
 _WHERE: dict[str, str] = {
-    "Baseline": "evallock.stats._baseline",
-    "Estimate": "evallock.stats._results",
-    "Interval": "evallock.stats._results",
-    "TestResult": "evallock.stats._results",
-    "Agreement": "evallock.stats.agreement",
-    "JudgeAgreement": "evallock.stats.agreement",
-    "cohen_kappa": "evallock.stats.agreement",
-    "judge_agreement": "evallock.stats.agreement",
-    "krippendorff_alpha": "evallock.stats.agreement",
-    "weighted_kappa": "evallock.stats.agreement",
-    "bernoulli_cusum_arl": "evallock.stats.arl",
-    "bernoulli_cusum_threshold": "evallock.stats.arl",
-    "cusum_arl": "evallock.stats.arl",
-    "cusum_threshold": "evallock.stats.arl",
-    "ewma_arl": "evallock.stats.arl",
-    "ewma_width": "evallock.stats.arl",
-    "CUSUM": "evallock.stats.detectors",
-    "EWMA": "evallock.stats.detectors",
-    "BernoulliCUSUM": "evallock.stats.detectors",
-    "DriftDetector": "evallock.stats.detectors",
-    "PageHinkley": "evallock.stats.detectors",
-    "ClusteredStandardError": "evallock.stats.means",
-    "TrialDecomposition": "evallock.stats.means",
-    "clustered_standard_error": "evallock.stats.means",
-    "decompose_trials": "evallock.stats.means",
-    "mean_estimate": "evallock.stats.means",
-    "AdjustedPValues": "evallock.stats.multiplicity",
-    "adjust_benjamini_hochberg": "evallock.stats.multiplicity",
-    "adjust_benjamini_yekutieli": "evallock.stats.multiplicity",
-    "adjust_bonferroni": "evallock.stats.multiplicity",
-    "adjust_hochberg": "evallock.stats.multiplicity",
-    "adjust_holm": "evallock.stats.multiplicity",
-    "mcnemar_test": "evallock.stats.paired",
-    "paired_difference": "evallock.stats.paired",
-    "paired_t_test": "evallock.stats.paired",
-    "sign_test": "evallock.stats.paired",
-    "PowerAnalysis": "evallock.stats.power",
-    "mcnemar_mde": "evallock.stats.power",
-    "mcnemar_sample_size": "evallock.stats.power",
-    "paired_mde": "evallock.stats.power",
-    "paired_sample_size": "evallock.stats.power",
-    "trials_variance_ratio": "evallock.stats.power",
-    "ppi_mean": "evallock.stats.ppi",
-    "binomial_test": "evallock.stats.proportions",
-    "clopper_pearson_interval": "evallock.stats.proportions",
-    "wilson_interval": "evallock.stats.proportions",
-    "hodges_lehmann": "evallock.stats.ranks",
-    "wilcoxon_signed_rank_test": "evallock.stats.ranks",
-    "bootstrap_interval": "evallock.stats.resampling",
-    "permutation_test": "evallock.stats.resampling",
-    "DiscordantPairEProcess": "evallock.stats.sequential",
-    "MixtureSPRT": "evallock.stats.sequential",
-    "SequentialState": "evallock.stats.sequential",
-    "discordant_pair_test": "evallock.stats.sequential",
-    "msprt_test": "evallock.stats.sequential",
+    "Baseline": "_baseline",
+    "Estimate": "_results",
+    "Interval": "_results",
+    "TestResult": "_results",
+    "Agreement": "agreement",
+    "JudgeAgreement": "agreement",
+    "cohen_kappa": "agreement",
+    "judge_agreement": "agreement",
+    "krippendorff_alpha": "agreement",
+    "weighted_kappa": "agreement",
+    "bernoulli_cusum_arl": "arl",
+    "bernoulli_cusum_threshold": "arl",
+    "cusum_arl": "arl",
+    "cusum_threshold": "arl",
+    "ewma_arl": "arl",
+    "ewma_width": "arl",
+    "CUSUM": "detectors",
+    "EWMA": "detectors",
+    "BernoulliCUSUM": "detectors",
+    "DriftDetector": "detectors",
+    "PageHinkley": "detectors",
+    "ClusteredStandardError": "means",
+    "TrialDecomposition": "means",
+    "clustered_standard_error": "means",
+    "decompose_trials": "means",
+    "mean_estimate": "means",
+    "AdjustedPValues": "multiplicity",
+    "adjust_benjamini_hochberg": "multiplicity",
+    "adjust_benjamini_yekutieli": "multiplicity",
+    "adjust_bonferroni": "multiplicity",
+    "adjust_hochberg": "multiplicity",
+    "adjust_holm": "multiplicity",
+    "mcnemar_test": "paired",
+    "paired_difference": "paired",
+    "paired_t_test": "paired",
+    "sign_test": "paired",
+    "PowerAnalysis": "power",
+    "mcnemar_mde": "power",
+    "mcnemar_sample_size": "power",
+    "paired_mde": "power",
+    "paired_sample_size": "power",
+    "trials_variance_ratio": "power",
+    "ppi_mean": "ppi",
+    "binomial_test": "proportions",
+    "clopper_pearson_interval": "proportions",
+    "wilson_interval": "proportions",
+    "hodges_lehmann": "ranks",
+    "wilcoxon_signed_rank_test": "ranks",
+    "bootstrap_interval": "resampling",
+    "permutation_test": "resampling",
+    "DiscordantPairEProcess": "sequential",
+    "MixtureSPRT": "sequential",
+    "SequentialState": "sequential",
+    "discordant_pair_test": "sequential",
+    "msprt_test": "sequential",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 def __dir__() -> list[str]:

@@ -182,3 +182,54 @@ def test_a_file_of_comments_only_is_appended_to(accepted, tmp_path) -> None:
     assert [c for c, _ in result.written] == [first]
     assert path.read_bytes().startswith(b"// locks from production feedback\r\n{")
     assert load_cases(path).dataset_id == result.dataset_id
+
+
+def test_a_promotion_waits_for_another_in_the_same_directory(accepted, tmp_path: Path) -> None:
+    import threading
+
+    from evallock.feedback._promote import promotion_lock
+
+    store, first, _ = accepted
+    path = tmp_path / "evals" / "golden.jsonl"
+    done: list[object] = []
+    with promotion_lock(path):
+        worker = threading.Thread(
+            target=lambda: done.append(promote_candidates(store, path, actor="carol"))
+        )
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive() and not path.exists(), "the promotion did not wait"
+    worker.join(timeout=30)
+    (result,) = done
+    assert [candidate for candidate, _ in result.written] == [first]  # type: ignore[attr-defined]
+
+
+def test_reviewers_promoting_at_once_append_each_case_once(accepted, tmp_path: Path) -> None:
+    import threading
+
+    store, first, _ = accepted
+    path = tmp_path / "evals" / "golden.jsonl"
+    path.parent.mkdir()
+    path.write_text(GOLDEN, encoding="utf-8")
+    results: list[object] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def promote() -> None:
+        start.wait()
+        try:
+            results.append(promote_candidates(store, path, actor="carol"))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=promote) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert not errors, errors
+    written = [pair for result in results for pair in result.written]  # type: ignore[attr-defined]
+    assert [candidate for candidate, _ in written] == [first]
+    ids = [case.id for case in load_cases(path).cases]
+    assert len(ids) == len(set(ids)) == 3
+    assert store.get_candidate(first).state == "promoted"

@@ -6,14 +6,16 @@ file is loaded by the real case loader in a scratch copy, so a line the loader
 would refuse never lands. If the store cannot record the promotion afterwards,
 the file is cut back to its old length. A candidate whose trace already backs a
 case in the file (promoted earlier, or by hand) is marked promoted as that case
-instead of being written twice.
+instead of being written twice. Promotions into one directory hold an exclusive
+lock on it, so two reviewers promoting at once never append the same case twice.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from evallock.feedback._caseline import case_id_for, case_line, validate_case_li
 from evallock.feedback._records import Candidate, CandidateEvent
 from evallock.feedback._review import CandidateNotFoundError, CandidateStateError
 
-__all__ = ["PromoteResult", "promote_candidates"]
+__all__ = ["PromoteResult", "promote_candidates", "promotion_lock"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,6 +112,35 @@ def promote_candidates(
             accepted, or a new line would not load.
     """
     file = Path(path)
+    with promotion_lock(file):
+        return _promote(store, file, actor=actor, candidate_ids=candidate_ids)
+
+
+@contextmanager
+def promotion_lock(file: Path) -> Iterator[None]:
+    """Hold the case file's directory exclusively: promotions into it run one at a time.
+
+    Two reviewers promoting at once would otherwise both read the same accepted
+    candidates and append them twice. The lock is on the directory (``flock``),
+    so no lock file is left beside the cases; other processes wait for it.
+    """
+    file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: promotions are not serialised
+        yield
+        return
+    descriptor = os.open(file.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock
+
+
+def _promote(
+    store: Any, file: Path, *, actor: str, candidate_ids: Sequence[str] | None
+) -> PromoteResult:
     accepted: list[Candidate] = store.list_candidates(states=["accepted"], limit=None)
     if candidate_ids:
         wanted: set[str] = set()

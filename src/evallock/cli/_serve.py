@@ -101,12 +101,13 @@ def serve(
     judge_model: JudgeModel = None,
     judge_api_key_env: JudgeApiKeyEnv = None,
 ) -> int:
-    """Serve OTLP trace ingest, the recording proxy, feedback and the trace API.
+    """Serve OTLP trace ingest, the recording proxy, feedback, the trace API and the dashboard.
 
     Routes: POST /v1/traces and /v1/logs (OTLP/HTTP, protobuf or JSON), POST
     /v1/chat/completions (recording proxy, with --upstream), POST /v1/feedback,
-    GET /api/traces; /healthz, /readyz and /docs need no key. Every other route
-    needs a key from `evallock keys create` (Authorization: Bearer evl_…).
+    GET /api/traces, and the dashboard at GET / (sign in with a read key);
+    /healthz, /readyz and /docs need no key. Every other route needs a key from
+    `evallock keys create` (Authorization: Bearer evl_…).
 
     With --drift-every, a drift check runs on that schedule and each report is
     stored (GET /api/drift lists them).

@@ -10,8 +10,9 @@
 
 Routes and scopes (keys from ``evallock keys create``): ``POST /v1/traces``,
 ``/v1/logs``, ``/v1/feedback``, ``/v1/chat/completions`` need ``ingest``;
-``GET /api/*`` needs ``read``; ``admin`` may do both; ``/healthz``, ``/readyz``
-and the OpenAPI spec (``/openapi.json``, ``/docs``) are open.
+``GET /api/*`` and the dashboard ``GET /`` (sign in at ``/login``) need ``read``;
+``admin`` may do both; ``/healthz``, ``/readyz`` and the OpenAPI spec
+(``/openapi.json``, ``/docs``) are open.
 
 Public names load lazily, so ``evallock keys`` and ``evallock traces`` use the
 API-key and query helpers without importing FastAPI.

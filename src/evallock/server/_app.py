@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from evallock.server._api import router as api_router
 from evallock.server._auth import KeyCache
 from evallock.server._candidates import router as candidates_router
+from evallock.server._dashboard import router as dashboard_router
 from evallock.server._drift import drift_loop
 from evallock.server._drift import router as drift_router
 from evallock.server._errors import install_error_handlers
@@ -99,6 +100,7 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
         api_router,
         drift_router,
         candidates_router,
+        dashboard_router,
     )
     for router in routers:
         app.include_router(router)

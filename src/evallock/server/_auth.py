@@ -10,7 +10,9 @@ path does not ask the store on every request), and refuses:
 
 The key comes from ``Authorization: Bearer evl_…`` or ``X-Evallock-Auth: Bearer
 evl_…``. The second exists for the recording proxy: a client that keeps its own
-upstream key in ``Authorization`` shows its evallock key there instead. With
+upstream key in ``Authorization`` shows its evallock key there instead. A
+browser signed in to the dashboard sends the key in the ``evallock_key``
+cookie, which counts for reading (GET, HEAD) only. With
 ``--no-auth`` (loopback only) every request passes.
 """
 
@@ -29,10 +31,13 @@ from starlette.requests import Request
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
 from evallock.server._errors import ApiError
 
-__all__ = ["AUTH_HEADER", "Caller", "KeyCache", "bearer_token", "require"]
+__all__ = ["AUTH_HEADER", "KEY_COOKIE", "Caller", "KeyCache", "bearer_token", "require"]
 
 AUTH_HEADER = "x-evallock-auth"
 """The header that carries an evallock key when ``Authorization`` carries an upstream key."""
+KEY_COOKIE = "evallock_key"
+"""The dashboard's login cookie (HttpOnly, SameSite=Strict); honoured on GET and HEAD only."""
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="evallock"'}
 _bearer = HTTPBearer(
     auto_error=False,
@@ -106,6 +111,12 @@ def _caller_token(request: Request) -> tuple[str | None, bool]:
     token = bearer_token(request.headers.get("authorization"))
     if token is not None and looks_like_api_key(token):
         return token, True
+    if request.method in _SAFE_METHODS:
+        # The dashboard's login cookie reads, never writes: a page on another site
+        # that makes the browser POST here gets no key from it.
+        cookie = request.cookies.get(KEY_COOKIE)
+        if cookie and looks_like_api_key(cookie):
+            return cookie, False
     return None, False
 
 

@@ -1,0 +1,128 @@
+"""The dashboard, ``GET /``: eval runs over time, drift, A/B results, slices, the review queue.
+
+Server-rendered HTML with no script at all, under a Content-Security-Policy that
+allows none: trace and case text is hostile, so it is escaped by the template
+(Jinja2 autoescape) and could not run even if it were not.
+
+A browser signs in once at ``/login`` with a key of scope ``read`` (or
+``admin``); the key is kept in an HttpOnly, SameSite=Strict cookie that the
+service honours for reading only (see ``_auth.py``). Under ``--no-auth`` the
+page is open, as every route is.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from evallock.server._apikeys import looks_like_api_key, scope_allows
+from evallock.server._auth import KEY_COOKIE, require
+from evallock.server._errors import ApiError
+from evallock.server._panels import gather
+from evallock.server._state import server_state
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+_MAX_FORM = 4096
+_COOKIE_AGE_S = 12 * 3600
+
+
+@cache
+def _templates() -> Any:
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    return Environment(
+        loader=PackageLoader("evallock.server", "templates"),
+        autoescape=select_autoescape(default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    html = _templates().get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status, headers=_HEADERS)
+
+
+@router.get("/", response_class=HTMLResponse)
+async def dashboard(request: Request) -> Response:
+    """The dashboard, or the sign-in page for a browser without a key."""
+    state = server_state(request)
+    try:
+        caller = await require("read")(request, None)
+    except ApiError as exc:
+        if exc.status == 401:
+            return RedirectResponse("/login", status_code=303, headers=_HEADERS)
+        return _page("login.html", status=exc.status, error=exc.message)
+    data = await anyio.to_thread.run_sync(gather, state.store)
+    return _page(
+        "dashboard.html",
+        data=data,
+        store=state.store.url,
+        signed_in=caller.key_id is not None,
+    )
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> Response:
+    """The sign-in form."""
+    return _page("login.html", error=None)
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> Response:
+    """Check the key from the form; on success keep it in the cookie and go to ``/``."""
+    state = server_state(request)
+    body = await request.body()
+    if len(body) > _MAX_FORM:
+        return _page("login.html", status=413, error="the form is too large")
+    fields = parse_qs(body.decode("utf-8", errors="replace"))
+    key = (fields.get("key") or [""])[0].strip()
+    if not looks_like_api_key(key):
+        return _page("login.html", status=400, error="that is not an evallock key (evl_…)")
+    found = await state.keys.lookup(key)
+    if found is None:
+        return _page("login.html", status=401, error="unknown or revoked key")
+    if not scope_allows(found[1], "read"):
+        return _page(
+            "login.html",
+            status=403,
+            error=f"this key's scope is {found[1]!r}; the dashboard needs 'read' or 'admin'",
+        )
+    response = RedirectResponse("/", status_code=303, headers=_HEADERS)
+    response.set_cookie(
+        KEY_COOKIE,
+        key,
+        max_age=_COOKIE_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    """Forget the key."""
+    response = RedirectResponse("/login", status_code=303, headers=_HEADERS)
+    response.delete_cookie(KEY_COOKIE, path="/")
+    return response

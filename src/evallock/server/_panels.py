@@ -1,0 +1,189 @@
+"""What the dashboard shows, read from the store: plain data, every rate with its interval.
+
+Five panels (DESIGN §5): eval runs over time, drift reports, A/B comparisons,
+slices of live traffic, and the review queue. Each is a list of small dicts or
+dataclasses the template renders; nothing here is HTML, and no text is trusted
+(the template escapes everything).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from evallock.stats import wilson_interval
+
+__all__ = ["Dashboard", "RunPoint", "SliceRow", "gather"]
+
+RUNS_SHOWN = 60
+"""Runs read for the table and the charts."""
+REPORTS_SHOWN = 20
+"""Drift reports and comparisons shown."""
+QUEUE_SHOWN = 50
+"""Pending candidates shown."""
+SLICE_KEYS = ("intent", "customer_tier")
+"""Live traffic is sliced by each of these keys."""
+SLICE_WINDOW = timedelta(days=7)
+"""How far back the slices look."""
+
+_CHART_W, _CHART_H, _PAD = 560, 120, 8
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunPoint:
+    """One run on a dataset's pass-rate chart: a dot and its 95 % interval."""
+
+    run_id: str
+    x: float
+    y: float
+    y_lo: float
+    y_hi: float
+    verdict: str | None
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SliceRow:
+    """Live traffic of one slice: volume, thumbs-down share and judge mean, with intervals."""
+
+    key: str
+    value: str
+    n: int
+    errors: int
+    thumbs_down: int
+    down_share: float
+    down_ci: tuple[float, float]
+    judge_n: int
+    judge_mean: float | None
+    judge_ci: tuple[float, float] | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Dashboard:
+    """Everything the page shows."""
+
+    runs: list[dict[str, Any]] = field(default_factory=list)
+    charts: list[tuple[str, list[RunPoint]]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)
+    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    slices: list[SliceRow] = field(default_factory=list)
+    queue: list[Any] = field(default_factory=list)
+    queue_total: int = 0
+    generated_at: str = ""
+
+
+def gather(store: Any, *, now: datetime | None = None) -> Dashboard:
+    """Read every panel from the store (blocking: call it from a worker thread)."""
+    now = now or datetime.now(UTC)
+    runs = store.list_runs(limit=RUNS_SHOWN)
+    pending = store.list_candidates(states=["pending"], limit=None)
+    return Dashboard(
+        runs=[_run_row(run) for run in runs],
+        charts=_charts(runs),
+        drift=store.list_drift_reports(limit=REPORTS_SHOWN),
+        comparisons=store.list_comparisons(limit=REPORTS_SHOWN),
+        slices=_slices(store, since=now - SLICE_WINDOW, until=now),
+        queue=pending[:QUEUE_SHOWN],
+        queue_total=len(pending),
+        generated_at=now.strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
+def _run_row(run: Any) -> dict[str, Any]:
+    summary = run.summary or {}
+    ci = summary.get("pass_rate_ci") or [None, None]
+    return {
+        "run_id": run.run_id,
+        "started": run.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        "dataset_id": run.dataset_id,
+        "target": run.target_id,
+        "prompt_version": run.keys.get("prompt_version", ""),
+        "model_version": run.keys.get("model_version", ""),
+        "status": run.status,
+        "verdict": run.verdict,
+        "n": summary.get("n"),
+        "passed": summary.get("passed"),
+        "pass_rate": summary.get("pass_rate"),
+        "ci_lo": ci[0],
+        "ci_hi": ci[1],
+        "locks_failed": len(summary.get("locks_failed") or ()),
+        "new_failures": len(summary.get("new_failures") or ()),
+        "flaky": len(summary.get("flaky") or ()),
+        "errored": summary.get("errored"),
+    }
+
+
+def _charts(runs: list[Any]) -> list[tuple[str, list[RunPoint]]]:
+    """Per dataset and target, the complete runs oldest first, placed on a small chart."""
+    series: dict[str, list[Any]] = {}
+    for run in reversed(runs):  # runs come newest first
+        summary = run.summary or {}
+        if run.status != "complete" or summary.get("pass_rate") is None:
+            continue
+        series.setdefault(f"{run.dataset_name} · {run.target_id}", []).append(run)
+    charts = []
+    for title, members in series.items():
+        step = (_CHART_W - 2 * _PAD) / max(len(members) - 1, 1)
+        points = []
+        for index, run in enumerate(members):
+            summary = run.summary
+            lo, hi = summary.get("pass_rate_ci") or [summary["pass_rate"]] * 2
+            prompt = run.keys.get("prompt_version", "")
+            points.append(
+                RunPoint(
+                    run_id=run.run_id,
+                    x=_PAD + index * step,
+                    y=_y(summary["pass_rate"]),
+                    y_lo=_y(lo),
+                    y_hi=_y(hi),
+                    verdict=run.verdict,
+                    label=(
+                        f"{run.run_id} {prompt}: {summary['pass_rate']:.1%}"
+                        f" [{lo:.1%}, {hi:.1%}] n={summary.get('n')}"
+                    ),
+                )
+            )
+        charts.append((title, points))
+    return charts
+
+
+def _y(rate: float) -> float:
+    return _PAD + (1.0 - rate) * (_CHART_H - 2 * _PAD)
+
+
+def _slices(store: Any, *, since: datetime, until: datetime) -> list[SliceRow]:
+    rows: list[SliceRow] = []
+    for key in SLICE_KEYS:
+        for counts in store.trace_slices([key], since=since, until=until):
+            value = counts.values[0]
+            if value is None or counts.n == 0:
+                continue
+            down = wilson_interval(counts.thumbs_down, counts.n)
+            judge_mean = judge_ci = None
+            if counts.judge_n:
+                judge_mean = counts.judge_sum / counts.judge_n
+                half = 0.0
+                if counts.judge_n > 1:
+                    variance = (counts.judge_sumsq - counts.judge_n * judge_mean**2) / (
+                        counts.judge_n - 1
+                    )
+                    half = 1.96 * math.sqrt(max(variance, 0.0) / counts.judge_n)
+                judge_ci = (judge_mean - half, judge_mean + half)
+            rows.append(
+                SliceRow(
+                    key=key,
+                    value=value,
+                    n=counts.n,
+                    errors=counts.errors,
+                    thumbs_down=counts.thumbs_down,
+                    down_share=counts.thumbs_down / counts.n,
+                    down_ci=(down.lo, down.hi),
+                    judge_n=counts.judge_n,
+                    judge_mean=judge_mean,
+                    judge_ci=judge_ci,
+                )
+            )
+    rows.sort(key=lambda r: (r.key, -r.n, r.value))
+    return rows

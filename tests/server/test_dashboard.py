@@ -1,0 +1,196 @@
+"""The dashboard (``GET /``): every panel from real data, sign-in, escaping, read-only cookie."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from evallock.demo import example_dir
+from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec, run_eval
+from evallock.feedback import propose_candidates
+from evallock.gate import GateThresholds
+from evallock.records import Feedback, Trace
+from evallock.runner import RetryPolicy, RunOptions
+from evallock.server import create_api_key
+
+HOSTILE = '<script>alert("trace")</script><img src=x onerror=alert(2)> & "quotes"'
+
+
+def seed_everything(store: Any, base_url: str) -> None:
+    """Two gate runs of the bundled example, live traffic with a hostile complaint,
+    a drift report, a comparison and a pending candidate."""
+    root = example_dir()
+    for version in ("support-v3", "support-v4"):
+        run_eval(
+            EvalRequest(
+                cases=str(root / "golden.jsonl"),
+                target=TargetSpec(
+                    base_url=base_url,
+                    model="support-bot",
+                    prompt=str(root / "prompts" / f"{version}.txt"),
+                ),
+                judge=JudgeSpecSettings(base_url=base_url, model="judge"),
+                keys={"prompt_version": version},
+                options=RunOptions(concurrency=8, retry=RetryPolicy(retries=1, base=0.01)),
+                thresholds=GateThresholds(),
+            ),
+            store,
+        )
+    now = datetime.now(UTC)
+    traces = [
+        Trace(
+            trace_id=f"{n:032x}",
+            timestamp=now - timedelta(hours=n),
+            input=HOSTILE if n == 1 else f"question {n}",
+            output="It takes 30 days.",
+            keys={"intent": "refund" if n % 2 else "shipping", "customer_tier": "enterprise"},
+            source="import",
+        )
+        for n in range(1, 9)
+    ]
+    store.add_traces(traces)
+    store.add_feedback(
+        [
+            Feedback(
+                feedback_id="fb-1",
+                trace_id=traces[0].trace_id,
+                rating="down",
+                score=0.0,
+                name="user_feedback",
+                created_at=now,
+            )
+        ]
+    )
+    propose_candidates(store, actor="test")
+    store.add_drift_report(
+        {
+            "window": f"{(now - timedelta(days=1)).isoformat()}..{now.isoformat()}",
+            "judge_version": "judge@abc",
+            "n_samples": 200,
+            "judge_errors": 3,
+            "mean": 3.61,
+            "mean_ci": [3.48, 3.74],
+            "p10": 2.0,
+            "bad_share": 0.21,
+            "baseline_mean": 4.12,
+            "delta": -0.51,
+            "delta_ci": [-0.66, -0.36],
+            "alert": True,
+            "slices": [],
+        },
+        [],
+    )
+    store.add_comparison(
+        {
+            "comparison_id": "cmp-1",
+            "dataset_id": "golden@abc",
+            "run_a": "r-a",
+            "run_b": "r-b",
+            "keys_a": {"prompt_version": "support-v3"},
+            "keys_b": {"prompt_version": "support-v4"},
+            "metric": "pass",
+            "n_pairs": 28,
+            "delta": -0.071,
+            "ci": [-0.2, 0.06],
+            "p_value": 0.41,
+            "verdict": "no significant difference",
+        }
+    )
+
+
+@pytest.fixture
+def seeded(store: Any, fake_service: Any) -> Any:
+    seed_everything(store, fake_service.base_url)
+    return store
+
+
+def test_without_a_key_the_browser_is_sent_to_sign_in(server_factory: Any, seeded: Any) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        answer = client.get("/")
+        assert answer.status_code == 303 and answer.headers["location"] == "/login"
+        form = client.get("/login")
+        assert form.status_code == 200 and 'name="key"' in form.text
+        assert "script-src" not in form.headers["content-security-policy"]
+        assert "default-src 'none'" in form.headers["content-security-policy"]
+
+
+def test_sign_in_checks_the_key_and_its_scope(
+    server_factory: Any, seeded: Any, api_keys: dict[str, str]
+) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.post("/login", data={"key": "hunter2"}).status_code == 400
+        unknown = client.post("/login", data={"key": "evl_" + "0" * 40})
+        assert unknown.status_code == 401 and "unknown or revoked key" in unknown.text
+        ingest = client.post("/login", data={"key": api_keys["ingest"]})
+        assert ingest.status_code == 403 and "needs" in ingest.text
+        assert "set-cookie" not in ingest.headers
+        ok = client.post("/login", data={"key": api_keys["read"]})
+        assert ok.status_code == 303 and ok.headers["location"] == "/"
+        cookie = ok.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
+    server_factory: Any, seeded: Any, api_keys: dict[str, str]
+) -> None:
+    server = server_factory()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.post("/login", data={"key": api_keys["read"]})
+        page = client.get("/")
+    assert page.status_code == 200, page.text
+    html = page.text
+    for heading in (
+        "Eval runs over time",
+        "Drift on live traffic",
+        "A/B comparisons",
+        "Live traffic by slice",
+        "Review queue",
+    ):
+        assert heading in html
+    runs = seeded.list_runs()
+    assert len(runs) == 2 and all(run.run_id in html for run in runs)
+    v3 = next(run for run in runs if run.keys["prompt_version"] == "support-v3")
+    lo, hi = v3.summary["pass_rate_ci"]
+    assert f"[{100 * lo:.1f}, {100 * hi:.1f}]" in html  # the pass rate's Wilson interval
+    assert html.count("<circle") == 2  # one chart, a dot per run
+    assert "[3.48, 3.74]" in html and "ALERT" in html and "[-0.66, -0.36]" in html
+    assert "no significant difference" in html and "[-0.200, +0.060]" in html
+    assert "(1 pending)" in html
+    # the hostile input is shown as text, never as markup
+    assert "<script>alert" not in html and "<img src=x" not in html
+    assert (
+        "&lt;script&gt;alert(&#34;trace&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;"
+        in html
+    )
+    assert "<script" not in html.lower()
+
+
+def test_the_cookie_reads_but_never_writes_and_dies_with_its_key(
+    server_factory: Any, seeded: Any, store: Any
+) -> None:
+    server = server_factory()
+    admin = create_api_key(store, name="browser", scope="admin")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.post("/login", data={"key": admin.secret})
+        assert client.get("/").status_code == 200
+        assert client.get("/api/stats").status_code == 200  # a read with the cookie
+        write = client.post(
+            "/v1/feedback", json={"trace_id": "1" * 32, "rating": "down", "id": "csrf"}
+        )
+        assert write.status_code == 401, "a cookie must not authorise a write"
+        store.revoke_api_key(admin.key_id)
+        assert client.get("/").status_code == 303
+        client.post("/logout")
+        assert "evallock_key" not in client.cookies
+
+
+def test_no_auth_opens_the_page(server_factory: Any, seeded: Any) -> None:
+    server = server_factory(no_auth=True)
+    page = httpx.get(f"{server.url}/", timeout=30)
+    assert page.status_code == 200 and "Review queue" in page.text
+    assert "Sign out" not in page.text

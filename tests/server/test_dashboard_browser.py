@@ -1,0 +1,102 @@
+"""The dashboard in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Skipped on a machine without Chromium, except in CI (``CI=true``), where ``.ci/run``
+installs it and a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from .test_dashboard import HOSTILE, seed_everything
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Headless Chromium; start it after any ``anyio.run`` (Playwright's sync API
+    keeps an event loop running on this thread while it is open)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _need_a_browser() -> None:
+    if not os.path.exists(CHROMIUM) or not _has_playwright():
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium and Playwright are needed in CI (see .ci/run)")
+        pytest.skip("no Chromium or Playwright on this machine")
+
+
+def _has_playwright() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_sign_in_and_read_every_panel_in_chromium(
+    server_factory: Any, store: Any, fake_service: Any, api_keys: dict[str, str]
+) -> None:
+    seed_everything(store, fake_service.base_url)
+    server = server_factory()
+    with chromium() as browser:
+        _walk_through(browser.new_page(), server.url, api_keys)
+
+
+def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    page.goto(f"{url}/")
+    assert page.url.endswith("/login")
+    page.fill("#key", api_keys["ingest"])
+    page.click("button[type=submit]")
+    assert "the dashboard needs 'read' or 'admin'" in page.inner_text("[role=alert]")
+    page.fill("#key", api_keys["read"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#queue")
+    assert page.url == f"{url}/"
+
+    headings = page.locator("h2").all_inner_texts()
+    assert [h.split(" (")[0] for h in headings] == [
+        "Eval runs over time",
+        "Drift on live traffic",
+        "A/B comparisons",
+        "Live traffic by slice",
+        "Review queue",
+    ]
+    assert page.locator("#runs tbody tr").count() == 2
+    assert page.locator("#runs svg circle").count() == 2
+    assert page.locator("#drift td.alert").inner_text() == "ALERT"
+    # the hostile trace text is on the page as text: no element made of it, nothing ran
+    cell = page.locator("#queue td.text").first.inner_text()
+    assert cell == HOSTILE
+    assert page.locator("#queue script, #queue img").count() == 0
+    assert dialogs == []
+    cookie = next(c for c in page.context.cookies() if c["name"] == "evallock_key")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    page.click("text=Sign out")
+    page.wait_for_selector("#key")
+    page.goto(f"{url}/")
+    assert page.url.endswith("/login")

@@ -225,6 +225,7 @@ async def _run_eval_async(
     request: EvalRequest, store: Any, progress: Progress | None
 ) -> EvalOutcome:
     dataset = open_cases(request.cases)
+    baseline_run = _baseline_run(request.baseline, dataset, request.target, store)
     run, resuming = _start_or_resume(request, dataset, store)
     prompt = PromptTemplate.from_file(request.target.prompt) if request.target.prompt else None
     needs_judge = dataset.first_judged is not None
@@ -267,7 +268,6 @@ async def _run_eval_async(
         if judge_provider is not None:
             await judge_provider.aclose()
     try:
-        baseline_run = _baseline_run(request.baseline, run, store)
         counter, notable, listed = _fold(dataset, store, run, baseline_run)
     except BaseException:
         _finish(store, run, status="interrupted")
@@ -394,13 +394,15 @@ def make_target_id(target: TargetSpec) -> str:
     return f"{(target.base_url or '').rstrip('/')}#{target.model}"
 
 
-def _baseline_run(spec: str, run: Run, store: Any) -> Run | None:
+def _baseline_run(spec: str, dataset: CaseFile, target: TargetSpec, store: Any) -> Run | None:
+    """The run to compare with, found before anything runs (a bad id is exit 2 at once).
+
+    ``last-pass`` never finds the run being made: it is not complete until the end.
+    """
     if spec == "none":
         return None
     if spec == "last-pass":
-        found: Run | None = store.last_passing_run(
-            run.dataset_name, run.target_id, exclude_run_id=run.run_id
-        )
+        found: Run | None = store.last_passing_run(dataset.name, make_target_id(target))
         return found
     found = store.get_run(spec)
     if found is None:

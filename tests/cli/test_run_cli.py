@@ -381,3 +381,15 @@ def test_a_report_path_in_no_directory_is_exit_2_before_anything_runs(
     assert "nowhere/r.json: no such directory for the report" in result.err
     assert service_stats.model("support-bot")["requests"] == 0
     assert not list(tmp_path.glob("**/.r.json.partial"))
+
+
+def test_an_unknown_baseline_is_exit_2_before_anything_runs(
+    cli, project, fake_service, service_stats
+) -> None:
+    service_stats.reset()
+    result = cli(*example_args(project, fake_service.base_url, "support-v3", "--baseline", "r-x"))
+    assert result.code == 2, result.out + result.err
+    assert "--baseline r-x: no such run" in result.err
+    assert service_stats.model("support-bot")["requests"] == 0
+    with open_store(f"sqlite:///{project}/e.db") as store:
+        assert store.list_runs() == []

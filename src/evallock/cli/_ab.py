@@ -8,11 +8,15 @@ from typing import Annotated
 import typer
 
 from evallock.cli._options import (
+    Concurrency,
     ConfigOption,
     JudgeApiKeyEnv,
     JudgeBaseUrl,
     JudgeModel,
+    Retries,
     StoreOption,
+    Timeout,
+    Trials,
 )
 
 __all__ = ["ab"]
@@ -95,18 +99,10 @@ def ab(
     seed: Annotated[
         int, typer.Option(help="Seed of the bootstrap and permutation paths.", rich_help_panel=_S)
     ] = 0,
-    trials: Annotated[
-        int | None, typer.Option(min=1, max=100, help="Times each case is asked per variant.")
-    ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Requests in flight.")
-    ] = None,
-    timeout: Annotated[
-        float | None, typer.Option(min=0.001, help="Seconds per request attempt.")
-    ] = None,
-    retries: Annotated[
-        int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts.")
-    ] = None,
+    trials: Trials = None,
+    concurrency: Concurrency = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
     fail_if_worse: Annotated[
         bool, typer.Option("--fail-if-worse", help="Exit 1 when A wins (B is worse), for CI.")
     ] = False,
@@ -129,14 +125,13 @@ def ab(
     Example: evallock ab evals/golden.jsonl --a prompt=prompts/v3.txt,key.prompt_version=v3 --b prompt=prompts/v4.txt,key.prompt_version=v4 --by customer_tier
     """
     from evallock.ab import ABRequest, apply_spec, compare_runs, compare_variants
-    from evallock.cli._common import judge_from, load, open_store_for, out_console
+    from evallock.cli._common import judge_from, load, open_store_for, out_console, run_options
     from evallock.config import resolve_secret
     from evallock.errors import UsageError
     from evallock.evaluation import TargetSpec
     from evallock.keys import parse_key_flags
     from evallock.report.ab import ab_markdown, ab_report
     from evallock.report.ab_terminal import print_comparison
-    from evallock.runner import RetryPolicy, RunOptions
 
     if metric not in {"auto", "pass", "judge", "score"}:
         raise UsageError(f"--metric {metric!r}: choose auto, pass, judge or score")
@@ -148,7 +143,7 @@ def ab(
     if not stored and (a is None or b is None):
         raise UsageError("give --a SPEC and --b SPEC (or --a-run and --b-run)")
     settings = load(config, store)
-    t, r = settings.target, settings.run
+    t = settings.target
     key_env = api_key_env or t.api_key_env
     base = TargetSpec(
         base_url=base_url or t.base_url,
@@ -173,11 +168,8 @@ def ab(
             api_key_env=judge_api_key_env,
             rubric=rubric,
         ),
-        options=RunOptions(
-            concurrency=concurrency or r.concurrency,
-            trials=trials or r.trials,
-            timeout=timeout or r.timeout,
-            retry=RetryPolicy(retries=r.retries if retries is None else retries),
+        options=run_options(
+            settings, concurrency=concurrency, trials=trials, timeout=timeout, retries=retries
         ),
         alpha=alpha,
         min_effect=min_effect,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -37,17 +36,6 @@ def _open(config: Path | None, store: str | None) -> Any:
     from evallock.cli._common import load, open_store_for
 
     return open_store_for(load(config, store))
-
-
-def _write_json(target: str, data: Any) -> None:
-    import orjson
-
-    payload = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
-    if target == "-":
-        sys.stdout.buffer.write(payload)
-        sys.stdout.flush()
-    else:
-        Path(target).write_bytes(payload)
 
 
 @candidates_app.command("propose")
@@ -159,7 +147,7 @@ def list_(
 
     Example: evallock candidates list --state pending
     """
-    from evallock.cli._common import out_console
+    from evallock.cli._common import out_console, write_json
     from evallock.feedback import candidate_to_dict, list_candidates
     from evallock.report.candidates_terminal import print_candidates
 
@@ -169,7 +157,7 @@ def list_(
     finally:
         opened.close()
     if json_out is not None:
-        _write_json(json_out, [candidate_to_dict(c) for c in found])
+        write_json(json_out, [candidate_to_dict(c) for c in found])
         if json_out == "-":
             return 0
     print_candidates(found, out_console())
@@ -189,7 +177,7 @@ def show(
 
     Example: evallock candidates show 4bf92f35
     """
-    from evallock.cli._common import out_console
+    from evallock.cli._common import out_console, write_json
     from evallock.feedback import candidate_to_dict, event_to_dict, show_candidate
     from evallock.report.candidates_terminal import print_candidate
 
@@ -201,7 +189,7 @@ def show(
     if json_out is not None:
         data = candidate_to_dict(detail.candidate)
         data["events"] = [event_to_dict(e) for e in detail.events]
-        _write_json(json_out, data)
+        write_json(json_out, data)
         if json_out == "-":
             return 0
     print_candidate(detail, out_console())

@@ -88,3 +88,37 @@ def judge_from(
         rubric=read_rubric(rubric) or j.rubric,
         params=j.params,
     )
+
+
+def run_options(
+    settings: Settings,
+    *,
+    concurrency: int | None,
+    trials: int | None,
+    timeout: float | None,
+    retries: int | None,
+    cache: bool = False,
+) -> Any:
+    """The runner's options: each flag given, else the config's ``run`` section."""
+    from evallock.runner import RetryPolicy, RunOptions
+
+    r = settings.run
+    return RunOptions(
+        concurrency=concurrency or r.concurrency,
+        trials=trials or r.trials,
+        timeout=timeout or r.timeout,
+        retry=RetryPolicy(retries=r.retries if retries is None else retries),
+        cache_target=cache,
+    )
+
+
+def write_json(target: str | Path, data: Any) -> None:
+    """``data`` as indented JSON into a file, or onto stdout for ``-``."""
+    import orjson
+
+    payload = orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n"
+    if str(target) == "-":
+        sys.stdout.buffer.write(payload)
+        sys.stdout.flush()
+    else:
+        Path(target).write_bytes(payload)

@@ -52,7 +52,7 @@ def compare(
     from datetime import UTC, datetime
 
     from evallock.analysis import compare_offline_online, comparison_to_dict
-    from evallock.cli._common import load, open_store_for, out_console
+    from evallock.cli._common import load, open_store_for, out_console, write_json
     from evallock.drift import parse_instant
     from evallock.report.compare_terminal import print_offline_online
 
@@ -72,16 +72,7 @@ def compare(
     finally:
         opened.close()
     if json_out is not None:
-        import sys
-
-        import orjson
-
-        payload = orjson.dumps(comparison_to_dict(comparison), option=orjson.OPT_INDENT_2) + b"\n"
-        if json_out == "-":
-            sys.stdout.buffer.write(payload)
-            sys.stdout.flush()
-        else:
-            Path(json_out).write_bytes(payload)
+        write_json(json_out, comparison_to_dict(comparison))
     if json_out != "-":
         print_offline_online(comparison, out_console())
     return 1 if fail_on_loss and comparison.flagged else 0

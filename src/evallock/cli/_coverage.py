@@ -47,7 +47,7 @@ def coverage(
 
     from evallock.analysis import coverage_report, coverage_to_dict
     from evallock.cases import load_cases
-    from evallock.cli._common import load, open_store_for, out_console
+    from evallock.cli._common import load, open_store_for, out_console, write_json
     from evallock.drift import parse_instant
     from evallock.report.compare_terminal import print_coverage
 
@@ -70,16 +70,7 @@ def coverage(
     finally:
         opened.close()
     if json_out is not None:
-        import sys
-
-        import orjson
-
-        payload = orjson.dumps(coverage_to_dict(report), option=orjson.OPT_INDENT_2) + b"\n"
-        if json_out == "-":
-            sys.stdout.buffer.write(payload)
-            sys.stdout.flush()
-        else:
-            Path(json_out).write_bytes(payload)
+        write_json(json_out, coverage_to_dict(report))
     if json_out != "-":
         print_coverage(report, out_console())
     return 1 if fail_on_blind_spot and report.blind_spots else 0

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["ConfigOption", "JudgeApiKeyEnv", "JudgeBaseUrl", "JudgeModel", "StoreOption"]
+__all__ = [
+    "Concurrency",
+    "ConfigOption",
+    "JudgeApiKeyEnv",
+    "JudgeBaseUrl",
+    "JudgeModel",
+    "Retries",
+    "StoreOption",
+    "Timeout",
+    "Trials",
+]
 
 StoreOption = Annotated[
     str | None, typer.Option("--store", help="Store URL (sqlite:///… or postgresql://…).")
@@ -31,4 +41,19 @@ JudgeApiKeyEnv = Annotated[
     typer.Option(
         "--judge-api-key-env", help="Env var holding the judge's API key.", rich_help_panel="Judge"
     ),
+]
+
+# How the target is asked (``run`` and ``ab``); unset means the config's ``run`` section.
+Concurrency = Annotated[
+    int | None, typer.Option(min=1, max=1024, help="Requests in flight (default 16).")
+]
+Trials = Annotated[
+    int | None,
+    typer.Option(min=1, max=100, help="Times each case is asked, per variant (default 1)."),
+]
+Timeout = Annotated[
+    float | None, typer.Option(min=0.001, help="Seconds per request attempt (default 60).")
+]
+Retries = Annotated[
+    int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts (default 5).")
 ]

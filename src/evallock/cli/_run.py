@@ -11,11 +11,15 @@ from typing import Annotated, Any
 import typer
 
 from evallock.cli._options import (
+    Concurrency,
     ConfigOption,
     JudgeApiKeyEnv,
     JudgeBaseUrl,
     JudgeModel,
+    Retries,
     StoreOption,
+    Timeout,
+    Trials,
 )
 from evallock.errors import UsageError
 
@@ -61,18 +65,10 @@ def run(
     rubric: Annotated[
         str | None, typer.Option(help="Default judge rubric: TEXT or @FILE.", rich_help_panel=_J)
     ] = None,
-    concurrency: Annotated[
-        int | None, typer.Option(min=1, max=1024, help="Requests in flight (default 16).")
-    ] = None,
-    trials: Annotated[
-        int | None, typer.Option(min=1, max=100, help="Times each case is asked (default 1).")
-    ] = None,
-    timeout: Annotated[
-        float | None, typer.Option(min=0.001, help="Seconds per request attempt (default 60).")
-    ] = None,
-    retries: Annotated[
-        int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts (default 5).")
-    ] = None,
+    concurrency: Concurrency = None,
+    trials: Trials = None,
+    timeout: Timeout = None,
+    retries: Retries = None,
     cache: Annotated[
         bool,
         typer.Option("--cache", help="Reuse stored target answers (off: test the live service)."),
@@ -115,13 +111,12 @@ def run(
 
     Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot --prompt prompts/v4.txt --key prompt_version=v4 --junit junit.xml
     """
-    from evallock.cli._common import judge_from, load, open_store_for
+    from evallock.cli._common import judge_from, load, open_store_for, run_options
     from evallock.config import resolve_secret
     from evallock.errors import ConfigError
     from evallock.evaluation import EvalRequest, TargetSpec
     from evallock.gate import GateThresholds
     from evallock.keys import parse_key_flags
-    from evallock.runner import RetryPolicy, RunOptions
 
     settings = load(config, store)
     t, g, r = settings.target, settings.gate, settings.run
@@ -143,12 +138,13 @@ def run(
         api_key_env=judge_api_key_env,
         rubric=rubric,
     )
-    options = RunOptions(
-        concurrency=concurrency or r.concurrency,
-        trials=trials or r.trials,
-        timeout=timeout or r.timeout,
-        retry=RetryPolicy(retries=r.retries if retries is None else retries),
-        cache_target=cache,
+    options = run_options(
+        settings,
+        concurrency=concurrency,
+        trials=trials,
+        timeout=timeout,
+        retries=retries,
+        cache=cache,
     )
     chosen_baseline = baseline or r.baseline
     if chosen_baseline == "":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -210,7 +210,7 @@ def execute(
     """Run a request, print and write its reports, and return the exit code."""
     from evallock.cli._common import err_console, is_interactive, open_store_for, out_console
     from evallock.evaluation import run_eval
-    from evallock.report import markdown_summary, write_junit, write_run_report
+    from evallock.report import markdown_summary
     from evallock.report.terminal import print_run
 
     for path in (json_out, junit, markdown):
@@ -238,12 +238,7 @@ def execute(
         else:
             outcome = run_eval(request, store)
         print_run(outcome, out_console())
-        if json_out is not None:
-            with _replacing(json_out, "wb") as handle:
-                write_run_report(outcome, handle)
-        if junit is not None:
-            with _replacing(junit, "w") as handle:
-                write_junit(outcome, handle)
+        _write_reports(outcome, json_out=json_out, junit=junit)
         summary = markdown_summary(outcome) if markdown is not None or _step_summary() else None
         if markdown is not None and summary is not None:
             markdown.write_text(summary, encoding="utf-8")
@@ -254,6 +249,27 @@ def execute(
     finally:
         store.close()
     return outcome.gate.exit_code
+
+
+def _write_reports(outcome: Any, *, json_out: Path | None, junit: Path | None) -> None:
+    """``--json`` and ``--junit`` from one read of the results (a file and the store)."""
+    from evallock.report import JunitWriter, RunReportWriter
+
+    if json_out is None and junit is None:
+        return
+    with ExitStack() as files:
+        writers: list[Any] = []
+        if json_out is not None:
+            writers.append(
+                RunReportWriter(outcome, files.enter_context(_replacing(json_out, "wb")))
+            )
+        if junit is not None:
+            writers.append(JunitWriter(outcome, files.enter_context(_replacing(junit, "w"))))
+        for result, records in outcome.iter_trials():
+            for writer in writers:
+                writer.add(result, records)
+        for writer in writers:
+            writer.close()
 
 
 @contextmanager

@@ -15,7 +15,7 @@ from typing import IO
 from evallock.evaluation import EvalOutcome
 from evallock.records import CaseResult
 
-__all__ = ["junit_xml", "write_junit"]
+__all__ = ["JunitWriter", "junit_xml", "write_junit"]
 
 _MAX_TEXT = 4000
 
@@ -35,46 +35,62 @@ def junit_xml(outcome: EvalOutcome) -> str:
     return buffer.getvalue()
 
 
-def write_junit(outcome: EvalOutcome, handle: IO[str]) -> None:
-    """Write the run as JUnit XML, one ``testcase`` at a time as results are read."""
-    gate = outcome.gate
-    name = outcome.dataset.name
-    seconds = f"{outcome.stats.seconds:.3f}"
-    timestamp = outcome.run.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    counts = {
-        "tests": str(gate.n),
-        "failures": str(gate.failed),
-        "errors": str(gate.errored),
-        "skipped": "0",
-        "time": seconds,
-        "timestamp": timestamp,
-    }
-    root = ET.Element("testsuites", {"name": f"evallock {name}", **counts})
-    suite = ET.SubElement(root, "testsuite", {"name": outcome.dataset.dataset_id, **counts})
-    props = ET.SubElement(suite, "properties")
-    properties = {
-        **outcome.run.keys,
-        "run_id": outcome.run.run_id,
-        "verdict": gate.verdict,
-        "pass_rate": f"{gate.pass_rate:.4f}",
-        "pass_rate_ci": f"[{gate.pass_rate_ci.lo:.4f}, {gate.pass_rate_ci.hi:.4f}]",
-    }
-    if gate.baseline_run_id:
-        properties["baseline_run_id"] = gate.baseline_run_id
-    for key, value in properties.items():
-        ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
-    ET.indent(root)
-    # The suite always has its properties, so it closes with its own tag: the
-    # test cases are written in front of it as they are read.
-    head, tail = ET.tostring(root, encoding="unicode").rsplit(_SUITE_END, 1)
-    handle.write('<?xml version="1.0" encoding="UTF-8"?>\n')
-    handle.write(head)
-    for result in outcome.iter_results():
-        case = _testcase(result, name)
+class JunitWriter:
+    """Writes JUnit XML as results are handed to it, one ``testcase`` at a time."""
+
+    def __init__(self, outcome: EvalOutcome, handle: IO[str]) -> None:
+        """Write the suites' opening and properties; :meth:`add` each case, then :meth:`close`."""
+        gate = outcome.gate
+        self._handle = handle
+        self._name = outcome.dataset.name
+        timestamp = outcome.run.started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        counts = {
+            "tests": str(gate.n),
+            "failures": str(gate.failed),
+            "errors": str(gate.errored),
+            "skipped": "0",
+            "time": f"{outcome.stats.seconds:.3f}",
+            "timestamp": timestamp,
+        }
+        root = ET.Element("testsuites", {"name": f"evallock {self._name}", **counts})
+        suite = ET.SubElement(root, "testsuite", {"name": outcome.dataset.dataset_id, **counts})
+        props = ET.SubElement(suite, "properties")
+        properties = {
+            **outcome.run.keys,
+            "run_id": outcome.run.run_id,
+            "verdict": gate.verdict,
+            "pass_rate": f"{gate.pass_rate:.4f}",
+            "pass_rate_ci": f"[{gate.pass_rate_ci.lo:.4f}, {gate.pass_rate_ci.hi:.4f}]",
+        }
+        if gate.baseline_run_id:
+            properties["baseline_run_id"] = gate.baseline_run_id
+        for key, value in properties.items():
+            ET.SubElement(props, "property", {"name": key, "value": _clean(value)})
+        ET.indent(root)
+        # The suite always has its properties, so it closes with its own tag: the
+        # test cases are written in front of it as they come.
+        head, self._tail = ET.tostring(root, encoding="unicode").rsplit(_SUITE_END, 1)
+        handle.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+        handle.write(head)
+
+    def add(self, result: CaseResult, records: object = None) -> None:
+        """Write one case (``records`` is accepted so every report writer takes the same)."""
+        case = _testcase(result, self._name)
         ET.indent(case, level=2)
-        handle.write("\n    ")
-        handle.write(ET.tostring(case, encoding="unicode"))
-    handle.write(_SUITE_END + tail + "\n")
+        self._handle.write("\n    ")
+        self._handle.write(ET.tostring(case, encoding="unicode"))
+
+    def close(self) -> None:
+        """Close the suites."""
+        self._handle.write(_SUITE_END + self._tail + "\n")
+
+
+def write_junit(outcome: EvalOutcome, handle: IO[str]) -> None:
+    """Write the run as JUnit XML, reading the results once."""
+    writer = JunitWriter(outcome, handle)
+    for result in outcome.iter_results():
+        writer.add(result)
+    writer.close()
 
 
 _SUITE_END = "\n  </testsuite>"

@@ -15,7 +15,7 @@ import orjson
 from evallock.evaluation import EvalOutcome
 from evallock.records import CaseResult, EvalRecord
 
-__all__ = ["case_entry", "run_report", "run_report_head", "write_run_report"]
+__all__ = ["RunReportWriter", "case_entry", "run_report", "run_report_head", "write_run_report"]
 
 
 def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
@@ -86,17 +86,35 @@ def case_entry(result: CaseResult, records: Iterable[EvalRecord]) -> dict[str, A
     }
 
 
+class RunReportWriter:
+    """Writes the report as results are handed to it: the figures first (indented),
+    then a line per case, so a run of any size is reported in flat memory."""
+
+    def __init__(self, outcome: EvalOutcome, handle: IO[bytes]) -> None:
+        """Write the figures; :meth:`add` each case, then :meth:`close`."""
+        self._handle = handle
+        head = orjson.dumps(run_report_head(outcome), option=orjson.OPT_INDENT_2)
+        handle.write(head[:-2])  # without the closing "\n}"
+        handle.write(b',\n  "cases": [')
+        self._separator = b"\n    "
+
+    def add(self, result: CaseResult, records: Iterable[EvalRecord]) -> None:
+        """Write one case with its trials."""
+        self._handle.write(self._separator)
+        self._handle.write(orjson.dumps(case_entry(result, records)))
+        self._separator = b",\n    "
+
+    def close(self) -> None:
+        """End the document."""
+        self._handle.write(b"\n  ]\n}\n")
+
+
 def write_run_report(outcome: EvalOutcome, handle: IO[bytes]) -> None:
-    """Write the report as JSON: the figures indented, then a line per case."""
-    head = orjson.dumps(run_report_head(outcome), option=orjson.OPT_INDENT_2)
-    handle.write(head[:-2])  # without the closing "\n}"
-    handle.write(b',\n  "cases": [')
-    separator = b"\n    "
+    """Write the whole report, reading the results once."""
+    writer = RunReportWriter(outcome, handle)
     for result, records in outcome.iter_trials():
-        handle.write(separator)
-        handle.write(orjson.dumps(case_entry(result, records)))
-        separator = b",\n    "
-    handle.write(b"\n  ]\n}\n")
+        writer.add(result, records)
+    writer.close()
 
 
 def run_report(outcome: EvalOutcome) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from evallock.cases._schema import case_from_raw, case_head_from_raw
 from evallock.errors import CaseFileError, UsageError
 from evallock.records import Case, CaseHead, Dataset
 
-__all__ = ["CaseFile", "dataset_id_of", "load_cases", "open_cases", "read_raw_cases"]
+__all__ = ["CaseFile", "load_cases", "open_cases", "read_raw_cases"]
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 _BOM = b"\xef\xbb\xbf"
@@ -158,12 +158,6 @@ def load_cases(path: str | Path) -> Dataset:
     return Dataset(
         name=opened.name, path=opened.path, dataset_id=opened.dataset_id, cases=tuple(opened)
     )
-
-
-def dataset_id_of(name: str, canonical_lines: list[bytes]) -> str:
-    """``name@sha256-prefix`` of canonical case lines."""
-    digest = hashlib.sha256(b"\n".join(canonical_lines)).hexdigest()[:12]
-    return f"{name}@{digest}"
 
 
 def _duplicates(file: Path, id_hashes: array[int]) -> list[str]:

@@ -82,7 +82,6 @@ def _validated_dataset_id(path: Path, content: bytes) -> str:
 
 
 def _append(path: Path, data: bytes, expected_size: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as handle:
         if handle.tell() != expected_size:
             raise UsageError(f"{path} changed while promoting; nothing written, try again")

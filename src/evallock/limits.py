@@ -1,0 +1,147 @@
+"""Field limits: the largest value every text field, number and nesting may take.
+
+One table of limits holds on every path that writes (OTLP, the proxy, feedback,
+JSONL import, the review API) and on both stores alike: SQLite would store a
+9 KB key value where PostgreSQL's index refuses it, so the limits are checked
+here, before a row reaches either. A value past its limit is refused whole with
+:class:`FieldLimitError`, which names the field (HTTP 422, exit 2); nothing is
+truncated and nothing half-written.
+
+=====================  =============  ====================================================
+what                   limit          why
+=====================  =============  ====================================================
+key name               64 chars       the shared keys and ``extra`` names are identifiers
+key value              256 chars      an index entry (PostgreSQL btree rows stop at 2.7 KB)
+keys per record        64             ``extra`` is for slices, not for payloads
+id                     256 chars      feedback, candidate, case and span ids
+short text             16,384 chars   comments, reasons, notes, rating names, errors
+model name             256 chars      as a key value
+text                   1,048,576      a trace's input and output, a case's expected answer
+                       chars
+JSON nesting           32 levels      feedback and metadata objects
+=====================  =============  ====================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from evallock.errors import UsageError
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_ID",
+    "MAX_KEYS",
+    "MAX_KEY_NAME",
+    "MAX_KEY_VALUE",
+    "MAX_SHORT_TEXT",
+    "MAX_TEXT",
+    "FieldLimitError",
+    "check_depth",
+    "check_finite",
+    "check_keys",
+    "check_text",
+]
+
+MAX_KEY_NAME = 64
+"""Longest key name, in characters."""
+MAX_KEY_VALUE = 256
+"""Longest key value (and model name), in characters."""
+MAX_KEYS = 64
+"""Most keys (shared and ``extra``) on one record."""
+MAX_ID = 256
+"""Longest id (feedback, candidate, case, span), in characters."""
+MAX_SHORT_TEXT = 16_384
+"""Longest comment, reason, note or error text, in characters."""
+MAX_TEXT = 1_048_576
+"""Longest input, output or expected answer, in characters."""
+MAX_DEPTH = 32
+"""Deepest nesting of a JSON value (objects and arrays) inside a payload."""
+
+
+class FieldLimitError(UsageError):
+    """A value past its documented limit; ``field`` names it (HTTP 422, exit 2)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        """Name the field and say what is wrong with it."""
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+def check_text(field: str, value: str | None, limit: int) -> None:
+    """Refuse a string longer than ``limit`` characters.
+
+    >>> check_text("comment", "ok", 10)
+    >>> check_text("comment", "x" * 11, 10)
+    Traceback (most recent call last):
+    ...
+    evallock.limits.FieldLimitError: comment: 11 characters, more than the limit of 10
+    """
+    if value is not None and len(value) > limit:
+        raise FieldLimitError(field, f"{len(value)} characters, more than the limit of {limit:,}")
+
+
+def check_keys(field: str, keys: Mapping[str, Any]) -> None:
+    """Refuse too many keys, or a key name or value past its limit.
+
+    >>> check_keys("keys", {"intent": "refund"})
+    >>> check_keys("keys", {"intent": "x" * 300})
+    Traceback (most recent call last):
+    ...
+    evallock.limits.FieldLimitError: keys.intent: 300 characters, more than the limit of 256
+    """
+    if len(keys) > MAX_KEYS:
+        raise FieldLimitError(field, f"{len(keys)} keys, more than the limit of {MAX_KEYS}")
+    for name, value in keys.items():
+        text = str(name)
+        if len(text) > MAX_KEY_NAME:
+            raise FieldLimitError(
+                field,
+                f"a key name of {len(text)} characters, more than the limit of {MAX_KEY_NAME}",
+            )
+        if isinstance(value, str):
+            check_text(f"{field}.{text}", value, MAX_KEY_VALUE)
+
+
+def check_finite(
+    field: str, value: float | None, *, low: float = -1e300, high: float = 1e300
+) -> None:
+    """Refuse NaN, an infinity, or a number outside ``[low, high]``.
+
+    >>> check_finite("score", 0.5)
+    >>> check_finite("score", float("inf"))
+    Traceback (most recent call last):
+    ...
+    evallock.limits.FieldLimitError: score: inf is not a finite number in [-1e+300, 1e+300]
+    """
+    if value is None:
+        return
+    if not math.isfinite(value) or not low <= value <= high:
+        raise FieldLimitError(field, f"{value!r} is not a finite number in [{low:g}, {high:g}]")
+
+
+def check_depth(field: str, value: Any, limit: int = MAX_DEPTH) -> None:
+    """Refuse a JSON value (dicts and lists) nested deeper than ``limit`` levels.
+
+    Walks without recursion, so a hostile 100,000-level value costs no stack.
+
+    >>> check_depth("metadata", {"a": [1, {"b": 2}]})
+    >>> check_depth("metadata", [[[1]]], limit=2)
+    Traceback (most recent call last):
+    ...
+    evallock.limits.FieldLimitError: metadata: nested more than 2 levels deep
+    """
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            raise FieldLimitError(field, f"nested more than {limit} levels deep")
+        stack.extend((child, depth + 1) for child in children)

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evallock.errors import UsageError
+from evallock.records import Feedback, Trace
 
 __all__ = [
     "MAX_DEPTH",
@@ -40,9 +41,11 @@ __all__ = [
     "MAX_TEXT",
     "FieldLimitError",
     "check_depth",
+    "check_feedback",
     "check_finite",
     "check_keys",
     "check_text",
+    "check_trace",
 ]
 
 MAX_KEY_NAME = 64
@@ -145,3 +148,38 @@ def check_depth(field: str, value: Any, limit: int = MAX_DEPTH) -> None:
         if depth > limit:
             raise FieldLimitError(field, f"nested more than {limit} levels deep")
         stack.extend((child, depth + 1) for child in children)
+
+
+def check_trace(trace: Trace, *, field: str = "") -> None:
+    """Refuse a trace summary with any field past its limit (``field`` prefixes the names).
+
+    Every path that writes traces calls this before the row is queued, and the
+    store again before it is written, so both stores refuse the same rows.
+    """
+    check_text(field + "trace_id", trace.trace_id, MAX_ID)
+    check_text(field + "input", trace.input, MAX_TEXT)
+    check_text(field + "output", trace.output, MAX_TEXT)
+    check_text(field + "model", trace.model, MAX_KEY_VALUE)
+    check_text(field + "error", trace.error, MAX_SHORT_TEXT)
+    check_text(field + "source", trace.source, MAX_KEY_VALUE)
+    check_keys(field + "keys", trace.keys)
+    for name in ("latency_ms", "ttft_ms", "cost"):
+        check_finite(field + name, getattr(trace, name))
+    for name in ("tokens_in", "tokens_out"):
+        value = getattr(trace, name)
+        if value is not None and not 0 <= value < 2**63:
+            raise FieldLimitError(field + name, f"{value} is not a count in [0, 2^63)")
+    if trace.messages is not None:
+        check_depth(field + "messages", trace.messages)
+
+
+def check_feedback(feedback: Feedback, *, field: str = "") -> None:
+    """Refuse feedback with any field past its limit (``field`` prefixes the names)."""
+    check_text(field + "id", feedback.feedback_id, MAX_ID)
+    check_text(field + "trace_id", feedback.trace_id, MAX_ID)
+    check_text(field + "rating", feedback.rating, MAX_KEY_VALUE)
+    check_finite(field + "score", feedback.score)
+    check_text(field + "comment", feedback.comment, MAX_SHORT_TEXT)
+    check_text(field + "source", feedback.source, MAX_KEY_VALUE)
+    check_text(field + "author", feedback.author, MAX_KEY_VALUE)
+    check_text(field + "name", feedback.name, MAX_KEY_VALUE)

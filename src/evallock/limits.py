@@ -28,6 +28,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from evallock.errors import UsageError
 from evallock.records import Feedback, Trace
 
@@ -37,6 +39,7 @@ __all__ = [
     "MAX_KEYS",
     "MAX_KEY_NAME",
     "MAX_KEY_VALUE",
+    "MAX_NUMBER",
     "MAX_SHORT_TEXT",
     "MAX_TEXT",
     "FieldLimitError",
@@ -62,15 +65,18 @@ MAX_TEXT = 1_048_576
 """Longest input, output or expected answer, in characters."""
 MAX_DEPTH = 32
 """Deepest nesting of a JSON value (objects and arrays) inside a payload."""
+MAX_NUMBER = 1e300
+"""Largest magnitude of a stored number (latency, cost, score)."""
 
 
 class FieldLimitError(UsageError):
     """A value past its documented limit; ``field`` names it (HTTP 422, exit 2)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, reason: str) -> None:
         """Name the field and say what is wrong with it."""
-        super().__init__(f"{field}: {message}")
+        super().__init__(f"{field}: {reason}")
         self.field = field
+        self.reason = reason
 
 
 def check_text(field: str, value: str | None, limit: int) -> None:
@@ -109,7 +115,7 @@ def check_keys(field: str, keys: Mapping[str, Any]) -> None:
 
 
 def check_finite(
-    field: str, value: float | None, *, low: float = -1e300, high: float = 1e300
+    field: str, value: float | None, *, low: float = -MAX_NUMBER, high: float = MAX_NUMBER
 ) -> None:
     """Refuse NaN, an infinity, or a number outside ``[low, high]``.
 
@@ -136,18 +142,24 @@ def check_depth(field: str, value: Any, limit: int = MAX_DEPTH) -> None:
     ...
     evallock.limits.FieldLimitError: metadata: nested more than 2 levels deep
     """
+    if not isinstance(value, dict | list | tuple):
+        return
+    try:
+        encoded = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        encoded = None  # not plain JSON, or past orjson's own depth: walk it
+    # The fast path: a value with no more brackets than the limit cannot nest deeper.
+    if encoded is not None and encoded.count(b"[") + encoded.count(b"{") <= limit:
+        return
+    # Only containers go on the stack: a list of 100,000 strings costs one pass, no tuples.
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list | tuple):
-            children = item
-        else:
-            continue
         if depth > limit:
             raise FieldLimitError(field, f"nested more than {limit} levels deep")
-        stack.extend((child, depth + 1) for child in children)
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list | tuple):
+                stack.append((child, depth + 1))
 
 
 def check_trace(trace: Trace, *, field: str = "") -> None:
@@ -156,6 +168,8 @@ def check_trace(trace: Trace, *, field: str = "") -> None:
     Every path that writes traces calls this before the row is queued, and the
     store again before it is written, so both stores refuse the same rows.
     """
+    if _plainly_within(trace):
+        return
     check_text(field + "trace_id", trace.trace_id, MAX_ID)
     check_text(field + "input", trace.input, MAX_TEXT)
     check_text(field + "output", trace.output, MAX_TEXT)
@@ -167,10 +181,48 @@ def check_trace(trace: Trace, *, field: str = "") -> None:
         check_finite(field + name, getattr(trace, name))
     for name in ("tokens_in", "tokens_out"):
         value = getattr(trace, name)
-        if value is not None and not 0 <= value < 2**63:
-            raise FieldLimitError(field + name, f"{value} is not a count in [0, 2^63)")
+        # The token columns are 32-bit integers on both stores.
+        if value is not None and not 0 <= value < 2**31:
+            raise FieldLimitError(field + name, f"{value} is not a count in [0, 2^31)")
     if trace.messages is not None:
         check_depth(field + "messages", trace.messages)
+
+
+def _plainly_within(trace: Trace) -> bool:
+    """True when every field of ``trace`` is well within its limit (the hot path: one
+    pass of comparisons); False sends it through the checks that name the field."""
+    if len(trace.trace_id) > MAX_ID or len(trace.source) > MAX_KEY_VALUE:
+        return False
+    for text, limit in (
+        (trace.input, MAX_TEXT),
+        (trace.output, MAX_TEXT),
+        (trace.model, MAX_KEY_VALUE),
+        (trace.error, MAX_SHORT_TEXT),
+    ):
+        if text is not None and len(text) > limit:
+            return False
+    for number in (trace.latency_ms, trace.ttft_ms, trace.cost):
+        # NaN fails every comparison, so it takes the slow path too.
+        if number is not None and not -MAX_NUMBER <= number <= MAX_NUMBER:
+            return False
+    for count in (trace.tokens_in, trace.tokens_out):
+        if count is not None and not 0 <= count < 2**31:
+            return False
+    keys = trace.keys
+    if len(keys) > MAX_KEYS or any(
+        len(name) > MAX_KEY_NAME or (isinstance(value, str) and len(value) > MAX_KEY_VALUE)
+        for name, value in keys.items()
+    ):
+        return False
+    return trace.messages is None or _shallow(trace.messages)
+
+
+def _shallow(value: Any) -> bool:
+    try:
+        encoded = orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return False
+    return encoded.count(b"[") + encoded.count(b"{") <= MAX_DEPTH
 
 
 def check_feedback(feedback: Feedback, *, field: str = "") -> None:

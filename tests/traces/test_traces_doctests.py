@@ -8,9 +8,13 @@ import importlib
 import pytest
 
 MODULES = [
+    "evallock.times",  # owned with the traces: the times OTLP and the trace queries read
+    "evallock.traces._batch",
     "evallock.traces._feedback",
     "evallock.traces._ids",
+    "evallock.traces._messages",
     "evallock.traces._openinference",
+    "evallock.traces._spans",
 ]
 
 

@@ -12,7 +12,13 @@ from what the request carried (never invented), and ratings as
 
 from __future__ import annotations
 
-from evallock.traces._batch import OtlpContentTypeError, OtlpDecodeError, TraceBatch, TraceFile
+from evallock.traces._batch import (
+    FeedbackError,
+    OtlpContentTypeError,
+    OtlpDecodeError,
+    TraceBatch,
+    TraceFile,
+)
 from evallock.traces._chat import trace_from_chat
 from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
 from evallock.traces._feedback import parse_feedback, parse_feedback_items
@@ -20,6 +26,7 @@ from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 
 __all__ = [
+    "FeedbackError",
     "OtlpContentTypeError",
     "OtlpDecodeError",
     "TraceBatch",

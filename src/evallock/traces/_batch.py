@@ -6,17 +6,33 @@ trace summaries ready for :meth:`evallock.store.Store.add_traces`, feedback read
 as OTLP partial success. Errors::
 
     ValueError
-    └── OtlpDecodeError           the body cannot be used at all (HTTP 400, reason in the message)
-        └── OtlpContentTypeError  a content type that is neither protobuf nor JSON (HTTP 415)
+    ├── OtlpDecodeError           the body cannot be used at all (HTTP 400, reason in the message)
+    │   └── OtlpContentTypeError  a content type that is neither protobuf nor JSON (HTTP 415)
+    └── FeedbackError             a feedback payload that fits no shape (HTTP 400, field first)
+    UsageError
+    └── FieldLimitError           a value past its limit (HTTP 422, exit 2; ``evallock.limits``)
+
+Every public decoder raises only these, whatever bytes it is given: a value past
+its limit refuses the whole request, so nothing of it is half-written.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import TracebackType
 
+from evallock.limits import FieldLimitError
 from evallock.records import Feedback, Trace
 
-__all__ = ["OtlpContentTypeError", "OtlpDecodeError", "TraceBatch", "TraceFile"]
+__all__ = [
+    "FeedbackError",
+    "OtlpContentTypeError",
+    "OtlpDecodeError",
+    "TraceBatch",
+    "TraceFile",
+    "located",
+    "shown",
+]
 
 
 class OtlpDecodeError(ValueError):
@@ -25,6 +41,62 @@ class OtlpDecodeError(ValueError):
 
 class OtlpContentTypeError(OtlpDecodeError):
     """A content type other than ``application/x-protobuf`` or ``application/json``."""
+
+
+class FeedbackError(ValueError):
+    """A feedback payload that fits none of the shapes; the message starts with the field."""
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """A value for an error message: its repr, cut short (hostile values are huge).
+
+    >>> shown("x" * 100, limit=8)
+    "'xxxxxx…"
+    """
+    if isinstance(value, str | bytes):
+        text = repr(value[: limit + 1])
+    elif isinstance(value, int) and value.bit_length() > 128:
+        text = "a huge int"  # repr() of more than 4,300 digits is a ValueError
+    elif isinstance(value, int | float) or value is None:
+        text = repr(value)
+    else:
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class located:
+    """Put ``where`` (a path in the request) in front of the field of a limit error.
+
+    A class rather than a ``@contextmanager``: it wraps every span of every
+    request, and a generator-based context costs several times more.
+
+    >>> with located("spans[3]"):
+    ...     raise FieldLimitError("keys.intent", "too long")
+    Traceback (most recent call last):
+    ...
+    evallock.limits.FieldLimitError: spans[3].keys.intent: too long
+    """
+
+    __slots__ = ("where",)
+
+    def __init__(self, where: str) -> None:
+        """Name the place errors inside the block come from."""
+        self.where = where
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, FieldLimitError) and self.where:
+            where = self.where
+            raise FieldLimitError(
+                f"{where}.{exc.field}" if exc.field else where, exc.reason
+            ) from None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

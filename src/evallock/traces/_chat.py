@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from evallock.limits import check_depth, check_trace
 from evallock.records import Message, Trace
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 from evallock.traces._messages import count_of, finite, last_user_text, plain_json, text_of
@@ -30,6 +31,7 @@ def _messages(request: Mapping[str, Any]) -> list[Message] | None:
     raw = request.get("messages")
     if not isinstance(raw, list):
         return None
+    check_depth("messages", raw)  # before plain_json walks it (recursively)
     messages = [plain_json(dict(message)) for message in raw if isinstance(message, Mapping)]
     return messages or None
 
@@ -65,6 +67,8 @@ def trace_from_chat(
 
     Raises:
         ValueError: a naive ``started_at`` or an unusable ``trace_id``.
+        FieldLimitError: a field of the summary past its limit (``messages`` nested
+            too deep, an ``input`` or ``output`` too long, a key value too long …).
     """
     if started_at.utcoffset() is None:
         raise ValueError("started_at is a naive datetime; pass a timezone-aware time")
@@ -75,7 +79,7 @@ def trace_from_chat(
         prompt = request.get("prompt")
         text = text_of(prompt[-1] if isinstance(prompt, list) and prompt else prompt)
     requested = request.get("model")
-    return Trace(
+    trace = Trace(
         trace_id=normalise_trace_id(trace_id) if trace_id is not None else new_trace_id(),
         timestamp=started_at,
         input=text,
@@ -91,3 +95,5 @@ def trace_from_chat(
         source="proxy",
         messages=messages,
     )
+    check_trace(trace)
+    return trace

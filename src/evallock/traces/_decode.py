@@ -2,7 +2,10 @@
 
 The server hands over the body (already gunzipped) and its ``Content-Type``;
 what comes back is one :class:`TraceBatch`, ready for the store and for the OTLP
-answer (``partialSuccess`` when spans were rejected).
+answer (``partialSuccess`` when spans were rejected). Whatever the bytes, the
+decoders return a batch or raise :class:`OtlpDecodeError` (HTTP 400) or
+:class:`~evallock.limits.FieldLimitError` (HTTP 422): every summary and rating
+of the batch is checked against the field limits before it is handed over.
 """
 
 from __future__ import annotations
@@ -45,10 +48,13 @@ def decode_otlp_traces(body: bytes, content_type: str) -> TraceBatch:
     Raises:
         OtlpContentTypeError: neither ``application/x-protobuf`` nor ``application/json``.
         OtlpDecodeError: the body cannot be decoded; the message names the field.
+        FieldLimitError: a value past its limit (``field`` names it by its path); the
+            whole request is refused.
     """
     protobuf = is_protobuf(content_type)
     decoded = spans_from_protobuf(body) if protobuf else spans_from_json(body)
     summaries = summarise_spans(decoded.spans)
+    summaries.check()
     return TraceBatch(
         traces=summaries.traces,
         spans=decoded.received,
@@ -69,10 +75,13 @@ def decode_otlp_logs(body: bytes, content_type: str) -> TraceBatch:
     Raises:
         OtlpContentTypeError: neither ``application/x-protobuf`` nor ``application/json``.
         OtlpDecodeError: the body cannot be decoded; the message names the field.
+        FieldLimitError: a value past its limit (``field`` names it by its path); the
+            whole request is refused.
     """
     protobuf = is_protobuf(content_type)
     decoded = logs_from_protobuf(body) if protobuf else logs_from_json(body)
     summaries = summarise_logs(decoded.logs, decoded.rejections)
+    summaries.check()
     return TraceBatch(
         traces=summaries.traces,
         spans=decoded.received,

@@ -10,6 +10,11 @@
 Thumbs come out as ``rating`` ``up``/``down`` (score 1/0), numbers as their text.
 A payload without an id gets one derived from its content, so a retried request
 is stored once.
+
+Whatever JSON value it is given, a parser returns feedback or raises
+:class:`FeedbackError` (a ``ValueError``: no shape fits, HTTP 400) or
+:class:`~evallock.limits.FieldLimitError` (a value past its limit: an id of more
+than 256 characters, nesting deeper than 32 levels; HTTP 422), the field first.
 """
 
 from __future__ import annotations
@@ -21,7 +26,17 @@ from typing import Any
 
 import orjson
 
+from evallock.limits import (
+    MAX_ID,
+    MAX_KEY_VALUE,
+    MAX_NUMBER,
+    MAX_SHORT_TEXT,
+    check_depth,
+    check_feedback,
+    check_text,
+)
 from evallock.records import Feedback
+from evallock.traces._batch import FeedbackError, located, shown
 from evallock.traces._ids import normalise_trace_id
 
 __all__ = ["feedback_id_of", "parse_feedback", "parse_feedback_items", "rating_of"]
@@ -33,9 +48,34 @@ _DOWN = frozenset(
 
 
 def feedback_id_of(*parts: Any) -> str:
-    """A deterministic feedback id: ``fb-`` and 32 hex digits of the parts' hash."""
-    data = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
+    """A deterministic feedback id: ``fb-`` and 32 hex digits of the parts' hash.
+
+    Raises:
+        FieldLimitError: the parts are nested deeper than ``MAX_DEPTH``.
+    """
+    try:
+        data = orjson.dumps(parts, option=orjson.OPT_SORT_KEYS, default=str)
+    except orjson.JSONEncodeError:
+        # Integers past 64 bits or keys that are not strings (Python callers): spelled out.
+        check_depth("feedback", parts)
+        data = orjson.dumps(_canonical(parts), option=orjson.OPT_SORT_KEYS, default=str)
     return "fb-" + hashlib.sha256(data).hexdigest()[:32]
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with what orjson cannot write (huge ints, non-string keys) as text."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**64 else f"int:{value:x}"
+    if isinstance(value, Mapping):
+        return {
+            (k if isinstance(k, str) else str(_canonical(k))): _canonical(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_canonical(item) for item in value]
+    return value
 
 
 def _number_text(value: float) -> str:
@@ -44,13 +84,17 @@ def _number_text(value: float) -> str:
 
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(f"{field}: expected a number, got {value!r}")
+        raise FeedbackError(f"{field}: expected a number, got {shown(value)}")
     try:
         number = float(value)
+    except OverflowError:  # an int past 1.8e308
+        number = math.inf
     except ValueError:
-        raise ValueError(f"{field}: expected a number, got {value!r}") from None
-    if not math.isfinite(number):
-        raise ValueError(f"{field}: expected a finite number, got {value!r}")
+        raise FeedbackError(f"{field}: expected a number, got {shown(value)}") from None
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise FeedbackError(
+            f"{field}: expected a finite number in [-1e300, 1e300], got {shown(value)}"
+        )
     return number
 
 
@@ -58,13 +102,14 @@ def rating_of(label: Any, score: Any, field: str) -> tuple[str, float | None]:
     """``(rating, score)`` from a label and/or a score; thumbs labels become up/down.
 
     Raises:
-        ValueError: neither is given, or the score is not a number.
+        FeedbackError: neither is given, or the score is not a finite number in
+            ``[-MAX_NUMBER, MAX_NUMBER]``.
     """
     number = None if score is None else _number(score, field)
     if isinstance(label, bool):
         label = "up" if label else "down"
     if label is not None and not isinstance(label, str):
-        raise ValueError(f"{field}: expected a label string, got {label!r}")
+        raise FeedbackError(f"{field}: expected a label string, got {shown(label)}")
     thumbs = label.strip().lower() if label else ""
     if thumbs in _UP:
         return "up", 1.0 if number is None else number
@@ -74,7 +119,7 @@ def rating_of(label: Any, score: Any, field: str) -> tuple[str, float | None]:
         return _number_text(number), number
     if label:
         return label, None
-    raise ValueError(f"{field}: missing (a rating needs a score or a label)")
+    raise FeedbackError(f"{field}: missing (a rating needs a score or a label)")
 
 
 def _trace_id(payload: Mapping[str, Any], field: str) -> str:
@@ -82,21 +127,25 @@ def _trace_id(payload: Mapping[str, Any], field: str) -> str:
     if value is None or value == "":
         others = [k for k in ("span_id", "observationId", "sessionId") if payload.get(k)]
         hint = f" ({others[0]} alone is not enough: feedback is linked by trace)" if others else ""
-        raise ValueError(f"{field}: missing{hint}")
+        raise FeedbackError(f"{field}: missing{hint}")
     if not isinstance(value, str):
-        raise ValueError(f"{field}: expected a string of 32 hex digits, got {value!r}")
+        raise FeedbackError(f"{field}: expected a string of 32 hex digits, got {shown(value)}")
     try:
         return normalise_trace_id(value)
     except ValueError as exc:
-        raise ValueError(f"{field}: {exc}") from None
+        raise FeedbackError(f"{field}: {exc}") from None
 
 
-def _text(payload: Mapping[str, Any], field: str) -> str | None:
+def _text(
+    payload: Mapping[str, Any], field: str, limit: int, *, name: str | None = None
+) -> str | None:
+    """The string at ``field`` (None when absent), at most ``limit`` characters long."""
     value = payload.get(field)
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValueError(f"{field}: expected a string, got {type(value).__name__}")
+        raise FeedbackError(f"{name or field}: expected a string, got {type(value).__name__}")
+    check_text(name or field, value, limit)
     return value
 
 
@@ -105,20 +154,30 @@ def _given_id(payload: Mapping[str, Any], field: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{field}: expected a string, got {value!r}")
-    return str(value)
+        raise FeedbackError(f"{field}: expected a string, got {shown(value)}")
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise FeedbackError(f"{field}: expected a string or a 64-bit integer, got a huge int")
+    text = str(value)
+    check_text(field, text, MAX_ID)
+    return text
+
+
+def _label(value: str, field: str) -> str:
+    check_text(field, value, MAX_KEY_VALUE)
+    return value
 
 
 def _ours(payload: Mapping[str, Any]) -> Feedback:
     trace_id = _trace_id(payload, "trace_id")
     if "rating" not in payload or payload["rating"] is None:
-        raise ValueError('rating: missing (expected "up", "down" or a number)')
+        raise FeedbackError('rating: missing (expected "up", "down" or a number)')
     raw = payload["rating"]
     if isinstance(raw, str) and raw.strip().lower() not in _UP | _DOWN:
         try:
             raw = float(raw)
         except ValueError:
-            raise ValueError(f'rating: expected "up", "down" or a number, got {raw!r}') from None
+            expected = 'rating: expected "up", "down" or a number'
+            raise FeedbackError(f"{expected}, got {shown(raw)}") from None
     if isinstance(raw, str | bool):
         rating, score = rating_of(raw, None, "rating")
     else:
@@ -128,29 +187,29 @@ def _ours(payload: Mapping[str, Any]) -> Feedback:
         trace_id=trace_id,
         rating=rating,
         score=score,
-        comment=_text(payload, "comment"),
+        comment=_text(payload, "comment", MAX_SHORT_TEXT),
         source="evallock",
-        author=_text(payload, "author"),
-        name=_text(payload, "name") or "user_feedback",
+        author=_text(payload, "author", MAX_KEY_VALUE),
+        name=_text(payload, "name", MAX_KEY_VALUE) or "user_feedback",
     )
 
 
 def _langfuse(payload: Mapping[str, Any]) -> Feedback:
     trace_id = _trace_id(payload, "traceId")
-    name = _text(payload, "name")
+    name = _text(payload, "name", MAX_KEY_VALUE)
     if name is None:
-        raise ValueError("name: missing (a Langfuse score needs a name)")
+        raise FeedbackError("name: missing (a Langfuse score needs a name)")
     if "value" not in payload or payload["value"] is None:
-        raise ValueError("value: missing")
+        raise FeedbackError("value: missing")
     value = payload["value"]
-    kind = str(payload.get("dataType") or "").upper()
+    kind = (_text(payload, "dataType", MAX_KEY_VALUE) or "").upper()
     if kind == "BOOLEAN" or isinstance(value, bool):
         truth = _number(value, "value") if not isinstance(value, bool) else float(value)
         if truth not in (0.0, 1.0):
-            raise ValueError(f"value: a BOOLEAN score is 0 or 1, got {value!r}")
+            raise FeedbackError(f"value: a BOOLEAN score is 0 or 1, got {shown(value)}")
         rating, score = rating_of("up" if truth else "down", None, "value")
     elif isinstance(value, str) and kind != "NUMERIC":
-        rating, score = rating_of(value, None, "value")
+        rating, score = rating_of(_label(value, "value"), None, "value")
     else:
         rating, score = rating_of(None, value, "value")
     return Feedback(
@@ -158,22 +217,25 @@ def _langfuse(payload: Mapping[str, Any]) -> Feedback:
         trace_id=trace_id,
         rating=rating,
         score=score,
-        comment=_text(payload, "comment"),
+        comment=_text(payload, "comment", MAX_SHORT_TEXT),
         source="langfuse",
-        author=_text(payload, "authorUserId"),
+        author=_text(payload, "authorUserId", MAX_KEY_VALUE),
         name=name,
     )
 
 
 def _phoenix(payload: Mapping[str, Any]) -> Feedback:
     trace_id = _trace_id(payload, "trace_id")
-    name = _text(payload, "name")
+    name = _text(payload, "name", MAX_KEY_VALUE)
     if name is None:
-        raise ValueError("name: missing (a Phoenix annotation needs a name)")
+        raise FeedbackError("name: missing (a Phoenix annotation needs a name)")
     result = payload.get("result")
     if not isinstance(result, Mapping):
-        raise ValueError("result: missing (expected {label?, score?, explanation?})")
-    rating, score = rating_of(result.get("label"), result.get("score"), "result")
+        raise FeedbackError("result: missing (expected {label?, score?, explanation?})")
+    label = result.get("label")
+    if isinstance(label, str):
+        _label(label, "result.label")
+    rating, score = rating_of(label, result.get("score"), "result")
     identifier = _given_id(payload, "identifier")
     span_id = payload.get("span_id")
     if identifier is not None:
@@ -186,16 +248,19 @@ def _phoenix(payload: Mapping[str, Any]) -> Feedback:
         trace_id=trace_id,
         rating=rating,
         score=score,
-        comment=_text(result, "explanation"),
+        comment=_text(result, "explanation", MAX_SHORT_TEXT, name="result.explanation"),
         source="phoenix",
-        author=_text(payload, "annotator_kind"),
+        author=_text(payload, "annotator_kind", MAX_KEY_VALUE),
         name=name,
     )
 
 
 def _parse_one(payload: Any) -> Feedback:
     if not isinstance(payload, Mapping):
-        raise ValueError(f"expected a JSON object, got {type(payload).__name__}")
+        raise FeedbackError(f"expected a JSON object, got {type(payload).__name__}")
+    for name, value in payload.items():
+        # Nested past this, hashing the payload for its id (and storing it) would fail.
+        check_depth(name if isinstance(name, str) else "body", value)
     if "annotator_kind" in payload or "result" in payload:
         return _phoenix(payload)
     if "traceId" in payload or "dataType" in payload:
@@ -208,23 +273,32 @@ def _parse_one(payload: Any) -> Feedback:
 def parse_feedback_items(payload: Mapping[str, Any]) -> list[Feedback]:
     """Every feedback record of a body; Phoenix's ``{"data": [...]}`` may carry several.
 
+    Every record is checked against the field limits (``check_feedback``) here.
+
     Raises:
-        ValueError: an item does not fit any shape; the message names the field
+        FeedbackError: an item does not fit any shape; the message names the field
             (``data[2].result: …`` for list items).
+        FieldLimitError: a value past its limit (``data[2].comment``): the whole
+            body is refused.
     """
     data = payload.get("data") if isinstance(payload, Mapping) else None
     if data is None:
-        return [_parse_one(payload)]
+        item = _parse_one(payload)
+        check_feedback(item)
+        return [item]
     if not isinstance(data, list) or not data:
-        raise ValueError("data: expected a non-empty list of annotations")
+        raise FeedbackError("data: expected a non-empty list of annotations")
     items: list[Feedback] = []
-    for index, item in enumerate(data):
-        if not isinstance(item, Mapping):
-            raise ValueError(f"data[{index}]: expected a JSON object, got {type(item).__name__}")
+    for index, node in enumerate(data):
+        if not isinstance(node, Mapping):
+            raise FeedbackError(f"data[{index}]: expected a JSON object, got {type(node).__name__}")
         try:
-            items.append(_parse_one(item))
-        except ValueError as exc:
-            raise ValueError(f"data[{index}].{exc}") from None
+            with located(f"data[{index}]"):
+                item = _parse_one(node)
+                check_feedback(item)
+        except FeedbackError as exc:
+            raise FeedbackError(f"data[{index}].{exc}") from None
+        items.append(item)
     return items
 
 
@@ -232,14 +306,15 @@ def parse_feedback(payload: Mapping[str, Any]) -> Feedback:
     """One feedback record from a ``/v1/feedback`` body (our, Langfuse or Phoenix shape).
 
     Raises:
-        ValueError: the payload does not fit any shape, or is a ``data`` list of
+        FeedbackError: the payload does not fit any shape, or is a ``data`` list of
             more than one item (use :func:`parse_feedback_items`); the message
             starts with the field's name.
+        FieldLimitError: a value past its limit.
 
     >>> parse_feedback({"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "rating": "down"}).score
     0.0
     """
     items = parse_feedback_items(payload)
     if len(items) != 1:
-        raise ValueError(f"data: {len(items)} items; parse them with parse_feedback_items")
+        raise FeedbackError(f"data: {len(items)} items; parse them with parse_feedback_items")
     return items[0]

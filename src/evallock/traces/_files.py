@@ -10,7 +10,8 @@ may even be mixed in one file:
   lines; they are summarised together once the whole file is read.
 
 Like case files, a file with any bad line is refused whole, each problem reported
-as ``file:line: reason``.
+as ``file:line: reason``: malformed lines and values past their limits
+(:mod:`evallock.limits`) alike, whatever the bytes.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from pydantic import (
 )
 
 from evallock.errors import CaseFileError, UsageError
+from evallock.limits import FieldLimitError, check_depth, check_feedback, check_trace
 from evallock.records import Feedback, Message, Trace
-from evallock.traces._batch import OtlpDecodeError, TraceFile
+from evallock.traces._batch import FeedbackError, OtlpDecodeError, TraceFile
 from evallock.traces._feedback import feedback_id_of, rating_of
 from evallock.traces._ids import normalise_trace_id
 from evallock.traces._messages import MAX_COUNT, last_user_text
@@ -76,13 +78,14 @@ class _TraceLine(BaseModel):
 def _problem(error: ValidationError) -> str:
     parts = []
     for item in error.errors():
-        where = ".".join(str(p) for p in item["loc"]) or "line"
+        where = ".".join(str(p)[:64] for p in item["loc"]) or "line"
         message = "unknown field" if item["type"] == "extra_forbidden" else item["msg"]
         parts.append(f"{where}: {message.removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
 def _trace(line: _TraceLine) -> Trace:
+    check_depth("extra", line.extra)  # before its values are written as JSON text
     messages: list[Message] | None = line.messages
     text = line.input
     if isinstance(line.input, list):
@@ -136,6 +139,27 @@ def _read(file: Path) -> str:
         raise UsageError(f"{file}: cannot read: {exc}") from None
 
 
+def _summary_line(line: _TraceLine, traces: list[Trace], feedback: list[Feedback]) -> None:
+    """Add a JSONL line's trace (and rating), checked against the field limits.
+
+    Raises:
+        FieldLimitError: a value past its limit.
+        FeedbackError: an unusable ``feedback``.
+    """
+    trace = _trace(line)
+    check_trace(trace)
+    rating = _feedback(line)
+    if rating is not None:
+        check_feedback(rating, field="feedback.")
+        feedback.append(rating)
+    traces.append(trace)
+
+
+def _lines(text: str) -> list[str]:
+    # Only newlines end a line: U+2028 or U+0085 (which splitlines() splits on) may sit in a string.
+    return text.split("\n")
+
+
 def read_trace_file(path: str | Path) -> TraceFile:
     """Read a trace file (DESIGN §6 JSONL, or an OTLP JSON export, one request a line).
 
@@ -143,7 +167,8 @@ def read_trace_file(path: str | Path) -> TraceFile:
     order of first appearance; every trace has ``source="import"``.
 
     Raises:
-        CaseFileError: one ``file:line: reason`` per bad line; nothing is returned.
+        CaseFileError: one ``file:line: reason`` per bad line (malformed, or a value
+            past its limit); nothing is returned.
         UsageError: the file is missing or unreadable.
     """
     file = Path(path)
@@ -152,7 +177,7 @@ def read_trace_file(path: str | Path) -> TraceFile:
     feedback: list[Feedback] = []
     spans: list[Span] = []
     first_line: dict[str, int] = {}
-    for number, raw_line in enumerate(_read(file).splitlines(), start=1):
+    for number, raw_line in enumerate(_lines(_read(file)), start=1):
         stripped = raw_line.strip()
         if not stripped:
             continue
@@ -167,11 +192,13 @@ def read_trace_file(path: str | Path) -> TraceFile:
         elif "resourceSpans" in raw or "resource_spans" in raw:
             try:
                 decoded = spans_from_mapping(raw)
-            except OtlpDecodeError as exc:
+            except (OtlpDecodeError, FieldLimitError) as exc:
                 problems.append(f"{where}: {exc}")
                 continue
             if decoded.rejections.count:
                 problems.append(f"{where}: {decoded.rejections.message('span')}")
+            for span in decoded.spans:
+                span.where = f"{where}: {span.where}"
             spans.extend(decoded.spans)
         else:
             try:
@@ -186,13 +213,17 @@ def read_trace_file(path: str | Path) -> TraceFile:
                 )
                 continue
             first_line[line.trace_id] = number
-            traces.append(_trace(line))
-            rating = _feedback(line)
-            if rating is not None:
-                feedback.append(rating)
+            try:
+                _summary_line(line, traces, feedback)
+            except (FieldLimitError, FeedbackError) as exc:
+                problems.append(f"{where}: {exc}")
     if problems:
         raise CaseFileError(problems)
-    summaries = summarise_spans(spans)
+    try:
+        summaries = summarise_spans(spans)
+        summaries.check()  # the fields are named from "file:line: resourceSpans[…]…" on
+    except FieldLimitError as exc:
+        raise CaseFileError([str(exc)]) from None
     traces.extend(dataclasses.replace(trace, source="import") for trace in summaries.traces)
     feedback.extend(summaries.feedback)
     if not traces:

@@ -11,15 +11,18 @@ the span, as attributes, as ``gen_ai.content.*`` events or flattened
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from evallock.records import Message
+from evallock.traces._batch import located
 from evallock.traces._messages import (
     Content,
     count_of,
     finite,
     json_value,
     last_user_text,
+    list_index,
     message_text,
     messages_from_genai,
     text_of,
@@ -45,7 +48,7 @@ def is_inference(attributes: dict[str, Any]) -> bool:
     """True for an OTel GenAI model-call span (chat, text completion …)."""
     operation = attributes.get("gen_ai.operation.name")
     if operation is not None:
-        return operation in INFERENCE_OPERATIONS
+        return isinstance(operation, str) and operation in INFERENCE_OPERATIONS
     # Before gen_ai.operation.name existed a model call was known by its request model.
     return "gen_ai.request.model" in attributes
 
@@ -55,15 +58,22 @@ def _str(value: Any) -> str | None:
 
 
 def message_from_event(name: str, attributes: dict[str, Any], body: Any) -> Message | None:
-    """The message a v1.28–v1.36 event carries (in its log body, or span-event attributes)."""
+    """The message a v1.28–v1.36 event carries (in its log body, or span-event attributes).
+
+    Raises:
+        FieldLimitError: JSON text in it nested deeper than ``MAX_DEPTH``.
+    """
     role = MESSAGE_EVENTS[name]
     payload = body if isinstance(body, dict) else None
+    field = "body"
     if payload is None:
-        payload = json_value(attributes.get("gen_ai.event.content"))
+        field = "attributes.gen_ai.event.content"
+        payload = json_value(attributes.get("gen_ai.event.content"), field)
     if not isinstance(payload, dict):
+        field = "attributes"
         payload = {k: v for k, v in attributes.items() if k in ("content", "role", "message")}
     if name == "gen_ai.choice":
-        inner = json_value(payload.get("message"))
+        inner = json_value(payload.get("message"), f"{field}.message")
         if isinstance(inner, dict):
             payload = inner
     if not payload:
@@ -76,9 +86,9 @@ def message_from_event(name: str, attributes: dict[str, Any], body: Any) -> Mess
     return message
 
 
-def _legacy_messages(value: Any) -> list[Message] | None:
+def _legacy_messages(value: Any, field: str) -> list[Message] | None:
     """``gen_ai.prompt`` / ``gen_ai.completion``: JSON messages, or plain text."""
-    data = json_value(value)
+    data = json_value(value, field)
     if isinstance(data, list):
         return [m if isinstance(m, dict) else {"role": "user", "content": m} for m in data]
     if isinstance(value, str) and value:
@@ -93,8 +103,8 @@ def _flattened(attributes: dict[str, Any], prefix: str) -> list[Message] | None:
         if not key.startswith(prefix):
             continue
         index, _, field = key[len(prefix) :].partition(".")
-        if index.isdigit() and field in ("role", "content"):
-            found.setdefault(int(index), {})[field] = value
+        if field in ("role", "content") and (number := list_index(index)) is not None:
+            found.setdefault(number, {})[field] = value
     if not found:
         return None
     return [
@@ -106,20 +116,35 @@ def _flattened(attributes: dict[str, Any], prefix: str) -> list[Message] | None:
 def _from_events(span: Span) -> tuple[list[Message] | None, list[Message] | None]:
     inputs: list[Message] = []
     outputs: list[Message] = []
-    for event in span.events:
+    for index, event in enumerate(span.events):
         if event.name in MESSAGE_EVENTS:
-            message = message_from_event(event.name, event.attributes, None)
+            with located(f"events[{index}]"):
+                message = message_from_event(event.name, event.attributes, None)
             if message is not None:
                 (outputs if event.name == "gen_ai.choice" else inputs).append(message)
         elif event.name == "gen_ai.content.prompt":
-            inputs.extend(_legacy_messages(event.attributes.get("gen_ai.prompt")) or [])
+            prompt = event.attributes.get("gen_ai.prompt")
+            inputs.extend(
+                _legacy_messages(prompt, f"events[{index}].attributes.gen_ai.prompt") or []
+            )
         elif event.name == "gen_ai.content.completion":
-            outputs.extend(_legacy_messages(event.attributes.get("gen_ai.completion")) or [])
+            completion = event.attributes.get("gen_ai.completion")
+            field = f"events[{index}].attributes.gen_ai.completion"
+            outputs.extend(_legacy_messages(completion, field) or [])
     return inputs or None, outputs or None
 
 
+def _attribute_messages(
+    attributes: dict[str, Any],
+    name: str,
+    read: Callable[[Any, str], list[Message] | None],
+) -> list[Message] | None:
+    """The messages in one attribute; a limit error names it (``attributes.<name>``)."""
+    return read(attributes.get(name), f"attributes.{name}")
+
+
 def _system_message(value: Any) -> Message | None:
-    data = json_value(value)
+    data = json_value(value, "attributes.gen_ai.system_instructions")
     if data is None and isinstance(value, str):
         data = value
     text = text_of(data)
@@ -127,7 +152,12 @@ def _system_message(value: Any) -> Message | None:
 
 
 def genai_content(span: Span) -> Content:
-    """What the ``gen_ai.*`` attributes and events of one span say about the request."""
+    """What the ``gen_ai.*`` attributes and events of one span say about the request.
+
+    Raises:
+        FieldLimitError: JSON text in an attribute nested deeper than ``MAX_DEPTH``
+            (named from the span on: ``attributes.gen_ai.input.messages``).
+    """
     a = span.attributes
     content = Content(
         model=_str(a.get("gen_ai.response.model")) or _str(a.get("gen_ai.request.model")),
@@ -136,16 +166,16 @@ def genai_content(span: Span) -> Content:
             a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens"))
         ),
     )
-    first_chunk = finite(a.get("gen_ai.response.time_to_first_chunk"))
-    if first_chunk is not None and first_chunk >= 0:
-        content.ttft_ms = first_chunk * 1000.0
-    inputs = messages_from_genai(a.get("gen_ai.input.messages"))
-    outputs = messages_from_genai(a.get("gen_ai.output.messages"))
+    ttft_ms = finite(a.get("gen_ai.response.time_to_first_chunk"), scale=1000.0)
+    if ttft_ms is not None and ttft_ms >= 0:
+        content.ttft_ms = ttft_ms
+    inputs = _attribute_messages(a, "gen_ai.input.messages", messages_from_genai)
+    outputs = _attribute_messages(a, "gen_ai.output.messages", messages_from_genai)
     if inputs is None and outputs is None:
-        inputs = _legacy_messages(a.get("gen_ai.prompt")) or _flattened(a, "gen_ai.prompt.")
-        outputs = _legacy_messages(a.get("gen_ai.completion")) or _flattened(
-            a, "gen_ai.completion."
-        )
+        inputs = _attribute_messages(a, "gen_ai.prompt", _legacy_messages)
+        inputs = inputs or _flattened(a, "gen_ai.prompt.")
+        outputs = _attribute_messages(a, "gen_ai.completion", _legacy_messages)
+        outputs = outputs or _flattened(a, "gen_ai.completion.")
     if inputs is None and outputs is None and span.events:
         inputs, outputs = _from_events(span)
     system = _system_message(a.get("gen_ai.system_instructions"))

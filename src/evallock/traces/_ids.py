@@ -11,6 +11,8 @@ from __future__ import annotations
 import binascii
 import secrets
 
+from evallock.traces._batch import shown
+
 __all__ = [
     "id_from_bytes",
     "id_from_text",
@@ -85,7 +87,7 @@ def normalise_trace_id(value: str) -> str:
     if len(text) == 36 and text.count("-") == 4:
         text = text.replace("-", "")
     if len(text) != 32 or not _HEX.issuperset(text):
-        raise ValueError(f"{value!r} is not a trace id (32 hex digits)")
+        raise ValueError(f"{shown(value)} is not a trace id (32 hex digits)")
     text = text.lower()
     if text == "0" * 32:
         raise ValueError("an all-zero trace id is invalid")

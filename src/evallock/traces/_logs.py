@@ -14,12 +14,13 @@ Both need the record's trace id: one without is rejected with the reason.
 
 from __future__ import annotations
 
-from evallock.records import Feedback, Message, Trace
+from evallock.records import Message, Trace
+from evallock.traces._batch import located
 from evallock.traces._genai import MESSAGE_EVENTS, genai_content, message_from_event
 from evallock.traces._messages import Content, last_user_text, message_text, plain_json
 from evallock.traces._ratings import EVALUATION_EVENT, evaluation_feedback
 from evallock.traces._span_keys import resource_keys, span_keys
-from evallock.traces._spans import MAX_TIME_NS, LogEvent, Rejections, Span
+from evallock.traces._spans import LogEvent, Rejections, Span, reject_times
 from evallock.traces._summary import Summaries, time_of
 
 __all__ = ["DETAILS_EVENT", "summarise_logs"]
@@ -51,11 +52,12 @@ def _trace(trace_id: str, events: list[LogEvent]) -> Trace:
     for event in events:
         keys.update(resource_keys(event.resource))
     for event in events:
-        keys.update(span_keys(event.attributes))
-        if event.name == DETAILS_EVENT:
-            content.fill(_details(event))
-            continue
-        message = message_from_event(event.name, event.attributes, event.body)
+        with located(event.where):
+            keys.update(span_keys(event.attributes))
+            if event.name == DETAILS_EVENT:
+                content.fill(_details(event))
+                continue
+            message = message_from_event(event.name, event.attributes, event.body)
         if message is None:
             continue
         if event.name == "gen_ai.choice":
@@ -89,9 +91,13 @@ def summarise_logs(logs: list[LogEvent], rejections: Rejections) -> Summaries:
     """Feedback from evaluation events, partial summaries from message events.
 
     Records of these events that cannot be used are added to ``rejections``;
-    other log records are ignored.
+    other log records are ignored. Each summary and rating is checked against the
+    field limits (``Summaries.check``) by the caller.
+
+    Raises:
+        FieldLimitError: a value past its limit, named from the log record's path on.
     """
-    feedback: list[Feedback] = []
+    found = Summaries(traces=[], feedback=[])
     conversations: dict[str, list[LogEvent]] = {}
     for event in logs:
         wanted = event.name == EVALUATION_EVENT or event.name in MESSAGE_EVENTS
@@ -100,15 +106,13 @@ def summarise_logs(logs: list[LogEvent], rejections: Rejections) -> Summaries:
         if not event.trace_id:
             rejections.add(f"{event.where}.traceId is missing (a {event.name} needs its trace)")
             continue
-        if not 0 < event.time_ns <= MAX_TIME_NS:
-            reason = "missing" if not event.time_ns else "out of range"
-            rejections.add(f"{event.where}.timeUnixNano is {reason}")
+        if reject_times(rejections, event.where, ("timeUnixNano", event.time_ns, True)):
             continue
         if event.name != EVALUATION_EVENT:
             conversations.setdefault(event.trace_id, []).append(event)
             continue
         try:
-            found = evaluation_feedback(
+            rating = evaluation_feedback(
                 event.attributes,
                 trace_id=event.trace_id,
                 span_id=event.span_id,
@@ -117,6 +121,7 @@ def summarise_logs(logs: list[LogEvent], rejections: Rejections) -> Summaries:
         except ValueError as exc:
             rejections.add(f"{event.where}: {exc}")
             continue
-        feedback.append(found)
-    traces = [_trace(trace_id, events) for trace_id, events in conversations.items()]
-    return Summaries(traces=traces, feedback=feedback)
+        found.add_feedback(rating, event.where)
+    for trace_id, events in conversations.items():
+        found.add_trace(_trace(trace_id, events), events[0].where)
+    return found

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from evallock.limits import MAX_DEPTH, MAX_NUMBER, check_depth
 from evallock.records import Message
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "finite",
     "json_value",
     "last_user_text",
+    "list_index",
     "message_text",
     "messages_from_genai",
     "plain_json",
@@ -55,23 +57,53 @@ class Content:
 
 
 def count_of(value: Any) -> int | None:
-    """A token count: a whole number in ``[0, MAX_COUNT]``, else None (unknown, never 0)."""
+    """A token count: a whole number in ``[0, MAX_COUNT]``, else None (unknown, never 0).
+
+    >>> count_of("12"), count_of(2**80), count_of("9" * 5000)
+    (12, None, None)
+    """
     if isinstance(value, bool):
         return None
-    if (isinstance(value, float) and value.is_integer()) or (
-        isinstance(value, str) and value.strip().isdecimal()
-    ):
+    if isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        # Longer than MAX_COUNT anyway; int() of 4,301 digits would be a ValueError.
+        if not (text.isascii() and text.isdecimal() and len(text) <= 12):
+            return None
+        value = int(text)
     if isinstance(value, int) and 0 <= value <= MAX_COUNT:
         return value
     return None
 
 
-def finite(value: Any) -> float | None:
-    """A finite number as float, else None (NaN and infinities mean nothing here)."""
+def list_index(text: str) -> int | None:
+    """The index in a flattened attribute name (``llm.input_messages.<i>.…``), else None.
+
+    >>> list_index("3"), list_index("²"), list_index("9" * 5000)
+    (3, None, None)
+    """
+    # isdigit() alone takes "²", which int() refuses; a list that long never arrives.
+    if text.isascii() and text.isdigit() and len(text) <= 9:
+        return int(text)
+    return None
+
+
+def finite(value: Any, *, scale: float = 1.0) -> float | None:
+    """A number (times ``scale``) as a float in ``[-1e300, 1e300]``, else None.
+
+    NaN, infinities and 10**400 mean nothing here; the bound is what
+    :func:`evallock.limits.check_finite` lets a trace store.
+
+    >>> finite(0.5), finite(float("nan")), finite(10**400), finite(1e299, scale=1000)
+    (0.5, None, None, None)
+    """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value)
-        return number if math.isfinite(number) else None
+        try:
+            number = float(value) * scale
+        except OverflowError:
+            return None
+        return number if math.isfinite(number) and abs(number) <= MAX_NUMBER else None
     return None
 
 
@@ -97,14 +129,28 @@ def plain_json(value: Any) -> Any:
     return value
 
 
-def json_value(value: Any) -> Any:
-    """A JSON string parsed (structured values pass through); None when it is not JSON."""
+def json_value(value: Any, field: str) -> Any:
+    """A JSON string parsed (structured values pass through); None when it is not JSON.
+
+    Raises:
+        FieldLimitError: the JSON is nested deeper than ``MAX_DEPTH`` (``field`` names it).
+    """
     if isinstance(value, str | bytes):
         try:
-            return orjson.loads(value)
+            data = orjson.loads(value)
         except orjson.JSONDecodeError:
             return None
+        # Fewer brackets than the limit cannot nest deeper: skip the walk (the common case).
+        if isinstance(data, dict | list) and _brackets(value) > MAX_DEPTH:
+            check_depth(field, data)
+        return data
     return value
+
+
+def _brackets(text: str | bytes) -> int:
+    if isinstance(text, str):
+        return text.count("[") + text.count("{")
+    return text.count(b"[") + text.count(b"{")
 
 
 def text_of(content: Any) -> str | None:
@@ -146,10 +192,15 @@ def last_user_text(messages: list[Message]) -> str | None:
     return message_text(messages[-1]) if messages else None
 
 
+def _json_text(value: Any) -> str:
+    """Compact JSON of a structured value (bytes as base64, as ``plain_json`` has them)."""
+    return orjson.dumps(plain_json(value)).decode()
+
+
 def _tool_call(part: dict[str, Any]) -> dict[str, Any]:
     arguments = part.get("arguments")
     if not isinstance(arguments, str):
-        arguments = orjson.dumps(arguments).decode() if arguments is not None else ""
+        arguments = _json_text(arguments) if arguments is not None else ""
     call: dict[str, Any] = {
         "type": "function",
         "function": {"name": part.get("name"), "arguments": arguments},
@@ -180,7 +231,7 @@ def _genai_message(node: Any) -> Message | None:
         elif kind == "tool_call_response":
             message["tool_call_id"] = part.get("id")
             response = part.get("response")
-            texts.append(response if isinstance(response, str) else orjson.dumps(response).decode())
+            texts.append(response if isinstance(response, str) else _json_text(response))
         else:
             other.append(part)
     message["content"] = "\n".join(texts) if texts else None
@@ -193,9 +244,13 @@ def _genai_message(node: Any) -> Message | None:
     return message
 
 
-def messages_from_genai(value: Any) -> list[Message] | None:
-    """OTel GenAI ``gen_ai.input.messages``/``output.messages`` (JSON text or structured)."""
-    data = json_value(value)
+def messages_from_genai(value: Any, field: str) -> list[Message] | None:
+    """OTel GenAI ``gen_ai.input.messages``/``output.messages`` (JSON text or structured).
+
+    Raises:
+        FieldLimitError: JSON text nested deeper than ``MAX_DEPTH`` (``field`` names it).
+    """
+    data = json_value(value, field)
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):

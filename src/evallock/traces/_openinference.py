@@ -18,6 +18,7 @@ from evallock.traces._messages import (
     finite,
     json_value,
     last_user_text,
+    list_index,
     message_text,
 )
 from evallock.traces._spans import Span
@@ -50,8 +51,8 @@ def unflatten(attributes: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     for key, value in attributes.items():
         if key.startswith(prefix):
             index, _, rest = key[len(prefix) :].partition(".")
-            if index.isdigit() and rest:
-                found.setdefault(int(index), {})[rest] = value
+            if rest and (number := list_index(index)) is not None:
+                found.setdefault(number, {})[rest] = value
     return [found[i] for i in sorted(found)]
 
 
@@ -151,7 +152,8 @@ def inline_annotations(attributes: dict[str, Any]) -> list[dict[str, Any]]:
             if isinstance(item.get("name"), str) and (
                 item.get("score") is not None or item.get("label") is not None
             ):
-                item["metadata"] = json_value(item.get("metadata"))
+                field = f"attributes.{prefix}{index}.{inner}metadata"
+                item["metadata"] = json_value(item.get("metadata"), field)
                 item["_index"] = f"{prefix}{index}"
                 found.append(item)
     return found

@@ -5,34 +5,43 @@ hex, not base64; enums are integers; 64-bit integers are decimal strings. The
 generic ``json_format`` parser would turn hex ids into 24 garbage bytes and is
 slow, so the dicts are walked directly. The reader is lenient where senders are
 known to slip (snake_case field names, enum names, numbers for int64, base64
-ids) and strict about structure: a wrong type raises
-:class:`~evallock.traces.OtlpDecodeError` naming the field's path, and a span
-with an unusable id is rejected on its own (OTLP partial success).
+ids) and strict about structure: a wrong type (an ``intValue`` beyond 64 bits
+too: no protobuf could carry it) raises :class:`~evallock.traces.OtlpDecodeError`
+naming the field's path, ``AnyValue`` nesting deeper than
+:data:`~evallock.limits.MAX_DEPTH` :class:`~evallock.limits.FieldLimitError`, and
+a span with an unusable id or time is rejected on its own (OTLP partial success).
 """
 
 from __future__ import annotations
 
 import binascii
+import contextlib
 from typing import Any
 
 import orjson
 
-from evallock.traces._batch import OtlpDecodeError
+from evallock.limits import MAX_DEPTH, FieldLimitError
+from evallock.traces._batch import OtlpDecodeError, shown
 from evallock.traces._ids import id_from_text
-from evallock.traces._spans import MAX_TIME_NS, Decoded, LogEvent, Span, SpanEvent
+from evallock.traces._spans import Decoded, LogEvent, Span, SpanEvent, reject_times
 
 __all__ = ["logs_from_json", "spans_from_json", "spans_from_mapping"]
 
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_INT64 = (-(2**63), 2**63 - 1)
+_INT32 = (-(2**31), 2**31 - 1)
+_FAR = 2**64
+"""A time with more digits than any fixed64 has: out of range (``time_problem``)."""
 
 
 class _Bad(Exception):
-    """A structural problem at ``path`` (relative, completed by the callers)."""
+    """A problem at ``path`` (relative, completed by the callers); ``limit``: past a limit."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, *, limit: bool = False) -> None:
         super().__init__(path, reason)
         self.path = path
         self.reason = reason
+        self.limit = limit
 
     def within(self, prefix: str) -> _Bad:
         """Put the path of an enclosing field in front."""
@@ -75,17 +84,34 @@ def _obj(node: Any, path: str) -> dict[str, Any]:
     return node
 
 
-def _int(value: Any, path: str) -> int:
+def _int(value: Any, path: str, bounds: tuple[int, int] | None = None) -> int:
+    number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        try:
-            return int(value)
-        except ValueError:
-            pass
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise _Bad(path, f"is not an integer: {str(value)[:40]!r}")
+        number = value
+    elif isinstance(value, str):
+        with contextlib.suppress(ValueError):  # not a number, or more than 4,300 digits
+            number = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None:
+        raise _Bad(path, f"is not an integer: {shown(value)}")
+    if bounds is not None and not bounds[0] <= number <= bounds[1]:
+        bits = 32 if bounds == _INT32 else 64  # what the protobuf field can carry
+        raise _Bad(path, f"is not a {bits}-bit integer: {shown(value)}")
+    return number
+
+
+def _time(node: dict[str, Any], camel: str, snake: str) -> int:
+    """A fixed64 time in Unix nanoseconds; the caller checks its range (``time_problem``)."""
+    value = _get(node, camel, snake) or 0
+    if (
+        isinstance(value, str)
+        and len(value) > 24
+        and value.isascii()
+        and value.lstrip("-").isdigit()
+    ):
+        return _FAR
+    return _int(value, camel)
 
 
 def _double(value: Any) -> float:
@@ -96,13 +122,24 @@ def _double(value: Any) -> float:
             return float(value)  # proto3 JSON writes "NaN", "Infinity" as strings
         except ValueError:
             pass
-    raise _Bad("doubleValue", f"is not a number: {str(value)[:40]!r}")
+    raise _Bad("doubleValue", f"is not a number: {shown(value)}")
 
 
-def _any(node: Any) -> Any:
+def _str(node: dict[str, Any], camel: str, snake: str) -> str:
+    value = _get(node, camel, snake)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad(camel, "is not a string")
+    return value
+
+
+def _any(node: Any, depth: int = 1) -> Any:
     """An ``AnyValue`` as a Python value (None for an empty one)."""
     if not isinstance(node, dict):
         raise _Bad("", "is not an AnyValue object")
+    if depth > MAX_DEPTH:
+        raise _Bad("", f"nested more than {MAX_DEPTH} levels deep", limit=True)
     text = node.get("stringValue")
     if text.__class__ is str and len(node) == 1:
         return text  # the common case, first
@@ -114,7 +151,7 @@ def _any(node: Any) -> Any:
                 raise _Bad(kind, "is not a string")
             return raw
         if kind in ("intValue", "int_value"):
-            return _int(raw, kind)
+            return _int(raw, kind, _INT64)
         if kind in ("boolValue", "bool_value"):
             if not isinstance(raw, bool):
                 raise _Bad(kind, "is not true or false")
@@ -126,34 +163,36 @@ def _any(node: Any) -> Any:
             out: list[Any] = []
             for i, item in enumerate(values):
                 try:
-                    out.append(_any(item))
+                    out.append(_any(item, depth + 1))
                 except _Bad as exc:
-                    raise exc.within(f"{kind}.values[{i}]") from None
+                    raise (exc if exc.limit else exc.within(f"{kind}.values[{i}]")) from None
             return out
         if kind in ("kvlistValue", "kvlist_value"):
             try:
-                return _attributes(_list(_obj(raw, kind), "values", "values"))
+                return _attributes(_list(_obj(raw, kind), "values", "values"), depth + 1)
             except _Bad as exc:
-                raise exc.within(kind) from None
+                raise (exc if exc.limit else exc.within(kind)) from None
         if kind in ("bytesValue", "bytes_value"):
             if not isinstance(raw, str):
                 raise _Bad(kind, "is not a base64 string")
             try:
                 return binascii.a2b_base64(raw)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, or a character outside ASCII
                 raise _Bad(kind, "is not base64") from None
     return None
 
 
-def _attributes(items: list[Any]) -> dict[str, Any]:
+def _attributes(items: list[Any], depth: int = 1) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not isinstance(item.get("key"), str):
             raise _Bad(f"[{i}]", "is not a {key, value} object")
         value = item.get("value")
         try:
-            out[item["key"]] = None if value is None else _any(value)
+            out[item["key"]] = None if value is None else _any(value, depth)
         except _Bad as exc:
+            if exc.limit and depth > 1:
+                raise  # named by the top-level attribute it is in
             raise exc.within(f"[{i}].value") from None
     return out
 
@@ -183,7 +222,7 @@ def _status(node: Any) -> tuple[int, str]:
     if isinstance(code, str) and code in _STATUS_NAMES:
         value = _STATUS_NAMES[code]
     else:
-        value = _int(code, "status.code")
+        value = _int(code, "status.code", _INT32)
     message = status.get("message") or ""
     if not isinstance(message, str):
         raise _Bad("status.message", "is not a string")
@@ -197,10 +236,8 @@ def _events(span: dict[str, Any]) -> list[SpanEvent]:
             event = _obj(node, "")
             events.append(
                 SpanEvent(
-                    name=str(event.get("name") or ""),
-                    time_ns=_int(
-                        _get(event, "timeUnixNano", "time_unix_nano") or 0, "timeUnixNano"
-                    ),
+                    name=_str(event, "name", "name"),
+                    time_ns=_time(event, "timeUnixNano", "time_unix_nano"),
                     attributes=_attrs_of(event),
                 )
             )
@@ -244,28 +281,35 @@ def _span(node: Any, resource: dict[str, Any], decoded: Decoded, where: str) -> 
     except ValueError as exc:
         decoded.rejections.add(f"{where}.{field} {exc}")
         return
-    start = _int(_get(span, "startTimeUnixNano", "start_time_unix_nano") or 0, "startTimeUnixNano")
-    if not 0 < start <= MAX_TIME_NS:
-        decoded.rejections.add(
-            f"{where}.startTimeUnixNano is {'missing' if not start else 'out of range'}"
-        )
+    start = _time(span, "startTimeUnixNano", "start_time_unix_nano")
+    end = _time(span, "endTimeUnixNano", "end_time_unix_nano")
+    if reject_times(
+        decoded.rejections,
+        where,
+        ("startTimeUnixNano", start, True),
+        ("endTimeUnixNano", end, False),
+    ):
         return
-    end = _int(_get(span, "endTimeUnixNano", "end_time_unix_nano") or 0, "endTimeUnixNano")
+    events = _events(span)
+    event_times = ((f"events[{i}].timeUnixNano", e.time_ns, False) for i, e in enumerate(events))
+    if reject_times(decoded.rejections, where, *event_times):
+        return
     code, message = _status(span.get("status"))
     decoded.spans.append(
         Span(
             trace_id=trace_id,
             span_id=span_id,
             parent_span_id=parent_id,
-            name=str(span.get("name") or ""),
+            name=_str(span, "name", "name"),
             start_ns=start,
             end_ns=max(end, start),
             attributes=_attrs_of(span),
             resource=resource,
-            events=_events(span),
+            events=events,
             linked_trace_ids=_links(span),
             status_code=code,
             status_message=message,
+            where=where,
         )
     )
 
@@ -275,6 +319,7 @@ def spans_from_json(body: bytes) -> Decoded:
 
     Raises:
         OtlpDecodeError: not JSON, or a field of the wrong type (named by its path).
+        FieldLimitError: a value past its limit (named by its path).
     """
     return spans_from_mapping(_root(body, "resourceSpans"))
 
@@ -284,6 +329,7 @@ def spans_from_mapping(root: dict[str, Any]) -> Decoded:
 
     Raises:
         OtlpDecodeError: a field of the wrong type (named by its path).
+        FieldLimitError: a value past its limit (named by its path).
     """
     decoded = Decoded()
     path = ""
@@ -310,6 +356,7 @@ def logs_from_json(body: bytes) -> Decoded:
 
     Raises:
         OtlpDecodeError: not JSON, or a field of the wrong type (named by its path).
+        FieldLimitError: a value past its limit (named by its path).
     """
     root = _root(body, "resourceLogs")
     decoded = Decoded()
@@ -344,19 +391,21 @@ def _log(node: Any, resource: dict[str, Any], decoded: Decoded, where: str) -> N
         decoded.rejections.add(f"{where}.{field} {exc}")
         return
     attributes = _attrs_of(record)
-    time_ns = _int(_get(record, "timeUnixNano", "time_unix_nano") or 0, "timeUnixNano")
+    time_ns = _time(record, "timeUnixNano", "time_unix_nano")
     if not time_ns:
-        observed = _get(record, "observedTimeUnixNano", "observed_time_unix_nano") or 0
-        time_ns = _int(observed, "observedTimeUnixNano")
+        time_ns = _time(record, "observedTimeUnixNano", "observed_time_unix_nano")
     body = record.get("body")
     try:
         value = None if body is None else _any(body)
     except _Bad as exc:
         raise exc.within("body") from None
-    name = _get(record, "eventName", "event_name") or attributes.get("event.name") or ""
+    name = _str(record, "eventName", "event_name")
+    if not name:
+        fallback = attributes.get("event.name")  # the deprecated attribute
+        name = fallback if isinstance(fallback, str) else ""
     decoded.logs.append(
         LogEvent(
-            name=str(name),
+            name=name,
             time_ns=time_ns,
             trace_id=trace_id,
             span_id=span_id,
@@ -368,6 +417,8 @@ def _log(node: Any, resource: dict[str, Any], decoded: Decoded, where: str) -> N
     )
 
 
-def _decode_error(exc: _Bad, where: str) -> OtlpDecodeError:
+def _decode_error(exc: _Bad, where: str) -> OtlpDecodeError | FieldLimitError:
     path = ".".join(part for part in (where, exc.path) if part)
+    if exc.limit:
+        return FieldLimitError(path or "body", exc.reason)
     return OtlpDecodeError(f"{path or 'body'} {exc.reason}")

@@ -103,7 +103,7 @@ def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
             _put(keys, alias, attributes[name])
     metadata = attributes.get("metadata")
     if metadata is not None:
-        data = json_value(metadata)
+        data = json_value(metadata, "attributes.metadata")
         if isinstance(data, dict):
             for name, value in data.items():
                 key = normalise_key(str(name))

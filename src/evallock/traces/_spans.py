@@ -12,12 +12,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["MAX_TIME_NS", "STATUS_ERROR", "Decoded", "LogEvent", "Rejections", "Span", "SpanEvent"]
+__all__ = [
+    "MAX_FIXED64",
+    "MAX_TIME_NS",
+    "STATUS_ERROR",
+    "Decoded",
+    "LogEvent",
+    "Rejections",
+    "Span",
+    "SpanEvent",
+    "reject_times",
+    "time_problem",
+]
 
 STATUS_ERROR = 2
 """OTLP ``Status.code`` of a failed span."""
 MAX_TIME_NS = 253_402_300_799 * 10**9
 """The last Unix nanosecond a datetime can hold (9999-12-31T23:59:59Z); later is garbage."""
+
+
+MAX_FIXED64 = 2**64 - 1
+"""The last Unix nanosecond OTLP's ``fixed64`` times carry (2554-07-21T23:34:33Z)."""
+_LAST_NS = min(MAX_TIME_NS, MAX_FIXED64)
+
+
+def time_problem(unix_ns: int, *, required: bool = False) -> str | None:
+    """What is wrong with a time in Unix nanoseconds, or None when it is usable.
+
+    Usable: what a protobuf ``fixed64`` carries and a datetime holds. Zero is
+    OTLP's "not set": a problem only when the time is ``required``.
+
+    >>> time_problem(2**64)
+    'out of range'
+    >>> time_problem(0, required=True)
+    'missing'
+    """
+    if unix_ns == 0:
+        return "missing" if required else None
+    return None if 0 < unix_ns <= _LAST_NS else "out of range"
 
 
 @dataclass(slots=True)
@@ -46,6 +78,8 @@ class Span:
     linked_trace_ids: list[str] = field(default_factory=list)
     status_code: int = 0
     status_message: str = ""
+    where: str = ""
+    """Where the span sits in the request (``resourceSpans[0].scopeSpans[0].spans[3]``)."""
 
 
 @dataclass(slots=True)
@@ -99,3 +133,17 @@ class Decoded:
     spans: list[Span] = field(default_factory=list)
     logs: list[LogEvent] = field(default_factory=list)
     rejections: Rejections = field(default_factory=Rejections)
+
+
+def reject_times(rejections: Rejections, where: str, *times: tuple[str, int, bool]) -> bool:
+    """Reject an item when one of its ``(field, unix_ns, required)`` times is unusable.
+
+    Returns:
+        True when it was rejected (the reason, naming the field, is in ``rejections``).
+    """
+    for name, value, required in times:
+        problem = time_problem(value, required=required)
+        if problem is not None:
+            rejections.add(f"{where}.{name} is {problem}")
+            return True
+    return False

@@ -14,14 +14,20 @@ Per trace id in a request (DESIGN §6, interop §1–2):
 * the error is the root's, else the main span's: status ``ERROR`` (or an
   ``exception`` event) with its message;
 * keys come from every span and resource of the trace (``_span_keys``).
+
+Every summary and rating is checked against the field limits once, in
+:meth:`Summaries.check`, with the path of the span it came from in front of the
+field's name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from evallock.limits import check_feedback, check_trace
 from evallock.records import Feedback, Trace
+from evallock.traces._batch import located
 from evallock.traces._genai import genai_content, is_inference
 from evallock.traces._messages import Content, plain_json
 from evallock.traces._openinference import (
@@ -39,8 +45,47 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def time_of(unix_ns: int) -> datetime:
-    """A Unix time in nanoseconds as an aware UTC datetime (microsecond precision)."""
+    """A Unix time in nanoseconds as an aware UTC datetime (microsecond precision).
+
+    The readers reject the times no datetime holds first (``time_problem``).
+    """
     return _EPOCH + timedelta(microseconds=unix_ns // 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Summaries:
+    """The trace summaries of a request and the ratings found among its spans."""
+
+    traces: list[Trace]
+    feedback: list[Feedback]
+    origins: dict[str, str] = field(default_factory=dict)
+    """Where each trace (by id) and rating (by feedback id) came from in the request."""
+
+    def add_trace(self, trace: Trace, where: str) -> None:
+        """Keep a summary and the path of the span (log record) it mostly came from."""
+        self.traces.append(trace)
+        self.origins.setdefault(trace.trace_id, where)
+
+    def add_feedback(self, feedback: Feedback, where: str) -> None:
+        """Keep a rating and the path of the event or attributes it came from."""
+        self.feedback.append(feedback)
+        self.origins.setdefault(feedback.feedback_id, where)
+
+    def check(self) -> None:
+        """Refuse the lot when one summary or rating has a field past its limit.
+
+        Raises:
+            FieldLimitError: the field, named from its span's path on
+                (``resourceSpans[0].scopeSpans[0].spans[3].keys.intent``).
+        """
+        for trace in self.traces:
+            check_trace(trace, field=_prefix(self.origins.get(trace.trace_id)))
+        for rating in self.feedback:
+            check_feedback(rating, field=_prefix(self.origins.get(rating.feedback_id)))
+
+
+def _prefix(where: str | None) -> str:
+    return f"{where}." if where else ""
 
 
 def span_content(span: Span) -> Content:
@@ -75,13 +120,18 @@ def _root(spans: list[Span]) -> Span:
     return min(pool, key=lambda span: (span.start_ns, span.start_ns - span.end_ns))
 
 
-def _summary(trace_id: str, spans: list[Span], key_cache: dict[int, dict[str, str]]) -> Trace:
+def _summary(
+    trace_id: str, spans: list[Span], key_cache: dict[int, dict[str, str]], found: Summaries
+) -> None:
+    """Summarise one trace into ``found``; its fields are named from its main span's path."""
     root = _root(spans) if len(spans) > 1 else spans[0]
     models = [span for span in spans if is_inference(span.attributes) or is_llm(span.attributes)]
     main = max(models, key=lambda span: (span.end_ns, span.start_ns)) if models else root
-    content = span_content(main)
+    with located(main.where):
+        content = span_content(main)
     if main is not root and (content.input is None or content.output is None):
-        fallback = span_content(root)
+        with located(root.where):
+            fallback = span_content(root)
         content.input = content.input or fallback.input
         content.output = content.output or fallback.output
     keys: dict[str, str] = {}
@@ -91,8 +141,9 @@ def _summary(trace_id: str, spans: list[Span], key_cache: dict[int, dict[str, st
             cached = key_cache[id(span.resource)] = resource_keys(span.resource)
         keys.update(cached)
     for span in sorted(spans, key=lambda s: (s is main, s is root)):
-        keys.update(span_keys(span.attributes))
-    return Trace(
+        with located(span.where):
+            keys.update(span_keys(span.attributes))
+    trace = Trace(
         trace_id=trace_id,
         timestamp=time_of(min(span.start_ns for span in spans)),
         input=content.input,
@@ -108,24 +159,25 @@ def _summary(trace_id: str, spans: list[Span], key_cache: dict[int, dict[str, st
         source="otlp",
         messages=plain_json(content.messages),
     )
+    found.add_trace(trace, main.where)
 
 
-def _ratings(span: Span, found: list[Feedback]) -> bool:
+def _ratings(span: Span, found: Summaries) -> bool:
     """Collect the ratings on a span; True when the span only carries ratings for another trace."""
-    for event in span.events:
+    for index, event in enumerate(span.events):
         if event.name == EVALUATION_EVENT:
             try:
-                found.append(
-                    evaluation_feedback(
-                        event.attributes,
-                        trace_id=span.trace_id,
-                        span_id=span.span_id,
-                        time_ns=event.time_ns,
-                    )
+                rating = evaluation_feedback(
+                    event.attributes,
+                    trace_id=span.trace_id,
+                    span_id=span.span_id,
+                    time_ns=event.time_ns,
                 )
             except ValueError:
                 continue  # an unusable rating does not spoil the span it rides on
-    items = inline_annotations(span.attributes)
+            found.add_feedback(rating, f"{span.where}.events[{index}]")
+    with located(span.where):
+        items = inline_annotations(span.attributes)
     if not items:
         return False
     # Post-hoc annotations ride on a carrier span with exactly one link to their target.
@@ -133,28 +185,29 @@ def _ratings(span: Span, found: list[Feedback]) -> bool:
     target = span.linked_trace_ids[0] if carrier else span.trace_id
     for item in items:
         try:
-            found.append(annotation_feedback(item, trace_id=target, span_id=span.span_id))
+            rating = annotation_feedback(item, trace_id=target, span_id=span.span_id)
         except ValueError:
             continue
+        found.add_feedback(rating, f"{span.where}.attributes.{item['_index']}")
     return carrier
 
 
-@dataclass(frozen=True, slots=True)
-class Summaries:
-    """The trace summaries of a request and the ratings found among its spans."""
-
-    traces: list[Trace]
-    feedback: list[Feedback]
-
-
 def summarise_spans(spans: list[Span]) -> Summaries:
-    """One summary per trace id (in order of first appearance), and the ratings found."""
+    """One summary per trace id (in order of first appearance), and the ratings found.
+
+    Each summary and rating is checked against the field limits by the caller
+    (:meth:`Summaries.check`), once the whole request is summarised.
+
+    Raises:
+        FieldLimitError: a value past its limit, named from its span's path on.
+    """
     groups: dict[str, list[Span]] = {}
-    feedback: list[Feedback] = []
+    found = Summaries(traces=[], feedback=[])
     for span in spans:
-        if _ratings(span, feedback):
+        if _ratings(span, found):
             continue
         groups.setdefault(span.trace_id, []).append(span)
     key_cache: dict[int, dict[str, str]] = {}
-    traces = [_summary(trace_id, group, key_cache) for trace_id, group in groups.items()]
-    return Summaries(traces=traces, feedback=feedback)
+    for trace_id, group in groups.items():
+        _summary(trace_id, group, key_cache, found)
+    return found

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from evallock.limits import FieldLimitError
 from evallock.records import Feedback, Trace
 
 T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
@@ -82,6 +83,10 @@ def test_naive_created_at_is_refused(store):
 
 
 def test_feedback_text_with_nul_and_a_nan_score(store):
-    store.add_feedback([_feedback(comment="a\x00b", score=float("nan"))])
+    store.add_feedback([_feedback(comment="a\x00b")])
     [stored] = store.list_feedback()
-    assert (stored.comment, stored.score) == ("a\ufffdb", None)
+    assert stored.comment == "a\ufffdb"
+    with pytest.raises(FieldLimitError) as caught:  # refused alike on both backends
+        store.add_feedback([_feedback(feedback_id="nan", score=float("nan"))])
+    assert caught.value.field == "score"
+    assert store.list_feedback(trace_id="\x00") == []

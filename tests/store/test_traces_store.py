@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evallock.errors import StoreError
+from evallock.limits import FieldLimitError
 from evallock.records import Trace
 from evallock.store import open_store
 
@@ -230,20 +231,34 @@ def test_text_postgresql_cannot_hold_is_stored_alike_on_both_backends(store):
         1,
         input="before\x00after",
         output="lone \ud800 surrogate",
-        latency_ms=float("nan"),
-        cost=float("inf"),
         keys={"intent": "a\x00b", "note": "x\x00"},
     )
     store.add_traces([trace])
     stored = store.get_trace(trace.trace_id)
     assert (stored.input, stored.output) == ("before\ufffdafter", "lone ? surrogate")
-    assert (stored.latency_ms, stored.cost) == (None, None)
     assert stored.keys["intent"] == "a\ufffdb" and stored.keys["note"] == "x\ufffd"
+    # lookups are cleaned as the rows were: both backends find it, neither fails
+    assert store.list_traces(keys={"intent": "a\x00b"}) == [stored]
+    assert store.list_traces(keys={"note": "x\x00"}) == [stored]
+    assert store.get_trace("\x00" * 32) is None
+
+
+def test_non_finite_numbers_are_refused_on_both_backends(store):
+    for changes, field in (
+        ({"latency_ms": float("nan")}, "latency_ms"),
+        ({"cost": float("inf")}, "cost"),
+    ):
+        with pytest.raises(FieldLimitError) as caught:
+            store.add_traces([_trace(1, **changes)])
+        assert caught.value.field == field
+    assert store.count_traces() == 0
 
 
 def test_token_counts_beyond_32_bits_are_refused(store):
-    with pytest.raises(ValueError, match="tokens_in 2147483648 is out of range"):
+    with pytest.raises(FieldLimitError, match=r"tokens_in: 2147483648 is not a count") as caught:
         store.add_traces([_trace(1, tokens_in=2**31)])
-    with pytest.raises(ValueError, match="tokens_out -1 is out of range"):
+    assert caught.value.field == "tokens_in"
+    with pytest.raises(FieldLimitError, match="tokens_out: -1 is not a count"):
         store.add_traces([_trace(1, tokens_out=-1)])
-    assert store.count_traces() == 0
+    assert store.add_traces([_trace(1, tokens_in=2**31 - 1)]) == 1
+    assert store.count_traces() == 1

@@ -13,11 +13,14 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evallock.errors import UsageError
 from evallock.feedback._caseline import case_line, validate_case_line
 from evallock.feedback._records import Candidate, CandidateEvent
+
+if TYPE_CHECKING:  # the store imports this module: no import of it at run time
+    from evallock.store import CandidatePosition
 
 __all__ = [
     "CandidateDetail",
@@ -68,9 +71,16 @@ def resolve_actor(explicit: str | None = None) -> str:
 
 
 def list_candidates(
-    store: Any, *, state: str | None = None, limit: int = 50, offset: int = 0
+    store: Any,
+    *,
+    state: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    after: CandidatePosition | None = None,
 ) -> list[Candidate]:
     """Candidates in a state (all when None), the most traces behind them first.
+
+    ``after`` (the position of the last candidate of a page) starts the next page.
 
     Raises:
         UsageError: an unknown state.
@@ -80,7 +90,7 @@ def list_candidates(
     if state is not None and state not in CANDIDATE_STATES:
         raise UsageError(f"state {state!r}: expected one of {', '.join(CANDIDATE_STATES)}")
     found: list[Candidate] = store.list_candidates(
-        states=None if state is None else [state], limit=limit, offset=offset
+        states=None if state is None else [state], limit=limit, offset=offset, after=after
     )
     return found
 

@@ -14,9 +14,18 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from evallock.limits import MAX_ID
 from evallock.server._auth import require
 from evallock.server._errors import ApiError, json_response
-from evallock.server._query import MAX_LIMIT, TraceQuery, key_filters, parse_time
+from evallock.server._query import (
+    MAX_CURSOR,
+    MAX_LIMIT,
+    MAX_OFFSET,
+    TraceQuery,
+    key_filters,
+    parse_time,
+    trace_position,
+)
 from evallock.server._state import server_state
 from evallock.traces import normalise_trace_id
 
@@ -25,15 +34,19 @@ __all__ = ["router"]
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require("read"))])
 
 _TIME_HELP = "ISO 8601 (2026-10-04T09:00:00Z) or a duration back from now (30m, 12h, 7d)."
+_CURSOR_HELP = "The `next_cursor` of the previous page, unchanged: the page that follows it."
+_OFFSET_HELP = f"Traces to skip (at most {MAX_OFFSET:,}; page further with `cursor`)."
 
 
 @router.get(
     "/traces",
     summary="List trace summaries",
     description=(
-        "Newest first. Filter by time with `since`/`until` and by keys with any number of "
-        "`key.<name>=value` parameters (e.g. `key.prompt_version=refund-v4`), all of which "
-        "must match."
+        "Newest first (ties by trace id). Filter by time with `since`/`until` and by keys "
+        "with any number of `key.<name>=value` parameters (e.g. "
+        "`key.prompt_version=refund-v4`), all of which must match. Read page after page "
+        "by passing each answer's `next_cursor` as `cursor` (null on the last page); "
+        f"`offset` skips at most {MAX_OFFSET:,} traces."
     ),
 )
 async def list_traces(
@@ -41,11 +54,18 @@ async def list_traces(
     since: Annotated[str | None, Query(description=_TIME_HELP)] = None,
     until: Annotated[str | None, Query(description=_TIME_HELP)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=_OFFSET_HELP)] = 0,
     oldest_first: Annotated[bool, Query()] = False,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR, description=_CURSOR_HELP)] = None,
 ) -> Response:
-    """A page of traces in a time window whose keys match, with the total count."""
+    """A page of traces in a time window whose keys match, the total count, the next cursor."""
     state = server_state(request)
+    after = None
+    if cursor is not None:
+        try:
+            after = trace_position(cursor, newest_first=not oldest_first)
+        except ValueError as exc:
+            raise ApiError(400, f"cursor: {exc}", field="cursor") from None
     query = TraceQuery(
         since=_time("since", since),
         until=_time("until", until),
@@ -53,13 +73,22 @@ async def list_traces(
         limit=limit,
         offset=offset,
         newest_first=not oldest_first,
+        after=after,
     )
 
-    def read() -> tuple[list[Any], int]:
-        return query.run(state.store), query.count(state.store)
+    def read() -> tuple[Any, int]:
+        return query.page(state.store), query.count(state.store)
 
-    traces, total = await anyio.to_thread.run_sync(read)
-    return json_response({"traces": traces, "total": total, "limit": limit, "offset": offset})
+    page, total = await anyio.to_thread.run_sync(read)
+    return json_response(
+        {
+            "traces": page.traces,
+            "total": total,
+            "limit": limit,
+            "offset": offset,
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @router.get(
@@ -70,10 +99,7 @@ async def list_traces(
 async def get_trace(request: Request, trace_id: str) -> Response:
     """The trace and every piece of feedback on it (including feedback that came first)."""
     state = server_state(request)
-    try:
-        wanted = normalise_trace_id(trace_id)
-    except ValueError as exc:
-        raise ApiError(400, f"trace_id: {exc}", field="trace_id") from None
+    wanted = _trace_id(trace_id)
 
     def read() -> tuple[Any, list[Any]]:
         return state.store.get_trace(wanted), state.store.list_feedback(trace_id=wanted)
@@ -93,12 +119,7 @@ async def list_feedback(
 ) -> Response:
     """Feedback on one trace, or all feedback since a time."""
     state = server_state(request)
-    wanted = None
-    if trace_id is not None:
-        try:
-            wanted = normalise_trace_id(trace_id)
-        except ValueError as exc:
-            raise ApiError(400, f"trace_id: {exc}", field="trace_id") from None
+    wanted = None if trace_id is None else _trace_id(trace_id)
     after = _time("since", since)
     items = await anyio.to_thread.run_sync(
         lambda: state.store.list_feedback(trace_id=wanted, since=after, limit=limit)
@@ -113,6 +134,19 @@ async def stats(request: Request) -> Response:
     return json_response(
         {**state.metrics.snapshot(), "writer_pending_rows": state.writer.pending_rows}
     )
+
+
+def _trace_id(value: str) -> str:
+    if len(value) > MAX_ID:  # refused without echoing it back
+        raise ApiError(
+            400,
+            f"trace_id: {len(value):,} characters; a trace id is 32 hex digits",
+            field="trace_id",
+        )
+    try:
+        return normalise_trace_id(value)
+    except ValueError as exc:
+        raise ApiError(400, f"trace_id: {exc}", field="trace_id") from None
 
 
 def _time(name: str, value: str | None) -> Any:

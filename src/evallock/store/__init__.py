@@ -39,8 +39,18 @@ never edited; every change is a new one.
 from __future__ import annotations
 
 from evallock.store._apikeys import ApiKey
+from evallock.store._candidates import CandidatePosition
 from evallock.store._open import DEFAULT_STORE_URL, open_store
 from evallock.store._store import Store
+from evallock.store._traces import TracePosition
 from evallock.store.migrations import HEAD_REVISION
 
-__all__ = ["DEFAULT_STORE_URL", "HEAD_REVISION", "ApiKey", "Store", "open_store"]
+__all__ = [
+    "DEFAULT_STORE_URL",
+    "HEAD_REVISION",
+    "ApiKey",
+    "CandidatePosition",
+    "Store",
+    "TracePosition",
+    "open_store",
+]

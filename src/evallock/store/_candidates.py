@@ -10,21 +10,33 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
 from evallock.errors import UsageError
 from evallock.feedback._records import Candidate, CandidateEvent
 from evallock.feedback._review import CandidateStateError
+from evallock.limits import (
+    MAX_DEPTH,
+    MAX_ID,
+    MAX_KEY_VALUE,
+    MAX_SHORT_TEXT,
+    MAX_TEXT,
+    check_depth,
+    check_text,
+)
 from evallock.store._schema import candidate_events, candidate_traces, candidates, traces
 from evallock.store._traces import clean_text
 
 __all__ = [
+    "CandidatePosition",
     "add_candidates",
     "candidate_events_of",
+    "check_review",
     "find_candidate",
     "list_candidates",
     "mark_promoted",
@@ -33,6 +45,18 @@ __all__ = [
 
 _IN_CHUNK: Final = 500
 _HEX = re.compile(r"^[0-9a-f]{1,32}$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CandidatePosition:
+    """Where a page of candidates ended: the last one's place in the list order."""
+
+    trace_count: int
+    """The last candidate's ``trace_count`` (the list is most traces first)."""
+    created_at: datetime
+    """The last candidate's ``created_at`` (then oldest first)."""
+    candidate_id: str
+    """The last candidate's id (the final tie-break)."""
 
 
 def _to_row(candidate: Candidate) -> dict[str, Any]:
@@ -137,13 +161,31 @@ def list_candidates(
     states: Collection[str] | None,
     limit: int | None,
     offset: int,
+    after: CandidatePosition | None = None,
 ) -> list[Candidate]:
-    """Candidates with the most traces behind them first (then oldest first)."""
+    """Candidates with the most traces behind them first (then oldest first).
+
+    ``after`` starts the page past that position. A candidate that gains traces
+    while someone pages moves up the order, as it would with an offset.
+    """
     query = select(candidates).order_by(
         candidates.c.trace_count.desc(), candidates.c.created_at, candidates.c.candidate_id
     )
     if states is not None:
         query = query.where(candidates.c.state.in_(list(states)))
+    if after is not None:
+        count = bindparam(
+            "after_trace_count", after.trace_count, type_=candidates.c.trace_count.type
+        )
+        tail = tuple_(candidates.c.created_at, candidates.c.candidate_id) > tuple_(
+            bindparam("after_created_at", after.created_at, type_=candidates.c.created_at.type),
+            bindparam(
+                "after_candidate_id", after.candidate_id, type_=candidates.c.candidate_id.type
+            ),
+        )
+        query = query.where(
+            or_(candidates.c.trace_count < count, and_(candidates.c.trace_count == count, tail))
+        )
     if limit is not None:
         query = query.limit(limit)
     if offset:
@@ -157,6 +199,9 @@ def find_candidate(conn: Connection, candidate_id: str) -> Candidate | None:
     Raises:
         UsageError: the prefix names more than one candidate.
     """
+    if len(candidate_id) > MAX_ID:
+        return None  # no id is this long: answered without sending it to the database
+    candidate_id = clean_text(candidate_id)  # PostgreSQL refuses NUL even in a comparison
     row = conn.execute(select(candidates).where(candidates.c.candidate_id == candidate_id)).first()
     if row is not None:
         return _from_row(row)
@@ -175,7 +220,7 @@ def candidate_events_of(conn: Connection, candidate_id: str) -> list[CandidateEv
     """A candidate's audit trail, oldest first."""
     query = (
         select(candidate_events)
-        .where(candidate_events.c.candidate_id == candidate_id)
+        .where(candidate_events.c.candidate_id == clean_text(candidate_id))
         .order_by(candidate_events.c.id)
     )
     return [
@@ -188,6 +233,29 @@ def candidate_events_of(conn: Connection, candidate_id: str) -> list[CandidateEv
         )
         for row in conn.execute(query)
     ]
+
+
+def check_review(changes: Mapping[str, Any], event: CandidateEvent) -> None:
+    """Refuse a review whose text or nesting is past its limit, naming the field.
+
+    ``expected`` may be as long as a trace's output (:data:`~evallock.limits.MAX_TEXT`);
+    a note and a rejection's reason are short text; ``assert`` and ``vars`` are JSON
+    nested at most :data:`~evallock.limits.MAX_DEPTH` levels.
+
+    Raises:
+        FieldLimitError: the first field past its limit.
+    """
+    reason = event.detail.get("reason")
+    if isinstance(reason, str):
+        check_text("reason", reason, MAX_SHORT_TEXT)
+    check_text("expected", changes.get("expected"), MAX_TEXT)
+    check_text("note", changes.get("note"), MAX_SHORT_TEXT)
+    check_text("actor", event.actor, MAX_KEY_VALUE)
+    for name, field in (("asserts", "assert"), ("vars", "vars")):
+        if name in changes:
+            check_depth(field, changes[name])
+    # the event's detail holds those values one level down
+    check_depth("detail", event.detail, MAX_DEPTH + 1)
 
 
 def transition_candidate(

@@ -79,7 +79,7 @@ def list_feedback(
     """Feedback oldest first, for one trace and/or since a time."""
     stmt = select(feedback).order_by(feedback.c.created_at, feedback.c.feedback_id).limit(limit)
     if trace_id is not None:
-        stmt = stmt.where(feedback.c.trace_id == trace_id)
+        stmt = stmt.where(feedback.c.trace_id == clean_text(trace_id))
     if since is not None:
         stmt = stmt.where(feedback.c.created_at >= since)
     return [_feedback_from_row(row) for row in conn.execute(stmt)]

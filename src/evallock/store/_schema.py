@@ -170,7 +170,8 @@ traces = Table(
     *(Column(key, String) for key in TRACE_KEY_COLUMNS),
     Column("extra", JSONText, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
-    Index(None, "timestamp"),
+    # (timestamp, trace_id): the order pages are read in, so a cursor is one range scan.
+    Index(None, "timestamp", "trace_id"),
     *(Index(None, key) for key in INDEXED_TRACE_KEYS),
 )
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from evallock.errors import StoreError
 from evallock.feedback._records import Candidate, CandidateEvent, Signal, SignalKind
+from evallock.limits import check_feedback, check_trace
 from evallock.records import EvalRecord, Feedback, Run, RunStatus, Trace
 from evallock.store import (
     _apikeys,
@@ -39,6 +40,7 @@ from evallock.store import (
     _traces,
 )
 from evallock.store._apikeys import ApiKey
+from evallock.store._candidates import CandidatePosition
 from evallock.store._codec import (
     RecordKeyColumns,
     record_from_row,
@@ -49,11 +51,13 @@ from evallock.store._engine import insert_or_ignore, write_connection
 from evallock.store._runs import IN_CHUNK as _IN_CHUNK
 from evallock.store._runs import PAGE_SIZE
 from evallock.store._schema import cache, eval_records, runs
+from evallock.store._traces import TracePosition
 from evallock.store._types import utc_now
 
 __all__ = ["Store"]
 
 _STATUSES = frozenset(get_args(RunStatus))
+_MAX_PAGE = 2**31 - 1
 _VERDICTS = frozenset({None, "pass", "fail"})
 CacheNamespace = Literal["judge", "target"]
 
@@ -291,12 +295,18 @@ class Store:
         keeps the earliest start and ``latency_ms`` the longest duration. Safe
         under concurrent writers carrying spans of the same trace.
 
+        Every trace is checked against :mod:`evallock.limits` first, so SQLite and
+        PostgreSQL refuse the same rows; one trace past a limit refuses the batch.
+
         Raises:
+            FieldLimitError: a field past its limit (named); nothing is written.
             ValueError: a naive ``timestamp``.
             StoreError: the write failed.
         """
         if not traces:
             return 0
+        for trace in traces:
+            check_trace(trace)
         now = utc_now()
         with self._write(f"cannot add {len(traces)} traces") as conn:
             return _traces.add_traces(conn, traces, now)
@@ -315,17 +325,24 @@ class Store:
         limit: int = 100,
         offset: int = 0,
         newest_first: bool = True,
+        after: TracePosition | None = None,
     ) -> list[Trace]:
         """Trace summaries started in ``[since, until)`` whose keys all equal ``keys``.
 
-        ``keys`` may name shared keys (indexed columns) and ``extra`` keys.
+        Ordered by ``(timestamp, trace_id)``, newest first unless ``newest_first`` is
+        False. ``keys`` may name shared keys (indexed columns) and ``extra`` keys.
+        To read page after page, pass the position of the last trace of a page as
+        ``after``: each page is then one index range scan, where a large ``offset``
+        reads and skips every row before it.
 
         Raises:
-            ValueError: a naive time, a negative limit or offset, or an unusable key name.
+            ValueError: a naive time, a limit or offset that is negative or past
+                ``2**31 - 1``, or an unusable key name.
         """
         _check_window(since, until)
-        if limit < 0 or offset < 0:
-            raise ValueError("limit and offset must not be negative")
+        _check_page(limit, offset)
+        if after is not None:
+            _check_aware("after.timestamp", after.timestamp)
         with self._read("cannot list traces") as conn:
             return _traces.list_traces(
                 conn,
@@ -335,6 +352,7 @@ class Store:
                 limit=limit,
                 offset=offset,
                 newest_first=newest_first,
+                after=after,
             )
 
     def count_traces(
@@ -357,12 +375,18 @@ class Store:
         Feedback whose trace is not stored (yet) is kept; it is linked by trace id
         when read. Items without ``created_at`` get the time of this call.
 
+        Every item is checked against :mod:`evallock.limits` first, so SQLite and
+        PostgreSQL refuse the same rows; one item past a limit refuses the batch.
+
         Raises:
+            FieldLimitError: a field past its limit (named); nothing is written.
             ValueError: a naive ``created_at``.
             StoreError: the write failed.
         """
         if not items:
             return 0
+        for item in items:
+            check_feedback(item)
         now = utc_now()
         with self._write(f"cannot add {len(items)} feedback items") as conn:
             return _feedback.add_feedback(conn, items, now)
@@ -495,11 +519,28 @@ class Store:
             _candidates.add_candidates(conn, new, merges, events, utc_now())
 
     def list_candidates(
-        self, *, states: Sequence[str] | None = None, limit: int | None = 100, offset: int = 0
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+        after: CandidatePosition | None = None,
     ) -> list[Candidate]:
-        """Candidates in these states (all when None), most traces first."""
+        """Candidates in these states (all when None), most traces first.
+
+        ``after``, the position of the last candidate of a page, starts the next page.
+
+        Raises:
+            ValueError: a limit or offset that is negative or past ``2**31 - 1``, or a
+                naive time in ``after``.
+        """
+        _check_page(0 if limit is None else limit, offset)
+        if after is not None:
+            _check_aware("after.created_at", after.created_at)
         with self._read("cannot list candidates") as conn:
-            return _candidates.list_candidates(conn, states=states, limit=limit, offset=offset)
+            return _candidates.list_candidates(
+                conn, states=states, limit=limit, offset=offset, after=after
+            )
 
     def get_candidate(self, candidate_id: str) -> Candidate | None:
         """The candidate with this id or unique id prefix, or None."""
@@ -519,7 +560,14 @@ class Store:
         changes: Mapping[str, Any],
         event: CandidateEvent,
     ) -> Candidate | None:
-        """Change a candidate that is in one of ``from_states`` and log the event; else None."""
+        """Change a candidate that is in one of ``from_states`` and log the event; else None.
+
+        Raises:
+            FieldLimitError: ``expected``, ``note``, the event's ``reason`` … past its
+                limit (see :func:`evallock.store._candidates.check_review`); nothing written.
+            StoreError: the write failed.
+        """
+        _candidates.check_review(changes, event)
         with self._write(f"cannot update candidate {candidate_id!r}") as conn:
             return _candidates.transition_candidate(
                 conn, candidate_id, from_states=from_states, changes=changes, event=event
@@ -604,9 +652,21 @@ class Store:
 
 
 def _check_window(since: datetime | None, until: datetime | None) -> None:
-    for name, value in (("since", since), ("until", until)):
-        if value is not None and value.utcoffset() is None:
-            raise ValueError(f"{name} is a naive datetime; pass a timezone-aware (UTC) time")
+    _check_aware("since", since)
+    _check_aware("until", until)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if limit < 0 or offset < 0:
+        raise ValueError("limit and offset must not be negative")
+    # PostgreSQL takes LIMIT and OFFSET as 32-bit parameters; SQLite is refused alike.
+    if max(limit, offset) > _MAX_PAGE:
+        raise ValueError(f"limit and offset must be at most {_MAX_PAGE:,}")
+
+
+def _check_aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.utcoffset() is None:
+        raise ValueError(f"{name} is a naive datetime; pass a timezone-aware (UTC) time")
 
 
 def describe_error(exc: BaseException) -> str:

@@ -10,10 +10,13 @@ an app's own spans can share a trace id), so a trace id seen before is *merged*:
   start and ``latency_ms`` the longest duration, so the root span fixes them
   whichever batch it comes in.
 
-Text that PostgreSQL cannot store is made storable the same way on both backends
-(so SQLite and PostgreSQL hold the same rows): NUL characters become U+FFFD, lone
-surrogates ``?``; non-finite latencies and costs become None. Token counts outside
-``[0, 2**31 - 1]`` are refused (the column is 32-bit on PostgreSQL).
+Both backends hold the same rows and refuse the same rows. A value past its limit
+in :mod:`evallock.limits` (a 9 KB key value PostgreSQL's index would refuse, a
+non-finite latency …) is refused by the store before this module sees it. Text that
+PostgreSQL cannot store is made storable the same way on both: NUL characters
+become U+FFFD, lone surrogates ``?`` (and lookups by id or key are cleaned alike,
+so they find what was stored). Token counts past ``2**31 - 1`` are refused as
+well: the column is 32-bit on PostgreSQL.
 
 Race safety: new rows go in with one insert-or-ignore (``RETURNING`` says which
 were new; on PostgreSQL one ``INSERT … SELECT unnest(…)`` of a column array each, as
@@ -30,21 +33,24 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, overload
 
-from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
 
 from evallock.keys import normalise_key, split_keys
+from evallock.limits import FieldLimitError
 from evallock.records import Trace
 from evallock.store._engine import insert_or_ignore
 from evallock.store._schema import TRACE_KEY_COLUMNS, traces
 from evallock.store._types import JSONText, dumps
 
 __all__ = [
+    "TracePosition",
     "add_traces",
     "clean_number",
     "clean_text",
@@ -78,6 +84,16 @@ _NAMES: dict[str, str] = {}
 _MAX_COUNT: Final = 2**31 - 1
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TracePosition:
+    """Where a page of traces ended: the last trace's start time and id (a keyset cursor)."""
+
+    timestamp: datetime
+    """The last trace's ``timestamp`` (timezone-aware)."""
+    trace_id: str
+    """The last trace's id, which breaks ties between traces started at the same time."""
+
+
 @overload
 def clean_text(value: str) -> str: ...
 @overload
@@ -101,10 +117,10 @@ def clean_number(value: float | None) -> float | None:
     return None if value is None or not math.isfinite(value) else value
 
 
-def _count(value: int | None, trace: Trace, field: str) -> int | None:
+def _count(value: int | None, field: str) -> int | None:
     if value is not None and not 0 <= value <= _MAX_COUNT:
-        raise ValueError(
-            f"trace {trace.trace_id!r}: {field} {value} is out of range (0 to {_MAX_COUNT})"
+        raise FieldLimitError(
+            field, f"{value} is not a count in [0, {_MAX_COUNT:,}] (the column is 32-bit)"
         )
     return value
 
@@ -152,8 +168,8 @@ def _trace_to_row(trace: Trace, received_at: datetime) -> dict[str, Any]:
         output=clean_text(trace.output),
         latency_ms=clean_number(trace.latency_ms),
         ttft_ms=clean_number(trace.ttft_ms),
-        tokens_in=_count(trace.tokens_in, trace, "tokens_in"),
-        tokens_out=_count(trace.tokens_out, trace, "tokens_out"),
+        tokens_in=_count(trace.tokens_in, "tokens_in"),
+        tokens_out=_count(trace.tokens_out, "tokens_out"),
         cost=clean_number(trace.cost),
         model=clean_text(trace.model),
         error=clean_text(trace.error),
@@ -208,6 +224,7 @@ def add_traces(conn: Connection, items: Sequence[Trace], received_at: datetime) 
     """Insert or merge trace summaries inside the caller's transaction; returns how many were new.
 
     Raises:
+        FieldLimitError: a token count past 32 bits.
         ValueError: a naive ``timestamp``.
     """
     batch: dict[str, dict[str, Any]] = {}
@@ -286,7 +303,7 @@ def _merge_into_stored(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def get_trace(conn: Connection, trace_id: str) -> Trace | None:
     """The stored summary of one trace, or None."""
-    row = conn.execute(_GET, {"trace_id": trace_id}).first()
+    row = conn.execute(_GET, {"trace_id": clean_text(trace_id)}).first()
     return None if row is None else _trace_from_row(row)
 
 
@@ -301,8 +318,9 @@ def _filters(
         where.append(traces.c.timestamp >= since)
     if until is not None:
         where.append(traces.c.timestamp < until)
-    for raw, value in (keys or {}).items():
+    for raw, wanted in (keys or {}).items():
         name = normalise_key(raw)
+        value = clean_text(wanted)  # as stored: a NUL matches the U+FFFD it was stored as
         if name in _KEY_COLUMNS:
             where.append(traces.c[name] == value)
         elif _EXTRA_NAME.match(name):
@@ -330,14 +348,30 @@ def list_traces(
     limit: int,
     offset: int,
     newest_first: bool,
+    after: TracePosition | None = None,
 ) -> list[Trace]:
-    """Summaries in a time window ``[since, until)`` whose keys all match, ordered by time."""
-    stmt: Select[Any] = select(traces).where(*_filters(conn.dialect.name, since, until, keys))
+    """Summaries in a time window ``[since, until)`` whose keys all match, ordered by time.
+
+    The order is ``(timestamp, trace_id)``, which ``ix_traces_timestamp_trace_id``
+    indexes; ``after`` starts the page past that position (a row-value comparison
+    both backends answer with a range scan of the index).
+    """
+    where = _filters(conn.dialect.name, since, until, keys)
+    position = tuple_(traces.c.timestamp, traces.c.trace_id)
+    if after is not None:
+        bound = tuple_(
+            bindparam("after_timestamp", after.timestamp, type_=traces.c.timestamp.type),
+            bindparam("after_trace_id", clean_text(after.trace_id), type_=traces.c.trace_id.type),
+        )
+        where.append(position < bound if newest_first else position > bound)
+    stmt: Select[Any] = select(traces).where(*where)
     if newest_first:
         stmt = stmt.order_by(traces.c.timestamp.desc(), traces.c.trace_id.desc())
     else:
         stmt = stmt.order_by(traces.c.timestamp, traces.c.trace_id)
-    stmt = stmt.limit(limit).offset(offset)
+    stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
     return [_trace_from_row(row) for row in conn.execute(stmt)]
 
 

@@ -3,21 +3,29 @@
 The server runs for real (uvicorn on a background thread), with the bundled fake
 service as its upstream; tests talk to it with real clients (the OpenTelemetry
 SDK exporter, the ``openai`` SDK, httpx). ``store`` opens the same database as
-the server, to check what was committed.
+the server, to check what was committed. :func:`asgi_client` runs the app in
+process instead (its lifespan included), for tests that need no socket.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from evallock.server import RunningServer, ServerSettings, create_api_key, start_server
+from evallock.server import (
+    RunningServer,
+    ServerSettings,
+    create_api_key,
+    create_app,
+    start_server,
+)
 from evallock.store import Store
 
 Factory = Callable[..., RunningServer]
@@ -74,6 +82,33 @@ def read_client(server: RunningServer, api_keys: dict[str, str]) -> Iterator[htt
     headers = {"Authorization": f"Bearer {api_keys['read']}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
         yield client
+
+
+@asynccontextmanager
+async def asgi_client(
+    store: Store,
+    *,
+    key: str | None = None,
+    base_url: str = "http://127.0.0.1",
+    **settings: Any,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app over ``store`` in process, lifespan run, through httpx's ASGI transport.
+
+    Args:
+        store: the open store the app uses (left open).
+        key: sent as ``Authorization: Bearer`` when given.
+        base_url: decides the ``Host`` header.
+        settings: ``ServerSettings`` fields (``auth_cache_s`` is 0 unless given).
+    """
+    options: dict[str, Any] = {"auth_cache_s": 0, **settings}
+    app = create_app(ServerSettings(**options), store=store)
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url=base_url, headers=headers, timeout=30
+        ) as client:
+            yield client
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 10.0) -> Any:

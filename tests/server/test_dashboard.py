@@ -186,7 +186,67 @@ def test_the_cookie_reads_but_never_writes_and_dies_with_its_key(
         store.revoke_api_key(admin.key_id)
         assert client.get("/").status_code == 303
         client.post("/logout")
-        assert "evallock_key" not in client.cookies
+        assert "evallock_session" not in client.cookies
+
+
+def test_the_cookie_holds_a_session_token_never_the_key(server_factory: Any, store: Any) -> None:
+    server = server_factory()
+    reader = create_api_key(store, name="browser", scope="read")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        signed_in = client.post("/login", data={"key": reader.secret})
+        assert signed_in.status_code == 303
+        assert reader.secret not in signed_in.headers["set-cookie"]
+        token = client.cookies["evallock_session"]
+        assert token != reader.secret and not token.startswith("evl_") and len(token) >= 43
+        assert client.get("/api/stats").status_code == 200
+    # The old cookie carrying the key itself no longer signs anyone in.
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.cookies.set("evallock_key", reader.secret)
+        client.cookies.set("evallock_session", reader.secret)
+        assert client.get("/api/stats").status_code == 401
+
+
+def test_revoking_the_key_ends_its_session(server_factory: Any, store: Any) -> None:
+    server = server_factory()
+    reader = create_api_key(store, name="browser", scope="read")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.post("/login", data={"key": reader.secret})
+        token = client.cookies["evallock_session"]
+        assert client.get("/api/stats").status_code == 200
+        store.revoke_api_key(reader.key_id)
+        assert client.get("/api/stats").status_code == 401
+        assert client.get("/").status_code == 303
+    # The session is gone on the server, not only unusable.
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.cookies.set("evallock_session", token)
+        answer = client.get("/api/stats")
+        assert answer.status_code == 401 and "sign in again" in answer.json()["detail"]
+
+
+def test_logout_ends_the_session_on_the_server(server_factory: Any, store: Any) -> None:
+    server = server_factory()
+    reader = create_api_key(store, name="browser", scope="read")
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.post("/login", data={"key": reader.secret})
+        token = client.cookies["evallock_session"]
+        assert client.post("/logout").status_code == 303
+    # A copy of the cookie kept from before the logout is worth nothing.
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        client.cookies.set("evallock_session", token)
+        assert client.get("/api/stats").status_code == 401
+        assert client.get("/").status_code == 303
+
+
+def test_sessions_end_when_the_service_restarts(server_factory: Any, store: Any) -> None:
+    reader = create_api_key(store, name="browser", scope="read")
+    first = server_factory()
+    with httpx.Client(base_url=first.url, timeout=30) as client:
+        client.post("/login", data={"key": reader.secret})
+        token = client.cookies["evallock_session"]
+    second = server_factory()
+    with httpx.Client(base_url=second.url, timeout=30) as client:
+        client.cookies.set("evallock_session", token)
+        assert client.get("/api/stats").status_code == 401
 
 
 def test_no_auth_opens_the_page(server_factory: Any, seeded: Any) -> None:

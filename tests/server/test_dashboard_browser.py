@@ -93,7 +93,7 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     assert cell == HOSTILE
     assert page.locator("#queue script, #queue img").count() == 0
     assert dialogs == []
-    cookie = next(c for c in page.context.cookies() if c["name"] == "evallock_key")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "evallock_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
     page.click("text=Sign out")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 
 import openai
+import pytest
 
+from evallock.server import _feedback
 from evallock.store import Store
 
-from .conftest import wait_for
+from .conftest import asgi_client, wait_for
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 OTHER = "89d60bc7acef1141d97392b18134d84b"
@@ -154,3 +157,62 @@ def test_hostile_text_is_stored_as_given_and_returned_as_data(
     assert listed.headers["content-type"] == "application/json"
     assert listed.headers["x-content-type-options"] == "nosniff"
     assert listed.json()["feedback"][0]["comment"] == hostile
+
+
+def nested(depth: int) -> object:
+    value: object = "deep"
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def test_values_past_their_limits_are_422_naming_the_field(
+    store: Store, api_keys: dict[str, str]
+) -> None:
+    async def main() -> None:
+        async with asgi_client(store, key=api_keys["ingest"]) as client:
+            huge_id = await client.post(
+                "/v1/feedback", json={"trace_id": TRACE, "rating": "up", "id": "i" * (10 << 20)}
+            )
+            assert huge_id.status_code == 422
+            assert huge_id.json()["field"] == "id" and "256" in huge_id.json()["detail"]
+            in_batch = await client.post(
+                "/v1/feedback",
+                json=[
+                    {"trace_id": TRACE, "rating": "up"},
+                    {"trace_id": TRACE, "rating": "up", "comment": "c" * 20_000},
+                ],
+            )
+            assert in_batch.status_code == 422 and in_batch.json()["field"] == "[1].comment"
+            langfuse = {"traceId": TRACE, "name": "n" * 300, "value": 1}
+            named = await client.post("/v1/feedback", json=langfuse)
+            assert named.status_code == 422 and named.json()["field"] == "name"
+            deep = await client.post(
+                "/v1/feedback",
+                json={"trace_id": TRACE, "rating": "up", "metadata": nested(253)},
+            )
+            assert deep.status_code in (400, 422), deep.text
+            assert deep.json()["field"]
+        assert store.list_feedback() == []
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    "error", [RecursionError("maximum recursion depth exceeded"), OverflowError("too big")]
+)
+def test_a_parser_failure_is_a_400_never_a_500(
+    store: Store, api_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    def broken(payload: object) -> object:
+        raise error
+
+    monkeypatch.setattr(_feedback, "parse_feedback_items", broken)
+
+    async def main() -> None:
+        async with asgi_client(store, key=api_keys["ingest"]) as client:
+            answer = await client.post("/v1/feedback", json={"trace_id": TRACE, "rating": "up"})
+            assert answer.status_code == 400, answer.text
+            assert type(error).__name__ in answer.json()["detail"]
+
+    asyncio.run(main())

@@ -9,6 +9,7 @@ written as OTLP/JSON (hex ids, integer enums), sent with httpx.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
@@ -36,6 +37,9 @@ from opentelemetry.trace import Status, StatusCode
 
 from evallock.server import RunningServer
 from evallock.store import Store
+from evallock.store._types import utc_now
+
+from .conftest import asgi_client
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}
@@ -313,3 +317,72 @@ def test_text_and_numbers_a_database_cannot_hold(server, api_keys, store: Store)
     assert answer.status_code == 200
     # A count no column can hold is dropped as unknown, never stored wrong.
     assert store.get_trace(format(huge[0].context.trace_id, "032x")).tokens_in is None
+
+
+def test_a_value_past_its_limit_is_a_422_naming_the_field(server, api_keys, store: Store) -> None:
+    headers = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    spans = make_spans(1)
+    body = otlp_json(spans)
+    chat = body["resourceSpans"][0]["scopeSpans"][0]["spans"][-1]
+    chat["attributes"].append({"key": "evallock.region", "value": {"stringValue": "x" * 300}})
+    answer = httpx.post(
+        f"{server.url}/v1/traces", content=orjson.dumps(body), headers={**JSON, **headers}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["code"] == 3 and "region" in answer.json()["message"]
+    assert store.count_traces() == 0
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RecursionError("maximum recursion depth exceeded"),
+        OverflowError("int too large to convert"),
+        ValueError("not OTLP at all"),
+        TypeError("a list where a dict belongs"),
+    ],
+)
+def test_whatever_a_decoder_raises_is_a_400_never_a_500(
+    store: Store, api_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    from evallock.server import _ingest
+
+    def broken(body: bytes, content_type: str) -> Any:
+        raise error
+
+    monkeypatch.setattr(_ingest, "decode_otlp_traces", broken)
+
+    async def main() -> None:
+        async with asgi_client(store, key=api_keys["ingest"]) as client:
+            answer = await client.post("/v1/traces", content=b"\x0a\x00", headers=PROTOBUF)
+            assert answer.status_code == 400, answer.text
+            status = status_pb2.Status()
+            status.ParseFromString(answer.content)
+            assert status.code == 3 and type(error).__name__ in status.message
+
+    asyncio.run(main())
+
+
+def test_a_limit_the_store_enforces_is_a_422_not_a_503(
+    store: Store, api_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's own check is the last guard: its refusal is final, not retryable."""
+    from evallock.records import Trace
+    from evallock.server import _ingest
+    from evallock.traces import TraceBatch
+
+    def oversized(body: bytes, content_type: str) -> TraceBatch:
+        trace = Trace(trace_id="1" * 32, timestamp=utc_now(), model="m" * 300, source="otel")
+        return TraceBatch(traces=[trace], spans=1)
+
+    monkeypatch.setattr(_ingest, "decode_otlp_traces", oversized)
+
+    async def main() -> None:
+        async with asgi_client(store, key=api_keys["ingest"]) as client:
+            answer = await client.post("/v1/traces", content=b"{}", headers=JSON)
+            assert answer.status_code == 422, answer.text
+            assert "model" in answer.json()["message"]
+            assert "retry-after" not in answer.headers
+
+    asyncio.run(main())
+    assert store.count_traces() == 0

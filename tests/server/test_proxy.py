@@ -289,3 +289,87 @@ def test_a_client_that_hangs_up_mid_stream_is_recorded(
         trace = stored(store, trace_id)
     assert trace.error == "client disconnected before the stream ended"
     assert trace.output == "Refunds "
+
+
+def test_upstream_sees_only_allowed_headers_never_our_key_or_cookie(
+    server_factory, api_keys
+) -> None:
+    key = api_keys["ingest"]
+    with ScriptedUpstream(pause_s=0) as upstream:
+        server = server_factory(upstream=upstream.base_url)
+        headers = {
+            "Authorization": "Bearer sk-client-upstream-key",
+            "X-Evallock-Auth": f"Bearer {key}",
+            "Cookie": f"evallock_session=s3cret; evallock_key={key}",
+            "OpenAI-Organization": "org-1",
+            "X-Stainless-Lang": "python",
+            "User-Agent": "my-app/1.0",
+            "X-Internal-Token": "never-leaves",
+            "X-Forwarded-For": "10.0.0.1",
+            "X-Request-Id": "req-7",
+        }
+        body = {"model": "m", "messages": QUESTION}
+        answer = httpx.post(
+            f"{server.url}/v1/chat/completions", json=body, headers=headers, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        forwarded = upstream.headers()
+        # The client's evallock key in Authorization is dropped, and nothing takes its place.
+        own = httpx.post(
+            f"{server.url}/v1/chat/completions",
+            json=body,
+            headers={"Authorization": f"Bearer {key}", "Cookie": f"evallock_key={key}"},
+            timeout=30,
+        )
+        assert own.status_code == 200, own.text
+        bare = upstream.headers()
+    assert "cookie" not in forwarded and "cookie" not in bare
+    assert not [name for name in forwarded if name.startswith("x-evallock-")]
+    assert forwarded["authorization"] == "Bearer sk-client-upstream-key"
+    assert forwarded["openai-organization"] == "org-1"
+    assert forwarded["x-stainless-lang"] == "python"
+    assert forwarded["user-agent"] == "my-app/1.0"
+    assert forwarded["x-request-id"] == "req-7"
+    assert "x-internal-token" not in forwarded and "x-forwarded-for" not in forwarded
+    assert "authorization" not in bare
+    for seen in (forwarded, bare):
+        assert not [value for value in seen.values() if key in value or "s3cret" in value]
+
+
+def test_a_key_header_past_its_limit_is_a_422_naming_the_header(
+    server_factory, api_keys, store: Store
+) -> None:
+    with ScriptedUpstream(pause_s=0) as upstream:
+        server = server_factory(upstream=upstream.base_url)
+        long = {"X-Evallock-Intent": "x" * 300}
+        with (
+            sdk(server, api_keys["ingest"], default_headers=long) as client,
+            pytest.raises(openai.UnprocessableEntityError) as caught,
+        ):
+            client.chat.completions.create(model="m", messages=QUESTION)
+        assert caught.value.body["param"] == "X-Evallock-Intent"
+        assert "300 characters" in caught.value.body["message"]
+        assert caught.value.body["type"] == "invalid_request_error"
+        many = {f"k{n}": "v" for n in range(65)}
+        with (
+            sdk(server, api_keys["ingest"]) as client,
+            pytest.raises(openai.UnprocessableEntityError) as too_many,
+        ):
+            client.chat.completions.create(model="m", messages=QUESTION, metadata=many)
+        assert too_many.value.body["param"] == "keys"
+        assert upstream.seen == []  # refused before anything went upstream
+    assert store.count_traces() == 0
+
+
+def test_deeply_nested_metadata_is_a_422_not_a_500(server, api_keys) -> None:
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    answer = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        json={"model": "m", "messages": QUESTION, "metadata": {"intent": deep}},
+        headers={"Authorization": f"Bearer {api_keys['ingest']}"},
+        timeout=30,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"]["param"] == "keys.intent"

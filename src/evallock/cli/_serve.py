@@ -62,6 +62,15 @@ def serve(
             rich_help_panel=_L,
         ),
     ] = 16.0,
+    decode_budget_mb: Annotated[
+        float | None,
+        typer.Option(
+            min=0.001,
+            help="Body bytes OTLP ingest and feedback may hold at once (default 2 x --max-body-mb); "
+            "past it a request gets 429 with Retry-After.",
+            rich_help_panel=_L,
+        ),
+    ] = None,
     batch_rows: Annotated[
         int, typer.Option(min=1, help="Most rows per store transaction.", rich_help_panel=_L)
     ] = 5000,
@@ -144,6 +153,9 @@ def serve(
             upstream_timeout_s=upstream_timeout,
             no_auth=no_auth,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
+            decode_budget_bytes=None
+            if decode_budget_mb is None
+            else int(decode_budget_mb * 1024 * 1024),
             batch_rows=batch_rows,
             log_level=log_level.lower(),
             drift_every_s=every_s,

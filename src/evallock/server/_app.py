@@ -4,6 +4,10 @@
 store (unless one is handed in), starts the single writer and the pooled
 upstream client, and on shutdown commits what is queued before closing them, so
 a graceful stop loses nothing that was acknowledged.
+
+Two pure ASGI middlewares stand in front of every route: the body limits and the
+key pre-check (``_bodylimit.py``) and, under ``--no-auth``, the Host check that
+guards against DNS rebinding (``_hosts.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from fastapi import FastAPI
 
 from evallock.server._api import router as api_router
 from evallock.server._auth import KeyCache
+from evallock.server._bodylimit import BodyLimit
+from evallock.server._budget import DecodeBudget
 from evallock.server._candidates import router as candidates_router
 from evallock.server._dashboard import router as dashboard_router
 from evallock.server._drift import drift_loop
@@ -27,8 +33,10 @@ from evallock.server._drift import router as drift_router
 from evallock.server._errors import install_error_handlers
 from evallock.server._feedback import router as feedback_router
 from evallock.server._health import router as health_router
+from evallock.server._hosts import LoopbackHosts
 from evallock.server._ingest import router as ingest_router
 from evallock.server._metrics import Metrics
+from evallock.server._openapi import install_openapi
 from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
 from evallock.server._settings import ServerSettings
@@ -45,6 +53,10 @@ proxy for OpenAI-compatible chat completions, user feedback, and the trace API.
 Every route but the health checks needs an evallock API key (`evallock keys create`),
 sent as `Authorization: Bearer evl_…`: scope `ingest` for the `POST /v1/*` routes,
 `read` for `GET /api/*`, `admin` for both. A 2xx answer means the data is committed.
+
+Every body has a limit (413): `max_body_bytes` for `/v1/*`, 256 KiB for `/api/*`.
+A value past its documented limit answers 422 naming the field. OTLP ingest and
+feedback answer 429 with `Retry-After` while other requests hold the decode budget.
 """
 
 
@@ -92,6 +104,7 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
         ],
     )
     install_error_handlers(app)
+    install_openapi(app)
     routers = (
         health_router,
         ingest_router,
@@ -104,6 +117,10 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
     )
     for router in routers:
         app.include_router(router)
+    # The last added runs first: the Host check, then body limits and the key pre-check.
+    app.add_middleware(BodyLimit, settings=settings)
+    if settings.no_auth:
+        app.add_middleware(LoopbackHosts, settings=settings)
     return app
 
 
@@ -128,6 +145,7 @@ async def _start(settings: ServerSettings, given: Any | None) -> ServerState:
         writer=writer,
         keys=KeyCache(store, settings.auth_cache_s),
         metrics=metrics,
+        budget=DecodeBudget(settings.decode_budget, metrics=metrics),
     )
     if settings.chat_url is not None:
         state.upstream = open_upstream(settings)

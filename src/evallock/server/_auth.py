@@ -11,15 +11,17 @@ path does not ask the store on every request), and refuses:
 The key comes from ``Authorization: Bearer evl_…`` or ``X-Evallock-Auth: Bearer
 evl_…``. The second exists for the recording proxy: a client that keeps its own
 upstream key in ``Authorization`` shows its evallock key there instead. A
-browser signed in to the dashboard sends the key in the ``evallock_key``
-cookie, which counts for reading (GET, HEAD) only. With
+browser signed in to the dashboard sends a session token in the
+``evallock_session`` cookie (never the key: see ``_sessions.py``), which counts
+for reading (GET, HEAD) only; the key behind the session is looked up again by
+its digest, so revoking it ends the session within ``auth_cache_s``. With
 ``--no-auth`` (loopback only) every request passes.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,12 +33,21 @@ from starlette.requests import Request
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
 from evallock.server._errors import ApiError
 
-__all__ = ["AUTH_HEADER", "KEY_COOKIE", "Caller", "KeyCache", "bearer_token", "require"]
+__all__ = [
+    "AUTH_HEADER",
+    "SESSION_COOKIE",
+    "Caller",
+    "KeyCache",
+    "bearer_token",
+    "header_token",
+    "key_required",
+    "require",
+]
 
 AUTH_HEADER = "x-evallock-auth"
 """The header that carries an evallock key when ``Authorization`` carries an upstream key."""
-KEY_COOKIE = "evallock_key"
-"""The dashboard's login cookie (HttpOnly, SameSite=Strict); honoured on GET and HEAD only."""
+SESSION_COOKIE = "evallock_session"
+"""The dashboard's session cookie (HttpOnly, SameSite=Strict); honoured on GET and HEAD only."""
 _SAFE_METHODS = frozenset({"GET", "HEAD"})
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="evallock"'}
 _bearer = HTTPBearer(
@@ -69,7 +80,10 @@ class KeyCache:
 
     async def lookup(self, secret: str) -> tuple[str, str] | None:
         """``(key_id, scope)`` of a live key, or None for an unknown or revoked one."""
-        digest = hash_api_key(secret)
+        return await self.lookup_digest(hash_api_key(secret))
+
+    async def lookup_digest(self, digest: str) -> tuple[str, str] | None:
+        """:meth:`lookup` by the key's stored digest (a dashboard session keeps only that)."""
         now = time.monotonic()
         hit = self._entries.get(digest)
         if hit is not None and hit[0] > now:
@@ -99,25 +113,57 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
-def _caller_token(request: Request) -> tuple[str | None, bool]:
-    """The evallock key a request carries, and whether it came in ``Authorization``.
+def header_token(headers: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The evallock key request headers carry, and whether it came in ``Authorization``.
 
     A bearer token in ``Authorization`` that is not shaped like an evallock key is
     left alone: on the proxy it is the upstream's key, and it could never match ours.
+
+    >>> header_token({"authorization": "Bearer sk-upstream"})
+    (None, False)
     """
-    own = bearer_token(request.headers.get(AUTH_HEADER))
+    own = bearer_token(headers.get(AUTH_HEADER))
     if own is not None:
         return own, False
-    token = bearer_token(request.headers.get("authorization"))
+    token = bearer_token(headers.get("authorization"))
     if token is not None and looks_like_api_key(token):
         return token, True
-    if request.method in _SAFE_METHODS:
-        # The dashboard's login cookie reads, never writes: a page on another site
-        # that makes the browser POST here gets no key from it.
-        cookie = request.cookies.get(KEY_COOKIE)
-        if cookie and looks_like_api_key(cookie):
-            return cookie, False
     return None, False
+
+
+def key_required() -> ApiError:
+    """The 401 for a request that carries no evallock key at all."""
+    return ApiError(
+        401,
+        "an evallock API key is required: send Authorization: Bearer evl_… "
+        "(or X-Evallock-Auth: Bearer evl_… when Authorization is for the upstream)",
+        headers=_CHALLENGE,
+    )
+
+
+def _unknown_key() -> ApiError:
+    return ApiError(401, "unknown or revoked API key", headers=_CHALLENGE)
+
+
+async def _session_key(request: Request, state: Any) -> tuple[str, str]:
+    """``(key_id, scope)`` of the live key behind the request's session cookie.
+
+    Only GET and HEAD get here: the cookie reads, never writes, so a page on
+    another site that makes the browser POST here gets nothing from it.
+    """
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise key_required()
+    session = state.sessions.get(token)
+    if session is None:
+        raise ApiError(
+            401, "the dashboard session is over: sign in again at /login", headers=_CHALLENGE
+        )
+    found: tuple[str, str] | None = await state.keys.lookup_digest(session.key_digest)
+    if found is None or found[0] != session.key_id:
+        state.sessions.end(token)
+        raise _unknown_key()
+    return found
 
 
 def require(scope: str) -> Callable[..., Awaitable[Caller]]:
@@ -132,19 +178,17 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
         _credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Caller:
         state = request.app.state.evallock
-        token, in_authorization = _caller_token(request)
+        token, in_authorization = header_token(request.headers)
         if state.settings.no_auth:
             return Caller(key_id=None, scope="admin", in_authorization=in_authorization)
-        if token is None:
-            raise ApiError(
-                401,
-                "an evallock API key is required: send Authorization: Bearer evl_… "
-                "(or X-Evallock-Auth: Bearer evl_… when Authorization is for the upstream)",
-                headers=_CHALLENGE,
-            )
-        found = await state.keys.lookup(token)
-        if found is None:
-            raise ApiError(401, "unknown or revoked API key", headers=_CHALLENGE)
+        if token is not None:
+            found = await state.keys.lookup(token)
+            if found is None:
+                raise _unknown_key()
+        elif request.method in _SAFE_METHODS:
+            found = await _session_key(request, state)
+        else:
+            raise key_required()
         key_id, granted = found
         if not scope_allows(granted, scope):
             raise ApiError(

@@ -5,9 +5,12 @@ allows none: trace and case text is hostile, so it is escaped by the template
 (Jinja2 autoescape) and could not run even if it were not.
 
 A browser signs in once at ``/login`` with a key of scope ``read`` (or
-``admin``); the key is kept in an HttpOnly, SameSite=Strict cookie that the
-service honours for reading only (see ``_auth.py``). Under ``--no-auth`` the
-page is open, as every route is.
+``admin``); the service starts a session (``_sessions.py``) and the browser keeps
+only its random token, in an HttpOnly, SameSite=Strict cookie that the service
+honours for reading only (see ``_auth.py``). ``POST /logout`` ends the session
+on the server as well as in the browser. Sessions are kept in memory, so they
+end when the service restarts: sign in again. Under ``--no-auth`` the page is
+open, as every route is.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from evallock.server._apikeys import looks_like_api_key, scope_allows
-from evallock.server._auth import KEY_COOKIE, require
+from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
+from evallock.server._auth import SESSION_COOKIE, require
+from evallock.server._bodylimit import FORM_LIMIT
 from evallock.server._errors import ApiError
 from evallock.server._panels import gather
+from evallock.server._sessions import SESSION_TTL_S
 from evallock.server._state import server_state
 
 __all__ = ["router"]
@@ -40,8 +45,6 @@ _HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
-_MAX_FORM = 4096
-_COOKIE_AGE_S = 12 * 3600
 
 
 @cache
@@ -89,10 +92,10 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request) -> Response:
-    """Check the key from the form; on success keep it in the cookie and go to ``/``."""
+    """Check the key from the form; on success start a session and go to ``/``."""
     state = server_state(request)
     body = await request.body()
-    if len(body) > _MAX_FORM:
+    if len(body) > FORM_LIMIT:  # the body-limit middleware stops larger forms first
         return _page("login.html", status=413, error="the form is too large")
     fields = parse_qs(body.decode("utf-8", errors="replace"))
     key = (fields.get("key") or [""])[0].strip()
@@ -107,11 +110,15 @@ async def login(request: Request) -> Response:
             status=403,
             error=f"this key's scope is {found[1]!r}; the dashboard needs 'read' or 'admin'",
         )
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        state.sessions.end(old)
+    token = state.sessions.create(key_id=found[0], key_digest=hash_api_key(key))
     response = RedirectResponse("/", status_code=303, headers=_HEADERS)
     response.set_cookie(
-        KEY_COOKIE,
-        key,
-        max_age=_COOKIE_AGE_S,
+        SESSION_COOKIE,
+        token,
+        max_age=SESSION_TTL_S,
         httponly=True,
         samesite="strict",
         secure=request.url.scheme == "https",
@@ -122,7 +129,10 @@ async def login(request: Request) -> Response:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """Forget the key."""
+    """End the session, on the server and in the browser."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        server_state(request).sessions.end(token)
     response = RedirectResponse("/login", status_code=303, headers=_HEADERS)
-    response.delete_cookie(KEY_COOKIE, path="/")
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -10,7 +10,9 @@ dialect of the route's clients:
   which the ``openai`` SDK turns into its exceptions;
 - everything else: ``{"detail": reason, "field": name}``.
 
-Reasons never echo request content back except as JSON string data.
+A value past its documented limit (:class:`evallock.limits.FieldLimitError`),
+raised anywhere while a request is served, answers 422 naming the field, in the
+same dialects. Reasons never echo request content back except as JSON string data.
 """
 
 from __future__ import annotations
@@ -25,22 +27,30 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from evallock.limits import FieldLimitError
+
 __all__ = [
+    "BODY_ERRORS",
     "OTLP_PATHS",
+    "PROXY_PATHS",
     "ApiError",
     "JSONBytes",
     "install_error_handlers",
     "json_response",
+    "limit_error",
+    "render_error",
     "rpc_status_protobuf",
     "store_failure",
+    "undecodable",
 ]
 
 OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs"})
 """Routes whose errors are OTLP ``Status`` messages."""
-_PROXY_PATHS = frozenset({"/v1/chat/completions"})
+PROXY_PATHS = frozenset({"/v1/chat/completions"})
+"""Routes whose errors are OpenAI error envelopes."""
 _PROTOBUF = "application/x-protobuf"
 # google.rpc.Code for each HTTP status we send (the OTLP spec leaves Status.code optional).
-_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 429: 8, 503: 14}
+_RPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 413: 8, 415: 3, 421: 3, 422: 3, 429: 8, 503: 14}
 _OPENAI_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -48,10 +58,15 @@ _OPENAI_TYPES = {
     404: "not_found",
     413: "invalid_request_error",
     415: "invalid_request_error",
+    421: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
     502: "upstream_error",
     503: "service_unavailable",
     504: "upstream_error",
 }
+BODY_ERRORS = (RecursionError, OverflowError, ValueError, TypeError, UnicodeError)
+"""What a decoder may raise on a hostile body without naming the field (answered 400)."""
 _SECURITY_HEADERS = {"x-content-type-options": "nosniff", "cache-control": "no-store"}
 
 
@@ -123,16 +138,35 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
+def limit_error(exc: FieldLimitError) -> ApiError:
+    """The 422 answer to a value past its limit, naming the field."""
+    return ApiError(422, str(exc), field=exc.field)
+
+
+def undecodable(exc: BaseException) -> ApiError:
+    """The 400 for a body a decoder failed on without saying why in its own words.
+
+    >>> undecodable(RecursionError("maximum recursion depth exceeded")).message
+    'the body cannot be decoded: RecursionError: maximum recursion depth exceeded'
+    """
+    reason = str(exc)[:200]
+    return ApiError(400, f"the body cannot be decoded: {type(exc).__name__}: {reason}".rstrip(": "))
+
+
 def store_failure(exc: BaseException, what: str) -> ApiError:
-    """The answer to a write the store did not take: 400 when it refused the data itself
-    (it would refuse a retry too), 503 with ``Retry-After`` when it may take it later.
+    """The answer to a write the store did not take: 422 for a value past its limit and
+    400 when it refused the data itself (it would refuse a retry too), 503 with
+    ``Retry-After`` when it may take it later.
 
     Clients see the database's reason, not the store's URL.
     """
     from sqlalchemy.exc import DataError, IntegrityError
 
-    reason = str(exc).rsplit(": ", 1)[-1] if " in store " in str(exc) else str(exc)
     cause = exc.__cause__
+    for refused in (exc, cause):
+        if isinstance(refused, FieldLimitError):
+            return limit_error(refused)
+    reason = str(exc).rsplit(": ", 1)[-1] if " in store " in str(exc) else str(exc)
     if isinstance(exc, ValueError) or isinstance(cause, DataError | IntegrityError):
         return ApiError(400, f"the store refused {what}: {reason}")
     return ApiError(
@@ -150,7 +184,7 @@ def render_error(request: Request, error: ApiError) -> Response:
             body = rpc_status_protobuf(code, error.message)
             return Response(body, error.status, headers=headers, media_type=_PROTOBUF)
         return JSONBytes({"code": code, "message": error.message}, error.status, headers=headers)
-    if path in _PROXY_PATHS:
+    if path in PROXY_PATHS:
         envelope = {
             "message": error.message,
             "type": _OPENAI_TYPES.get(error.status, "evallock_error"),
@@ -165,7 +199,8 @@ def render_error(request: Request, error: ApiError) -> Response:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Answer :class:`ApiError`, FastAPI's validation errors and plain HTTP errors alike."""
+    """Answer :class:`ApiError`, FastAPI's validation errors, plain HTTP errors and
+    :class:`~evallock.limits.FieldLimitError` (422) alike."""
 
     async def on_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
@@ -185,6 +220,11 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         return render_error(request, ApiError(exc.status_code, str(exc.detail), headers=headers))
 
+    async def on_limit(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, FieldLimitError)
+        return render_error(request, limit_error(exc))
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(FieldLimitError, on_limit)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

@@ -8,7 +8,10 @@ Accepted bodies (one JSON document, ``application/json``):
 - a JSON array of any of these.
 
 The whole body is validated before anything is stored: one bad item answers
-400 naming the item and field, and nothing of the body is written. Items are
+400 naming the item and field (422 for a value past its limit in
+``evallock.limits``: a 10 MB id, a body nested deeper than 32 levels), and
+nothing of the body is written. The body's bytes come from the decode budget
+(``_budget.py``): 429 with ``Retry-After`` when other requests hold it. Items are
 idempotent on their ``id`` (Phoenix: ``identifier``): sending one twice stores it
 once. Feedback may name a trace that has not arrived yet; it is kept and shows
 up with the trace when the trace comes.
@@ -23,10 +26,19 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from evallock.limits import FieldLimitError, check_depth
 from evallock.records import Feedback
 from evallock.server._auth import require
-from evallock.server._errors import ApiError, json_response, store_failure
-from evallock.server._limits import media_type, read_body
+from evallock.server._budget import read_within_budget
+from evallock.server._errors import (
+    BODY_ERRORS,
+    ApiError,
+    json_response,
+    limit_error,
+    store_failure,
+    undecodable,
+)
+from evallock.server._limits import media_type
 from evallock.server._state import server_state
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import parse_feedback_items
@@ -73,6 +85,8 @@ router = APIRouter(tags=["feedback"])
         200: {"description": "Committed: the ids stored (or already stored)."},
         400: {"description": "Invalid feedback; `field` names what is wrong. Nothing stored."},
         415: {"description": "Not JSON."},
+        422: {"description": "A value past its documented limit; `field` names it."},
+        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
     },
 )
 async def post_feedback(request: Request) -> Response:
@@ -83,23 +97,39 @@ async def post_feedback(request: Request) -> Response:
         raise ApiError(
             415, f"Content-Type {ctype or 'none'!r} is not supported: send application/json"
         )
-    body = await read_body(request, limit=state.settings.max_body_bytes)
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"body is not JSON: {exc}") from None
-    items = _parse(payload)
-    try:
-        await state.writer.write(feedback=items)
-    except (WriterBusy, WriterClosed) as exc:
-        raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
-    except Exception as exc:
-        raise store_failure(exc, "the feedback") from None
+    with state.budget.reserve() as held:
+        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"body is not JSON: {exc}") from None
+        del body
+        items = _checked(payload)
+        del payload
+        try:
+            await state.writer.write(feedback=items)
+        except (WriterBusy, WriterClosed) as exc:
+            raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
+        except Exception as exc:
+            raise store_failure(exc, "the feedback") from None
     data = [{"id": item.feedback_id, "trace_id": item.trace_id} for item in items]
     answer: dict[str, Any] = {"data": data}
     if len(items) == 1:
         answer["id"] = items[0].feedback_id
     return json_response(answer)
+
+
+def _checked(payload: Any) -> list[Feedback]:
+    """:func:`_parse` with every item within its limits; 422 naming the field, 400 otherwise."""
+    try:
+        check_depth("body", payload)
+        items = _parse(payload)
+    except FieldLimitError as exc:
+        raise limit_error(exc) from None
+    except BODY_ERRORS as exc:
+        # parse_feedback_items names what is wrong; this is the net under it.
+        raise undecodable(exc) from None
+    return items
 
 
 def _parse(payload: Any) -> list[Feedback]:
@@ -123,9 +153,15 @@ def _parse(payload: Any) -> list[Feedback]:
             at = where.rstrip(".") or "body"
             raise ApiError(400, f"{at}: expected a JSON object", field=at)
         try:
-            items.extend(parse_feedback_items(document))
+            # parse_feedback_items checks every item against the limits (check_feedback).
+            parsed = parse_feedback_items(document)
+        except FieldLimitError as exc:
+            if not where:
+                raise
+            raise FieldLimitError(where + exc.field, exc.reason) from None
         except ValueError as exc:
             raise ApiError(400, f"{where}{exc}", field=_field_of(str(exc), where)) from None
+        items.extend(parsed)
     return items
 
 

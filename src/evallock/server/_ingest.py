@@ -1,14 +1,18 @@
 """OTLP/HTTP ingest: ``POST /v1/traces`` and ``POST /v1/logs``, protobuf or JSON, gzip.
 
-The route reads the body within the size limit (undoing gzip under the same
-cap), decodes it with :mod:`evallock.traces`, hands the summaries to the writer
-and answers only once they are committed. Answers follow the OTLP spec:
+The route takes the body's bytes from the decode budget (``_budget.py``), reads
+the body within the size limit (undoing gzip under the same cap), decodes it
+with :mod:`evallock.traces`, hands the summaries to the writer and answers only
+once they are committed. Answers follow the OTLP spec:
 
 - 200 with an empty ``Export…ServiceResponse`` when everything was used, or with
   ``partial_success`` (rejected count and reason) when some spans were not;
 - 400 with a ``google.rpc.Status`` naming what is wrong for an undecodable body
-  (nothing of it is stored); 413 above the limit; 415 for another content type;
-- 503 with ``Retry-After`` when the store cannot take the rows now (retryable).
+  (nothing of it is stored), whatever the decoder raised; 413 above the limit;
+  415 for another content type; 422 naming the field for a value past its limit
+  (``evallock.limits``);
+- 429 with ``Retry-After`` when other requests hold the decode budget, and 503
+  with ``Retry-After`` when the store cannot take the rows now (both retryable).
 
 Responses use the request's content type, as the spec requires.
 """
@@ -22,9 +26,18 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import Response
 
+from evallock.limits import FieldLimitError
 from evallock.server._auth import require
-from evallock.server._errors import ApiError, json_response, store_failure
-from evallock.server._limits import media_type, read_body
+from evallock.server._budget import read_within_budget
+from evallock.server._errors import (
+    BODY_ERRORS,
+    ApiError,
+    json_response,
+    limit_error,
+    store_failure,
+    undecodable,
+)
+from evallock.server._limits import media_type
 from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import (
@@ -57,6 +70,8 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     403: {"description": "The key's scope is not `ingest` or `admin`."},
     413: {"description": "Body larger than the limit (as sent or decompressed)."},
     415: {"description": "Content type other than protobuf or JSON."},
+    422: {"description": "A value past its documented limit; the message names the field."},
+    429: {"description": "Other requests are decoding; retry after `Retry-After`."},
     503: {"description": "The store cannot take the rows now; retry after `Retry-After`."},
 }
 
@@ -94,9 +109,11 @@ async def _ingest(request: Request, decode: Decoder, *, logs: bool) -> Response:
     if content_type not in (PROTOBUF, JSON):
         shown = content_type or "none"
         raise ApiError(415, f"Content-Type {shown!r} is not supported: send {PROTOBUF} or {JSON}")
-    body = await read_body(request, limit=state.settings.max_body_bytes)
-    batch = await _decode(decode, body, content_type)
-    await _commit(state, batch)
+    with state.budget.reserve() as held:
+        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
+        batch = await _decode(decode, body, content_type)
+        del body  # the summaries are what the commit needs
+        await _commit(state, batch)
     state.metrics.spans_received += batch.spans
     state.metrics.spans_rejected += batch.rejected_spans
     return _success(batch, content_type, logs=logs)
@@ -109,8 +126,14 @@ async def _decode(decode: Decoder, body: bytes, content_type: str) -> TraceBatch
         return await anyio.to_thread.run_sync(decode, body, content_type)
     except OtlpContentTypeError as exc:
         raise ApiError(415, str(exc)) from None
+    except FieldLimitError as exc:
+        raise limit_error(exc) from None
     except OtlpDecodeError as exc:
         raise ApiError(400, str(exc)) from None
+    except BODY_ERRORS as exc:
+        # The decoders name what is wrong; this is the net under them, so no body a
+        # client sends is ever a 500.
+        raise undecodable(exc) from None
 
 
 async def _commit(state: ServerState, batch: TraceBatch) -> None:

@@ -16,7 +16,7 @@ from starlette.requests import Request
 
 from evallock.server._errors import ApiError
 
-__all__ = ["decode_content", "media_type", "read_body", "read_raw_body"]
+__all__ = ["decode_content", "media_type", "read_body", "read_raw_body", "too_large"]
 
 _CHUNK = 64 * 1024
 
@@ -34,13 +34,13 @@ async def read_raw_body(request: Request, *, limit: int) -> bytes:
     """The body as sent, refused with 413 as soon as it passes ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
+        raise too_large(limit)
     parts: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
 
@@ -91,11 +91,11 @@ def _inflate(body: bytes, wbits: int, limit: int, coding: str) -> bytes:
             while pending:
                 out += inflater.decompress(pending, limit + 1 - len(out))
                 if len(out) > limit:
-                    raise _too_large(limit, decompressed=True)
+                    raise too_large(limit, decompressed=True)
                 pending = inflater.unconsumed_tail
             out += inflater.flush()
             if len(out) > limit:
-                raise _too_large(limit, decompressed=True)
+                raise too_large(limit, decompressed=True)
             if not inflater.eof:
                 raise ApiError(400, f"{coding} body is truncated")
             data = inflater.unused_data if wbits > zlib.MAX_WBITS else b""
@@ -104,7 +104,12 @@ def _inflate(body: bytes, wbits: int, limit: int, coding: str) -> bytes:
     return bytes(out)
 
 
-def _too_large(limit: int, *, decompressed: bool = False) -> ApiError:
+def too_large(limit: int, *, decompressed: bool = False) -> ApiError:
+    """The 413 for a body past ``limit`` bytes (as sent, or ``decompressed``).
+
+    >>> too_large(4096).message
+    'request body is larger than the limit of 4 KiB'
+    """
     what = "decompressed body" if decompressed else "body"
     return ApiError(413, f"request {what} is larger than the limit of {_size(limit)}")
 

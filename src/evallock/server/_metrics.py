@@ -32,6 +32,8 @@ class Metrics:
     """Writer transactions committed."""
     commit_failures: int = 0
     """Writer transactions that failed (their requests were answered 503)."""
+    decode_busy: int = 0
+    """Ingest and feedback requests answered 429: the decode budget was spent."""
     proxy_requests: int = 0
     """Requests through the recording proxy."""
     proxy_upstream_errors: int = 0

@@ -1,7 +1,9 @@
 """The recording proxy: ``POST /v1/chat/completions`` relayed to the upstream, and recorded.
 
-The body goes upstream byte for byte, with the client's headers minus
-hop-by-hop ones and our own (``_tags.upstream_headers``). The answer comes back
+The body goes upstream byte for byte, with only the client headers an
+OpenAI-compatible API reads (an allow-list, ``_tags.upstream_headers``): never the
+``Cookie``, ``X-Evallock-*`` or an evallock key. Trace keys past their limits
+answer 422 naming the header, before anything goes upstream. The answer comes back
 as it came: a stream is relayed chunk by chunk as the upstream sends it
 (``[DONE]`` and the usage chunk included), a whole answer and an error answer
 with the upstream's status, headers and body. ``X-Evallock-Trace-Id`` is added.

@@ -45,6 +45,12 @@ class ServerSettings:
     """Serve without API keys; only allowed on a loopback address."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """Largest request body, both as sent and after ``Content-Encoding`` is undone (413)."""
+    decode_budget_bytes: int | None = None
+    """Most body bytes (as sent, plus decompressed) OTLP ingest and feedback hold at once
+    across all requests; a request past it answers 429 with ``Retry-After``. None:
+    twice ``max_body_bytes``. Decoding costs up to ~9x a body's bytes (``bench/hostile.py``:
+    three 15 MB OTLP/JSON bodies of small messages), so the default keeps decoding near
+    300 MB at the 16 MiB body limit."""
     batch_rows: int = 5000
     """Most rows the writer commits in one transaction."""
     batch_linger_ms: float = 2.0
@@ -67,8 +73,8 @@ class ServerSettings:
         """Refuse settings that must not run.
 
         Raises:
-            UsageError: ``--no-auth`` on a non-loopback address, or a bad upstream URL
-                or limit.
+            UsageError: ``--no-auth`` on a non-loopback address, or a bad upstream URL,
+                limit or decode budget.
         """
         if self.no_auth and not is_loopback(self.host):
             raise UsageError(
@@ -80,8 +86,20 @@ class ServerSettings:
             upstream_chat_url(self.upstream)
         if self.max_body_bytes < 1024:
             raise ConfigError("--max-body-mb: the body limit must be at least 1 KiB")
+        if self.decode_budget < self.max_body_bytes:
+            raise ConfigError(
+                f"the decode budget ({self.decode_budget:,} bytes) must be at least the "
+                f"body limit ({self.max_body_bytes:,} bytes)"
+            )
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"--port {self.port}: expected 0–65535")
+
+    @property
+    def decode_budget(self) -> int:
+        """``decode_budget_bytes``, or its default of twice ``max_body_bytes``."""
+        if self.decode_budget_bytes is None:
+            return 2 * self.max_body_bytes
+        return self.decode_budget_bytes
 
     @property
     def chat_url(self) -> str | None:

@@ -1,4 +1,4 @@
-"""The running service's shared parts: settings, store, writer, key cache, upstream client.
+"""The running service's shared parts: settings, store, writer, keys, sessions, budget, upstream.
 
 One :class:`ServerState` per app, made by the lifespan in ``_app.py`` and kept
 on ``app.state.evallock``; routes reach it with :func:`server_state`.
@@ -6,13 +6,15 @@ on ``app.state.evallock``; routes reach it with :func:`server_state`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 
 from evallock.server._auth import KeyCache
+from evallock.server._budget import DecodeBudget
 from evallock.server._metrics import Metrics
+from evallock.server._sessions import SessionStore
 from evallock.server._settings import ServerSettings
 from evallock.server._writer import GroupCommitWriter
 
@@ -36,6 +38,10 @@ class ServerState:
     """API key lookups."""
     metrics: Metrics
     """Counters for ``/healthz`` and ``/api/stats``."""
+    budget: DecodeBudget
+    """Body bytes OTLP ingest and feedback may hold at once (429 past it)."""
+    sessions: SessionStore = field(default_factory=SessionStore)
+    """Dashboard sign-ins, in memory only (they end when the service restarts)."""
     upstream: aiohttp.ClientSession | None = None
     """The pooled client to the proxy's upstream, when ``--upstream`` is set."""
 

@@ -9,10 +9,22 @@ later sources winning over earlier ones, the most explicit last:
 4. W3C ``baggage`` members named ``evallock.<key>``;
 5. ``X-Evallock-<Key>`` headers.
 
+Every key name and value must be within ``evallock.limits`` (a value of 256
+characters at most, 64 keys at most): past that the request is refused with 422
+naming the header (``X-Evallock-Intent``) or the key, before anything goes upstream.
+
 The trace id is ``X-Evallock-Trace-Id`` when the client chose one, else the
 trace id of a W3C ``traceparent`` (so the proxy's summary merges with the app's
-own spans), else a new one. Upstream gets the client's headers minus hop-by-hop
-headers and our own (``X-Evallock-*``, ``Helicone-*``, ``x-litellm-*``).
+own spans), else a new one.
+
+Upstream gets only the client headers an OpenAI-compatible API reads, by an
+allow-list: ``Content-Type``, ``Accept``, ``User-Agent``, the upstream key
+(``Authorization`` when it is not an evallock key, ``api-key``, ``x-api-key``),
+``OpenAI-*``, ``X-Stainless-*``, ``Anthropic-*``, tracing context
+(``traceparent``, ``tracestate``, ``baggage``), request ids and OpenRouter's
+attribution headers. Never ``Cookie`` (a dashboard session), ``X-Evallock-*``
+(``X-Evallock-Auth`` carries our key), any bearer token shaped like an evallock
+key, nor hop-by-hop headers.
 """
 
 from __future__ import annotations
@@ -24,6 +36,15 @@ from urllib.parse import unquote
 import orjson
 
 from evallock.keys import header_key, normalise_key
+from evallock.limits import (
+    MAX_KEY_NAME,
+    MAX_KEY_VALUE,
+    FieldLimitError,
+    check_depth,
+    check_keys,
+    check_text,
+)
+from evallock.server._apikeys import looks_like_api_key
 from evallock.server._errors import ApiError
 from evallock.traces import new_trace_id, normalise_trace_id
 
@@ -32,27 +53,25 @@ __all__ = ["TRACE_ID_HEADER", "request_keys", "request_trace_id", "upstream_head
 TRACE_ID_HEADER = "x-evallock-trace-id"
 """Request: the trace id the client chose. Response: the trace id recorded."""
 _NOT_KEYS = frozenset({"x-evallock-auth", TRACE_ID_HEADER})
-_HOP_BY_HOP = frozenset(
+_FORWARDED = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "trailers",
-        "transfer-encoding",
-        "upgrade",
-        "expect",
-        # Not hop-by-hop, but the client library sets them for its own connection:
-        "host",
-        "content-length",
-        # The upstream answers uncompressed: the proxy reads the answer anyway.
-        "accept-encoding",
+        "content-type",
+        "accept",
+        "user-agent",
+        "authorization",
+        "api-key",  # Azure OpenAI
+        "x-api-key",
+        "traceparent",
+        "tracestate",
+        "baggage",
+        "idempotency-key",
+        "x-request-id",
+        "x-client-request-id",
+        "http-referer",  # OpenRouter's attribution
+        "x-title",
     }
 )
-_OWN_PREFIXES = ("x-evallock-", "helicone-", "x-litellm-")
+_FORWARDED_PREFIXES = ("openai-", "x-stainless-", "anthropic-")
 _HELICONE_PROPERTY = "helicone-property-"
 _HELICONE_NAMED = {"helicone-session-id": "session_id", "helicone-user-id": "user_id"}
 _BAGGAGE_PREFIX = "evallock."
@@ -62,6 +81,10 @@ def request_keys(
     headers: Iterable[tuple[str, str]], body: Mapping[str, Any] | None
 ) -> dict[str, str]:
     """The trace keys a proxied request carries (see the module docstring for the order).
+
+    Raises:
+        FieldLimitError: a key past its limit, naming the ``X-Evallock-*`` header
+            or the key (answered 422).
 
     >>> request_keys([("X-Evallock-Prompt-Version", "v4"), ("baggage", "evallock.intent=refund")],
     ...              {"metadata": {"intent": "billing", "experiment": "B"}})
@@ -86,8 +109,20 @@ def request_keys(
     for name, value in pairs:
         key = None if name in _NOT_KEYS else header_key(name)
         if key is not None:
+            shown = _header_name(name)
+            check_text(shown, value, MAX_KEY_VALUE)
+            if len(key) > MAX_KEY_NAME:
+                raise FieldLimitError(
+                    shown, f"a key name of {len(key)} characters, more than {MAX_KEY_NAME}"
+                )
             _merge(keys, {key: value})
+    check_keys("keys", keys)
     return keys
+
+
+def _header_name(name: str) -> str:
+    """A header's name as people write it: ``x-evallock-intent`` → ``X-Evallock-Intent``."""
+    return "-".join(part[:1].upper() + part[1:] for part in name.split("-"))
 
 
 def _merge(keys: dict[str, str], found: Mapping[str, Any]) -> None:
@@ -95,8 +130,11 @@ def _merge(keys: dict[str, str], found: Mapping[str, Any]) -> None:
         if value is None or value == "":
             continue
         name = normalise_key(str(raw).replace(".", "_"))
-        if name:
-            keys[name] = value if isinstance(value, str) else _text(value)
+        if not name:
+            continue
+        if isinstance(value, dict | list):
+            check_depth(f"keys.{name}", value)  # before it is written out as JSON text
+        keys[name] = value if isinstance(value, str) else _text(value)
 
 
 def _text(value: Any) -> str:
@@ -158,13 +196,17 @@ def upstream_headers(
     drop_authorization: bool,
     upstream_api_key: str | None,
 ) -> list[tuple[str, str]]:
-    """The headers to send upstream: the client's, minus hop-by-hop ones and our own.
+    """The headers to send upstream: the allowed ones of the client's (see the module docstring).
 
     Args:
         headers: the client's request headers.
         drop_authorization: the client's ``Authorization`` carried its evallock key.
         upstream_api_key: a key to send upstream when the client's ``Authorization``
             is not for the upstream (or absent).
+
+    >>> upstream_headers([("Cookie", "evallock_session=s"), ("OpenAI-Beta", "v2")],
+    ...                  drop_authorization=False, upstream_api_key=None)
+    [('openai-beta', 'v2')]
     """
     pairs = [(name.lower(), value) for name, value in headers]
     listed = {
@@ -175,11 +217,18 @@ def upstream_headers(
     }
     out: list[tuple[str, str]] = []
     for name, value in pairs:
-        if name in _HOP_BY_HOP or name in listed or name.startswith(_OWN_PREFIXES):
+        if name in listed or not (name in _FORWARDED or name.startswith(_FORWARDED_PREFIXES)):
             continue
-        if name == "authorization" and drop_authorization:
+        if name == "authorization" and (drop_authorization or _is_own_key(value)):
             continue
+        if looks_like_api_key(value.strip()):
+            continue  # an evallock key in any header stays here
         out.append((name, value))
     if upstream_api_key and not any(name == "authorization" for name, _ in out):
         out.append(("authorization", f"Bearer {upstream_api_key}"))
     return out
+
+
+def _is_own_key(value: str) -> bool:
+    scheme, _, token = value.strip().partition(" ")
+    return scheme.lower() == "bearer" and looks_like_api_key(token.strip())

@@ -107,10 +107,20 @@ def load_settings(config: str | Path | None = None) -> Settings:
             raise ConfigError(f"{path}: no such config file")
     import yaml
 
+    # Imported here: only a config file on disk needs the YAML bounds (and the cases package).
+    from evallock.cases._yaml import load_yaml
+
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read config: {exc}") from None
+    try:
+        data = load_yaml(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{where}: cannot read config: {problem}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     data.setdefault("root", str(path.parent))

@@ -142,3 +142,37 @@ def test_interleave_alternates_which_arm_goes_first() -> None:
         ("b", "c2", 1),
         ("a", "c2", 1),
     ]
+
+
+def test_a_zero_floor_on_the_pass_metric_has_no_sample_size_but_a_verdict() -> None:
+    from evallock.ab import analyse_pairs
+
+    a = {str(i): [float(i % 2)] for i in range(20)}
+    b = {str(i): [float(i % 3 > 0)] for i in range(20)}
+    result = analyse_pairs(a, b, metric="pass", alpha=0.05, min_effect=0.0)
+    assert result.power is not None and result.power.n_for_min_effect is None
+    assert result.verdict in {"A wins", "B wins", "no significant difference"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"alpha": 0.5}, "--alpha 0.5: must be above 0 and below 0.5"),
+        ({"alpha": 0.0}, "--alpha 0.0"),
+        ({"alpha": float("nan")}, "--alpha nan"),
+        ({"min_effect": 1.0}, "--min-effect 1.0: must be from 0 to below 1"),
+        ({"min_effect": -0.01}, "--min-effect -0.01"),
+        ({"min_effect": float("inf")}, "--min-effect inf: must be a number"),
+        ({"min_slice_pairs": 1}, "--min-slice-pairs 1: must be at least 2"),
+        ({"metric": "wat"}, "--metric 'wat'"),
+        ({"judge_mode": "wat"}, "--judge-mode 'wat'"),
+    ],
+)
+def test_an_ab_request_the_maths_cannot_use_is_refused_when_made(changes, needle) -> None:
+    from evallock.ab import ABRequest
+    from evallock.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        ABRequest(cases="c.jsonl", a_run="x", b_run="y", **changes)
+    assert str(caught.value).startswith(needle)
+    ABRequest(cases="c.jsonl", a_run="x", b_run="y", alpha=0.4999, min_effect=0.0)

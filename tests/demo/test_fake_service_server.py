@@ -69,3 +69,30 @@ def test_runs_as_a_process(tmp_path: Path) -> None:
             process.send_signal(signal.SIGTERM)
             _, stderr = process.communicate(timeout=20)
         assert process.returncode == 0, stderr
+
+
+def test_a_busy_port_as_a_process_is_one_line_and_exit_3() -> None:
+    with start_fake_service() as running:
+        result = subprocess.run(
+            [sys.executable, "-m", "evallock.demo.fake_service", "--port", str(running.port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 3, result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("fake service: cannot listen on 127.0.0.1:")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_port_out_of_range_is_a_usage_error_exit_2() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "evallock.demo.fake_service", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "a port is 0-65535, got 70000" in result.stderr
+    assert "Traceback" not in result.stderr

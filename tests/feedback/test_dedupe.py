@@ -124,3 +124,10 @@ def test_real_embeddings_when_the_extra_is_installed() -> None:
     index.add("c1", "My enterprise contract was billed twice, I need a refund")
     assert index.find("We were charged two times on our enterprise contract; refund please") == "c1"
     assert index.find("What is the weather in Paris?") is None
+
+
+@pytest.mark.timeout(20)
+def test_hostile_text_without_an_at_sign_is_masked_in_linear_time() -> None:
+    # "a.a.a.…" made the unbounded e-mail pattern backtrack quadratically (minutes at this size).
+    assert normalise_text("a." * 200_000) == " ".join(["a"] * 200_000)
+    assert normalise_text("write to bob.smith+x@example.co.uk") == "write to <email>"

@@ -114,3 +114,29 @@ def test_matches_expected_finds_expected_inside_any_answer(grade, before, expect
     if normalize_text(expected.upper()) != normal:
         return
     assert grade(MatchesExpected(expected=normal), answer).passed
+
+
+# A pattern that backtracks exponentially on this answer: with the stdlib `re` one
+# search of it runs for hours; with the bounded search it gives up after 1 s.
+REDOS = {"type": "regex", "value": "(a|aa)+$"}
+REDOS_ANSWER = "a" * 60 + "b"
+
+
+@pytest.mark.parametrize("kind", ["regex", "not-regex"])
+def test_a_regex_that_backtracks_is_a_grader_error_not_a_stall(check, kind) -> None:
+    import time
+
+    started = time.monotonic()
+    grade = check({**REDOS, "type": kind}, REDOS_ANSWER)
+    assert time.monotonic() - started < 10
+    assert (grade.passed, grade.error_kind) == (False, "grader")
+    assert grade.error is not None and "gave up after 1 s" in grade.error
+    assert "(a|aa)+$" in grade.error
+
+
+def test_a_pattern_past_1000_characters_is_refused_at_load() -> None:
+    from evallock.graders import parse_assertion
+
+    parse_assertion({"type": "regex", "value": "a" * 1000})
+    with pytest.raises(ValueError, match="regex: the pattern has 1,001 characters; at most 1,000"):
+        parse_assertion({"type": "regex", "value": "a" * 1001})

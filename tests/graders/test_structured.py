@@ -99,3 +99,96 @@ def test_unresolvable_ref_is_a_grader_error(grade) -> None:
 def test_compile_schema_rejects_bad_schemas(schema, message) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("$", r"\$").replace(".", r"\.")):
         compile_schema(schema)
+
+
+def test_a_remote_ref_is_never_fetched_and_is_a_grader_error_naming_it(grade, monkeypatch) -> None:
+    import urllib.request
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a remote $ref was fetched")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    url = "http://203.0.113.1/schema.json"  # TEST-NET-3: never answers
+    result = grade(JsonCheck(validator=compile_schema({"$ref": url}), name="json-schema"), "{}")
+    assert (result.passed, result.error_kind) == (False, "grader")
+    assert result.error is not None and url in result.error
+    assert "nothing is fetched" in result.error
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer"),
+    [
+        ({"type": "string", "pattern": "(a|aa)+$"}, '"' + "a" * 60 + 'b"'),
+        ({"type": "object", "patternProperties": {"(a|aa)+$": {}}}, '{"' + "a" * 60 + 'b": 1}'),
+        (
+            {
+                "type": "object",
+                "patternProperties": {"(a|aa)+$": {}},
+                "additionalProperties": False,
+            },
+            '{"' + "a" * 60 + 'b": 1}',
+        ),
+    ],
+)
+def test_schema_patterns_that_backtrack_are_a_grader_error_not_a_stall(
+    grade, schema, answer
+) -> None:
+    import time
+
+    started = time.monotonic()
+    result = grade(JsonCheck(validator=compile_schema(schema), name="json-schema"), answer)
+    assert time.monotonic() - started < 10
+    assert result.error_kind == "grader" and "gave up after 1 s" in (result.error or "")
+
+
+@pytest.mark.parametrize(
+    ("schema", "answer", "passed", "needle"),
+    [
+        ({"type": "string", "pattern": "^[0-9]+$"}, '"123"', True, ""),
+        ({"type": "string", "pattern": "^[0-9]+$"}, '"12a"', False, "does not match '^[0-9]+$'"),
+        ({"patternProperties": {"^x_": {"type": "integer"}}}, '{"x_a": 1}', True, ""),
+        ({"patternProperties": {"^x_": {"type": "integer"}}}, '{"x_a": "no"}', False, "$.x_a"),
+        ({"properties": {"a": {}}, "patternProperties": {"^x_": {}}, "additionalProperties": False},
+         '{"a": 1, "x_b": 2}', True, ""),
+        ({"properties": {"a": {}}, "patternProperties": {"^x_": {}}, "additionalProperties": False},
+         '{"a": 1, "y": 2}', False, "'y' does not match any of the regexes: '^x_'"),
+        ({"properties": {"a": {}}, "additionalProperties": False},
+         '{"a": 1, "y": 2, "z": 3}', False, "Additional properties are not allowed ('y', 'z' were unexpected)"),
+        ({"properties": {"a": {}}, "additionalProperties": {"type": "integer"}},
+         '{"a": "s", "y": "t"}', False, "$.y"),
+    ],
+)  # fmt: skip
+def test_bounded_pattern_keywords_keep_jsonschema_semantics(
+    grade, schema, answer, passed, needle
+) -> None:
+    result = grade(JsonCheck(validator=compile_schema(schema), name="json-schema"), answer)
+    assert result.error is None
+    assert result.passed is passed
+    assert needle in result.reason
+
+
+def nested(depth: int) -> dict:  # type: ignore[type-arg]
+    schema: dict = {"type": "object"}  # type: ignore[type-arg]
+    for _ in range(depth - 1):
+        schema = {"properties": {"a": schema}}
+    return schema
+
+
+@pytest.mark.parametrize(
+    ("schema", "message"),
+    [
+        ({"pattern": "a" * 1001}, "json-schema: pattern: the pattern has 1,001 characters"),
+        ({"patternProperties": {"(": {}}}, "json-schema: patternProperties: invalid pattern /(/"),
+        ({"$schema": "http://example.com/my-meta"}, "json-schema: unknown $schema 'http://example.com/my-meta'"),
+        ({"unevaluatedProperties": False, "patternProperties": {"^a": {}}}, "json-schema: unevaluatedProperties together with patternProperties"),
+        (nested(200), "json-schema: the schema is nested deeper than 64 levels"),
+    ],
+)  # fmt: skip
+def test_schemas_that_could_not_be_bounded_are_refused_at_load(schema, message) -> None:
+    with pytest.raises(ValueError) as caught:
+        compile_schema(schema)
+    assert str(caught.value).startswith(message)
+
+
+def test_data_keywords_are_not_read_as_schemas() -> None:
+    compile_schema({"const": {"pattern": "("}, "examples": [{"pattern": "(("}]})

@@ -93,3 +93,62 @@ def test_template_syntax_error_names_file_and_line(tmp_path: Path) -> None:
     path.write_text("line one\n{% if %}\n")
     with pytest.raises(UsageError, match=r"bad.txt:2: prompt template"):
         PromptTemplate.from_file(path)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+        "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+        "{{ vars.update({'plan': 'free'}) }}",
+        "{{ input.__class__ }}",
+        "{{ 'a' * 1000000000 }}",
+        "{{ 9 ** 99999999 }}",
+        "{{ (10 ** 9000) * (10 ** 9000) * (10 ** 9000) * (10 ** 9000) }}",
+    ],
+)
+def test_templates_render_in_the_sandbox_and_a_violation_is_a_usage_error(
+    tmp_path: Path, source: str
+) -> None:
+    path = tmp_path / "evil.txt"
+    path.write_text(source)
+    prompt = PromptTemplate.from_file(path)
+    with pytest.raises(UsageError, match=f"prompt template {path}: not allowed in the sandbox"):
+        build_messages(Case(id="a", input="hi", vars={"plan": "pro"}), prompt)
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("{{ 1 / n }}", "ZeroDivisionError"),
+        ("{% for i in range(100000) %}{{ 'x' * 20 }}{% endfor %}", "passes 1,048,576 characters"),
+        ("{{ missing }}", "'missing' is undefined"),
+    ],
+)
+def test_a_template_that_cannot_render_for_a_case_is_a_value_error(
+    tmp_path: Path, source: str, needle: str
+) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text(source)
+    prompt = PromptTemplate.from_file(path)
+    with pytest.raises(ValueError, match=needle) as caught:
+        build_messages(Case(id="a", input="hi", vars={"n": 0}), prompt)
+    assert not isinstance(caught.value, UsageError)
+
+
+def test_ordinary_templates_still_render(tmp_path: Path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_text(
+        "{% for k, v in vars|dictsort %}{{ k }}={{ v|upper }};{% endfor %} {{ input|length }}"
+        " {{ '-' * 3 }} {{ 2 ** 10 }} {{ vars.plan.title() }}\n"
+    )
+    prompt = PromptTemplate.from_file(path)
+    rendered = build_messages(Case(id="a", input="hey", vars={"plan": "pro"}), prompt)
+    assert rendered[0]["content"] == "plan=PRO; 3 --- 1024 Pro\n"
+
+
+def test_a_prompt_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "p.txt"
+    path.write_bytes(b"\xff\xfe bad")
+    with pytest.raises(UsageError, match="cannot read"):
+        PromptTemplate.from_file(path)

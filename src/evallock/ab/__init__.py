@@ -9,7 +9,13 @@ from evallock.ab._analysis import (
     analyse_pairs,
     decide,
 )
-from evallock.ab._compare import ABOutcome, ABRequest, compare_runs, compare_variants
+from evallock.ab._compare import (
+    ABOutcome,
+    ABRequest,
+    check_ab_settings,
+    compare_runs,
+    compare_variants,
+)
 from evallock.ab._slices import SliceResult, analyse_slices, slice_label
 from evallock.ab._spec import Variant, apply_spec, parse_spec
 
@@ -26,6 +32,7 @@ __all__ = [
     "analyse_pairs",
     "analyse_slices",
     "apply_spec",
+    "check_ab_settings",
     "compare_runs",
     "compare_variants",
     "decide",

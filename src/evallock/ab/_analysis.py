@@ -269,7 +269,9 @@ def _power(
             )
         mde = mcnemar_mde(n, discordant=discordant, alpha=alpha).mde
         needed: int | None = None
-        if min_effect < discordant:
+        # A floor of 0 asks for any difference: no sample size detects "any" (the
+        # formula needs a positive effect), so there is none to report.
+        if 0 < min_effect < discordant:
             needed = mcnemar_sample_size(min_effect, discordant=discordant, alpha=alpha).n
         return Power(
             mde=mde,

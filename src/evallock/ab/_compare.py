@@ -5,6 +5,7 @@ The library behind ``evallock ab``; the CLI only builds an :class:`ABRequest`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from evallock.records import Dataset, EvalRecord, Run
 from evallock.runner import Arm, Progress, RetryingJudge, RunOptions, StoreCache, execute_arms
 from evallock.runner._writer import BatchWriter
 
-__all__ = ["ABOutcome", "ABRequest", "compare_runs", "compare_variants"]
+__all__ = ["ABOutcome", "ABRequest", "check_ab_settings", "compare_runs", "compare_variants"]
 
 MetricChoice = Literal["auto", "pass", "judge", "score"]
 
@@ -66,6 +67,60 @@ class ABRequest:
     """``pairwise``: the judge compares the two answers, in both orders."""
     seed: int = 0
     """Seeds the bootstrap and permutation paths."""
+
+    def __post_init__(self) -> None:
+        """Refuse settings the analysis cannot use, before anything runs.
+
+        Raises:
+            UsageError: ``alpha`` outside (0, 0.5), ``min_effect`` outside [0, 1),
+                ``min_slice_pairs`` below 2, or an unknown metric or judge mode.
+        """
+        check_ab_settings(
+            alpha=self.alpha,
+            min_effect=self.min_effect,
+            metric=self.metric,
+            judge_mode=self.judge_mode,
+            min_slice_pairs=self.min_slice_pairs,
+        )
+
+
+def check_ab_settings(
+    *, alpha: float, min_effect: float, metric: str, judge_mode: str, min_slice_pairs: int
+) -> None:
+    """Check the statistical settings of a comparison (the flags of ``evallock ab``).
+
+    The verdict reads one-sided (1 − α) bounds off a two-sided (1 − 2α) interval,
+    so α must lie strictly between 0 and 0.5; Δ lies in [−1, 1], so a floor of 1
+    or more could never be cleared.
+
+    Raises:
+        UsageError: with the flag and the reason.
+
+    >>> check_ab_settings(  # doctest: +ELLIPSIS
+    ...     alpha=0.5, min_effect=0.05, metric="pass", judge_mode="score", min_slice_pairs=5
+    ... )
+    Traceback (most recent call last):
+    ...
+    evallock.errors.UsageError: --alpha 0.5: must be above 0 and below 0.5 (...)
+    """
+    if not (isinstance(alpha, int | float) and math.isfinite(alpha) and 0 < alpha < 0.5):
+        raise UsageError(
+            f"--alpha {alpha}: must be above 0 and below 0.5 (the verdict's one-sided bounds"
+            " come from a (1 − 2α) interval)"
+        )
+    if not (isinstance(min_effect, int | float) and math.isfinite(min_effect)):
+        raise UsageError(f"--min-effect {min_effect}: must be a number from 0 to below 1")
+    if not 0 <= min_effect < 1:
+        raise UsageError(
+            f"--min-effect {min_effect}: must be from 0 to below 1 (Δ lies in [−1, 1], so a"
+            " floor of 1 or more could never be cleared)"
+        )
+    if metric not in {"auto", "pass", "judge", "score"}:
+        raise UsageError(f"--metric {metric!r}: choose auto, pass, judge or score")
+    if judge_mode not in {"score", "pairwise"}:
+        raise UsageError(f"--judge-mode {judge_mode!r}: choose score or pairwise")
+    if min_slice_pairs < 2:
+        raise UsageError(f"--min-slice-pairs {min_slice_pairs}: must be at least 2")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -119,6 +174,11 @@ async def _compare_variants(request: ABRequest, store: Any, progress: Progress |
     dataset = load_cases(request.cases)
     comparison_id = new_run_id()
     needs_judge = request.judge_mode == "pairwise" or any(c.judge for c in dataset.cases)
+    if request.metric == "judge" and request.judge_mode == "score" and not needs_judge:
+        raise UsageError(
+            f"--metric judge: no case in {dataset.path} asks for a judge, so there are no"
+            " judge scores to compare; use --metric pass or score"
+        )
     if needs_judge and not request.judge.configured:
         raise ConfigError("this comparison needs a judge: give --judge-base-url and --judge-model")
     providers: list[Provider] = []

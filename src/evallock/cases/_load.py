@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from evallock.cases._schema import case_from_raw, case_head_from_raw
+from evallock.cases._yaml import YamlLimitError, compose_yaml, construct_yaml
 from evallock.errors import CaseFileError, UsageError
 from evallock.records import Case, CaseHead, Dataset
 
@@ -121,14 +122,18 @@ def open_cases(path: str | Path) -> CaseFile:
             continue
         try:
             case = case_from_raw(raw, line=line)
+            payload = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
         except ValueError as exc:
             problems.append(f"{where}: {exc}")
+            continue
+        except TypeError as exc:  # orjson.JSONEncodeError: not JSON data
+            problems.append(f"{where}: not JSON data: {exc}")
             continue
         if first_judged is None and case.judge is not None:
             first_judged = case
         id_hashes.append(hash(case.id))
         canonical.update(b"\n" if count else b"")
-        canonical.update(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
+        canonical.update(payload)
         count += 1
     problems += _duplicates(file, id_hashes)
     if problems:
@@ -280,8 +285,19 @@ def _csv(lines: Iterable[str]) -> Iterator[RawCase]:
     source; ``key.<name>`` columns are keys; ``vars.<name>`` and any other column
     is a template variable (as in promptfoo)."""
     reader = csv.DictReader(lines)
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:  # a NUL byte, a field past the csv module's limit …
+            yield max(reader.line_num, 1), None, f"invalid CSV: {exc}"
+            return
         line = reader.line_num
+        if None in row:
+            yield line, None, "more cells than header columns"
+            continue
         if not any((value or "").strip() for value in row.values()):
             continue
         try:
@@ -348,11 +364,9 @@ def _yaml(text: str) -> Iterator[RawCase]:
     import yaml
 
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        yield line, None, f"invalid YAML: {getattr(exc, 'problem', exc)}"
+        yield _yaml_error(exc)
         return
     if root is None:
         return
@@ -369,9 +383,19 @@ def _yaml(text: str) -> Iterator[RawCase]:
             "expected a list of cases (or a mapping with 'cases:')",
         )
         return
-    loader = yaml.SafeLoader("")
-    try:
-        for node in root.value:
-            yield node.start_mark.line + 1, loader.construct_document(node), None
-    finally:
-        loader.dispose()
+    for node in root.value:
+        line = node.start_mark.line + 1
+        try:
+            yield line, construct_yaml(node), None
+        except yaml.YAMLError as exc:
+            yield _yaml_error(exc, line)
+
+
+def _yaml_error(exc: Exception, line: int = 1) -> RawCase:
+    """``(line, None, reason)`` for a YAML error, at its mark when it has one."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    where = mark.line + 1 if mark is not None else line
+    problem = getattr(exc, "problem", None) or str(exc)
+    if isinstance(exc, YamlLimitError):
+        return where, None, f"YAML refused: {problem}"
+    return where, None, f"invalid YAML: {problem}"

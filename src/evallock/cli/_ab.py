@@ -72,13 +72,14 @@ def ab(
     alpha: Annotated[
         float,
         typer.Option(
-            min=0.0001, max=0.5, help="One-sided level of the verdict's bounds.", rich_help_panel=_S
+            help="One-sided level of the verdict's bounds, above 0 and below 0.5.",
+            rich_help_panel=_S,
         ),
     ] = 0.05,
     min_effect: Annotated[
         float,
         typer.Option(
-            min=0.0, max=1.0, help="Effect floor on the 0–1 score scale.", rich_help_panel=_S
+            help="Effect floor on the 0–1 score scale, from 0 to below 1.", rich_help_panel=_S
         ),
     ] = 0.05,
     metric: Annotated[
@@ -124,8 +125,21 @@ def ab(
 
     Example: evallock ab evals/golden.jsonl --a prompt=prompts/v3.txt,key.prompt_version=v3 --b prompt=prompts/v4.txt,key.prompt_version=v4 --by customer_tier
     """
-    from evallock.ab import ABRequest, apply_spec, compare_runs, compare_variants
-    from evallock.cli._common import judge_from, load, open_store_for, out_console, run_options
+    from evallock.ab import (
+        ABRequest,
+        apply_spec,
+        check_ab_settings,
+        compare_runs,
+        compare_variants,
+    )
+    from evallock.cli._common import (
+        judge_from,
+        load,
+        open_store_for,
+        out_console,
+        remove_stale_reports,
+        run_options,
+    )
     from evallock.config import resolve_secret
     from evallock.errors import UsageError
     from evallock.evaluation import TargetSpec
@@ -133,10 +147,15 @@ def ab(
     from evallock.report.ab import ab_markdown, ab_report
     from evallock.report.ab_terminal import print_comparison
 
-    if metric not in {"auto", "pass", "judge", "score"}:
-        raise UsageError(f"--metric {metric!r}: choose auto, pass, judge or score")
-    if judge_mode not in {"score", "pairwise"}:
-        raise UsageError(f"--judge-mode {judge_mode!r}: choose score or pairwise")
+    remove_stale_reports(json_out, markdown)
+    # Every statistical flag is checked before anything runs (exit 2 with the reason).
+    check_ab_settings(
+        alpha=alpha,
+        min_effect=min_effect,
+        metric=metric,
+        judge_mode=judge_mode,
+        min_slice_pairs=min_slice_pairs,
+    )
     stored = a_run is not None or b_run is not None
     if stored and (a_run is None or b_run is None or a or b):
         raise UsageError("give --a-run and --b-run together, without --a/--b")

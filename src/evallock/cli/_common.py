@@ -13,7 +13,15 @@ if TYPE_CHECKING:
     from evallock.config import Settings
     from evallock.evaluation import JudgeSpecSettings
 
-__all__ = ["err_console", "is_interactive", "load", "open_store_for", "out_console", "read_rubric"]
+__all__ = [
+    "err_console",
+    "is_interactive",
+    "load",
+    "open_store_for",
+    "out_console",
+    "read_rubric",
+    "remove_stale_reports",
+]
 
 
 def load(config: Path | None, store: str | None) -> Settings:
@@ -110,6 +118,30 @@ def run_options(
         retry=RetryPolicy(retries=r.retries if retries is None else retries),
         cache_target=cache,
     )
+
+
+def remove_stale_reports(*paths: Path | None) -> None:
+    """Check the report paths, and remove what an earlier run left there.
+
+    Called before anything runs: a run that stops early (exit 2 or 3) writes no
+    report, and without this CI would read the previous run's verdict as this one's.
+
+    Raises:
+        UsageError: a report path in no directory, or one that cannot be removed.
+    """
+    from evallock.errors import UsageError
+
+    for path in paths:
+        if path is None or str(path) == "-":
+            continue
+        if not path.parent.is_dir():
+            raise UsageError(f"{path}: no such directory for the report; nothing was run")
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            raise UsageError(
+                f"{path}: cannot replace the report: {exc.strerror or exc}; nothing was run"
+            ) from None
 
 
 def write_json(target: str | Path, data: Any) -> None:

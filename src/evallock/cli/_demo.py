@@ -37,6 +37,7 @@ def demo(
     from evallock.demo import example_dir, start_fake_service
     from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec
     from evallock.gate import GateThresholds
+    from evallock.report import terminal_safe
 
     console = out_console()
     if workdir.exists():
@@ -45,8 +46,14 @@ def demo(
     settings = Settings(store=f"sqlite:///{workdir / 'evallock.db'}")
     verdicts: dict[str, int] = {}
     with start_fake_service() as service:
-        console.print(f"example service (deterministic, bundled) at {service.base_url}")
-        console.print(f"example project copied to {workdir}, store {settings.store}\n")
+        # The work directory is the user's path: printed as it is, never read as markup.
+        console.print(
+            f"example service (deterministic, bundled) at {service.base_url}", markup=False
+        )
+        console.print(
+            terminal_safe(f"example project copied to {workdir}, store {settings.store}\n"),
+            markup=False,
+        )
         for version in ("support-v3", "support-v4"):
             console.print(Rule(f"evallock run golden.jsonl --prompt prompts/{version}.txt"))
             request = EvalRequest(
@@ -76,12 +83,15 @@ def demo(
     console.print(Rule("what happened"))
     ok = verdicts.get("support-v3") == 0 and verdicts.get("support-v4") == 1
     console.print(
-        "support-v3 passed the gate and became the baseline; support-v4 failed it: the lock\n"
-        "case that guards the enterprise refund bug failed again, and cases that passed on\n"
-        "the baseline fail now. In CI that exit code (1) blocks the deploy.\n"
-        f"Reports: {workdir}/support-v4.md, {workdir}/support-v4.junit.xml\n"
-        f"The A/B comparison says {comparison.overall.verdict!r} overall at this n (28 pairs),"
-        " with the enterprise slice's drop shown per slice: a paired test, not eyeballing."
+        terminal_safe(
+            "support-v3 passed the gate and became the baseline; support-v4 failed it: the lock\n"
+            "case that guards the enterprise refund bug failed again, and cases that passed on\n"
+            "the baseline fail now. In CI that exit code (1) blocks the deploy.\n"
+            f"Reports: {workdir}/support-v4.md, {workdir}/support-v4.junit.xml\n"
+            f"The A/B comparison says {comparison.overall.verdict!r} overall at this n (28 pairs),"
+            " with the enterprise slice's drop shown per slice: a paired test, not eyeballing."
+        ),
+        markup=False,
     )
     return 0 if ok else 1
 

@@ -33,7 +33,7 @@ def history(
 
     from evallock.analysis.history import history_rows, run_history
     from evallock.cli._common import load, open_store_for, out_console
-    from evallock.report.terminal import safe_text
+    from evallock.report.terminal import safe_text, terminal_safe
 
     settings = load(config, store)
     opened = open_store_for(settings)
@@ -47,9 +47,9 @@ def history(
         json_out.write_bytes(orjson.dumps(history_rows(points), option=orjson.OPT_INDENT_2))
     console = out_console()
     if not points:
-        console.print(f"no complete runs of {cases.stem} in {settings.store}")
+        console.print(safe_text(f"no complete runs of {cases.stem} in {settings.store}", 400))
         return 0
-    table = Table(title=f"history of {cases.stem}", title_justify="left")
+    table = Table(title=Text("history of ") + safe_text(cases.stem, 80), title_justify="left")
     for column in (
         "run",
         "started",
@@ -79,10 +79,10 @@ def history(
             )
         verdict = point.run.verdict or ""
         table.add_row(
-            point.run.run_id,
+            safe_text(point.run.run_id, 60),
             f"{point.run.started_at:%Y-%m-%d %H:%M}",
             safe_text(keys, 60),
-            Text(verdict, style="green" if verdict == "pass" else "red"),
+            Text(terminal_safe(verdict), style="green" if verdict == "pass" else "red"),
             f"{point.pass_rate:.1%} ({point.passed}/{point.n}) "
             f"[{point.interval.lo:.1%}, {point.interval.hi:.1%}]",
             delta_text,

@@ -111,13 +111,20 @@ def run(
 
     Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot --prompt prompts/v4.txt --key prompt_version=v4 --junit junit.xml
     """
-    from evallock.cli._common import judge_from, load, open_store_for, run_options
+    from evallock.cli._common import (
+        judge_from,
+        load,
+        open_store_for,
+        remove_stale_reports,
+        run_options,
+    )
     from evallock.config import resolve_secret
     from evallock.errors import ConfigError
     from evallock.evaluation import EvalRequest, TargetSpec
     from evallock.gate import GateThresholds
     from evallock.keys import parse_key_flags
 
+    remove_stale_reports(json_out, junit, markdown)
     settings = load(config, store)
     t, g, r = settings.target, settings.gate, settings.run
     prompt_path = str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None)
@@ -208,14 +215,18 @@ def execute(
     markdown: Path | None = None,
 ) -> int:
     """Run a request, print and write its reports, and return the exit code."""
-    from evallock.cli._common import err_console, is_interactive, open_store_for, out_console
+    from evallock.cli._common import (
+        err_console,
+        is_interactive,
+        open_store_for,
+        out_console,
+        remove_stale_reports,
+    )
     from evallock.evaluation import run_eval
     from evallock.report import markdown_summary
     from evallock.report.terminal import print_run
 
-    for path in (json_out, junit, markdown):
-        if path is not None and not path.parent.is_dir():
-            raise UsageError(f"{path}: no such directory for the report; nothing was run")
+    remove_stale_reports(json_out, junit, markdown)
     store = open_store_for(settings_store)
     try:
         if is_interactive():

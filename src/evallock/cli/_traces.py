@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from evallock.cli._options import ConfigOption, StoreOption
-
-if TYPE_CHECKING:
-    from rich.text import Text
 
 __all__ = ["traces_app"]
 
@@ -29,8 +25,6 @@ traces_app = typer.Typer(
 _JsonOpt = Annotated[
     Path | None, typer.Option("--json", help="Also write JSON here ('-' for stdout only).")
 ]
-# Escape sequences and control bytes other than tab and newline: trace text is hostile.
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 @traces_app.command("import")
@@ -56,9 +50,13 @@ def import_traces(
         rated = opened.add_feedback(loaded.feedback) if loaded.feedback else 0
     finally:
         opened.close()
+    from evallock.report import terminal_safe
+
     out_console().print(
-        f"imported {len(loaded.traces)} traces ({new} new) and {len(loaded.feedback)} "
-        f"feedback items ({rated} new) from {file}",
+        terminal_safe(
+            f"imported {len(loaded.traces)} traces ({new} new) and {len(loaded.feedback)} "
+            f"feedback items ({rated} new) from {file}"
+        ),
         markup=False,
         highlight=False,
     )
@@ -120,7 +118,7 @@ def list_traces(
         tokens = "" if trace.tokens_in is None else f"{trace.tokens_in}/{trace.tokens_out or 0}"
         table.add_row(
             trace.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            trace.trace_id,
+            safe_text(trace.trace_id, 64),
             safe_text(trace.source, 10),
             safe_text(_keys_text(trace.keys), 400),
             safe_text(trace.input, 50),
@@ -149,6 +147,7 @@ def show(
 
     from evallock.cli._common import load, open_store_for, out_console
     from evallock.errors import UsageError
+    from evallock.report.terminal import plain_text
     from evallock.traces import normalise_trace_id
 
     try:
@@ -189,25 +188,27 @@ def show(
         ("error", trace.error),
     ]
     rows += [(f"key {name}", value) for name, value in sorted(trace.keys.items())]
+    # Every label and value is plain Text: a key named "[link=…]" or holding ESC is
+    # shown as the characters it is, never as markup or a terminal sequence.
     for label, value in rows:
         if value is not None and value != "":
-            fields.add_row(label, _plain(str(value)))
+            fields.add_row(plain_text(label), plain_text(str(value)))
     console.print(fields)
     for message in trace.messages or []:
         role = str(message.get("role", "?")) if isinstance(message, dict) else "?"
         content = message.get("content") if isinstance(message, dict) else message
-        console.print(_plain(f"\n[{role}]"), style="bold")
-        console.print(_plain(content if isinstance(content, str) else _dump(content)))
+        console.print(plain_text(f"\n[{role}]", style="bold"))
+        console.print(plain_text(content if isinstance(content, str) else _dump(content)))
     if not trace.messages and trace.input:
-        console.print(_plain("\n[input]"), style="bold")
-        console.print(_plain(trace.input))
+        console.print(plain_text("\n[input]", style="bold"))
+        console.print(plain_text(trace.input))
     if trace.output:
-        console.print(_plain("\n[output]"), style="bold")
-        console.print(_plain(trace.output))
-    console.print(_plain(f"\nfeedback: {len(feedback)}"), style="bold")
+        console.print(plain_text("\n[output]", style="bold"))
+        console.print(plain_text(trace.output))
+    console.print(plain_text(f"\nfeedback: {len(feedback)}", style="bold"))
     for item in feedback:
         line = f"- {item.rating} ({item.source}{', ' + item.name if item.name else ''}) id={item.feedback_id}"
-        console.print(_plain(line + (f": {item.comment}" if item.comment else "")))
+        console.print(plain_text(line + (f": {item.comment}" if item.comment else "")))
     return 0
 
 
@@ -225,13 +226,6 @@ def _time(flag: str, value: str | None) -> Any:
 
 def _keys_text(keys: dict[str, str]) -> str:
     return " ".join(f"{name}={value}" for name, value in sorted(keys.items()))
-
-
-def _plain(value: str) -> Text:
-    """Hostile text as plain ``Text``: never markup, no escape sequences or control bytes."""
-    from rich.text import Text
-
-    return Text(_CONTROL.sub("", value))
 
 
 def _dump(value: Any) -> str:

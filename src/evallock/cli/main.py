@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> None:
         print("evallock: interrupted", file=sys.stderr)
         sys.exit(130)
     except EvallockError as exc:
-        print(f"evallock: error: {exc}", file=sys.stderr)
+        from evallock.report import terminal_safe
+
+        # Messages quote case files, traces and answers: no escape sequence reaches the terminal.
+        print(f"evallock: error: {terminal_safe(str(exc))}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except Exception as exc:
         # Click's usage errors (typer may vendor its own click): they know how to show themselves.

@@ -40,7 +40,9 @@ COSINE_THRESHOLD = 0.9
 """Embedding cosine at or above which two inputs are the same complaint."""
 
 _URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
-_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
+# Bounded parts (RFC 5321: local part 64, label 63) keep this linear on hostile text
+# such as "a.a.a.…" with no "@", where an unbounded local part backtracks quadratically.
+_EMAIL = re.compile(r"\b[\w.+-]{1,64}@[\w-]{1,63}\.[\w.-]{1,255}\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _NOT_WORD = re.compile(r"[^\w<>]+")
 

@@ -7,7 +7,6 @@ expected text) happens at build time, so ``grade`` does only the check.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import orjson
 
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import (
+    error_grade,
     fail_grade,
     pass_grade,
     quote,
@@ -23,6 +23,7 @@ from evallock.graders._common import (
     require_text,
     require_texts,
 )
+from evallock.graders._regex import BoundedPattern, PatternTimeout, compile_pattern
 from evallock.records import Assertion, Grade
 
 __all__ = [
@@ -123,9 +124,13 @@ class ContainsSet:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Regex:
-    """Passes when ``pattern`` matches somewhere in the answer (or, negated, nowhere)."""
+    """Passes when ``pattern`` matches somewhere in the answer (or, negated, nowhere).
 
-    pattern: re.Pattern[str]
+    A search that backtracks past the pattern's timeout (1 s) is a grader error
+    on the case, never a stalled run.
+    """
+
+    pattern: BoundedPattern
     """The compiled pattern (``re.search`` semantics, like promptfoo's ``test``)."""
     negate: bool = False
     """Pass when the pattern does not match."""
@@ -133,16 +138,17 @@ class Regex:
 
     async def grade(self, ctx: GradeContext) -> Grade:
         """Search the answer for the pattern."""
-        match = self.pattern.search(ctx.output)
-        shown = f"/{self.pattern.pattern}/"
+        try:
+            match = self.pattern.search(ctx.output)
+        except PatternTimeout as exc:
+            return error_grade(self.name, str(exc))
+        shown = f"/{self.pattern.source}/"
         if match is None:
             if self.negate:
                 return pass_grade(self.name, f"did not match {shown}")
             return fail_grade(self.name, f"expected to match {shown}")
         if self.negate:
-            return fail_grade(
-                self.name, f"expected not to match {shown}, matched {quote(match[0])}"
-            )
+            return fail_grade(self.name, f"expected not to match {shown}, matched {quote(match)}")
         return pass_grade(self.name, f"matched {shown}")
 
 
@@ -221,11 +227,7 @@ def _build_equals(a: Assertion) -> Grader:
 
 
 def _build_regex(a: Assertion) -> Grader:
-    source = require_text(a)
-    try:
-        pattern = re.compile(source)
-    except re.error as exc:
-        raise ValueError(f"{a.type}: invalid pattern /{source}/: {exc}") from None
+    pattern = compile_pattern(require_text(a), a.type)
     return Regex(pattern=pattern, negate=a.type == "not-regex", name=a.type)
 
 

@@ -1,7 +1,9 @@
 """Structured graders: JSON answers, JSON Schema, numbers in the answer, latency.
 
 Schemas are checked and compiled into validators when the assertion is built
-(at load time), so a bad schema is a ``file:line:`` error, not a run-time one.
+(at load time), so a bad schema is a ``file:line:`` error, not a run-time one;
+:mod:`evallock.graders._jsonschema` keeps checking an answer bounded in time
+(no remote ``$ref``, pattern searches with a timeout).
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import error_grade, fail_grade, pass_grade, require_number
+from evallock.graders._jsonschema import compile_schema, pattern_budget
+from evallock.graders._regex import PatternTimeout
 from evallock.records import Assertion, Grade
 
 if TYPE_CHECKING:
@@ -38,6 +42,21 @@ def first_number(text: str) -> float | None:
     return float(match[0].replace(",", "").replace("\u2212", "-"))
 
 
+def _one_line(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _unresolvable(exc: Exception) -> str:
+    ref = str(getattr(exc, "ref", ""))
+    if ref.startswith(("#", "/")) or not ref:
+        return _one_line(exc)
+    return (
+        f"$ref {ref!r} is not in the schema; only references inside the schema are"
+        " followed, nothing is fetched"
+    )
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
@@ -58,12 +77,22 @@ class JsonCheck:
             return fail_grade(self.name, f"not valid JSON: {exc}")
         if self.validator is None:
             return pass_grade(self.name, "valid JSON")
-        try:
-            from jsonschema import exceptions as schema_errors
+        from jsonschema import exceptions as schema_errors
+        from referencing.exceptions import Unresolvable
 
-            problem = schema_errors.best_match(self.validator.iter_errors(document))
-        except Exception as exc:  # e.g. an unresolvable $ref; the grader's own failure
+        try:
+            with pattern_budget():
+                problem = schema_errors.best_match(self.validator.iter_errors(document))
+        except PatternTimeout as exc:
             return error_grade(self.name, f"schema could not be applied: {exc}")
+        except RecursionError:
+            return error_grade(
+                self.name, "schema could not be applied: the answer is nested too deeply"
+            )
+        except Unresolvable as exc:
+            return error_grade(self.name, f"schema could not be applied: {_unresolvable(exc)}")
+        except Exception as exc:  # the grader's own failure, never the run's
+            return error_grade(self.name, f"schema could not be applied: {_one_line(exc)}")
         if problem is None:
             return pass_grade(self.name, "valid JSON, matches the schema")
         return fail_grade(
@@ -110,36 +139,6 @@ class LatencyMs:
         return fail_grade(
             self.name, f"answered in {took:.0f} ms, expected at most {_fmt(self.limit)} ms"
         )
-
-
-def compile_schema(schema: Any, what: str = "json-schema") -> Validator:
-    """Check a JSON Schema and compile its validator (with format checks).
-
-    Args:
-        schema: the schema, as an object or as JSON text (e.g. from a CSV cell).
-        what: how to name the assertion in errors.
-
-    Raises:
-        ValueError: when it is not JSON or not a valid JSON Schema.
-    """
-    if isinstance(schema, str):
-        try:
-            schema = orjson.loads(schema)
-        except orjson.JSONDecodeError as exc:
-            raise ValueError(f"{what}: the schema is not valid JSON: {exc}") from None
-    if not isinstance(schema, dict):
-        raise ValueError(f"{what}: the schema must be a JSON object, got {type(schema).__name__}")
-    # jsonschema is imported here, when a case uses json-schema, not on every start-up.
-    from jsonschema import exceptions as schema_errors
-    from jsonschema import validators
-
-    cls = validators.validator_for(schema)
-    try:
-        cls.check_schema(schema)
-    except schema_errors.SchemaError as exc:
-        where = exc.json_path
-        raise ValueError(f"{what}: not a valid JSON schema at {where}: {exc.message}") from None
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
 def _build_is_json(a: Assertion) -> Grader:

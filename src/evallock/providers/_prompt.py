@@ -1,7 +1,16 @@
-"""Prompt templates: a Jinja2 file rendered into the system message of each request."""
+"""Prompt templates: a Jinja2 file rendered into the system message of each request.
+
+Templates render in Jinja2's immutable sandbox: no attribute that reaches
+Python's internals (``__class__``, ``__globals__`` …), no method that changes a
+value, ``range`` of at most 100,000. A template that tries is stopped with
+:class:`~evallock.errors.UsageError` (exit 2) naming the file. Beyond the
+sandbox, ``*`` and ``**`` may not build values past a bound, and the rendered
+prompt is at most :data:`MAX_PROMPT` characters (past it, an error on the case).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,7 +21,12 @@ from evallock.records import Case, Message
 if TYPE_CHECKING:
     import jinja2
 
-__all__ = ["PromptTemplate", "build_messages"]
+__all__ = ["MAX_PROMPT", "PromptTemplate", "build_messages"]
+
+MAX_PROMPT = 1_048_576
+"""Longest rendered prompt, in characters."""
+_MAX_EXPONENT = 10_000
+_MAX_BITS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +52,9 @@ class PromptTemplate:
         file = Path(path)
         try:
             source = file.read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"prompt {file}: cannot read: {exc}") from None
-        env = jinja2.Environment(  # noqa: S701 - renders plain text for an LLM, not HTML
-            undefined=jinja2.StrictUndefined, keep_trailing_newline=True
-        )
+        env = _sandbox()
         try:
             template = env.from_string(source)
         except jinja2.TemplateSyntaxError as exc:
@@ -53,16 +65,81 @@ class PromptTemplate:
         """Render for one case.
 
         Raises:
-            ValueError: a name the template uses is not defined for this case.
+            ValueError: the template cannot be rendered for this case (an undefined
+                name, a failing expression, a prompt past :data:`MAX_PROMPT`).
+            UsageError: the template does what the sandbox forbids (exit 2).
         """
-        import jinja2
+        from jinja2.exceptions import SecurityError, UndefinedError
 
         user = case.input if isinstance(case.input, str) else _last_user_text(case.input)
         context: dict[str, Any] = {**case.vars, "input": user, "vars": case.vars}
         try:
-            return self._template.render(context)
-        except jinja2.UndefinedError as exc:
+            return "".join(_limited(self._template.generate(context)))
+        except SecurityError as exc:
+            raise UsageError(
+                f"prompt template {self.path}: not allowed in the sandbox: {exc}"
+            ) from None
+        except UndefinedError as exc:
             raise ValueError(f"prompt template {self.path}: {exc.message}") from None
+        except _TooLong as exc:
+            raise ValueError(f"prompt template {self.path}: {exc}") from None
+        except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as exc:
+            raise ValueError(f"prompt template {self.path}: {type(exc).__name__}: {exc}") from None
+
+
+class _TooLong(Exception):
+    """The rendered prompt passed :data:`MAX_PROMPT`."""
+
+
+def _sandbox() -> jinja2.Environment:
+    """The immutable sandbox with strict undefined names and bounded ``*`` and ``**``."""
+    from jinja2 import StrictUndefined
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class PromptSandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+            problem = _oversized(operator, left, right)
+            if problem is not None:
+                raise SecurityError(problem)
+            return super().call_binop(context, operator, left, right)
+
+    return PromptSandbox(undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def _oversized(operator: str, left: Any, right: Any) -> str | None:
+    """Why ``left operator right`` would build a value past the bounds, or None."""
+    ints = isinstance(left, int) and isinstance(right, int)
+    if operator == "**":
+        if _is_number(left) and _is_number(right) and abs(right) > _MAX_EXPONENT:
+            return f"the exponent {right} is larger than {_MAX_EXPONENT:,}"
+        if ints and abs(left).bit_length() * abs(right) > _MAX_BITS:
+            return f"{left} ** {right} has more than {_MAX_BITS:,} bits"
+        return None
+    if ints:
+        if abs(left).bit_length() + abs(right).bit_length() > _MAX_BITS:
+            return f"the product has more than {_MAX_BITS:,} bits"
+        return None
+    for seq, times in ((left, right), (right, left)):
+        repeats = isinstance(seq, str | list | tuple) and isinstance(times, int)
+        if repeats and len(seq) * times > MAX_PROMPT:
+            return f"repeating {len(seq):,} items {times:,} times passes {MAX_PROMPT:,}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _limited(chunks: Iterator[str]) -> Iterator[str]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > MAX_PROMPT:
+            raise _TooLong(f"the rendered prompt passes {MAX_PROMPT:,} characters")
+        yield chunk
 
 
 def _last_user_text(messages: list[Message]) -> str:

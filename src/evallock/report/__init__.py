@@ -1,5 +1,6 @@
 """Reports: JSON, JUnit XML, Markdown, and the terminal view (``report.terminal``)."""
 
+from evallock.report._sanitize import terminal_safe
 from evallock.report.junit import JunitWriter, junit_xml, write_junit
 from evallock.report.markdown import markdown_summary
 from evallock.report.run_json import RunReportWriter, run_report, write_run_report
@@ -10,6 +11,7 @@ __all__ = [
     "junit_xml",
     "markdown_summary",
     "run_report",
+    "terminal_safe",
     "write_junit",
     "write_run_report",
 ]

@@ -28,9 +28,11 @@ def print_comparison(outcome: ABOutcome, console: Console) -> None:
     """Print the table (overall, then slices), the power note and the verdict."""
     o = outcome.overall
     a, b = outcome.run_a, outcome.run_b
-    console.print(Text(f"A: {a.run_id}  {a.settings.get('spec', '')}"))
-    console.print(Text(f"B: {b.run_id}  {b.settings.get('spec', '')}"))
-    table = Table(title=f"{outcome.dataset.dataset_id} · metric {o.metric}", title_justify="left")
+    for name, run in (("A", a), ("B", b)):
+        spec = str(run.settings.get("spec", ""))
+        console.print(Text(f"{name}: ") + safe_text(f"{run.run_id}  {spec}", 400))
+    title = safe_text(outcome.dataset.dataset_id, 80) + Text(f" · metric {o.metric}")
+    table = Table(title=title, title_justify="left")
     for column in ("slice", "n", "A [95% CI]", "B [95% CI]", "Δ = B − A [CI]", "p", "verdict"):
         table.add_column(column)
     table.add_row(
@@ -45,7 +47,7 @@ def print_comparison(outcome: ABOutcome, console: Console) -> None:
     for s in outcome.slices:
         an = s.analysis
         if an is None:
-            table.add_row(safe_text(s.label, 50), str(s.n_pairs), "", "", "", "", s.verdict)
+            table.add_row(safe_text(s.label, 50), str(s.n_pairs), "", "", "", "", Text(s.verdict))
             continue
         p = (
             f"holm {s.p_holm:.3g} · bh {s.p_bh:.3g}"

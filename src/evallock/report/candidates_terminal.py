@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evallock.feedback import Candidate, CandidateDetail, PromoteResult, ProposalPlan
-from evallock.report.terminal import safe_text
+from evallock.report.terminal import safe_text, terminal_safe
 
 __all__ = ["print_candidate", "print_candidates", "print_promotion", "print_proposal"]
 
@@ -41,7 +41,7 @@ def print_candidates(candidates: Sequence[Candidate], console: Console) -> None:
     for column in ("id", "state", "traces", "keys", "input", "reason"):
         table.add_column(column, no_wrap=column in ("id", "state", "traces"))
     for c in candidates:
-        state = Text(c.state, style=_STATE_STYLE.get(c.state, ""))
+        state = Text(terminal_safe(c.state), style=_STATE_STYLE.get(c.state, ""))
         if c.duplicate_of:
             state.append(" dup of ", style="dim")
             state.append_text(safe_text(c.duplicate_of, 40))
@@ -65,7 +65,8 @@ def print_candidate(detail: CandidateDetail, console: Console) -> None:
     """One candidate in full, with its audit trail."""
     c = detail.candidate
     console.print(_field("candidate", c.candidate_id))
-    console.print(Text(f"{'state':<12}", style="bold") + Text(c.state, style=_STATE_STYLE[c.state]))
+    state = Text(terminal_safe(c.state), style=_STATE_STYLE.get(c.state, ""))
+    console.print(Text(f"{'state':<12}", style="bold") + state)
     console.print(_field("trace", c.trace_id))
     if c.trace_count > 1:
         more = ", ".join(c.trace_ids[1:6]) + (" …" if c.trace_count > 6 else "")
@@ -88,7 +89,7 @@ def print_candidate(detail: CandidateDetail, console: Console) -> None:
     for event in detail.events:
         line = Text(f"  {event.at:%Y-%m-%d %H:%M:%S}  ")
         line.append_text(safe_text(event.actor, 40))
-        line.append(f"  {event.action}  ")
+        line.append("  ").append_text(safe_text(event.action, 40)).append("  ")
         line.append_text(safe_text(orjson.dumps(event.detail).decode(), 160))
         console.print(line)
 

@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from evallock.analysis import Comparison, CoverageReport, SliceChange, SliceComparison
-from evallock.report.terminal import safe_text
+from evallock.report.terminal import plain_text, safe_text
 from evallock.stats import Interval
 
 __all__ = ["print_coverage", "print_offline_online"]
@@ -161,5 +161,5 @@ def print_coverage(report: CoverageReport, console: Console) -> None:
         where = " ".join(f"{k}={v or '∅'}" for k, v in s.slice.items())
         console.print(Text("blind spot: ", style="bold red") + safe_text(where, 60))
         console.print("  suggested case (edit expected and note, then append to the golden set):")
-        # JSON escapes every control character, and Text is never parsed as markup.
-        console.print(Text(orjson.dumps(s.suggestion).decode()), soft_wrap=True)
+        # JSON escapes C0 controls but not C1 or bidi ones; Text is never parsed as markup.
+        console.print(plain_text(orjson.dumps(s.suggestion).decode()), soft_wrap=True)

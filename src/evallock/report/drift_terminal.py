@@ -22,9 +22,10 @@ def print_drift(
 ) -> None:
     """Figures with intervals, slices, detectors (and the batch series with ``history``)."""
     console.print(
-        Text(
+        safe_text(
             f"window {report.window}: {report.available} traces, {report.n_samples} judged"
-            f" ({report.judge_errors} judge errors), judge {report.judge_version}"
+            f" ({report.judge_errors} judge errors), judge {report.judge_version}",
+            400,
         )
     )
     console.print(
@@ -37,7 +38,9 @@ def print_drift(
     delta = f"Δ {report.delta:+.2f}"
     if report.delta_ci is not None:
         delta += f" [{report.delta_ci.lo:+.2f}, {report.delta_ci.hi:+.2f}]"
-    console.print(Text(f"baseline {report.baseline.mean:.2f} ({report.baseline.source}) · {delta}"))
+    console.print(
+        safe_text(f"baseline {report.baseline.mean:.2f} ({report.baseline.source}) · {delta}", 400)
+    )
     if report.slices:
         table = Table(title="slices (BH-adjusted)", title_justify="left")
         for column in ("slice", "n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):
@@ -56,7 +59,7 @@ def print_drift(
         console.print(table)
     for d in report.detectors:
         fired = ", ".join(d.fired_at) if d.fired_at else "quiet"
-        console.print(Text(f"{d.name}: limit {d.limit:.2f}, ARL0 {d.arl0:.0f} — {fired}"))
+        console.print(safe_text(f"{d.name}: limit {d.limit:.2f}, ARL0 {d.arl0:.0f} — {fired}", 400))
     if history and report.batches:
         table = Table(title="batches", title_justify="left")
         for column in ("batch", "n", "mean", "bad share", "z", "fired"):
@@ -72,10 +75,12 @@ def print_drift(
             )
         console.print(table)
     for k in inputs:
+        # Key names and values come from traffic.
         console.print(
-            Text(
+            safe_text(
                 f"input mix {k.key}: PSI {k.psi:.3f} ({k.level}), chi² p {k.p_value:.3g};"
-                f" {k.biggest_change}"
+                f" {k.biggest_change}",
+                400,
             )
         )
     if embedding is not None:

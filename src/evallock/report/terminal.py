@@ -7,27 +7,29 @@ rewrite the terminal.
 
 from __future__ import annotations
 
-import re
-
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from evallock.evaluation import EvalOutcome
+from evallock.report._sanitize import terminal_safe
 
-__all__ = ["print_locks_failed", "print_run", "safe_text"]
-
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+__all__ = ["plain_text", "print_locks_failed", "print_run", "safe_text", "terminal_safe"]
 
 
 def safe_text(value: str | None, limit: int = 120) -> Text:
-    """Plain text with control sequences stripped and a length bound."""
+    """One line of plain ``Text``: escape sequences and controls removed, length bound."""
     if not value:
         return Text("")
-    flat = _CONTROL.sub("", " ".join(value.split()))
+    flat = " ".join(terminal_safe(value, newlines=False).split())
     if len(flat) > limit:
         flat = flat[: limit - 1] + "…"
     return Text(flat)
+
+
+def plain_text(value: str, style: str = "") -> Text:
+    """Plain ``Text`` keeping its lines: escape sequences and controls removed, never markup."""
+    return Text(terminal_safe(value), style=style)
 
 
 def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> None:
@@ -63,14 +65,17 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
             console.print(f"… and {total - shown} more (see --json)")
     ci = gate.pass_rate_ci
     summary = Text()
-    summary.append(f"{outcome.dataset.dataset_id}  run {outcome.run.run_id}\n")
+    summary.append_text(safe_text(outcome.dataset.dataset_id, 200))
+    summary.append("  run ").append_text(safe_text(outcome.run.run_id, 200))
+    summary.append("\n")
     summary.append(
         f"pass rate {gate.pass_rate:.1%} ({gate.passed}/{gate.n}), "
         f"95% CI [{ci.lo:.1%}, {ci.hi:.1%}]  ·  failed {gate.failed}  ·  errored {gate.errored}"
         f"  ·  flaky {len(gate.flaky)}\n"
     )
     baseline = gate.baseline_run_id or "none"
-    summary.append(f"baseline {baseline}  ·  new failures {len(gate.new_failures)}")
+    summary.append("baseline ").append_text(safe_text(baseline, 200))
+    summary.append(f"  ·  new failures {len(gate.new_failures)}")
     summary.append(f"  ·  locks failed {len(gate.locks_failed)}")
     stats = outcome.stats
     if stats.judge_errors:

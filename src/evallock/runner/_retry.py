@@ -45,8 +45,17 @@ async def call_with_retry(
     call: Callable[[], Awaitable[T]],
     policy: RetryPolicy,
     rng: random.Random,
+    *,
+    on_retry: Callable[[], None] | None = None,
 ) -> tuple[T, int]:
     """Await ``call`` until it succeeds or the policy gives up.
+
+    Args:
+        call: the request.
+        policy: how often and how patiently to ask again.
+        rng: the jitter's randomness.
+        on_retry: called before each further attempt, also of a call that fails in
+            the end (the attempts' count is returned only with a result).
 
     Returns:
         The result and the number of attempts it took.
@@ -62,5 +71,7 @@ async def call_with_retry(
             wait = policy.delay(attempt, error, rng)
             if wait is None:
                 raise
+        if on_retry is not None:
+            on_retry()
         await anyio.sleep(wait)
         attempt += 1

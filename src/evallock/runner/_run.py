@@ -8,6 +8,7 @@ number of cases. Results are read back from the store in input order
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections import OrderedDict
@@ -17,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from evallock.errors import EvallockError, TargetError
+from evallock.errors import ConfigError, EvallockError, TargetError
 from evallock.graders import JudgeGrader, build_graders, combine, judge_version, run_graders
 from evallock.graders._base import GradeContext, Grader, JudgeClient
 from evallock.keys import merge_keys
@@ -59,6 +60,20 @@ class RunOptions:
     seed: int = 0
     """Seeds the retry jitter."""
 
+    def __post_init__(self) -> None:
+        """Refuse options no run can use.
+
+        Raises:
+            ConfigError: concurrency or trials below 1, or a timeout that is not a
+                positive number of seconds.
+        """
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.trials < 1:
+            raise ConfigError(f"trials must be at least 1, got {self.trials}")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
+
 
 @dataclass(kw_only=True, slots=True)
 class RunStats:
@@ -75,7 +90,8 @@ class RunStats:
     judge_cache_hits: int = 0
     """Judge verdicts reused from the cache."""
     retries: int = 0
-    """Extra attempts spent on retryable failures."""
+    """Extra attempts spent on retryable target failures, whether the call then
+    succeeded or failed in the end."""
     seconds: float = 0.0
     """Wall time of the run."""
 
@@ -147,6 +163,10 @@ class _Runner:
                 self._keys.popitem(last=False)
         return found[0], keys
 
+    def _count_retry(self) -> None:
+        # Counted as each retry starts: a call that fails after its retries spent them too.
+        self.stats.retries += 1
+
     async def ask(self, provider: Provider, messages: list[dict[str, Any]]) -> Completion:
         key = target_cache_key(provider.target_id, messages) if self.answers else None
         if self.answers is not None and key is not None:
@@ -164,8 +184,9 @@ class _Runner:
         async def call() -> Completion:
             return await provider.complete(messages, timeout=self.options.timeout)
 
-        completion, attempts = await call_with_retry(call, self.options.retry, self.rng)
-        self.stats.retries += attempts - 1
+        completion, _ = await call_with_retry(
+            call, self.options.retry, self.rng, on_retry=self._count_retry
+        )
         if self.answers is not None and key is not None:
             self.answers.put(
                 key,

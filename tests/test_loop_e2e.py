@@ -149,8 +149,8 @@ def test_offline_win_online_loss_becomes_a_lock(cli, fake_service, project, monk
     store = open_store(store_url)
     try:
         traces, feedback = production_traffic()
-        store.add_traces(traces)
-        store.add_feedback(feedback)
+        store.traces.add(traces)
+        store.feedback.add(feedback)
     finally:
         store.close()
 

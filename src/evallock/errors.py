@@ -4,14 +4,16 @@ Errors that happen to one case (a target timeout, a grader that cannot parse a
 judge reply) are *data* on that case's record, never exceptions that stop a run.
 The exceptions here are for the run itself::
 
-    EvallockError                 base; never raised directly
-    ├── UsageError                exit 2: bad input, flags or config
-    │   ├── CaseFileError         a case file with bad lines (file:line: reason, each)
-    │   └── ConfigError           evallock.yaml or a flag that does not make sense
-    └── InfraError                exit 3: something we depend on is unreachable
-        ├── TargetError           the service under test, after retries
-        ├── JudgeError            the judge model, after retries
-        └── StoreError            the store cannot be opened or written
+    EvallockError                   base; never raised directly
+    ├── UsageError                  exit 2: bad input, flags or config
+    │   ├── CaseFileError           a case file with bad lines (file:line: reason, each)
+    │   ├── ConfigError             evallock.yaml or a flag that does not make sense
+    │   ├── CandidateNotFoundError  no candidate has this id or id prefix (HTTP 404)
+    │   └── CandidateStateError     its state does not allow the action (HTTP 409)
+    └── InfraError                  exit 3: something we depend on is unreachable
+        ├── TargetError             the service under test, after retries
+        ├── JudgeError              the judge model, after retries
+        └── StoreError              the store cannot be opened or written
 
 Exit code 1 (the gate failed, an alert fired) is a verdict, not an exception.
 """
@@ -19,6 +21,8 @@ Exit code 1 (the gate failed, an alert fired) is a verdict, not an exception.
 from __future__ import annotations
 
 __all__ = [
+    "CandidateNotFoundError",
+    "CandidateStateError",
     "CaseFileError",
     "ConfigError",
     "EvallockError",
@@ -54,6 +58,14 @@ class CaseFileError(UsageError):
 
 class ConfigError(UsageError):
     """evallock.yaml or a flag that does not make sense."""
+
+
+class CandidateNotFoundError(UsageError):
+    """No candidate has this id or id prefix (an HTTP route answers 404)."""
+
+
+class CandidateStateError(UsageError):
+    """The candidate's state does not allow the action, e.g. it is promoted (HTTP 409)."""
 
 
 class InfraError(EvallockError):

@@ -34,7 +34,7 @@ def add_run(
         started_at=started,
         keys=keys,
     )
-    store.create_run(run)
+    store.runs.create(run)
     records = []
     for case_id, (passed, case_keys) in cases.items():
         scores = (judge or {}).get(case_id, [])
@@ -52,8 +52,8 @@ def add_run(
                     keys={**keys, **case_keys},
                 )
             )
-    store.add_records(records)
-    store.finish_run(
+    store.runs.add_records(records)
+    store.runs.finish(
         run_id,
         status=status,
         verdict="pass" if status == "complete" else None,

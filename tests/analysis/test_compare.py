@@ -51,8 +51,8 @@ def seed_worked_example(store, *, v4_enterprise_rate: float = 0.4, per_tier: int
         traces, feedback = traffic(
             version=version, day0=day0, rates=rates, per_tier=per_tier, seed=seed, errors=0.02
         )
-        store.add_traces(traces)
-        store.add_feedback(feedback)
+        store.traces.add(traces)
+        store.feedback.add(feedback)
 
 
 def by_slice(comparison):
@@ -101,8 +101,8 @@ def test_offline_and_online_agreeing_is_not_flagged(store) -> None:
         traces, feedback = traffic(
             version=version, day0=day0, rates={"enterprise": rate}, per_tier=100, seed=seed
         )
-        store.add_traces(traces)
-        store.add_feedback(feedback)
+        store.traces.add(traces)
+        store.feedback.add(feedback)
     [_, v4] = compare_offline_online(store, by=["prompt_version", "customer_tier"]).slices
     assert v4.change.offline_delta == -1.0 and v4.change.verdict == "consistent"
 
@@ -110,10 +110,10 @@ def test_offline_and_online_agreeing_is_not_flagged(store) -> None:
 def test_a_falling_online_judge_score_flags_too(store) -> None:
     seed_worked_example(store, v4_enterprise_rate=0.05)
     samples = []
-    for trace in store.list_traces(keys={"customer_tier": "enterprise"}, limit=1000):
+    for trace in store.traces.find(keys={"customer_tier": "enterprise"}, limit=1000):
         good = trace.keys["prompt_version"] == "v3"
         samples.append((trace.trace_id, (5 if good else 2) - int(trace.trace_id, 16) % 2, ""))
-    store.add_drift_report(
+    store.reports.add_drift_report(
         {
             "window": "2026-10-01T00:00:00Z..2026-10-20T00:00:00Z",
             "judge_version": "j",
@@ -251,8 +251,8 @@ def exact_traffic(store, tiers: dict[str, tuple[int, int]], n: int = 200) -> Non
                     feedback.append(
                         Feedback(feedback_id=trace_id, trace_id=trace_id, rating="down", score=0.0)
                     )
-    store.add_traces(traces)
-    store.add_feedback(feedback)
+    store.traces.add(traces)
+    store.feedback.add(feedback)
 
 
 def test_a_chance_rise_among_many_slices_is_not_flagged(store) -> None:

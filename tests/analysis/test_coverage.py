@@ -26,8 +26,8 @@ def seed(store) -> None:
     traces, feedback = traffic(
         version="v4", day0=0, rates={"consumer": 0.05, "enterprise": 0.4}, per_tier=100, seed=3
     )
-    store.add_traces(traces)
-    store.add_feedback(feedback)
+    store.traces.add(traces)
+    store.feedback.add(feedback)
 
 
 def test_slices_are_ranked_by_complaints_and_blind_spots_named(store) -> None:
@@ -55,8 +55,8 @@ def test_bad_judge_scores_are_complaints_too(store) -> None:
         input="Where are my invoices?",
         keys={"intent": "billing", "customer_tier": "enterprise"},
     )
-    store.add_traces([trace])
-    store.add_drift_report(
+    store.traces.add([trace])
+    store.reports.add_drift_report(
         {
             "window": "2026-10-01T00:00:00Z..2026-10-02T00:00:00Z",
             "judge_version": "j",
@@ -71,8 +71,8 @@ def test_bad_judge_scores_are_complaints_too(store) -> None:
 
 def test_version_keys_do_not_narrow_the_match_and_missing_values_must_match(store) -> None:
     seed(store)
-    store.add_traces([Trace(trace_id="b" * 32, timestamp=T0, input="hi", keys={})])
-    store.add_feedback([Feedback(feedback_id="x", trace_id="b" * 32, rating="down", score=0.0)])
+    store.traces.add([Trace(trace_id="b" * 32, timestamp=T0, input="hi", keys={})])
+    store.feedback.add([Feedback(feedback_id="x", trace_id="b" * 32, rating="down", score=0.0)])
     report = coverage_report(
         store, GOLDEN, dataset_id="g@1", by=["prompt_version", "customer_tier"]
     )

@@ -29,7 +29,7 @@ def request(judge_url: str, since: str, until: str, **changes: object) -> DriftR
 
 
 def test_planted_drop_alerts_on_the_right_window_and_names_the_slice(store, fake_service) -> None:
-    store.add_traces(make_traffic())
+    store.traces.add(make_traffic())
     quiet = run_drift(request(fake_service.base_url, day(7), day(11)), store).report
     assert not quiet.alert, quiet.reasons
     outcome = run_drift(request(fake_service.base_url, day(11), day(14)), store)
@@ -43,12 +43,12 @@ def test_planted_drop_alerts_on_the_right_window_and_names_the_slice(store, fake
     assert report.bad_share_ci.lo <= report.bad_share <= report.bad_share_ci.hi
     assert report.judge_version.startswith("judge@")
     assert report.baseline.judge_version == report.judge_version
-    stored = store.list_drift_reports()
+    stored = store.reports.drift_reports()
     assert stored[0]["report_id"] == outcome.report_id and stored[0]["alert"] is True
 
 
 def test_false_alarm_rate_on_drift_free_traffic(sqlite_store, fake_service) -> None:
-    sqlite_store.add_traces(
+    sqlite_store.traces.add(
         make_traffic(days=21, per_day=80, drop_from_day=None, seed=11, mediocre_share=0.2)
     )
     alerts = 0
@@ -74,7 +74,7 @@ def test_sampling_is_deterministic_and_stratified_with_a_floor() -> None:
 
 
 def test_fewer_traces_than_asked_uses_all_and_says_so(sqlite_store, fake_service) -> None:
-    sqlite_store.add_traces(make_traffic(days=8, per_day=10, drop_from_day=None))
+    sqlite_store.traces.add(make_traffic(days=8, per_day=10, drop_from_day=None))
     report = run_drift(
         request(fake_service.base_url, day(7), day(8), sample=500), sqlite_store
     ).report
@@ -83,7 +83,7 @@ def test_fewer_traces_than_asked_uses_all_and_says_so(sqlite_store, fake_service
 
 
 def test_empty_window_and_missing_baseline_are_usage_errors(sqlite_store, fake_service) -> None:
-    sqlite_store.add_traces(make_traffic(days=8, per_day=5, drop_from_day=None))
+    sqlite_store.traces.add(make_traffic(days=8, per_day=5, drop_from_day=None))
     with pytest.raises(UsageError, match="no traces between"):
         run_drift(request(fake_service.base_url, day(30), day(31)), sqlite_store)
     with pytest.raises(UsageError, match="give one baseline"):
@@ -93,7 +93,7 @@ def test_empty_window_and_missing_baseline_are_usage_errors(sqlite_store, fake_s
 
 
 def test_judge_down_is_an_infra_error(sqlite_store, closed_port) -> None:
-    sqlite_store.add_traces(make_traffic(days=8, per_day=5, drop_from_day=None))
+    sqlite_store.traces.add(make_traffic(days=8, per_day=5, drop_from_day=None))
     with pytest.raises(JudgeError):
         run_drift(
             request(
@@ -117,7 +117,7 @@ def test_judge_nonsense_is_counted_and_marks_the_report_untrustworthy(
         replace(t, output=(t.output or "") + " [[judge:garbage]]") if i % 2 else t
         for i, t in enumerate(traffic)
     ]
-    sqlite_store.add_traces(garbled)
+    sqlite_store.traces.add(garbled)
     report = run_drift(
         request(fake_service.base_url, day(7), day(8), baseline=4.0, baseline_window=None),
         sqlite_store,
@@ -127,7 +127,7 @@ def test_judge_nonsense_is_counted_and_marks_the_report_untrustworthy(
 
 
 def test_baseline_number_and_detectors_print_their_arl0(sqlite_store, fake_service) -> None:
-    sqlite_store.add_traces(make_traffic())
+    sqlite_store.traces.add(make_traffic())
     report = run_drift(
         request(
             fake_service.base_url,

@@ -19,7 +19,7 @@ def seeded(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path}/drift.db"
     store = open_store(url)
     try:
-        store.add_traces(make_traffic())
+        store.traces.add(make_traffic())
     finally:
         store.close()
     return url

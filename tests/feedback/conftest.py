@@ -85,5 +85,5 @@ def complaint(
 
 
 def seed(store: Any, items: list[tuple[Trace, Feedback]]) -> None:
-    store.add_traces([t for t, _ in items])
-    store.add_feedback([f for _, f in items])
+    store.traces.add([t for t, _ in items])
+    store.feedback.add([f for _, f in items])

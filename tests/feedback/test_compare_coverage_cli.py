@@ -30,8 +30,8 @@ def store_url(tmp_path: Path) -> str:
                 started_at=datetime(2026, 11, n, tzinfo=UTC),
                 keys={"prompt_version": version},
             )
-            store.create_run(run)
-            store.add_records(
+            store.runs.create(run)
+            store.runs.add_records(
                 [
                     EvalRecord(
                         run_id=run.run_id,
@@ -45,7 +45,7 @@ def store_url(tmp_path: Path) -> str:
                     for i in range(4)
                 ]
             )
-            store.finish_run(
+            store.runs.finish(
                 run.run_id,
                 status="complete",
                 verdict="pass",
@@ -59,8 +59,8 @@ def store_url(tmp_path: Path) -> str:
             keys = {"prompt_version": version, "customer_tier": TIER, "intent": "refund"}
             trace, rating = complaint(n, f"Our contract was charged twice, ticket {n}", keys=keys)
             items.append((trace, rating if version == "v4" or n % 20 == 0 else None))
-        store.add_traces([t for t, _ in items])
-        store.add_feedback([f for _, f in items if f is not None])
+        store.traces.add([t for t, _ in items])
+        store.feedback.add([f for _, f in items if f is not None])
     finally:
         store.close()
     return url

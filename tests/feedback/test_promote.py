@@ -79,15 +79,15 @@ def test_promote_appends_valid_lock_lines_and_rewrites_nothing(accepted, tmp_pat
     assert case.is_lock and case.source.trace_id == tid(1)
     assert line["grader"] == "rules"  # the expected text is graded beside the assertions
     assert [a.type for a in case.asserts] == ["not-icontains", "matches-expected"]
-    promoted = store.get_candidate(first)
+    promoted = store.candidates.get(first)
     assert (promoted.state, promoted.case_id, promoted.dataset_id) == (
         "promoted",
         case_id,
         dataset.dataset_id,
     )
-    assert store.get_trace(tid(1)).keys["dataset_id"] == dataset.dataset_id
-    assert store.candidate_events(first)[-1].detail["case_id"] == case_id
-    assert store.get_candidate(second).state == "pending"
+    assert store.traces.get(tid(1)).keys["dataset_id"] == dataset.dataset_id
+    assert store.candidates.events(first)[-1].detail["case_id"] == case_id
+    assert store.candidates.get(second).state == "pending"
 
     again = promote_candidates(store, path, actor="carol")
     assert again.written == () and again.linked == () and path.read_bytes() == after
@@ -124,7 +124,7 @@ def test_a_trace_already_in_the_file_is_linked_not_written_twice(accepted, tmp_p
     result = promote_candidates(store, path, actor="carol")
     assert result.written == () and result.linked == ((first, "by-hand"),)
     assert path.read_bytes() == before
-    assert store.get_candidate(first).case_id == "by-hand"
+    assert store.candidates.get(first).case_id == "by-hand"
 
 
 def test_nothing_is_written_when_the_store_fails(accepted, tmp_path, monkeypatch) -> None:
@@ -136,11 +136,11 @@ def test_nothing_is_written_when_the_store_fails(accepted, tmp_path, monkeypatch
     def broken(*args, **kwargs):
         raise StoreError("disk full")
 
-    monkeypatch.setattr(store, "mark_promoted", broken)
+    monkeypatch.setattr(store.candidates, "mark_promoted", broken)
     with pytest.raises(StoreError):
         promote_candidates(store, path, actor="carol")
     assert path.read_bytes() == before
-    assert store.get_candidate(first).state == "accepted"
+    assert store.candidates.get(first).state == "accepted"
 
 
 def test_bad_targets_are_refused_before_writing(accepted, tmp_path) -> None:
@@ -157,7 +157,7 @@ def test_bad_targets_are_refused_before_writing(accepted, tmp_path) -> None:
     with pytest.raises(UsageError, match="no candidate"):
         promote_candidates(store, tmp_path / "g.jsonl", actor="c", candidate_ids=["ffffffff"])
     assert not (tmp_path / "g.jsonl").exists()
-    assert store.get_candidate(first).state == "accepted"
+    assert store.candidates.get(first).state == "accepted"
 
 
 def test_only_the_named_candidates(accepted, tmp_path) -> None:
@@ -165,7 +165,7 @@ def test_only_the_named_candidates(accepted, tmp_path) -> None:
     accept_candidate(store, second, expected="Billing > Invoices", actor="bob")
     result = promote_candidates(store, tmp_path / "g.jsonl", actor="c", candidate_ids=[second])
     assert [c for c, _ in result.written] == [second]
-    assert store.get_candidate(first).state == "accepted"
+    assert store.candidates.get(first).state == "accepted"
 
 
 def test_nothing_to_promote(store, tmp_path) -> None:
@@ -232,4 +232,4 @@ def test_reviewers_promoting_at_once_append_each_case_once(accepted, tmp_path: P
     assert [candidate for candidate, _ in written] == [first]
     ids = [case.id for case in load_cases(path).cases]
     assert len(ids) == len(set(ids)) == 3
-    assert store.get_candidate(first).state == "promoted"
+    assert store.candidates.get(first).state == "promoted"

@@ -124,9 +124,9 @@ def test_propose_is_idempotent_and_merges_later_traces(store) -> None:
     later = propose_candidates(store, actor="bob")
     ident = plan.new[0].candidate_id
     assert later.merges == {ident: (tid(3),)}
-    stored = store.get_candidate(ident)
+    stored = store.candidates.get(ident)
     assert stored.trace_ids == (tid(2), tid(1), tid(3))
-    events = store.candidate_events(ident)
+    events = store.candidates.events(ident)
     assert [(e.action, e.actor) for e in events] == [("proposed", "alice"), ("merged", "bob")]
     assert events[1].detail == {"trace_ids": [tid(3)]}
 

@@ -85,8 +85,8 @@ def test_accept_needs_something_to_grade_with_and_a_valid_line(proposed) -> None
         accept_candidate(
             store, first, expected=None, asserts=[{"type": "regex", "value": "("}], actor="b"
         )
-    assert store.get_candidate(first).state == "pending"
-    assert [e.action for e in store.candidate_events(first)] == ["proposed"]
+    assert store.candidates.get(first).state == "pending"
+    assert [e.action for e in store.candidates.events(first)] == ["proposed"]
 
 
 def test_reject_needs_a_reason_and_unknown_ids_are_usage_errors(proposed) -> None:
@@ -102,7 +102,9 @@ def test_reject_needs_a_reason_and_unknown_ids_are_usage_errors(proposed) -> Non
 def test_a_promoted_candidate_is_final(proposed) -> None:
     store, (first, _) = proposed
     accept_candidate(store, first, expected="yes", actor="bob")
-    store.mark_promoted([(first, "fb-1")], promoted_to="g.jsonl", dataset_id="g@1", events=[])
+    store.candidates.mark_promoted(
+        [(first, "fb-1")], promoted_to="g.jsonl", dataset_id="g@1", events=[]
+    )
     for action in (
         lambda: accept_candidate(store, first, expected="no", actor="bob"),
         lambda: reject_candidate(store, first, reason="late", actor="bob"),
@@ -113,7 +115,7 @@ def test_a_promoted_candidate_is_final(proposed) -> None:
 
 def test_a_lost_race_is_reported_not_overwritten(proposed, monkeypatch) -> None:
     store, (first, _) = proposed
-    real = store.transition_candidate
+    real = store.candidates.transition
 
     def racing(candidate_id, **kwargs):
         real(
@@ -124,7 +126,7 @@ def test_a_lost_race_is_reported_not_overwritten(proposed, monkeypatch) -> None:
         )
         return real(candidate_id, **kwargs)
 
-    monkeypatch.setattr(store, "transition_candidate", racing)
+    monkeypatch.setattr(store.candidates, "transition", racing)
     with pytest.raises(UsageError, match=r"cannot reject candidate .* it is rejected"):
         reject_candidate(store, first, reason="mine", actor="bob")
 
@@ -151,7 +153,9 @@ def test_errors_say_what_an_http_route_should_answer(proposed) -> None:
     with pytest.raises(CandidateNotFoundError):
         show_candidate(store, "ffffffff")
     accept_candidate(store, first, expected="yes", actor="bob")
-    store.mark_promoted([(first, "fb-1")], promoted_to="g.jsonl", dataset_id="g@1", events=[])
+    store.candidates.mark_promoted(
+        [(first, "fb-1")], promoted_to="g.jsonl", dataset_id="g@1", events=[]
+    )
     with pytest.raises(CandidateStateError):
         reject_candidate(store, first, reason="late", actor="bob")
     assert issubclass(CandidateStateError, UsageError)  # exit 2 on the command line

@@ -59,7 +59,7 @@ def test_example_story_gate_passes_on_v3_and_fails_on_v4(store, fake_service) ->
     assert bad.gate.new_failures
     assert any(reason.startswith("lock case failed") for reason in bad.gate.reasons)
     # every shared key of the run lands on each record, with the case's own keys
-    records = list(store.iter_records(bad.run.run_id))
+    records = list(store.runs.iter_records(bad.run.run_id))
     assert len(records) == bad.dataset.count
     for record in records:
         assert record.keys["prompt_version"] == "support-v4"
@@ -67,7 +67,7 @@ def test_example_story_gate_passes_on_v3_and_fails_on_v4(store, fake_service) ->
         assert "intent" in record.keys and "customer_tier" in record.keys
     judged = [r for r in records if r.judge_score is not None]
     assert judged and all(r.keys["judge_version"].startswith("judge@") for r in judged)
-    stored = store.get_run(bad.run.run_id)
+    stored = store.runs.get(bad.run.run_id)
     assert stored.status == "complete" and stored.verdict == "fail"
     assert stored.summary["locks_failed"] == list(bad.gate.locks_failed)
 
@@ -100,7 +100,7 @@ def test_429_and_500_storm_every_case_answered_and_graded_once(
     assert counts["faults"] == 5 * (2 + 1 + 3)
     assert outcome.stats.retries == counts["faults"]
     assert outcome.gate.passed == 20 and outcome.gate.errored == 0
-    assert len(list(sqlite_store.iter_records(outcome.run.run_id))) == 20
+    assert len(list(sqlite_store.runs.iter_records(outcome.run.run_id))) == 20
 
 
 def test_non_retryable_400_and_timeouts_are_errors_on_the_case(
@@ -137,7 +137,7 @@ def test_unreachable_target_is_exit_3_naming_the_url(sqlite_store, closed_port, 
         run_eval(request_for(write_cases(tmp_path / "c.jsonl", rows), url), sqlite_store)
     assert info.value.exit_code == 3
     assert f"127.0.0.1:{closed_port}" in str(info.value)
-    (run,) = sqlite_store.list_runs()
+    (run,) = sqlite_store.runs.find()
     assert run.status == "interrupted"
 
 
@@ -263,7 +263,7 @@ def test_trials_majority_and_flaky_with_a_python_target(sqlite_store, tmp_path) 
     wobbly = by_id["wobbly"]
     assert wobbly.trials == 3 and wobbly.trials_passed == 2 and wobbly.passed and wobbly.flaky
     assert outcome.gate.flaky == ("wobbly",)
-    assert len(list(sqlite_store.iter_records(outcome.run.run_id))) == 6
+    assert len(list(sqlite_store.runs.iter_records(outcome.run.run_id))) == 6
 
 
 def test_resume_asks_only_missing_trials(
@@ -302,7 +302,7 @@ def test_resume_asks_only_missing_trials(
     outcome = run_eval(replace(request, resume=run.run_id), sqlite_store)
     assert service_stats.model("support-bot")["requests"] == 6
     assert outcome.run.run_id == run.run_id and outcome.gate.n == 10
-    assert sqlite_store.get_run(run.run_id).status == "complete"
+    assert sqlite_store.runs.get(run.run_id).status == "complete"
 
 
 def test_cases_are_read_as_the_workers_need_them_and_results_a_block_at_a_time(
@@ -341,7 +341,7 @@ def test_cases_are_read_as_the_workers_need_them_and_results_a_block_at_a_time(
         target_id="t",
         started_at=datetime.now(UTC),
     )
-    sqlite_store.create_run(run)
+    sqlite_store.runs.create(run)
 
     async def go() -> None:
         provider = OpenAICompatProvider(base_url=fake_service.base_url, model="support-bot")
@@ -361,20 +361,24 @@ def test_cases_are_read_as_the_workers_need_them_and_results_a_block_at_a_time(
     assert consumed == n
     assert read_when_first_answered[0] <= 256, "the runner read ahead of its workers"
 
-    class CountingStore:
+    class CountingRuns:
         def __init__(self) -> None:
             self.blocks: list[int] = []
 
         def records_of_cases(self, run_id: str, case_ids: list[str]):  # type: ignore[no-untyped-def]
             self.blocks.append(len(case_ids))
-            return sqlite_store.records_of_cases(run_id, case_ids)
+            return sqlite_store.runs.records_of_cases(run_id, case_ids)
+
+    class CountingStore:
+        def __init__(self) -> None:
+            self.runs = CountingRuns()
 
     counting = CountingStore()
     consumed = 0
     results = [result for result, _, _ in stream_results(cases(), counting, run.run_id, block=500)]
     assert [r.case_id for r in results] == [f"c{i:04d}" for i in range(n)]
     assert all(r.passed for r in results)
-    assert counting.blocks == [500, 500, 200]
+    assert counting.runs.blocks == [500, 500, 200]
 
 
 def test_a_case_file_edited_during_the_run_interrupts_it(sqlite_store, fake_service, tmp_path):
@@ -408,5 +412,5 @@ def test_a_case_file_edited_during_the_run_interrupts_it(sqlite_store, fake_serv
             run_eval(request, sqlite_store)
     finally:
         del sys.modules["edits_its_cases"]
-    (run,) = sqlite_store.list_runs()
+    (run,) = sqlite_store.runs.find()
     assert run.status == "interrupted"

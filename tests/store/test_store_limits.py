@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evallock.errors import UsageError
-from evallock.feedback import Candidate, CandidateEvent
 from evallock.limits import (
     MAX_DEPTH,
     MAX_ID,
@@ -24,7 +23,7 @@ from evallock.limits import (
     MAX_TEXT,
     FieldLimitError,
 )
-from evallock.records import Feedback, Trace
+from evallock.records import Candidate, CandidateEvent, Feedback, Trace
 
 T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
 WIDE = "🧾"  # four bytes in UTF-8: the most an indexed value can cost per character
@@ -91,10 +90,10 @@ def test_a_field_limit_error_is_a_usage_error():
 )
 def test_a_trace_past_a_limit_is_refused_and_nothing_of_its_batch_written(store, changes, field):
     with pytest.raises(FieldLimitError) as caught:
-        store.add_traces([_trace(1), _trace(2, **changes), _trace(3)])
+        store.traces.add([_trace(1), _trace(2, **changes), _trace(3)])
     assert caught.value.field == field
-    assert store.list_traces() == []
-    assert store.count_traces() == 0
+    assert store.traces.find() == []
+    assert store.traces.count() == 0
 
 
 def test_a_trace_at_every_limit_is_stored_and_read_back(store):
@@ -116,13 +115,13 @@ def test_a_trace_at_every_limit_is_stored_and_read_back(store):
         },
         messages=[_nested(MAX_DEPTH - 1)],
     )
-    assert store.add_traces([at_limit]) == 1
-    assert store.get_trace(at_limit.trace_id) == at_limit
-    assert store.list_traces(keys={"intent": at_limit.keys["intent"]}) == [at_limit]
+    assert store.traces.add([at_limit]) == 1
+    assert store.traces.get(at_limit.trace_id) == at_limit
+    assert store.traces.find(keys={"intent": at_limit.keys["intent"]}) == [at_limit]
     # a second trace with the same wide values goes into the same indexes
     twin = _trace(2, keys=dict(at_limit.keys))
-    assert store.add_traces([twin]) == 1
-    assert store.count_traces(keys={"prompt_version": at_limit.keys["prompt_version"]}) == 2
+    assert store.traces.add([twin]) == 1
+    assert store.traces.count(keys={"prompt_version": at_limit.keys["prompt_version"]}) == 2
 
 
 @pytest.mark.parametrize(
@@ -140,9 +139,9 @@ def test_a_trace_at_every_limit_is_stored_and_read_back(store):
 )
 def test_feedback_past_a_limit_is_refused_and_nothing_of_its_batch_written(store, changes, field):
     with pytest.raises(FieldLimitError) as caught:
-        store.add_feedback([_feedback(1), _feedback(2, **changes)])
+        store.feedback.add([_feedback(1), _feedback(2, **changes)])
     assert caught.value.field == field
-    assert store.list_feedback() == []
+    assert store.feedback.find() == []
 
 
 def test_feedback_at_every_limit_is_stored_and_read_back(store):
@@ -155,9 +154,9 @@ def test_feedback_at_every_limit_is_stored_and_read_back(store):
         author=WIDE * MAX_KEY_VALUE,
         name=WIDE * MAX_KEY_VALUE,
     )
-    assert store.add_feedback([at_limit]) == 1
-    assert store.list_feedback(trace_id=at_limit.trace_id) == [at_limit]
-    assert store.add_feedback([at_limit]) == 0  # once per feedback_id, the wide one too
+    assert store.feedback.add([at_limit]) == 1
+    assert store.feedback.find(trace_id=at_limit.trace_id) == [at_limit]
+    assert store.feedback.add([at_limit]) == 0  # once per feedback_id, the wide one too
 
 
 def _candidate(ident: str = "c1") -> Candidate:
@@ -182,7 +181,7 @@ def _event(action: str, **detail) -> CandidateEvent:
 def _accept(store, **changes):
     values = {"state": "accepted", "expected": "yes", "asserts": [], "vars": {}, **changes}
     detail = {k: v for k, v in values.items() if k != "state"}
-    return store.transition_candidate(
+    return store.candidates.transition(
         "c1",
         from_states=["pending", "accepted"],
         changes=values,
@@ -200,30 +199,30 @@ def _accept(store, **changes):
     ],
 )
 def test_a_review_past_a_limit_is_refused_and_nothing_written(store, changes, field):
-    store.add_candidates([_candidate()], {}, [])
+    store.candidates.add([_candidate()], {}, [])
     with pytest.raises(FieldLimitError) as caught:
         _accept(store, **changes)
     assert caught.value.field == field
-    assert store.get_candidate("c1").state == "pending"
-    assert store.candidate_events("c1") == []
+    assert store.candidates.get("c1").state == "pending"
+    assert store.candidates.events("c1") == []
 
 
 def test_a_rejection_reason_past_its_limit_is_refused(store):
-    store.add_candidates([_candidate()], {}, [])
+    store.candidates.add([_candidate()], {}, [])
     reason = "x" * (MAX_SHORT_TEXT + 1)
     with pytest.raises(FieldLimitError) as caught:
-        store.transition_candidate(
+        store.candidates.transition(
             "c1",
             from_states=["pending"],
             changes={"state": "rejected", "note": reason},
             event=_event("rejected", reason=reason),
         )
     assert caught.value.field == "reason"
-    assert store.get_candidate("c1").state == "pending"
+    assert store.candidates.get("c1").state == "pending"
 
 
 def test_a_review_at_every_limit_is_stored(store):
-    store.add_candidates([_candidate()], {}, [])
+    store.candidates.add([_candidate()], {}, [])
     done = _accept(
         store,
         expected=WIDE * MAX_TEXT,
@@ -232,11 +231,11 @@ def test_a_review_at_every_limit_is_stored(store):
         asserts=[_nested(MAX_DEPTH - 1)],
     )
     assert done.expected == WIDE * MAX_TEXT and done.note == WIDE * MAX_SHORT_TEXT
-    assert store.get_candidate("c1").vars == _nested(MAX_DEPTH)
+    assert store.candidates.get("c1").vars == _nested(MAX_DEPTH)
 
 
 def test_a_hostile_candidate_id_is_simply_not_found(store):
-    store.add_candidates([_candidate()], {}, [])
-    assert store.get_candidate("c" * 10_000) is None
-    assert store.get_candidate(WIDE * 10_000) is None
-    assert store.candidate_events("c" * 10_000) == []
+    store.candidates.add([_candidate()], {}, [])
+    assert store.candidates.get("c" * 10_000) is None
+    assert store.candidates.get(WIDE * 10_000) is None
+    assert store.candidates.events("c" * 10_000) == []

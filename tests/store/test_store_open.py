@@ -17,9 +17,9 @@ from evallock.store._url import mask_url, parse_store_url
 
 def test_opening_twice_keeps_the_data(store_url, make_run):
     with open_store(store_url) as first:
-        first.create_run(make_run("r1"))
+        first.runs.create(make_run("r1"))
     with open_store(store_url) as second:
-        assert second.get_run("r1") == make_run("r1")
+        assert second.runs.get("r1") == make_run("r1")
 
 
 def test_store_url_is_masked():
@@ -67,13 +67,13 @@ def test_a_closed_store_refuses_work(store):
     store.close()
     store.close()  # closing twice is fine
     with pytest.raises(StoreError, match="is closed"):
-        store.list_runs()
+        store.runs.find()
 
 
 def test_in_memory_sqlite_store_works(make_run):
     with open_store("sqlite://") as store:
-        store.create_run(make_run("r1"))
-        assert store.get_run("r1") == make_run("r1")
+        store.runs.create(make_run("r1"))
+        assert store.runs.get("r1") == make_run("r1")
 
 
 def test_concurrent_first_opens_migrate_once(store_url):
@@ -85,7 +85,7 @@ def test_concurrent_first_opens_migrate_once(store_url):
         try:
             barrier.wait()
             with open_store(store_url) as store:
-                store.create_run(
+                store.runs.create(
                     Run(
                         run_id=f"r{i}",
                         dataset_id="d@1",
@@ -105,7 +105,7 @@ def test_concurrent_first_opens_migrate_once(store_url):
 
     assert errors == []
     with open_store(store_url) as store:
-        assert len(store.list_runs()) == 8
+        assert len(store.runs.find()) == 8
 
 
 def test_concurrent_processes_share_one_sqlite_file(tmp_path):
@@ -117,14 +117,14 @@ def test_concurrent_processes_share_one_sqlite_file(tmp_path):
         "from evallock.store import open_store\n"
         "with open_store(sys.argv[1]) as s:\n"
         "    for i in range(20):\n"
-        "        s.create_run(Run(run_id=f'{sys.argv[2]}-{i}', dataset_id='d@1', dataset_name='d',"
+        "        s.runs.create(Run(run_id=f'{sys.argv[2]}-{i}', dataset_id='d@1', dataset_name='d',"
         " target_id='t', started_at=datetime.now(UTC)))\n"
     )
     procs = [subprocess.Popen([sys.executable, "-c", script, url, f"p{n}"]) for n in range(4)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
 
     with open_store(url) as store:
-        assert len(store.list_runs()) == 80
+        assert len(store.runs.find()) == 80
 
 
 def test_opening_a_current_store_imports_neither_alembic_nor_psycopg(tmp_path):

@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from evallock.feedback import Candidate
-from evallock.records import Trace
+from evallock.records import Candidate, Trace
 from evallock.store import CandidatePosition, TracePosition
 
 T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
@@ -21,7 +20,7 @@ def _walk(store, *, limit: int, **query) -> list[str]:
     seen: list[str] = []
     after = None
     while True:
-        page = store.list_traces(limit=limit, after=after, **query)
+        page = store.traces.find(limit=limit, after=after, **query)
         seen += [t.trace_id for t in page]
         if len(page) < limit:
             return seen
@@ -31,11 +30,11 @@ def _walk(store, *, limit: int, **query) -> list[str]:
 def test_pages_after_a_position_walk_ties_once_each_in_order(store):
     # 250 traces share one timestamp, between traces a minute earlier and later.
     tied = [_trace(n, T0, intent="refund" if n % 2 else "billing") for n in range(1, 251)]
-    store.add_traces(
+    store.traces.add(
         [*tied, _trace(1000, T0 - timedelta(minutes=1)), _trace(1001, T0 + timedelta(minutes=1))]
     )
     newest = _walk(store, limit=7)
-    assert newest == [t.trace_id for t in store.list_traces(limit=1000)]
+    assert newest == [t.trace_id for t in store.traces.find(limit=1000)]
     assert len(newest) == len(set(newest)) == 252
     assert newest[0] == f"{1001:032x}" and newest[-1] == f"{1000:032x}"
     assert newest[1:-1] == sorted((t.trace_id for t in tied), reverse=True)
@@ -50,20 +49,20 @@ def test_pages_after_a_position_walk_ties_once_each_in_order(store):
 
 
 def test_a_position_between_rows_and_an_offset_after_it(store):
-    store.add_traces([_trace(n, T0 + timedelta(seconds=n // 2)) for n in range(10)])
+    store.traces.add([_trace(n, T0 + timedelta(seconds=n // 2)) for n in range(10)])
     # a position that is no stored trace: the page starts at the next one in the order
     after = TracePosition(timestamp=T0 + timedelta(seconds=2), trace_id=f"{4:032x}" + "0")
-    page = store.list_traces(after=after, newest_first=False, limit=3)
+    page = store.traces.find(after=after, newest_first=False, limit=3)
     assert [int(t.trace_id, 16) for t in page] == [5, 6, 7]
-    skipped = store.list_traces(after=after, newest_first=False, limit=3, offset=2)
+    skipped = store.traces.find(after=after, newest_first=False, limit=3, offset=2)
     assert [int(t.trace_id, 16) for t in skipped] == [7, 8, 9]
-    before = store.list_traces(after=after, limit=100)
+    before = store.traces.find(after=after, limit=100)
     assert [int(t.trace_id, 16) for t in before] == [4, 3, 2, 1, 0]
 
 
 def test_a_naive_position_is_refused(store):
     with pytest.raises(ValueError, match=r"after\.timestamp is a naive datetime"):
-        store.list_traces(after=TracePosition(timestamp=datetime(2026, 10, 4), trace_id="a"))
+        store.traces.find(after=TracePosition(timestamp=datetime(2026, 10, 4), trace_id="a"))
 
 
 def _candidate(ident: str, traces: int, minute: int) -> Candidate:
@@ -83,12 +82,12 @@ def _candidate(ident: str, traces: int, minute: int) -> Candidate:
 
 def test_candidate_pages_after_a_position(store):
     made = [_candidate(f"c{i:03d}", traces=1 + i % 3, minute=i % 4) for i in range(40)]
-    store.add_candidates(made, {}, [])
-    everything = [c.candidate_id for c in store.list_candidates(limit=None)]
+    store.candidates.add(made, {}, [])
+    everything = [c.candidate_id for c in store.candidates.find(limit=None)]
     seen: list[str] = []
     after = None
     while True:
-        page = store.list_candidates(limit=6, after=after)
+        page = store.candidates.find(limit=6, after=after)
         seen += [c.candidate_id for c in page]
         if len(page) < 6:
             break
@@ -98,13 +97,13 @@ def test_candidate_pages_after_a_position(store):
         )
     assert seen == everything and len(set(seen)) == 40
     with pytest.raises(ValueError, match="not be negative"):
-        store.list_candidates(offset=-1)
+        store.candidates.find(offset=-1)
 
 
 @pytest.mark.parametrize("page", [{"offset": 2**31}, {"limit": 2**31}, {"offset": 2**63}])
 def test_a_page_past_32_bits_is_refused_on_both_backends(store, page):
     with pytest.raises(ValueError, match="at most 2,147,483,647"):
-        store.list_traces(**page)
+        store.traces.find(**page)
     with pytest.raises(ValueError, match="at most 2,147,483,647"):
-        store.list_candidates(**page)
-    assert store.list_traces(offset=2**31 - 1, limit=2**31 - 1) == []
+        store.candidates.find(**page)
+    assert store.traces.find(offset=2**31 - 1, limit=2**31 - 1) == []

@@ -28,40 +28,40 @@ def test_run_round_trips_with_keys_settings_and_hostile_text(store, make_run):
         },
         settings={"cases": "evals/golden.jsonl", "note": HOSTILE, "nested": {"x": [1, 2.5, None]}},
     )
-    store.create_run(run)
+    store.runs.create(run)
 
-    got = store.get_run(HOSTILE)
+    got = store.runs.get(HOSTILE)
 
     assert got == run
     assert got.started_at.tzinfo is UTC
     assert got.started_at == datetime(2026, 10, 4, 9, 30, 15, 123456, tzinfo=UTC)
-    assert store.list_runs()[0].run_id == HOSTILE  # and the table is still there
+    assert store.runs.find()[0].run_id == HOSTILE  # and the table is still there
 
 
 def test_get_run_of_unknown_id_is_none(store):
-    assert store.get_run("nope") is None
+    assert store.runs.get("nope") is None
 
 
 def test_create_run_twice_is_refused_and_keeps_the_first(store, make_run):
-    store.create_run(make_run("r1", target_id="first"))
+    store.runs.create(make_run("r1", target_id="first"))
 
     with pytest.raises(StoreError, match=r"cannot create run 'r1' in store .*already stored"):
-        store.create_run(make_run("r1", target_id="second"))
+        store.runs.create(make_run("r1", target_id="second"))
 
-    assert store.get_run("r1").target_id == "first"
+    assert store.runs.get("r1").target_id == "first"
 
 
 def test_naive_times_are_refused(store, make_run):
     with pytest.raises(ValueError, match="naive"):
-        store.create_run(make_run(started_at=datetime(2026, 1, 1)))
+        store.runs.create(make_run(started_at=datetime(2026, 1, 1)))
 
 
 def test_finish_run_sets_the_outcome(store, make_run):
-    store.create_run(make_run("base"))
-    store.create_run(make_run("r1"))
+    store.runs.create(make_run("base"))
+    store.runs.create(make_run("r1"))
     finished = T0 + timedelta(minutes=3)
 
-    store.finish_run(
+    store.runs.finish(
         "r1",
         status="complete",
         verdict="fail",
@@ -70,7 +70,7 @@ def test_finish_run_sets_the_outcome(store, make_run):
         finished_at=finished,
     )
 
-    got = store.get_run("r1")
+    got = store.runs.get("r1")
     assert got.status == "complete"
     assert got.verdict == "fail"
     assert got.summary == {
@@ -86,7 +86,7 @@ def test_finish_run_sets_the_outcome(store, make_run):
 
 def test_finish_run_of_unknown_run_raises(store):
     with pytest.raises(StoreError, match="no such run"):
-        store.finish_run(
+        store.runs.finish(
             "ghost",
             status="complete",
             verdict="pass",
@@ -98,9 +98,9 @@ def test_finish_run_of_unknown_run_raises(store):
 
 @pytest.mark.parametrize(("status", "verdict"), [("done", "pass"), ("complete", "maybe")])
 def test_finish_run_rejects_unknown_status_or_verdict(store, make_run, status, verdict):
-    store.create_run(make_run())
+    store.runs.create(make_run())
     with pytest.raises(ValueError, match="expected"):
-        store.finish_run(
+        store.runs.finish(
             "r1", status=status, verdict=verdict, summary={}, baseline_run_id=None, finished_at=T0
         )
 
@@ -109,25 +109,25 @@ def test_list_runs_newest_first_with_filters_and_limit(store, make_run):
     for i, (dataset, target) in enumerate(
         [("golden", "a"), ("golden", "b"), ("smoke", "a"), ("golden", "a")]
     ):
-        store.create_run(
+        store.runs.create(
             make_run(
                 f"r{i}", dataset_name=dataset, target_id=target, started_at=T0 + timedelta(hours=i)
             )
         )
-    store.finish_run(
+    store.runs.finish(
         "r0", status="complete", verdict="pass", summary={}, baseline_run_id=None, finished_at=T0
     )
 
-    assert [r.run_id for r in store.list_runs()] == ["r3", "r2", "r1", "r0"]
-    assert [r.run_id for r in store.list_runs(dataset_name="golden")] == ["r3", "r1", "r0"]
-    assert [r.run_id for r in store.list_runs(dataset_name="golden", target_id="a")] == ["r3", "r0"]
-    assert [r.run_id for r in store.list_runs(status="complete")] == ["r0"]
-    assert [r.run_id for r in store.list_runs(limit=2)] == ["r3", "r2"]
-    assert store.list_runs(dataset_name="nothing") == []
+    assert [r.run_id for r in store.runs.find()] == ["r3", "r2", "r1", "r0"]
+    assert [r.run_id for r in store.runs.find(dataset_name="golden")] == ["r3", "r1", "r0"]
+    assert [r.run_id for r in store.runs.find(dataset_name="golden", target_id="a")] == ["r3", "r0"]
+    assert [r.run_id for r in store.runs.find(status="complete")] == ["r0"]
+    assert [r.run_id for r in store.runs.find(limit=2)] == ["r3", "r2"]
+    assert store.runs.find(dataset_name="nothing") == []
 
 
 def _finish(store, run_id, verdict, status="complete"):
-    store.finish_run(
+    store.runs.finish(
         run_id,
         status=status,
         verdict=verdict,
@@ -148,7 +148,7 @@ def test_last_passing_run_is_the_newest_complete_pass_of_dataset_and_target(stor
         ("other-dataset", 7, "smoke", "bot", "complete", "pass"),
     ]
     for run_id, hours, dataset, target, status, verdict in plan:
-        store.create_run(
+        store.runs.create(
             make_run(
                 run_id,
                 dataset_name=dataset,
@@ -159,7 +159,7 @@ def test_last_passing_run_is_the_newest_complete_pass_of_dataset_and_target(stor
         if status is not None:
             _finish(store, run_id, verdict, status)
 
-    assert store.last_passing_run("golden", "bot").run_id == "new-pass"
-    assert store.last_passing_run("golden", "bot", exclude_run_id="new-pass").run_id == "old-pass"
-    assert store.last_passing_run("golden", "other-bot").run_id == "other-target"
-    assert store.last_passing_run("golden", "nobody") is None
+    assert store.runs.last_passing("golden", "bot").run_id == "new-pass"
+    assert store.runs.last_passing("golden", "bot", exclude_run_id="new-pass").run_id == "old-pass"
+    assert store.runs.last_passing("golden", "other-bot").run_id == "other-target"
+    assert store.runs.last_passing("golden", "nobody") is None

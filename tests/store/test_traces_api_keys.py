@@ -13,31 +13,31 @@ T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
 
 
 def _add(store, key_id="k1", scope="ingest", key_hash="h1", name="collector"):
-    store.add_api_key(key_id=key_id, name=name, scope=scope, key_hash=key_hash, created_at=T0)
+    store.api_keys.add(key_id=key_id, name=name, scope=scope, key_hash=key_hash, created_at=T0)
 
 
 def test_add_find_and_list(store):
     _add(store)
     _add(store, "k2", "admin", "h2", "ops '; DROP TABLE api_keys; --")
 
-    key = store.find_api_key("h1")
+    key = store.api_keys.by_hash("h1")
     assert key == ApiKey(
         key_id="k1", name="collector", scope="ingest", created_at=T0, revoked_at=None
     )
     assert key.active
-    assert store.find_api_key("nope") is None
-    assert [k.key_id for k in store.list_api_keys()] == ["k1", "k2"]
-    assert store.list_api_keys()[1].name == "ops '; DROP TABLE api_keys; --"
+    assert store.api_keys.by_hash("nope") is None
+    assert [k.key_id for k in store.api_keys.all()] == ["k1", "k2"]
+    assert store.api_keys.all()[1].name == "ops '; DROP TABLE api_keys; --"
 
 
 def test_revoked_keys_are_found_with_their_revocation_time(store):
     _add(store)
-    assert store.revoke_api_key("k1") is True
-    revoked = store.find_api_key("h1")
+    assert store.api_keys.revoke("k1") is True
+    revoked = store.api_keys.by_hash("h1")
     assert revoked.revoked_at is not None and not revoked.active
-    assert store.revoke_api_key("k1") is True
-    assert store.find_api_key("h1").revoked_at == revoked.revoked_at  # the first time is kept
-    assert store.revoke_api_key("unknown") is False
+    assert store.api_keys.revoke("k1") is True
+    assert store.api_keys.by_hash("h1").revoked_at == revoked.revoked_at  # the first time is kept
+    assert store.api_keys.revoke("unknown") is False
 
 
 def test_ids_and_hashes_are_unique(store):
@@ -67,4 +67,4 @@ def test_bad_keys_are_refused(store, changes, message):
         **changes,
     }
     with pytest.raises(ValueError, match=message):
-        store.add_api_key(**arguments)
+        store.api_keys.add(**arguments)

@@ -53,18 +53,18 @@ def test_a_trace_round_trips_with_every_field_and_hostile_text(store):
         source="proxy",
         messages=[{"role": "user", "content": HOSTILE, "parts": [{"type": "blob"}]}],
     )
-    assert store.add_traces([trace]) == 1
+    assert store.traces.add([trace]) == 1
 
-    assert store.get_trace(trace.trace_id) == trace
-    assert store.get_trace("f" * 32) is None
-    assert store.list_traces() == [trace]
+    assert store.traces.get(trace.trace_id) == trace
+    assert store.traces.get("f" * 32) is None
+    assert store.traces.find() == [trace]
 
 
 def test_add_returns_how_many_were_new(store):
-    assert store.add_traces([]) == 0
-    assert store.add_traces([_trace(1), _trace(2)]) == 2
-    assert store.add_traces([_trace(2), _trace(3), _trace(3)]) == 1
-    assert store.count_traces() == 3
+    assert store.traces.add([]) == 0
+    assert store.traces.add([_trace(1), _trace(2)]) == 2
+    assert store.traces.add([_trace(2), _trace(3), _trace(3)]) == 1
+    assert store.traces.count() == 3
 
 
 def test_a_trace_id_seen_before_is_merged_without_overwriting(store):
@@ -89,10 +89,10 @@ def test_a_trace_id_seen_before_is_merged_without_overwriting(store):
         keys={"intent": "billing", "customer_tier": "pro", "session_id": "s-9", "user": "u-1"},
         source="proxy",
     )
-    store.add_traces([first])
-    assert store.add_traces([second]) == 0
+    store.traces.add([first])
+    assert store.traces.add([second]) == 0
 
-    merged = store.get_trace(first.trace_id)
+    merged = store.traces.get(first.trace_id)
     assert merged.input == first.input  # stored content is never overwritten
     assert merged.model == "m-1"
     assert (merged.output, merged.tokens_in, merged.error) == ("the answer", 31, "late error")
@@ -106,8 +106,8 @@ def test_a_trace_id_seen_before_is_merged_without_overwriting(store):
     assert merged.timestamp == T0  # the earliest start
     assert merged.latency_ms == 1000.0  # the longest duration: the root span's
 
-    store.add_traces([replace(second, timestamp=T0 + timedelta(hours=1), latency_ms=5.0)])
-    assert store.get_trace(first.trace_id) == merged
+    store.traces.add([replace(second, timestamp=T0 + timedelta(hours=1), latency_ms=5.0)])
+    assert store.traces.get(first.trace_id) == merged
 
 
 def test_duplicates_within_one_batch_are_merged_the_same_way(store):
@@ -115,8 +115,8 @@ def test_duplicates_within_one_batch_are_merged_the_same_way(store):
     part_two = _trace(
         1, input=None, output="late", latency_ms=50.0, timestamp=T0, keys={"feature": "chat"}
     )
-    assert store.add_traces([part_one, part_two]) == 1
-    merged = store.get_trace(part_one.trace_id)
+    assert store.traces.add([part_one, part_two]) == 1
+    merged = store.traces.get(part_one.trace_id)
     assert (merged.input, merged.output, merged.latency_ms, merged.timestamp) == (
         "question 1",
         "late",
@@ -128,15 +128,15 @@ def test_duplicates_within_one_batch_are_merged_the_same_way(store):
 
 def test_naive_times_are_refused(store):
     with pytest.raises(ValueError, match="naive"):
-        store.add_traces([_trace(1, timestamp=datetime(2026, 10, 4, 9, 0))])
+        store.traces.add([_trace(1, timestamp=datetime(2026, 10, 4, 9, 0))])
     with pytest.raises(ValueError, match="since is a naive datetime"):
-        store.list_traces(since=datetime(2026, 10, 4))
+        store.traces.find(since=datetime(2026, 10, 4))
     with pytest.raises(ValueError, match="not be negative"):
-        store.list_traces(limit=-1)
+        store.traces.find(limit=-1)
 
 
 def test_list_and_count_by_window_keys_and_pages(store):
-    store.add_traces(
+    store.traces.add(
         [
             _trace(
                 n,
@@ -150,29 +150,29 @@ def test_list_and_count_by_window_keys_and_pages(store):
         ]
     )
 
-    newest = store.list_traces(limit=3)
+    newest = store.traces.find(limit=3)
     assert [t.trace_id for t in newest] == [f"{n:032x}" for n in (10, 9, 8)]
-    oldest = store.list_traces(limit=3, offset=2, newest_first=False)
+    oldest = store.traces.find(limit=3, offset=2, newest_first=False)
     assert [t.trace_id for t in oldest] == [f"{n:032x}" for n in (3, 4, 5)]
 
     window = {"since": T0 + timedelta(minutes=3), "until": T0 + timedelta(minutes=7)}
-    assert [t.trace_id[-1] for t in store.list_traces(**window, newest_first=False)] == [
+    assert [t.trace_id[-1] for t in store.traces.find(**window, newest_first=False)] == [
         "3",
         "4",
         "5",
         "6",
     ]
-    assert store.count_traces(**window) == 4
+    assert store.traces.count(**window) == 4
 
-    refund = store.list_traces(keys={"intent": "refund", "Customer-Tier": "pro"})
+    refund = store.traces.find(keys={"intent": "refund", "Customer-Tier": "pro"})
     assert {int(t.trace_id, 16) for t in refund} == {1, 3, 5, 7, 9}
-    assert store.count_traces(keys={"intent": "refund"}) == 5
-    by_session = store.list_traces(keys={"session_id": "s-0"}, newest_first=False)
+    assert store.traces.count(keys={"intent": "refund"}) == 5
+    by_session = store.traces.find(keys={"session_id": "s-0"}, newest_first=False)
     assert [int(t.trace_id, 16) for t in by_session] == [3, 6, 9]
-    assert store.count_traces(keys={"session_id": "s-0", "intent": "billing"}) == 1
-    assert store.count_traces(keys={"intent": HOSTILE}) == 0
+    assert store.traces.count(keys={"session_id": "s-0", "intent": "billing"}) == 1
+    assert store.traces.count(keys={"intent": HOSTILE}) == 0
     with pytest.raises(ValueError, match="key names"):
-        store.list_traces(keys={"bad'key": "x"})
+        store.traces.find(keys={"bad'key": "x"})
 
 
 def test_concurrent_writers_merge_spans_of_the_same_traces(store_url):
@@ -196,7 +196,7 @@ def test_concurrent_writers_merge_spans_of_the_same_traces(store_url):
         barrier.wait()
         try:
             for start in range(0, len(ids), 20):
-                stores[name].add_traces(halves[name][start : start + 20])
+                stores[name].traces.add(halves[name][start : start + 20])
         except BaseException as exc:
             errors.append(exc)
 
@@ -207,7 +207,7 @@ def test_concurrent_writers_merge_spans_of_the_same_traces(store_url):
         thread.join()
     try:
         assert errors == []
-        traces = stores["a"].list_traces(limit=1000)
+        traces = stores["a"].traces.find(limit=1000)
         assert len(traces) == 200
         assert all(
             (t.input, t.output, t.latency_ms, t.timestamp, t.keys)
@@ -223,7 +223,7 @@ def test_a_closed_store_raises_store_error(store_url):
     closed = open_store(store_url)
     closed.close()
     with pytest.raises(StoreError, match="closed"):
-        closed.add_traces([_trace()])
+        closed.traces.add([_trace()])
 
 
 def test_text_postgresql_cannot_hold_is_stored_alike_on_both_backends(store):
@@ -233,14 +233,14 @@ def test_text_postgresql_cannot_hold_is_stored_alike_on_both_backends(store):
         output="lone \ud800 surrogate",
         keys={"intent": "a\x00b", "note": "x\x00"},
     )
-    store.add_traces([trace])
-    stored = store.get_trace(trace.trace_id)
+    store.traces.add([trace])
+    stored = store.traces.get(trace.trace_id)
     assert (stored.input, stored.output) == ("before\ufffdafter", "lone ? surrogate")
     assert stored.keys["intent"] == "a\ufffdb" and stored.keys["note"] == "x\ufffd"
     # lookups are cleaned as the rows were: both backends find it, neither fails
-    assert store.list_traces(keys={"intent": "a\x00b"}) == [stored]
-    assert store.list_traces(keys={"note": "x\x00"}) == [stored]
-    assert store.get_trace("\x00" * 32) is None
+    assert store.traces.find(keys={"intent": "a\x00b"}) == [stored]
+    assert store.traces.find(keys={"note": "x\x00"}) == [stored]
+    assert store.traces.get("\x00" * 32) is None
 
 
 def test_non_finite_numbers_are_refused_on_both_backends(store):
@@ -249,16 +249,16 @@ def test_non_finite_numbers_are_refused_on_both_backends(store):
         ({"cost": float("inf")}, "cost"),
     ):
         with pytest.raises(FieldLimitError) as caught:
-            store.add_traces([_trace(1, **changes)])
+            store.traces.add([_trace(1, **changes)])
         assert caught.value.field == field
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 def test_token_counts_beyond_32_bits_are_refused(store):
     with pytest.raises(FieldLimitError, match=r"tokens_in: 2147483648 is not a count") as caught:
-        store.add_traces([_trace(1, tokens_in=2**31)])
+        store.traces.add([_trace(1, tokens_in=2**31)])
     assert caught.value.field == "tokens_in"
     with pytest.raises(FieldLimitError, match="tokens_out: -1 is not a count"):
-        store.add_traces([_trace(1, tokens_out=-1)])
-    assert store.add_traces([_trace(1, tokens_in=2**31 - 1)]) == 1
-    assert store.count_traces() == 1
+        store.traces.add([_trace(1, tokens_out=-1)])
+    assert store.traces.add([_trace(1, tokens_in=2**31 - 1)]) == 1
+    assert store.traces.count() == 1

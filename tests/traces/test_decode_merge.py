@@ -41,10 +41,10 @@ def test_spans_in_separate_batches_merge_in_the_store(store):
 
     first = decode_otlp_traces(to_protobuf(request(llm)), PROTOBUF)
     second = decode_otlp_traces(to_json(request(root, resource={"service.version": "2"})), JSON)
-    assert store.add_traces(first.traces) == 1
-    assert store.add_traces(second.traces) == 0
+    assert store.traces.add(first.traces) == 1
+    assert store.traces.add(second.traces) == 0
 
-    merged = store.get_trace(TRACE)
+    merged = store.traces.get(TRACE)
     assert (merged.input, merged.output, merged.model) == ("Q", "A", "m-1")
     assert merged.latency_ms == 1000.0
     assert merged.timestamp == datetime(2026, 1, 1, tzinfo=UTC)
@@ -64,24 +64,24 @@ def test_hostile_content_is_stored_byte_for_byte(store):
         "evallock.note": HOSTILE,
     }
     batch = decode_otlp_traces(to_protobuf(request(span(attributes=attributes))), PROTOBUF)
-    store.add_traces(batch.traces)
+    store.traces.add(batch.traces)
 
-    stored = store.get_trace(TRACE)
+    stored = store.traces.get(TRACE)
     assert stored == batch.traces[0]
     assert (stored.input, stored.output) == (HOSTILE, HOSTILE)
     assert stored.keys == {"customer_tier": HOSTILE, "note": HOSTILE}
     assert stored.input.encode() == HOSTILE.encode()
-    assert store.list_traces(keys={"customer_tier": HOSTILE}) == [stored]
+    assert store.traces.find(keys={"customer_tier": HOSTILE}) == [stored]
 
 
 def test_feedback_from_events_and_the_endpoint_is_stored_once(store, evaluation_export):
     events = decode_otlp_logs(orjson.dumps(evaluation_export), JSON)
-    assert store.add_feedback(events.feedback) == 1
-    assert store.add_feedback(decode_otlp_logs(orjson.dumps(evaluation_export), JSON).feedback) == 0
+    assert store.feedback.add(events.feedback) == 1
+    assert store.feedback.add(decode_otlp_logs(orjson.dumps(evaluation_export), JSON).feedback) == 0
     payload = {"trace_id": TRACE, "rating": "down", "comment": HOSTILE}
-    assert store.add_feedback([parse_feedback(payload)]) == 1
-    assert store.add_feedback([parse_feedback(payload)]) == 0  # a retry without an id
-    names = {f.name for f in store.list_feedback(trace_id=TRACE)}
+    assert store.feedback.add([parse_feedback(payload)]) == 1
+    assert store.feedback.add([parse_feedback(payload)]) == 0  # a retry without an id
+    names = {f.name for f in store.feedback.find(trace_id=TRACE)}
     assert names == {"policy_groundedness", "user_feedback"}
 
 
@@ -89,13 +89,13 @@ def test_message_event_logs_fill_a_trace_whose_span_had_no_content(store):
     bare = span(
         span_id=LLM, attributes={"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"}
     )
-    store.add_traces(decode_otlp_traces(to_json(request(bare)), JSON).traces)
+    store.traces.add(decode_otlp_traces(to_json(request(bare)), JSON).traces)
     logs = logs_request(
         log_record("gen_ai.user.message", body={"content": "Q?"}),
         log_record("gen_ai.choice", body={"index": 0, "message": {"content": "A!"}}),
     )
-    store.add_traces(decode_otlp_logs(to_json(logs), JSON).traces)
-    merged = store.get_trace(TRACE)
+    store.traces.add(decode_otlp_logs(to_json(logs), JSON).traces)
+    merged = store.traces.get(TRACE)
     assert (merged.input, merged.output, merged.model, merged.latency_ms) == (
         "Q?",
         "A!",

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from evallock.analysis._analysis_store import HistoryStore
 from evallock.analysis.history import DEPLOY_KEYS, passes_by_case
 from evallock.records import EvalRecord, Run
 from evallock.stats import Interval
@@ -78,7 +78,7 @@ def _fold(
 
 
 def offline_runs(
-    store: Any, keys: Sequence[str], *, dataset_name: str | None
+    store: HistoryStore, keys: Sequence[str], *, dataset_name: str | None
 ) -> tuple[str | None, dict[SliceValues, OfflineRun]]:
     """The newest complete run of each version of a dataset, folded and sliced.
 
@@ -87,7 +87,7 @@ def offline_runs(
         and the runs by their values of the version keys among ``keys``.
     """
     version_keys = [k for k in keys if k in RUN_KEYS]
-    runs: list[Run] = store.list_runs(dataset_name=dataset_name, status="complete")
+    runs = store.runs.find(dataset_name=dataset_name, status="complete")
     if not runs:
         return dataset_name, {}
     name = dataset_name or runs[0].dataset_name
@@ -98,7 +98,7 @@ def offline_runs(
         version = tuple(run.keys.get(k) or None for k in version_keys)
         chosen.setdefault(version, run)
     folded = {
-        version: _fold(run, version, keys, list(store.iter_records(run.run_id)))
+        version: _fold(run, version, keys, list(store.runs.iter_records(run.run_id)))
         for version, run in chosen.items()
     }
     return name, folded

@@ -29,6 +29,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from evallock.analysis._analysis_store import ComparisonStore
 from evallock.analysis._comparison import (
     NO_OFFLINE_COVERAGE,
     NO_ONLINE_TRAFFIC,
@@ -53,7 +54,7 @@ from evallock.errors import UsageError
 from evallock.stats import adjust_benjamini_hochberg, wilson_interval
 
 if TYPE_CHECKING:
-    from evallock.store._slices import SliceCounts
+    from evallock.store import SliceCounts
 
 __all__ = [
     "Comparison",
@@ -161,7 +162,7 @@ def _verdicts(changes: list[SliceChange | None], alpha: float) -> list[SliceChan
 
 
 def compare_offline_online(
-    store: Any,
+    store: ComparisonStore,
     *,
     by: Sequence[str],
     since: datetime | None = None,
@@ -189,7 +190,7 @@ def compare_offline_online(
     other_at = [i for i, k in enumerate(keys) if k not in RUN_KEYS]
     dataset, runs = offline_runs(store, keys, dataset_name=dataset_name)
     try:
-        counts = store.trace_slices(keys, since=since, until=until)
+        counts = store.traces.slices(keys, since=since, until=until)
     except ValueError as exc:
         raise UsageError(f"--by: {exc}") from None
     by_values = {c.values: c for c in counts if c.n}

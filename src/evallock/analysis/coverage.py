@@ -15,13 +15,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from evallock.analysis._analysis_store import CoverageStore
 from evallock.analysis._slicing import RUN_KEYS
 from evallock.errors import UsageError
 from evallock.feedback import NearDuplicateIndex
 from evallock.records import Case
 from evallock.stats import Interval, wilson_interval
+
+if TYPE_CHECKING:
+    from evallock.store import Complaint
 
 __all__ = [
     "DEFAULT_COVERAGE_KEYS",
@@ -122,7 +126,7 @@ def _suggestion(
 
 
 def coverage_report(
-    store: Any,
+    store: CoverageStore,
     cases: Sequence[Case],
     *,
     dataset_id: str,
@@ -140,11 +144,11 @@ def coverage_report(
     if not keys:
         raise UsageError("--by: give at least one key, e.g. intent,customer_tier")
     try:
-        totals = {c.values: c.n for c in store.trace_slices(keys, since=since, until=until)}
+        totals = {c.values: c.n for c in store.traces.slices(keys, since=since, until=until)}
     except ValueError as exc:
         raise UsageError(f"--by: {exc}") from None
-    complaints = store.complaint_traces(since=since, until=until, max_judge_score=max_judge_score)
-    groups: dict[tuple[str | None, ...], list[Any]] = {}
+    complaints = store.traces.complaints(since=since, until=until, max_judge_score=max_judge_score)
+    groups: dict[tuple[str | None, ...], list[Complaint]] = {}
     for complaint in complaints:
         values = tuple(complaint.trace.keys.get(k) or None for k in keys)
         groups.setdefault(values, []).append(complaint)
@@ -152,7 +156,7 @@ def coverage_report(
     for values, items in groups.items():
         named = dict(zip(keys, values, strict=True))
         index = NearDuplicateIndex()
-        clusters: dict[str, list[Any]] = {}
+        clusters: dict[str, list[Complaint]] = {}
         for item in items:
             text = item.trace.input or ""
             found = index.find(text)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from evallock.analysis._analysis_store import HistoryStore
 from evallock.records import EvalRecord, Run
 from evallock.stats import Interval, wilson_interval
 from evallock.stats.paired import mcnemar_test, paired_difference
@@ -83,7 +84,7 @@ def passes_by_case(records: Iterable[EvalRecord]) -> dict[str, bool]:
     return {case_id: won * 2 > total for case_id, (won, total) in counts.items()}
 
 
-def run_history(store: Any, dataset_name: str, *, limit: int = 20) -> list[HistoryPoint]:
+def run_history(store: HistoryStore, dataset_name: str, *, limit: int = 20) -> list[HistoryPoint]:
     """The complete runs of a dataset, oldest first, each with its delta from the one before.
 
     Args:
@@ -91,12 +92,12 @@ def run_history(store: Any, dataset_name: str, *, limit: int = 20) -> list[Histo
         dataset_name: the case file's name (its stem); every version of the file counts.
         limit: how many of the newest runs to show.
     """
-    runs: list[Run] = store.list_runs(dataset_name=dataset_name, status="complete", limit=limit)
+    runs = store.runs.find(dataset_name=dataset_name, status="complete", limit=limit)
     runs.reverse()
     points: list[HistoryPoint] = []
     previous: tuple[Run, dict[str, bool]] | None = None
     for run in runs:
-        passes = passes_by_case(store.iter_records(run.run_id))
+        passes = passes_by_case(store.runs.iter_records(run.run_id))
         n = len(passes)
         passed = sum(passes.values())
         delta = None

@@ -17,7 +17,15 @@ The same functions back the CLI (``evallock candidates …``) and the review rou
 of the HTTP service; none of them imports a web or CLI framework.
 """
 
-from evallock.feedback._caseline import case_id_for, case_line, default_note, validate_case_line
+from evallock.errors import CandidateNotFoundError, CandidateStateError
+from evallock.feedback._candidate_store import Candidates, CandidateStore
+from evallock.feedback._caseline import (
+    CASE_KEYS,
+    case_id_for,
+    case_line,
+    default_note,
+    validate_case_line,
+)
 from evallock.feedback._dedupe import (
     COSINE_THRESHOLD,
     JACCARD_THRESHOLD,
@@ -36,19 +44,8 @@ from evallock.feedback._propose import (
     propose_candidates,
     task_keys,
 )
-from evallock.feedback._records import (
-    CASE_KEYS,
-    SIGNAL_KINDS,
-    Candidate,
-    CandidateEvent,
-    CandidateState,
-    Signal,
-    SignalKind,
-)
 from evallock.feedback._review import (
     CandidateDetail,
-    CandidateNotFoundError,
-    CandidateStateError,
     accept_candidate,
     candidate_to_dict,
     event_to_dict,
@@ -56,6 +53,14 @@ from evallock.feedback._review import (
     reject_candidate,
     resolve_actor,
     show_candidate,
+)
+from evallock.records import (
+    SIGNAL_KINDS,
+    Candidate,
+    CandidateEvent,
+    CandidateState,
+    Signal,
+    SignalKind,
 )
 
 __all__ = [
@@ -69,6 +74,8 @@ __all__ = [
     "CandidateNotFoundError",
     "CandidateState",
     "CandidateStateError",
+    "CandidateStore",
+    "Candidates",
     "Embedder",
     "NearDuplicateIndex",
     "PromoteResult",

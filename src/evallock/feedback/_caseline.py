@@ -17,9 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from evallock.feedback._records import CASE_KEYS, Candidate
+from evallock.records import Candidate
 
-__all__ = ["case_id_for", "case_line", "default_note", "validate_case_line"]
+__all__ = ["CASE_KEYS", "case_id_for", "case_line", "default_note", "validate_case_line"]
+
+CASE_KEYS: tuple[str, ...] = ("intent", "customer_tier", "feature", "language")
+"""The shared keys that describe the *task*, copied from a trace to the case it becomes.
+
+Version keys (prompt_version, model_version …) come from the run a case is run in;
+a case that carried them would override the run's own (the case's keys win).
+"""
 
 _NOTE_CHARS = 300
 

@@ -23,10 +23,15 @@ from typing import Any
 
 import orjson
 
-from evallock.errors import CaseFileError, UsageError
+from evallock.errors import (
+    CandidateNotFoundError,
+    CandidateStateError,
+    CaseFileError,
+    UsageError,
+)
+from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import case_id_for, case_line, validate_case_line
-from evallock.feedback._records import Candidate, CandidateEvent
-from evallock.feedback._review import CandidateNotFoundError, CandidateStateError
+from evallock.records import CandidateEvent
 
 __all__ = ["PromoteResult", "promote_candidates", "promotion_lock"]
 
@@ -96,7 +101,7 @@ def _cut_back(path: Path, size: int) -> None:
 
 
 def promote_candidates(
-    store: Any,
+    store: CandidateStore,
     path: str | Path,
     *,
     actor: str,
@@ -138,13 +143,13 @@ def promotion_lock(file: Path) -> Iterator[None]:
 
 
 def _promote(
-    store: Any, file: Path, *, actor: str, candidate_ids: Sequence[str] | None
+    store: CandidateStore, file: Path, *, actor: str, candidate_ids: Sequence[str] | None
 ) -> PromoteResult:
-    accepted: list[Candidate] = store.list_candidates(states=["accepted"], limit=None)
+    accepted = store.candidates.find(states=["accepted"], limit=None)
     if candidate_ids:
         wanted: set[str] = set()
         for ident in candidate_ids:
-            found: Candidate | None = store.get_candidate(ident)
+            found = store.candidates.get(ident)
             if found is None:
                 raise CandidateNotFoundError(f"no candidate {ident!r} in {store.url}")
             wanted.add(found.candidate_id)
@@ -196,7 +201,7 @@ def _promote(
         for candidate_id, case_id in pairs
     ]
     try:
-        store.mark_promoted(
+        store.candidates.mark_promoted(
             pairs, promoted_to=str(file), dataset_id=dataset_id or "", events=events
         )
     except BaseException:

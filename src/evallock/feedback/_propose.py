@@ -16,15 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from evallock.feedback._candidate_store import CandidateStore
+from evallock.feedback._caseline import CASE_KEYS
 from evallock.feedback._dedupe import JACCARD_THRESHOLD, Embedder, NearDuplicateIndex, signature_of
-from evallock.feedback._records import (
-    CASE_KEYS,
-    Candidate,
-    CandidateEvent,
-    Signal,
-    SignalKind,
-)
-from evallock.records import Case
+from evallock.records import Candidate, CandidateEvent, Case, Signal, SignalKind
 
 __all__ = ["ProposalPlan", "case_text", "plan_proposals", "propose_candidates", "task_keys"]
 
@@ -184,7 +179,7 @@ def _candidate(ident: str, item: dict[str, Any], now: datetime) -> Candidate:
 
 
 def propose_candidates(
-    store: Any,
+    store: CandidateStore,
     *,
     kinds: Sequence[SignalKind] = ("thumbs-down",),
     since: datetime | None = None,
@@ -199,10 +194,10 @@ def propose_candidates(
 
     Idempotent: a trace already behind a candidate is not read again.
     """
-    signals = store.candidate_signals(
+    signals = store.candidates.signals(
         kinds, since=since, until=until, max_judge_score=max_judge_score
     )
-    existing = store.list_candidates(limit=None)
+    existing = store.candidates.find(limit=None)
     now = datetime.now(UTC)
     plan = plan_proposals(
         signals, existing, golden, threshold=threshold, embedder=embedder, now=now
@@ -231,5 +226,5 @@ def propose_candidates(
         )
         for candidate_id, trace_ids in sorted(plan.merges.items())
     ]
-    store.add_candidates(plan.new, plan.merges, events)
+    store.candidates.add(plan.new, plan.merges, events)
     return plan

@@ -15,17 +15,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from evallock.errors import UsageError
+from evallock.errors import CandidateNotFoundError, CandidateStateError, UsageError
+from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import case_line, validate_case_line
-from evallock.feedback._records import Candidate, CandidateEvent
+from evallock.records import CANDIDATE_STATES, Candidate, CandidateEvent
 
-if TYPE_CHECKING:  # the store imports this module: no import of it at run time
+if TYPE_CHECKING:
     from evallock.store import CandidatePosition
 
 __all__ = [
     "CandidateDetail",
-    "CandidateNotFoundError",
-    "CandidateStateError",
     "accept_candidate",
     "candidate_to_dict",
     "event_to_dict",
@@ -39,14 +38,6 @@ ACCEPT_FROM = ("pending", "accepted", "rejected")
 """Accepting again amends an accepted candidate; a rejected one can be reconsidered."""
 REJECT_FROM = ("pending", "accepted")
 """A promoted candidate is in the golden set: remove its line there instead."""
-
-
-class CandidateNotFoundError(UsageError):
-    """No candidate has this id or id prefix (an HTTP route answers 404)."""
-
-
-class CandidateStateError(UsageError):
-    """The candidate's state does not allow the action, e.g. it is promoted (HTTP 409)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -71,7 +62,7 @@ def resolve_actor(explicit: str | None = None) -> str:
 
 
 def list_candidates(
-    store: Any,
+    store: CandidateStore,
     *,
     state: str | None = None,
     limit: int = 50,
@@ -85,24 +76,21 @@ def list_candidates(
     Raises:
         UsageError: an unknown state.
     """
-    from evallock.store._schema import CANDIDATE_STATES
-
     if state is not None and state not in CANDIDATE_STATES:
         raise UsageError(f"state {state!r}: expected one of {', '.join(CANDIDATE_STATES)}")
-    found: list[Candidate] = store.list_candidates(
+    return store.candidates.find(
         states=None if state is None else [state], limit=limit, offset=offset, after=after
     )
-    return found
 
 
-def _require(store: Any, candidate_id: str) -> Candidate:
-    found: Candidate | None = store.get_candidate(candidate_id)
+def _require(store: CandidateStore, candidate_id: str) -> Candidate:
+    found = store.candidates.get(candidate_id)
     if found is None:
         raise CandidateNotFoundError(f"no candidate {candidate_id!r} in {store.url}")
     return found
 
 
-def show_candidate(store: Any, candidate_id: str) -> CandidateDetail:
+def show_candidate(store: CandidateStore, candidate_id: str) -> CandidateDetail:
     """One candidate (by id or unique prefix) with its audit trail.
 
     Raises:
@@ -110,7 +98,7 @@ def show_candidate(store: Any, candidate_id: str) -> CandidateDetail:
     """
     candidate = _require(store, candidate_id)
     return CandidateDetail(
-        candidate=candidate, events=tuple(store.candidate_events(candidate.candidate_id))
+        candidate=candidate, events=tuple(store.candidates.events(candidate.candidate_id))
     )
 
 
@@ -126,7 +114,7 @@ def _refused(candidate: Candidate, action: str) -> CandidateStateError:
 
 
 def accept_candidate(
-    store: Any,
+    store: CandidateStore,
     candidate_id: str,
     *,
     expected: str | None,
@@ -177,7 +165,7 @@ def accept_candidate(
         action="accepted",
         detail={k: v for k, v in changes.items() if k != "state" and v not in (None, [], {})},
     )
-    done: Candidate | None = store.transition_candidate(
+    done = store.candidates.transition(
         candidate.candidate_id, from_states=ACCEPT_FROM, changes=changes, event=event
     )
     if done is None:
@@ -185,7 +173,9 @@ def accept_candidate(
     return done
 
 
-def reject_candidate(store: Any, candidate_id: str, *, reason: str, actor: str) -> Candidate:
+def reject_candidate(
+    store: CandidateStore, candidate_id: str, *, reason: str, actor: str
+) -> Candidate:
     """Reject a candidate; the reason is kept as its note and in the audit trail.
 
     Raises:
@@ -204,7 +194,7 @@ def reject_candidate(store: Any, candidate_id: str, *, reason: str, actor: str) 
         action="rejected",
         detail={"reason": reason},
     )
-    done: Candidate | None = store.transition_candidate(
+    done = store.candidates.transition(
         candidate.candidate_id,
         from_states=REJECT_FROM,
         changes={"state": "rejected", "note": reason},

@@ -12,16 +12,21 @@ from evallock.runner._run import (
     execute_run,
     interleave,
 )
+from evallock.runner._run_store import CacheStore, RecordSink, ResultStore, RunStore
 from evallock.runner._writer import BatchWriter
 
 __all__ = [
     "Arm",
     "BatchWriter",
+    "CacheStore",
     "Progress",
+    "RecordSink",
+    "ResultStore",
     "RetryPolicy",
     "RetryingJudge",
     "RunOptions",
     "RunStats",
+    "RunStore",
     "StoreCache",
     "aggregate_results",
     "call_with_retry",

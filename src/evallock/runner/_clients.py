@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -12,15 +12,10 @@ from evallock.errors import JudgeError
 from evallock.providers import Provider, ProviderError
 from evallock.records import Completion, Message
 from evallock.runner._retry import RetryPolicy, call_with_retry
+from evallock.runner._run_store import CacheStore
 from evallock.runner._writer import BatchWriter
 
 __all__ = ["RetryingJudge", "StoreCache", "target_cache_key"]
-
-
-class CacheStore(Protocol):
-    """The part of the store the caches read."""
-
-    def get_cached(self, namespace: str, key: str) -> dict[str, Any] | None: ...
 
 
 class RetryingJudge:
@@ -81,7 +76,7 @@ class StoreCache:
         """The cached value, or None."""
         value = self._pending.get(key)
         if value is None:
-            value = self._store.get_cached(self._namespace, key)
+            value = self._store.cache.get(self._namespace, key)
         if value is not None:
             self.hits += 1
         return value

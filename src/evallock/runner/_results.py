@@ -8,9 +8,10 @@ run of any size is folded in flat memory.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from evallock.records import CaseHead, CaseResult, ErrorKind, EvalRecord
+from evallock.runner._run_store import ResultStore
 
 __all__ = ["aggregate_results", "blocks", "stream_results"]
 
@@ -31,7 +32,7 @@ def blocks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
 
 def stream_results(
     cases: Iterable[CaseHead],
-    store: Any,
+    store: ResultStore,
     run_id: str,
     *,
     baseline_run_id: str | None = None,
@@ -47,12 +48,12 @@ def stream_results(
     for chunk in blocks(cases, block):
         ids = [case.id for case in chunk]
         by_case: dict[str, list[EvalRecord]] = {}
-        for record in store.records_of_cases(run_id, ids):
+        for record in store.runs.records_of_cases(run_id, ids):
             by_case.setdefault(record.case_id, []).append(record)
         before: dict[str, bool] = {}
         if baseline_run_id is not None:
             tallies: dict[str, _Tally] = {}
-            for record in store.records_of_cases(baseline_run_id, ids):
+            for record in store.runs.records_of_cases(baseline_run_id, ids):
                 tallies.setdefault(record.case_id, _Tally()).add(record)
             before = {case_id: tally.passed * 2 > tally.n for case_id, tally in tallies.items()}
         for case in chunk:

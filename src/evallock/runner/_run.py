@@ -19,14 +19,23 @@ from typing import Any
 import anyio
 
 from evallock.errors import ConfigError, EvallockError, TargetError
-from evallock.graders import JudgeGrader, build_graders, combine, judge_version, run_graders
-from evallock.graders._base import GradeContext, Grader, JudgeClient
+from evallock.graders import (
+    GradeContext,
+    Grader,
+    JudgeClient,
+    JudgeGrader,
+    build_graders,
+    combine,
+    judge_version,
+    run_graders,
+)
 from evallock.keys import merge_keys
 from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
 from evallock.records import Case, Completion, EvalRecord, Grade
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._results import blocks
 from evallock.runner._retry import RetryPolicy, call_with_retry
+from evallock.runner._run_store import RunStore
 from evallock.runner._writer import BatchWriter
 
 __all__ = [
@@ -117,7 +126,7 @@ class _Runner:
         options: RunOptions,
         judge: JudgeClient | None,
         writer: BatchWriter,
-        store: Any,
+        store: RunStore,
         default_rubric: str | None,
         judge_params: dict[str, Any] | None,
     ) -> None:
@@ -299,7 +308,7 @@ async def execute_run(
     run_id: str,
     cases: Iterable[Case],
     provider: Provider,
-    store: Any,
+    store: RunStore,
     prompt: PromptTemplate | None = None,
     keys: dict[str, str] | None = None,
     options: RunOptions | None = None,
@@ -331,7 +340,7 @@ async def execute_arms(
     *,
     arms: Sequence[Arm],
     cases: Iterable[Case],
-    store: Any,
+    store: RunStore,
     options: RunOptions | None = None,
     judge: JudgeClient | None = None,
     default_rubric: str | None = None,
@@ -367,14 +376,14 @@ async def execute_arms(
     total = 0 if count is None else count * options.trials * len(arms)
     done_lookup = None
     if resume:
-        total -= sum(store.count_records(arm.run_id) for arm in arms)
+        total -= sum(store.runs.count_records(arm.run_id) for arm in arms)
 
         def done_lookup(block: list[Case]) -> set[tuple[str, str, int]]:
             ids = [case.id for case in block]
             return {
                 (arm.run_id, case_id, trial)
                 for arm in arms
-                for case_id, trial in store.completed_trials(arm.run_id, ids)
+                for case_id, trial in store.runs.completed_trials(arm.run_id, ids)
             }
 
     queue = _jobs(arms, cases, options.trials, done_lookup)

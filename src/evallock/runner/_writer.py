@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from evallock.records import EvalRecord
+from evallock.runner._run_store import RecordSink
 
-__all__ = ["BatchWriter", "RecordSink"]
-
-
-class RecordSink(Protocol):
-    """The part of the store the writer needs."""
-
-    def add_records(self, records: list[EvalRecord]) -> None: ...
-
-    def put_cached(self, namespace: str, items: list[tuple[str, dict[str, Any]]]) -> None: ...
+__all__ = ["BatchWriter"]
 
 
 class BatchWriter:
@@ -49,10 +42,10 @@ class BatchWriter:
         """Write everything queued. Cache entries go first: a record never points at a lost one."""
         for namespace, items in self._cache.items():
             if items:
-                self._sink.put_cached(namespace, items)
+                self._sink.cache.put(namespace, items)
         self._cache.clear()
         if self._records:
             records, self._records = self._records, []
-            self._sink.add_records(records)
+            self._sink.runs.add_records(records)
             self.written += len(records)
         self._last = time.monotonic()

@@ -102,7 +102,7 @@ async def get_trace(request: Request, trace_id: str) -> Response:
     wanted = _trace_id(trace_id)
 
     def read() -> tuple[Any, list[Any]]:
-        return state.store.get_trace(wanted), state.store.list_feedback(trace_id=wanted)
+        return state.store.traces.get(wanted), state.store.feedback.find(trace_id=wanted)
 
     trace, feedback = await anyio.to_thread.run_sync(read)
     if trace is None:
@@ -122,7 +122,7 @@ async def list_feedback(
     wanted = None if trace_id is None else _trace_id(trace_id)
     after = _time("since", since)
     items = await anyio.to_thread.run_sync(
-        lambda: state.store.list_feedback(trace_id=wanted, since=after, limit=limit)
+        lambda: state.store.feedback.find(trace_id=wanted, since=after, limit=limit)
     )
     return json_response({"feedback": items})
 

@@ -16,9 +16,12 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal, get_args
+from typing import TYPE_CHECKING, Final, Literal, get_args
 
 from evallock.errors import UsageError
+
+if TYPE_CHECKING:
+    from evallock.store import Store
 
 __all__ = [
     "KEY_PREFIX",
@@ -77,7 +80,7 @@ def scope_allows(granted: str, needed: str) -> bool:
     return granted == needed or granted == "admin"
 
 
-def create_api_key(store: Any, *, name: str, scope: str) -> CreatedKey:
+def create_api_key(store: Store, *, name: str, scope: str) -> CreatedKey:
     """Make a key, store its hash, and return the secret (which is not kept).
 
     Args:
@@ -89,7 +92,7 @@ def create_api_key(store: Any, *, name: str, scope: str) -> CreatedKey:
         UsageError: an unknown scope or an empty name.
         StoreError: the store cannot be written.
     """
-    from evallock.store._types import utc_now
+    from evallock.times import utc_now
 
     if scope not in SCOPES:
         raise UsageError(f"--scope {scope!r}: expected one of {', '.join(SCOPES)}")
@@ -98,7 +101,7 @@ def create_api_key(store: Any, *, name: str, scope: str) -> CreatedKey:
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = "key_" + secrets.token_hex(8)
     created_at = utc_now()
-    store.add_api_key(
+    store.api_keys.add(
         key_id=key_id,
         name=name.strip(),
         scope=scope,

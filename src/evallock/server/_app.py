@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -41,7 +41,10 @@ from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
 from evallock.server._settings import ServerSettings
 from evallock.server._state import ServerState
-from evallock.server._writer import GroupCommitWriter
+from evallock.server._writer import GroupCommitWriter, StoreSink
+
+if TYPE_CHECKING:
+    from evallock.store import Store
 
 __all__ = ["create_app"]
 
@@ -60,7 +63,7 @@ feedback answer 429 with `Retry-After` while other requests hold the decode budg
 """
 
 
-def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI:
+def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastAPI:
     """Build the HTTP service.
 
     Args:
@@ -124,15 +127,15 @@ def create_app(settings: ServerSettings, *, store: Any | None = None) -> FastAPI
     return app
 
 
-async def _start(settings: ServerSettings, given: Any | None) -> ServerState:
-    store: Any = given
+async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
+    store = given
     if store is None:
         from evallock.store import open_store
 
         store = await anyio.to_thread.run_sync(open_store, settings.store_url)
     metrics = Metrics()
     writer = GroupCommitWriter(
-        store,
+        StoreSink(store),
         metrics=metrics,
         max_rows=settings.batch_rows,
         linger_s=settings.batch_linger_ms / 1000,
@@ -143,7 +146,7 @@ async def _start(settings: ServerSettings, given: Any | None) -> ServerState:
         settings=settings,
         store=store,
         writer=writer,
-        keys=KeyCache(store, settings.auth_cache_s),
+        keys=KeyCache(store.api_keys, settings.auth_cache_s),
         metrics=metrics,
         budget=DecodeBudget(settings.decode_budget, metrics=metrics),
     )

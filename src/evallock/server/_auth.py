@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 from fastapi import Depends
@@ -32,6 +32,9 @@ from starlette.requests import Request
 
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
 from evallock.server._errors import ApiError
+
+if TYPE_CHECKING:
+    from evallock.store import ApiKeyRepository
 
 __all__ = [
     "AUTH_HEADER",
@@ -72,9 +75,9 @@ class Caller:
 class KeyCache:
     """Looked-up keys by hash, trusted for ``ttl_s`` seconds; misses are not cached."""
 
-    def __init__(self, store: Any, ttl_s: float) -> None:
-        """Cache lookups of ``store.find_api_key`` for ``ttl_s`` seconds (0: no cache)."""
-        self._store = store
+    def __init__(self, keys: ApiKeyRepository, ttl_s: float) -> None:
+        """Cache lookups of ``keys.by_hash`` (``store.api_keys``) for ``ttl_s`` s (0: no cache)."""
+        self._keys = keys
         self._ttl_s = ttl_s
         self._entries: dict[str, tuple[float, str, str]] = {}
 
@@ -88,7 +91,7 @@ class KeyCache:
         hit = self._entries.get(digest)
         if hit is not None and hit[0] > now:
             return hit[1], hit[2]
-        found = await anyio.to_thread.run_sync(self._store.find_api_key, digest)
+        found = await anyio.to_thread.run_sync(self._keys.by_hash, digest)
         if found is None or found.revoked_at is not None:
             self._entries.pop(digest, None)
             return None

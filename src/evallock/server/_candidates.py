@@ -12,8 +12,9 @@ skips at most :data:`~evallock.server._query.MAX_OFFSET`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -33,6 +34,9 @@ from evallock.server._errors import ApiError
 from evallock.server._query import MAX_CURSOR, MAX_OFFSET, decode_cursor, encode_cursor
 from evallock.server._state import ServerState
 from evallock.store import CandidatePosition
+
+if TYPE_CHECKING:
+    from evallock.store import Store
 
 __all__ = ["MAX_ASSERTS", "router"]
 
@@ -62,7 +66,7 @@ class RejectBody(BaseModel):
     reason: str = Field(min_length=1, max_length=MAX_SHORT_TEXT)
 
 
-def _store(request: Request) -> Any:
+def _store(request: Request) -> Store:
     state: ServerState = request.app.state.evallock
     return state.store
 
@@ -82,7 +86,11 @@ def _checked_id(candidate_id: str) -> str:
     return candidate_id
 
 
-async def _call(function: Any, *args: Any, **kwargs: Any) -> Any:
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+async def _call(function: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run a feedback-library call in a thread; map its errors to 404 / 409 / 422 / 400."""
     from evallock.feedback import CandidateNotFoundError, CandidateStateError
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 
 from evallock.server._auth import require
 from evallock.server._state import ServerState
+
+if TYPE_CHECKING:
+    from evallock.drift import DriftOutcome, DriftRequest
+    from evallock.store import Store
 
 __all__ = ["drift_loop", "router"]
 
@@ -35,7 +39,7 @@ def _state(request: Request) -> ServerState:
 async def list_drift(request: Request, limit: int = Query(50, ge=1, le=1000)) -> dict[str, Any]:
     """Each report as ``evallock drift --json`` writes it, with its id and time."""
     store = _state(request).store
-    reports = await anyio.to_thread.run_sync(lambda: store.list_drift_reports(limit=limit))
+    reports = await anyio.to_thread.run_sync(lambda: store.reports.drift_reports(limit=limit))
     return {"reports": reports}
 
 
@@ -45,7 +49,7 @@ async def list_comparisons(
 ) -> dict[str, Any]:
     """Each comparison as ``evallock ab --json`` writes it."""
     store = _state(request).store
-    items = await anyio.to_thread.run_sync(lambda: store.list_comparisons(limit=limit))
+    items = await anyio.to_thread.run_sync(lambda: store.reports.comparisons(limit=limit))
     return {"comparisons": items}
 
 
@@ -77,7 +81,7 @@ async def drift_loop(state: ServerState) -> None:
             log.warning("drift alert: %s", "; ".join(outcome.report.reasons))
 
 
-def _check(store: Any, request: Any, webhook: str | None) -> Any:
+def _check(store: Store, request: DriftRequest, webhook: str | None) -> DriftOutcome:
     from evallock.drift import post_webhook, run_drift
 
     outcome = run_drift(request, store)

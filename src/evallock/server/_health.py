@@ -48,7 +48,7 @@ async def readyz(request: Request) -> Response:
     if not state.writer.running:
         return json_response({"status": "not ready", "detail": "the writer is stopped"}, 503)
     try:
-        await anyio.to_thread.run_sync(state.store.get_trace, _PROBE_TRACE_ID)
+        await anyio.to_thread.run_sync(state.store.traces.get, _PROBE_TRACE_ID)
     except Exception as exc:
         return json_response({"status": "not ready", "detail": f"store: {exc}"}, 503)
     return json_response(

@@ -11,9 +11,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evallock.stats import wilson_interval
+
+if TYPE_CHECKING:
+    from evallock.records import Candidate, Run
+    from evallock.store import Store
 
 __all__ = ["Dashboard", "RunPoint", "SliceRow", "gather"]
 
@@ -69,21 +73,21 @@ class Dashboard:
     drift: list[dict[str, Any]] = field(default_factory=list)
     comparisons: list[dict[str, Any]] = field(default_factory=list)
     slices: list[SliceRow] = field(default_factory=list)
-    queue: list[Any] = field(default_factory=list)
+    queue: list[Candidate] = field(default_factory=list)
     queue_total: int = 0
     generated_at: str = ""
 
 
-def gather(store: Any, *, now: datetime | None = None) -> Dashboard:
+def gather(store: Store, *, now: datetime | None = None) -> Dashboard:
     """Read every panel from the store (blocking: call it from a worker thread)."""
     now = now or datetime.now(UTC)
-    runs = store.list_runs(limit=RUNS_SHOWN)
-    pending = store.list_candidates(states=["pending"], limit=None)
+    runs = store.runs.find(limit=RUNS_SHOWN)
+    pending = store.candidates.find(states=["pending"], limit=None)
     return Dashboard(
         runs=[_run_row(run) for run in runs],
         charts=_charts(runs),
-        drift=store.list_drift_reports(limit=REPORTS_SHOWN),
-        comparisons=store.list_comparisons(limit=REPORTS_SHOWN),
+        drift=store.reports.drift_reports(limit=REPORTS_SHOWN),
+        comparisons=store.reports.comparisons(limit=REPORTS_SHOWN),
         slices=_slices(store, since=now - SLICE_WINDOW, until=now),
         queue=pending[:QUEUE_SHOWN],
         queue_total=len(pending),
@@ -91,7 +95,7 @@ def gather(store: Any, *, now: datetime | None = None) -> Dashboard:
     )
 
 
-def _run_row(run: Any) -> dict[str, Any]:
+def _run_row(run: Run) -> dict[str, Any]:
     summary = run.summary or {}
     ci = summary.get("pass_rate_ci") or [None, None]
     return {
@@ -115,9 +119,9 @@ def _run_row(run: Any) -> dict[str, Any]:
     }
 
 
-def _charts(runs: list[Any]) -> list[tuple[str, list[RunPoint]]]:
+def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
     """Per dataset and target, the complete runs oldest first, placed on a small chart."""
-    series: dict[str, list[Any]] = {}
+    series: dict[str, list[Run]] = {}
     for run in reversed(runs):  # runs come newest first
         summary = run.summary or {}
         if run.status != "complete" or summary.get("pass_rate") is None:
@@ -153,10 +157,10 @@ def _y(rate: float) -> float:
     return _PAD + (1.0 - rate) * (_CHART_H - 2 * _PAD)
 
 
-def _slices(store: Any, *, since: datetime, until: datetime) -> list[SliceRow]:
+def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]:
     rows: list[SliceRow] = []
     for key in SLICE_KEYS:
-        for counts in store.trace_slices([key], since=since, until=until):
+        for counts in store.traces.slices([key], since=since, until=until):
             value = counts.values[0]
             if value is None or counts.n == 0:
                 continue

@@ -39,7 +39,7 @@ from evallock.server._settings import ServerSettings
 from evallock.server._state import ServerState, server_state
 from evallock.server._tags import request_keys, request_trace_id, upstream_headers
 from evallock.server._writer import WriterBusy, WriterClosed
-from evallock.store._types import utc_now
+from evallock.times import utc_now
 from evallock.traces import trace_from_chat
 
 __all__ = ["open_upstream", "router"]

@@ -191,7 +191,7 @@ class TraceQuery:
         )
 
     def _read(self, store: Store, limit: int) -> list[Trace]:
-        return store.list_traces(
+        return store.traces.find(
             since=self.since,
             until=self.until,
             keys=self.keys,
@@ -203,7 +203,7 @@ class TraceQuery:
 
     def count(self, store: Store) -> int:
         """How many traces match, without the page."""
-        return store.count_traces(since=self.since, until=self.until, keys=self.keys)
+        return store.traces.count(since=self.since, until=self.until, keys=self.keys)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

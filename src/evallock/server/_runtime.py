@@ -13,13 +13,16 @@ import signal
 import socket
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from evallock.server._app import create_app
 from evallock.server._settings import ServerSettings
 from evallock.server._threaded import ThreadedServer, bind_socket, uvicorn_config
+
+if TYPE_CHECKING:
+    from evallock.store import Store
 
 __all__ = ["RunningServer", "serve", "start_server"]
 
@@ -104,7 +107,7 @@ class RunningServer(ThreadedServer):
         app: the FastAPI app.
     """
 
-    def __init__(self, settings: ServerSettings, sock: socket.socket, store: Any | None) -> None:
+    def __init__(self, settings: ServerSettings, sock: socket.socket, store: Store | None) -> None:
         self.app = create_app(settings, store=store)
         super().__init__(_config(self.app, settings), sock, name="evallock serve")
         self.url = self.root_url
@@ -113,7 +116,7 @@ class RunningServer(ThreadedServer):
         return f"<evallock server {self.url}>"
 
 
-def start_server(settings: ServerSettings, *, store: Any | None = None) -> RunningServer:
+def start_server(settings: ServerSettings, *, store: Store | None = None) -> RunningServer:
     """Start the service on a background thread; returns once ``/healthz`` answers.
 
     Args:

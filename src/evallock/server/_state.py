@@ -7,7 +7,7 @@ on ``app.state.evallock``; routes reach it with :func:`server_state`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
@@ -21,6 +21,8 @@ from evallock.server._writer import GroupCommitWriter
 if TYPE_CHECKING:
     import aiohttp
 
+    from evallock.store import Store
+
 __all__ = ["ServerState", "server_state"]
 
 
@@ -30,8 +32,8 @@ class ServerState:
 
     settings: ServerSettings
     """The options the service was started with."""
-    store: Any
-    """The open :class:`evallock.store.Store` (reads go through a thread)."""
+    store: Store
+    """The open store (reads go through a thread)."""
     writer: GroupCommitWriter
     """The single writer every trace and feedback row goes through."""
     keys: KeyCache

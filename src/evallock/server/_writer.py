@@ -23,12 +23,15 @@ from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from evallock.records import Feedback, Trace
 from evallock.server._metrics import Metrics
 
-__all__ = ["GroupCommitWriter", "TraceSink", "WriterBusy", "WriterClosed"]
+if TYPE_CHECKING:
+    from evallock.store import Store
+
+__all__ = ["GroupCommitWriter", "StoreSink", "TraceSink", "WriterBusy", "WriterClosed"]
 
 _log = logging.getLogger("evallock.server")
 
@@ -39,6 +42,23 @@ class TraceSink(Protocol):
     def add_traces(self, traces: list[Trace]) -> int: ...
 
     def add_feedback(self, items: list[Feedback]) -> int: ...
+
+
+class StoreSink:
+    """The store as a :class:`TraceSink`: its trace and feedback repositories."""
+
+    def __init__(self, store: Store) -> None:
+        """Write to ``store.traces`` and ``store.feedback``."""
+        self._traces = store.traces
+        self._feedback = store.feedback
+
+    def add_traces(self, traces: list[Trace]) -> int:
+        """``store.traces.add``: one transaction; how many trace ids were new."""
+        return self._traces.add(traces)
+
+    def add_feedback(self, items: list[Feedback]) -> int:
+        """``store.feedback.add``: one transaction; how many items were new."""
+        return self._feedback.add(items)
 
 
 class WriterBusy(Exception):
@@ -64,7 +84,7 @@ class GroupCommitWriter:
     """Commits rows for many requests at once; each request learns when its rows are durable.
 
     Args:
-        sink: the store (``add_traces`` and ``add_feedback``, one transaction each).
+        sink: where rows go (:class:`StoreSink` over the store), one transaction a call.
         metrics: counters to update.
         max_rows: most rows in one transaction.
         linger_s: wait this long for more rows when a request finds the writer idle.

@@ -17,9 +17,7 @@ from typing import Any, Final
 from sqlalchemy import and_, bindparam, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 
-from evallock.errors import UsageError
-from evallock.feedback._records import Candidate, CandidateEvent
-from evallock.feedback._review import CandidateStateError
+from evallock.errors import CandidateStateError, UsageError
 from evallock.limits import (
     MAX_DEPTH,
     MAX_ID,
@@ -29,6 +27,7 @@ from evallock.limits import (
     check_depth,
     check_text,
 )
+from evallock.records import Candidate, CandidateEvent
 from evallock.store._schema import candidate_events, candidate_traces, candidates, traces
 from evallock.store._traces import clean_text
 

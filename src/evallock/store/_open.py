@@ -8,9 +8,10 @@ behaviour: SQLite parent directories created, pending migrations applied, and a
 from __future__ import annotations
 
 from evallock.errors import StoreError
+from evallock.store._database import describe_error
 from evallock.store._engine import connect_engine
 from evallock.store._migrate import is_current, upgrade_to_head
-from evallock.store._store import Store, describe_error
+from evallock.store._store import Store
 from evallock.store._url import UnsupportedURLError, mask_url, parse_store_url
 
 __all__ = ["DEFAULT_STORE_URL", "open_store"]
@@ -31,7 +32,7 @@ def open_store(url: str) -> Store:
         StoreError: ``cannot open store <url>: <reason>``, the password masked.
 
     >>> store = open_store("sqlite://")
-    >>> store.list_runs()
+    >>> store.runs.find()
     []
     >>> store.close()
     """

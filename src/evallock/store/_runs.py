@@ -1,6 +1,6 @@
-"""Runs and eval records: the statements and queries behind the Store's run methods.
+"""Runs and eval records: the statements and queries behind ``store.runs``.
 
-Each function takes an open connection; the Store owns transactions and turns
+Each function takes an open connection; the repository owns transactions and turns
 database errors into :class:`evallock.errors.StoreError`. Sets of cases are read
 with ``IN (...)`` lists of at most 500 ids, well under SQLite's parameter limit.
 """

@@ -32,7 +32,6 @@ from evallock.store._types import JSONText, UTCDateTime
 
 __all__ = [
     "API_KEY_SCOPES",
-    "CANDIDATE_STATES",
     "INDEXED_RECORD_KEYS",
     "INDEXED_TRACE_KEYS",
     "NAMING_CONVENTION",
@@ -84,9 +83,6 @@ INDEXED_TRACE_KEYS: tuple[str, ...] = INDEXED_RECORD_KEYS
 
 API_KEY_SCOPES: tuple[str, ...] = ("ingest", "read", "admin")
 """What an API key may do: send traces and feedback, read, or everything."""
-
-CANDIDATE_STATES: tuple[str, ...] = ("pending", "accepted", "rejected", "promoted")
-"""The review states of a candidate eval case."""
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 

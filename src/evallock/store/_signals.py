@@ -15,7 +15,7 @@ from typing import Any, Final
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
-from evallock.feedback._records import Signal, SignalKind
+from evallock.records import Signal, SignalKind
 from evallock.store._schema import candidate_traces, drift_samples, feedback, traces
 from evallock.store._traces import _trace_from_row
 

@@ -16,6 +16,8 @@ from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from evallock.times import utc_now
+
 __all__ = ["JSONText", "UTCDateTime", "dumps", "loads", "utc_now"]
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
@@ -29,11 +31,6 @@ def dumps(value: Any) -> str:
 def loads(text: str | bytes) -> Any:
     """Parse JSON text written by :func:`dumps`."""
     return orjson.loads(text)
-
-
-def utc_now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return datetime.now(UTC)
 
 
 class JSONText(TypeDecorator[Any]):

@@ -6,8 +6,8 @@ from what the request carried (never invented), and ratings as
 :class:`evallock.records.Feedback`::
 
     batch = decode_otlp_traces(body, "application/x-protobuf")
-    store.add_traces(batch.traces)
-    store.add_feedback(batch.feedback)
+    store.traces.add(batch.traces)
+    store.feedback.add(batch.feedback)
 """
 
 from __future__ import annotations

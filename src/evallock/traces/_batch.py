@@ -1,8 +1,8 @@
 """Decode results: what one OTLP request or one trace file turned into, and decode errors.
 
 A :class:`TraceBatch` is the answer to one ``/v1/traces`` (or ``/v1/logs``) request:
-trace summaries ready for :meth:`evallock.store.Store.add_traces`, feedback ready for
-:meth:`~evallock.store.Store.add_feedback`, and the counts the server reports back
+trace summaries ready for :meth:`evallock.store.TraceRepository.add`, feedback ready for
+:meth:`evallock.store.FeedbackRepository.add`, and the counts the server reports back
 as OTLP partial success. Errors::
 
     ValueError

@@ -1,0 +1,46 @@
+"""The report repository (``store.reports``): drift reports with their samples, A/B comparisons.
+
+Reports are stored as the JSON the commands print and read back newest first
+(the statements are in ``_drift.py``); a drift report's judged sample is kept
+beside it, where candidate signals find low judge scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from evallock.store import _drift
+from evallock.store._database import Database
+
+__all__ = ["ReportRepository"]
+
+
+class ReportRepository:
+    """What ``evallock drift`` and ``evallock ab`` concluded."""
+
+    def __init__(self, db: Database) -> None:
+        """Work on ``db``."""
+        self._db = db
+
+    def add_drift_report(
+        self, report: dict[str, Any], samples: Sequence[tuple[str, int | None, str]]
+    ) -> str:
+        """Store a drift report with its judged sample ``(trace_id, score, reason)``; its id."""
+        with self._db.write("cannot store the drift report") as conn:
+            return _drift.add_drift_report(conn, report, samples)
+
+    def drift_reports(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stored drift reports, newest first."""
+        with self._db.read("cannot read drift reports") as conn:
+            return _drift.list_drift_reports(conn, limit=limit)
+
+    def add_comparison(self, report: dict[str, Any]) -> str:
+        """Store an A/B comparison (the JSON report of ``evallock ab``); its id."""
+        with self._db.write("cannot store the comparison") as conn:
+            return _drift.add_comparison(conn, report)
+
+    def comparisons(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Stored comparisons, newest first."""
+        with self._db.read("cannot read comparisons") as conn:
+            return _drift.list_comparisons(conn, limit=limit)

@@ -1,0 +1,150 @@
+"""The trace repository (``store.traces``): summaries merged by trace id, and their queries.
+
+Writes merge a trace id seen before (``_traces.py`` says how); reads select by
+time window and keys (``_traces.py``), sample windows for drift (``_drift.py``) and
+count outcomes per slice (``_slices.py``). Every trace is checked against
+:mod:`evallock.limits` before it is written, so SQLite and PostgreSQL refuse the
+same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from evallock.limits import check_trace
+from evallock.records import Trace
+from evallock.store import _drift, _slices, _traces
+from evallock.store._database import Database, check_aware, check_page, check_window
+from evallock.store._slices import Complaint, SliceCounts
+from evallock.store._traces import TracePosition
+from evallock.times import utc_now
+
+__all__ = ["TraceRepository"]
+
+
+class TraceRepository:
+    """Trace summaries from every ingest path."""
+
+    def __init__(self, db: Database) -> None:
+        """Work on ``db``."""
+        self._db = db
+
+    def add(self, traces: Sequence[Trace]) -> int:
+        """Store trace summaries in one transaction; returns how many trace ids were new.
+
+        A trace id already stored is merged: fields still empty are filled, stored
+        content is never overwritten, new ``extra`` keys are added, ``timestamp``
+        keeps the earliest start and ``latency_ms`` the longest duration. Safe
+        under concurrent writers carrying spans of the same trace.
+
+        Every trace is checked against :mod:`evallock.limits` first, so SQLite and
+        PostgreSQL refuse the same rows; one trace past a limit refuses the batch.
+
+        Raises:
+            FieldLimitError: a field past its limit (named); nothing is written.
+            ValueError: a naive ``timestamp``.
+            StoreError: the write failed.
+        """
+        if not traces:
+            return 0
+        for trace in traces:
+            check_trace(trace)
+        now = utc_now()
+        with self._db.write(f"cannot add {len(traces)} traces") as conn:
+            return _traces.add_traces(conn, traces, now)
+
+    def get(self, trace_id: str) -> Trace | None:
+        """The summary of one trace, or None."""
+        with self._db.read(f"cannot read trace {trace_id!r}") as conn:
+            return _traces.get_trace(conn, trace_id)
+
+    def get_many(self, trace_ids: Sequence[str]) -> list[Trace]:
+        """The traces with these ids, in the order given (missing ones skipped)."""
+        with self._db.read(f"cannot read {len(trace_ids)} traces") as conn:
+            return _drift.get_traces(conn, trace_ids)
+
+    def find(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        keys: Mapping[str, str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        newest_first: bool = True,
+        after: TracePosition | None = None,
+    ) -> list[Trace]:
+        """Trace summaries started in ``[since, until)`` whose keys all equal ``keys``.
+
+        Ordered by ``(timestamp, trace_id)``, newest first unless ``newest_first`` is
+        False. ``keys`` may name shared keys (indexed columns) and ``extra`` keys.
+        To read page after page, pass the position of the last trace of a page as
+        ``after``: each page is then one index range scan, where a large ``offset``
+        reads and skips every row before it.
+
+        Raises:
+            ValueError: a naive time, a limit or offset that is negative or past
+                ``2**31 - 1``, or an unusable key name.
+        """
+        check_window(since, until)
+        check_page(limit, offset)
+        if after is not None:
+            check_aware("after.timestamp", after.timestamp)
+        with self._db.read("cannot list traces") as conn:
+            return _traces.list_traces(
+                conn,
+                since=since,
+                until=until,
+                keys=keys,
+                limit=limit,
+                offset=offset,
+                newest_first=newest_first,
+                after=after,
+            )
+
+    def count(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        keys: Mapping[str, str] | None = None,
+    ) -> int:
+        """How many traces :meth:`find` would return without a limit."""
+        check_window(since, until)
+        with self._db.read("cannot count traces") as conn:
+            return _traces.count_traces(conn, since=since, until=until, keys=keys)
+
+    def window_ids(
+        self, *, since: datetime, until: datetime, key: str | None = None
+    ) -> list[tuple[str, str | None]]:
+        """Every trace id in ``[since, until)``, with its value of the shared ``key``."""
+        with self._db.read("cannot select the window's traces") as conn:
+            return _drift.window_trace_ids(conn, since=since, until=until, key=key)
+
+    def count_by(self, key: str, *, since: datetime, until: datetime) -> dict[str, int]:
+        """Traces per value of a shared key in ``[since, until)``."""
+        with self._db.read(f"cannot count traces by {key}") as conn:
+            return _drift.count_traces_by(conn, key, since=since, until=until)
+
+    def slices(
+        self, by: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[SliceCounts]:
+        """Traces, errors, thumbs-downs and judge scores per slice of the ``by`` keys."""
+        check_window(since, until)
+        with self._db.read("cannot count traces per slice") as conn:
+            return _slices.trace_slices(conn, by, since=since, until=until)
+
+    def complaints(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        max_judge_score: float = 2,
+    ) -> list[Complaint]:
+        """Traces with a thumbs-down or a judge score at or below ``max_judge_score``."""
+        check_window(since, until)
+        with self._db.read("cannot read complaints") as conn:
+            return _slices.complaint_traces(
+                conn, since=since, until=until, max_judge_score=max_judge_score
+            )

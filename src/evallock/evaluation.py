@@ -6,10 +6,8 @@ This is the library behind the command; the CLI only turns flags into an
 
 from __future__ import annotations
 
-import random
-import secrets
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -17,23 +15,19 @@ from typing import Any
 import anyio
 
 from evallock.cases import CaseFile, open_cases
-from evallock.errors import ConfigError, InfraError, TargetError, UsageError
+from evallock.errors import ConfigError, TargetError, UsageError
 from evallock.gate import GateCounter, GateResult, GateThresholds
-from evallock.providers import (
-    CallableProvider,
-    OpenAICompatProvider,
-    PromptTemplate,
-    Provider,
-)
 from evallock.records import CaseResult, EvalRecord, Run
-from evallock.runner import (
-    Progress,
-    RetryingJudge,
-    RetryPolicy,
-    RunOptions,
-    RunStats,
-    execute_run,
-    stream_results,
+from evallock.runner import Progress, RunOptions, RunStats, stream_results
+from evallock.session import (
+    JudgeSpecSettings,
+    RunSession,
+    SessionStore,
+    TargetSpec,
+    make_judge,
+    make_provider,
+    make_target_id,
+    new_run_id,
 )
 
 __all__ = [
@@ -44,64 +38,12 @@ __all__ = [
     "TargetSpec",
     "make_judge",
     "make_provider",
+    "make_target_id",
     "new_run_id",
     "run_eval",
 ]
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class TargetSpec:
-    """The service under test: an OpenAI-compatible endpoint or a Python callable."""
-
-    base_url: str | None = None
-    """``http://host/v1`` of an OpenAI-compatible service."""
-    model: str | None = None
-    """The ``model`` field sent."""
-    api_key: str | None = field(default=None, repr=False)
-    """Bearer token (read from the env var the config names; never stored)."""
-    api_key_env: str | None = None
-    """The env var the key came from (stored, so a resume can read it again)."""
-    prompt: str | None = None
-    """Prompt template file, rendered as the system message."""
-    python: str | None = None
-    """``module:function`` instead of an HTTP service."""
-    params: dict[str, Any] = field(default_factory=dict)
-    """Extra request fields (``temperature`` …)."""
-
-    def public(self) -> dict[str, Any]:
-        """What may be stored: everything but the key."""
-        data = asdict(self)
-        data.pop("api_key")
-        return data
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class JudgeSpecSettings:
-    """The judge model and the rubric used when a case asks for a judge without one."""
-
-    base_url: str | None = None
-    """The judge's OpenAI-compatible endpoint."""
-    model: str | None = None
-    """The judge model."""
-    api_key: str | None = field(default=None, repr=False)
-    """Bearer token, from the environment."""
-    api_key_env: str | None = None
-    """The env var the key came from."""
-    rubric: str | None = None
-    """Default rubric (``--rubric``)."""
-    params: dict[str, Any] = field(default_factory=lambda: {"temperature": 0})
-    """Judge request fields; part of ``judge_version``."""
-
-    @property
-    def configured(self) -> bool:
-        """True when there is a judge to ask."""
-        return bool(self.base_url and self.model)
-
-    def public(self) -> dict[str, Any]:
-        """What may be stored: everything but the key."""
-        data = asdict(self)
-        data.pop("api_key")
-        return data
+# The target and judge specs and their helpers live in evallock.session (what a run
+# session is made of); they are re-exported here, where ``evallock run`` users find them.
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,55 +107,9 @@ NOTABLE_PER_KIND = 100
 """Results of each kind (failed, errored, new failure, flaky) an outcome keeps."""
 
 
-def new_run_id() -> str:
-    """A unique run id that sorts by time: ``20261122T101530Z-3fa9c2``."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
-    """The provider a target spec names.
-
-    Raises:
-        ConfigError: neither a base URL and model nor a Python callable is given.
-    """
-    if target.python:
-        return CallableProvider(target.python)
-    if not target.base_url or not target.model:
-        raise ConfigError(
-            "no target: give --base-url and --model (or target.base_url/model in evallock.yaml),"
-            " or target.python: module:function"
-        )
-    return OpenAICompatProvider(
-        base_url=target.base_url,
-        model=target.model,
-        api_key=target.api_key,
-        params=target.params,
-        max_connections=concurrency,
-    )
-
-
-def make_judge(
-    judge: JudgeSpecSettings, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
-) -> tuple[Provider, RetryingJudge]:
-    """The judge's provider (close it after use) and the retrying client graders ask."""
-    provider = OpenAICompatProvider(
-        base_url=judge.base_url or "",
-        model=judge.model or "",
-        api_key=judge.api_key,
-        params=judge.params,
-        max_connections=concurrency,
-    )
-    client = RetryingJudge(
-        provider,
-        model=judge.model or "",
-        policy=policy,
-        timeout=timeout,
-        rng=random.Random(seed),
-    )
-    return provider, client
-
-
-def run_eval(request: EvalRequest, store: Any, *, progress: Progress | None = None) -> EvalOutcome:
+def run_eval(
+    request: EvalRequest, store: SessionStore, *, progress: Progress | None = None
+) -> EvalOutcome:
     """Run an evaluation end to end: the one sync entry point (asyncio underneath)."""
     from evallock.graders import load_plugins
 
@@ -222,65 +118,39 @@ def run_eval(request: EvalRequest, store: Any, *, progress: Progress | None = No
 
 
 async def _run_eval_async(
-    request: EvalRequest, store: Any, progress: Progress | None
+    request: EvalRequest, store: SessionStore, progress: Progress | None
 ) -> EvalOutcome:
     dataset = open_cases(request.cases)
     baseline_run = _baseline_run(request.baseline, dataset, request.target, store)
     run, resuming = _start_or_resume(request, dataset, store)
-    prompt = PromptTemplate.from_file(request.target.prompt) if request.target.prompt else None
     needs_judge = dataset.first_judged is not None
     if needs_judge and not request.judge.configured:
         raise ConfigError(
             f"{dataset.path}: some cases ask for a judge; give --judge-base-url and --judge-model"
             " (or judge: in evallock.yaml)"
         )
-    provider = make_provider(request.target, concurrency=request.options.concurrency)
-    judge_provider: Provider | None = None
-    judge = None
-    if needs_judge:
-        judge_provider, judge = make_judge(
-            request.judge,
-            concurrency=request.options.concurrency,
-            policy=request.options.retry,
-            timeout=request.options.timeout,
-            seed=request.options.seed + 1,
-        )
-    try:
-        stats = await execute_run(
-            run_id=run.run_id,
-            cases=dataset,
-            provider=provider,
-            store=store,
-            prompt=prompt,
-            keys=run.keys,
-            options=request.options,
-            judge=judge,
-            default_rubric=request.judge.rubric,
-            judge_params=request.judge.params,
-            resume=resuming,
-            progress=progress,
-        )
-    except BaseException:
-        _finish(store, run, status="interrupted")
-        raise
-    finally:
-        await provider.aclose()
-        if judge_provider is not None:
-            await judge_provider.aclose()
-    try:
+    async with RunSession(
+        store,
+        options=request.options,
+        judge=request.judge if needs_judge else None,
+        judge_seed=request.options.seed + 1,
+    ) as session:
+        session.add_arm(run, request.target, resumed=resuming)
+        stats = await session.execute(dataset, resume=resuming, progress=progress)
         counter, notable, listed = _fold(dataset, store, run, baseline_run)
-    except BaseException:
-        _finish(store, run, status="interrupted")
-        raise
-    if counter.n and counter.target_errored == counter.n:
-        _finish(store, run, status="interrupted")
-        first = notable[0].error if notable else "?"
-        raise TargetError(f"every case errored; the target failed: {first}")
-    gate = counter.result(
-        thresholds=request.thresholds,
-        baseline_run_id=baseline_run.run_id if baseline_run else None,
-    )
-    finished = _finish(store, run, status="complete", gate=gate, stats=stats)
+        if counter.n and counter.target_errored == counter.n:
+            first = notable[0].error if notable else "?"
+            raise TargetError(f"every case errored; the target failed: {first}")
+        gate = counter.result(
+            thresholds=request.thresholds,
+            baseline_run_id=baseline_run.run_id if baseline_run else None,
+        )
+        finished = session.finish(
+            run,
+            verdict=gate.verdict,
+            summary=_summary(gate, stats),
+            baseline_run_id=gate.baseline_run_id,
+        )
     return EvalOutcome(
         run=finished,
         dataset=dataset,
@@ -293,14 +163,14 @@ async def _run_eval_async(
 
 
 def _read_results(
-    dataset: CaseFile, store: Any, run_id: str
+    dataset: CaseFile, store: SessionStore, run_id: str
 ) -> Iterator[tuple[CaseResult, list[EvalRecord]]]:
     for result, records, _ in stream_results(dataset.heads(), store, run_id):
         yield result, records
 
 
 def _fold(
-    dataset: CaseFile, store: Any, run: Run, baseline_run: Run | None
+    dataset: CaseFile, store: SessionStore, run: Run, baseline_run: Run | None
 ) -> tuple[GateCounter, list[CaseResult], int]:
     """One pass over the results: the gate's counts and the results the reports list."""
     counter = GateCounter()
@@ -335,9 +205,11 @@ def _fold(
     return counter, notable, listed
 
 
-def _start_or_resume(request: EvalRequest, dataset: CaseFile, store: Any) -> tuple[Run, bool]:
+def _start_or_resume(
+    request: EvalRequest, dataset: CaseFile, store: SessionStore
+) -> tuple[Run, bool]:
     if request.resume:
-        run = store.get_run(request.resume)
+        run = store.runs.get(request.resume)
         if run is None:
             raise UsageError(f"--resume {request.resume}: no such run in {store.url}")
         if run.status == "complete":
@@ -383,18 +255,12 @@ def _start_or_resume(request: EvalRequest, dataset: CaseFile, store: Any) -> tup
             "baseline": request.baseline,
         },
     )
-    store.create_run(run)
-    return run, False
+    return run, False  # the session creates it
 
 
-def make_target_id(target: TargetSpec) -> str:
-    """Which service a spec names (without the prompt): how baselines are matched."""
-    if target.python:
-        return f"python:{target.python}"
-    return f"{(target.base_url or '').rstrip('/')}#{target.model}"
-
-
-def _baseline_run(spec: str, dataset: CaseFile, target: TargetSpec, store: Any) -> Run | None:
+def _baseline_run(
+    spec: str, dataset: CaseFile, target: TargetSpec, store: SessionStore
+) -> Run | None:
     """The run to compare with, found before anything runs (a bad id is exit 2 at once).
 
     ``last-pass`` never finds the run being made: it is not complete until the end.
@@ -402,56 +268,26 @@ def _baseline_run(spec: str, dataset: CaseFile, target: TargetSpec, store: Any) 
     if spec == "none":
         return None
     if spec == "last-pass":
-        found: Run | None = store.last_passing_run(dataset.name, make_target_id(target))
+        found: Run | None = store.runs.last_passing(dataset.name, make_target_id(target))
         return found
-    found = store.get_run(spec)
+    found = store.runs.get(spec)
     if found is None:
         raise UsageError(f"--baseline {spec}: no such run in {store.url}")
     return found
 
 
-def _finish(
-    store: Any,
-    run: Run,
-    *,
-    status: str,
-    gate: GateResult | None = None,
-    stats: RunStats | None = None,
-) -> Run:
-    finished_at = datetime.now(UTC)
-    summary: dict[str, Any] = {}
-    if gate is not None:
-        summary = {
-            "n": gate.n,
-            "passed": gate.passed,
-            "failed": gate.failed,
-            "errored": gate.errored,
-            "pass_rate": gate.pass_rate,
-            "pass_rate_ci": [gate.pass_rate_ci.lo, gate.pass_rate_ci.hi],
-            "locks_failed": list(gate.locks_failed),
-            "new_failures": list(gate.new_failures),
-            "flaky": list(gate.flaky),
-            "reasons": list(gate.reasons),
-        }
-    if stats is not None:
-        summary["stats"] = asdict(stats)
-    try:
-        store.finish_run(
-            run.run_id,
-            status=status,
-            verdict=gate.verdict if gate else None,
-            summary=summary,
-            baseline_run_id=gate.baseline_run_id if gate else None,
-            finished_at=finished_at,
-        )
-    except InfraError:
-        if status == "complete":
-            raise
-    return replace(
-        run,
-        status="complete" if status == "complete" else "interrupted",
-        finished_at=finished_at,
-        verdict=gate.verdict if gate else None,
-        summary=summary,
-        baseline_run_id=gate.baseline_run_id if gate else None,
-    )
+def _summary(gate: GateResult, stats: RunStats) -> dict[str, Any]:
+    """What a complete run stores of its gate and statistics."""
+    return {
+        "n": gate.n,
+        "passed": gate.passed,
+        "failed": gate.failed,
+        "errored": gate.errored,
+        "pass_rate": gate.pass_rate,
+        "pass_rate_ci": [gate.pass_rate_ci.lo, gate.pass_rate_ci.hi],
+        "locks_failed": list(gate.locks_failed),
+        "new_failures": list(gate.new_failures),
+        "flaky": list(gate.flaky),
+        "reasons": list(gate.reasons),
+        "stats": asdict(stats),
+    }

@@ -286,6 +286,7 @@ def test_resume_asks_only_missing_trials(
 
     dataset = open_cases(cases)
     run, _ = _start_or_resume(request, dataset, sqlite_store)
+    sqlite_store.runs.create(run)  # as the run session does before it executes
     partial = list(dataset)[:4]
 
     async def first_part() -> None:

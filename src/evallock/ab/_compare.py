@@ -9,7 +9,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import anyio
 
@@ -18,17 +18,15 @@ from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
 from evallock.cases import load_cases
 from evallock.errors import ConfigError, EvallockError, UsageError
-from evallock.evaluation import (
+from evallock.records import Dataset, EvalRecord, Run
+from evallock.runner import BatchWriter, Progress, RetryingJudge, RunOptions, StoreCache
+from evallock.session import (
     JudgeSpecSettings,
-    make_judge,
-    make_provider,
+    RunSession,
+    SessionStore,
     make_target_id,
     new_run_id,
 )
-from evallock.providers import PromptTemplate, Provider
-from evallock.records import Dataset, EvalRecord, Run
-from evallock.runner import Arm, Progress, RetryingJudge, RunOptions, StoreCache, execute_arms
-from evallock.runner._writer import BatchWriter
 
 __all__ = ["ABOutcome", "ABRequest", "check_ab_settings", "compare_runs", "compare_variants"]
 
@@ -156,7 +154,7 @@ class ABOutcome:
 
 
 def compare_variants(
-    request: ABRequest, store: Any, *, progress: Progress | None = None
+    request: ABRequest, store: SessionStore, *, progress: Progress | None = None
 ) -> ABOutcome:
     """Run A and B on the same cases, interleaved, then compare (sync entry point)."""
     if request.a is None or request.b is None:
@@ -168,7 +166,9 @@ def compare_variants(
     return anyio.run(_compare_variants, request, store, progress)
 
 
-async def _compare_variants(request: ABRequest, store: Any, progress: Progress | None) -> ABOutcome:
+async def _compare_variants(
+    request: ABRequest, store: SessionStore, progress: Progress | None
+) -> ABOutcome:
     assert request.a is not None
     assert request.b is not None
     dataset = load_cases(request.cases)
@@ -181,80 +181,47 @@ async def _compare_variants(request: ABRequest, store: Any, progress: Progress |
         )
     if needs_judge and not request.judge.configured:
         raise ConfigError("this comparison needs a judge: give --judge-base-url and --judge-model")
-    providers: list[Provider] = []
-    arms: list[Arm] = []
-    runs: list[Run] = []
-    for variant in (request.a, request.b):
-        run = Run(
-            run_id=f"{comparison_id}-{variant.name.lower()}",
-            dataset_id=dataset.dataset_id,
-            dataset_name=dataset.name,
-            target_id=make_target_id(variant.target),
-            started_at=datetime.now(UTC),
-            keys={**variant.keys, "dataset_id": dataset.dataset_id, "experiment": variant.name},
-            settings={
-                "cases": request.cases,
-                "target": variant.target.public(),
-                "trials": request.options.trials,
-                "ab": comparison_id,
-                "arm": variant.name,
-                "spec": variant.spec,
-            },
-        )
-        store.create_run(run)
-        runs.append(run)
-        provider = make_provider(variant.target, concurrency=request.options.concurrency)
-        providers.append(provider)
-        prompt = PromptTemplate.from_file(variant.target.prompt) if variant.target.prompt else None
-        arms.append(Arm(run_id=run.run_id, provider=provider, prompt=prompt, keys=run.keys))
-    judge_provider: Provider | None = None
-    judge = None
-    if needs_judge:
-        judge_provider, judge = make_judge(
-            request.judge,
-            concurrency=request.options.concurrency,
-            policy=request.options.retry,
-            timeout=request.options.timeout,
-            seed=request.seed + 1,
-        )
-    try:
-        await execute_arms(
-            arms=arms,
-            cases=dataset.cases,
-            store=store,
-            options=request.options,
-            judge=judge,
-            default_rubric=request.judge.rubric,
-            judge_params=request.judge.params,
-            progress=progress,
-        )
-        records_a = list(store.iter_records(runs[0].run_id))
-        records_b = list(store.iter_records(runs[1].run_id))
+    async with RunSession(
+        store,
+        options=request.options,
+        judge=request.judge if needs_judge else None,
+        judge_seed=request.seed + 1,
+    ) as session:
+        runs: list[Run] = []
+        for variant in (request.a, request.b):
+            run = Run(
+                run_id=f"{comparison_id}-{variant.name.lower()}",
+                dataset_id=dataset.dataset_id,
+                dataset_name=dataset.name,
+                target_id=make_target_id(variant.target),
+                started_at=datetime.now(UTC),
+                keys={**variant.keys, "dataset_id": dataset.dataset_id, "experiment": variant.name},
+                settings={
+                    "cases": request.cases,
+                    "target": variant.target.public(),
+                    "trials": request.options.trials,
+                    "ab": comparison_id,
+                    "arm": variant.name,
+                    "spec": variant.spec,
+                },
+            )
+            session.add_arm(run, variant.target)
+            runs.append(run)
+        await session.execute(dataset.cases, progress=progress)
+        records_a = list(store.runs.iter_records(runs[0].run_id))
+        records_b = list(store.runs.iter_records(runs[1].run_id))
         pairwise = None
-        if request.judge_mode == "pairwise" and judge is not None:
-            pairwise = await _judge_pairs(request, dataset, records_a, records_b, judge, store)
-    finally:
-        for provider in providers:
-            await provider.aclose()
-        if judge_provider is not None:
-            await judge_provider.aclose()
-    finished = []
-    for run in runs:
-        store.finish_run(
-            run.run_id,
-            status="complete",
-            verdict=None,
-            summary={"ab": comparison_id},
-            baseline_run_id=None,
-            finished_at=datetime.now(UTC),
-        )
-        finished.append(store.get_run(run.run_id))
+        if request.judge_mode == "pairwise" and session.judge is not None:
+            pairwise = await _judge_pairs(
+                request, dataset, records_a, records_b, session.judge, store
+            )
+        finished = [session.finish(run, summary={"ab": comparison_id}) for run in runs]
     return _analyse(
         request, dataset, comparison_id, finished[0], finished[1], records_a, records_b, pairwise
     )
 
 
-def compare_runs(request: ABRequest, store: Any) -> ABOutcome:
+def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
     """Compare two stored runs of the same case file, calling nothing."""
     assert request.a_run is not None
     assert request.b_run is not None
@@ -262,7 +229,7 @@ def compare_runs(request: ABRequest, store: Any) -> ABOutcome:
         raise UsageError("--judge-mode pairwise needs live variants (--a/--b), not stored runs")
     if request.a_run == request.b_run:
         raise UsageError("the variants differ in nothing: --a-run and --b-run are the same run")
-    run_a, run_b = store.get_run(request.a_run), store.get_run(request.b_run)
+    run_a, run_b = store.runs.get(request.a_run), store.runs.get(request.b_run)
     for flag, run_id, run in (("--a-run", request.a_run, run_a), ("--b-run", request.b_run, run_b)):
         if run is None:
             raise UsageError(f"{flag} {run_id}: no such run in {store.url}")
@@ -274,8 +241,8 @@ def compare_runs(request: ABRequest, store: Any) -> ABOutcome:
             " compare runs of the same case file"
         )
     dataset = load_cases(request.cases)
-    records_a = list(store.iter_records(run_a.run_id))
-    records_b = list(store.iter_records(run_b.run_id))
+    records_a = list(store.runs.iter_records(run_a.run_id))
+    records_b = list(store.runs.iter_records(run_b.run_id))
     outcome = _analyse(request, dataset, new_run_id(), run_a, run_b, records_a, records_b, None)
     if run_a.dataset_id != run_b.dataset_id:
         outcome.warnings.append(
@@ -291,7 +258,7 @@ async def _judge_pairs(
     records_a: list[EvalRecord],
     records_b: list[EvalRecord],
     judge: RetryingJudge,
-    store: Any,
+    store: SessionStore,
 ) -> dict[str, tuple[float, bool] | None]:
     """case id → (+1/−1/0, consistent) from the pairwise judge on trial 0; None on a judge error."""
     from evallock.graders import DRIFT_RUBRIC, REFERENCE_RUBRIC

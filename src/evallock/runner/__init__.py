@@ -12,7 +12,15 @@ from evallock.runner._run import (
     execute_run,
     interleave,
 )
-from evallock.runner._run_store import CacheStore, RecordSink, ResultStore, RunStore
+from evallock.runner._run_store import (
+    CacheStore,
+    RecordReader,
+    RecordSink,
+    ResultStore,
+    RunCache,
+    RunRecords,
+    RunStore,
+)
 from evallock.runner._writer import BatchWriter
 
 __all__ = [
@@ -20,11 +28,14 @@ __all__ = [
     "BatchWriter",
     "CacheStore",
     "Progress",
+    "RecordReader",
     "RecordSink",
     "ResultStore",
     "RetryPolicy",
     "RetryingJudge",
+    "RunCache",
     "RunOptions",
+    "RunRecords",
     "RunStats",
     "RunStore",
     "StoreCache",

@@ -108,7 +108,7 @@ def load_settings(config: str | Path | None = None) -> Settings:
     import yaml
 
     # Imported here: only a config file on disk needs the YAML bounds (and the cases package).
-    from evallock.cases._yaml import load_yaml
+    from evallock.cases import load_yaml
 
     try:
         text = path.read_text(encoding="utf-8")

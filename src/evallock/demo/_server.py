@@ -4,7 +4,7 @@
 is known at once (``port=0`` picks a free one), and returns once the service
 serves; :meth:`FakeService.stop` shuts uvicorn down gracefully and joins the
 thread, so nothing outlives the handle. The threading is
-:class:`evallock.server._threaded.ThreadedServer`, shared with ``evallock serve``.
+:class:`evallock.server.ThreadedServer`, shared with ``evallock serve``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from evallock.demo._asgi import FakeServiceApp
-from evallock.server._threaded import ThreadedServer, bind_socket, uvicorn_config
+from evallock.server import ThreadedServer, bind_socket, uvicorn_config
 
 __all__ = ["FakeService", "start_fake_service"]
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from evallock.stats._lazy import lazy_module
+from evallock._lazy import lazy_module
 
 sps = lazy_module("scipy.stats")
 

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from evallock._lazy import lazy_module
 from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
 from evallock.drift._scores import BAD_SCORE, DriftBaseline, TraceScore
 from evallock.drift._window import Window
 from evallock.stats import Interval, adjust_benjamini_hochberg, mean_estimate, wilson_interval
-from evallock.stats._lazy import lazy_module
 
 sps = lazy_module("scipy.stats")
 

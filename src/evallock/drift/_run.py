@@ -7,22 +7,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
 import anyio
 
 from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import KeyShift, key_shift
+from evallock.drift._json import drift_report
 from evallock.drift._judge import judge_traces
 from evallock.drift._report import DriftReport, build_report
 from evallock.drift._sample import sample_traces
 from evallock.drift._scores import DriftBaseline, TraceScore
 from evallock.drift._window import Window, parse_range, parse_window
 from evallock.errors import ConfigError, UsageError
-from evallock.evaluation import JudgeSpecSettings, make_judge
 from evallock.graders import DRIFT_RUBRIC, judge_version
-from evallock.runner import RetryingJudge, RetryPolicy, StoreCache
-from evallock.runner._writer import BatchWriter
+from evallock.runner import BatchWriter, RetryingJudge, RetryPolicy, StoreCache
+from evallock.session import JudgeSpecSettings, make_judge
+from evallock.store import Store
 
 __all__ = ["DriftOutcome", "DriftRequest", "run_drift"]
 
@@ -89,12 +89,12 @@ class DriftOutcome:
     """Where the report was stored."""
 
 
-def run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
+def run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
     """Run a drift check (sync entry point)."""
     return anyio.run(_run_drift, request, store)
 
 
-async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
+async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
     if not request.judge.configured:
         raise ConfigError("drift needs a judge: give --judge-base-url and --judge-model")
     if request.input_embeddings:
@@ -153,8 +153,8 @@ async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
     if request.baseline_window:
         base = parse_range(request.baseline_window)
         for key in INPUT_KEYS:
-            before = store.count_traces_by(key, since=base.start, until=base.end)
-            now = store.count_traces_by(key, since=window.start, until=window.end)
+            before = store.traces.count_by(key, since=base.start, until=base.end)
+            now = store.traces.count_by(key, since=window.start, until=window.end)
             if len(set(before) | set(now)) > 1 or (before and now and set(before) != set(now)):
                 inputs.append(key_shift(key, before, now))
     embedding = None
@@ -176,14 +176,14 @@ async def _run_drift(request: DriftRequest, store: Any) -> DriftOutcome:
 
 async def _judge_window(
     request: DriftRequest,
-    store: Any,
+    store: Store,
     window: Window,
     client: RetryingJudge,
     cache: StoreCache,
     rubric: str,
     notes: list[str],
 ) -> tuple[list[TraceScore], int, dict[str, int]]:
-    rows = store.window_trace_ids(since=window.start, until=window.end, key=request.stratify_by)
+    rows = store.traces.window_ids(since=window.start, until=window.end, key=request.stratify_by)
     if not rows:
         raise UsageError(
             f"no traces between {window.start:%Y-%m-%dT%H:%M:%SZ} and "
@@ -201,7 +201,7 @@ async def _judge_window(
             f"the window holds {sample.available} traces, fewer than --sample "
             f"{request.sample}: all are judged"
         )
-    traces = store.get_traces(sample.trace_ids)
+    traces = store.traces.get_many(sample.trace_ids)
     scores = await judge_traces(
         traces,
         client=client,
@@ -216,7 +216,7 @@ async def _judge_window(
 
 async def _baseline(
     request: DriftRequest,
-    store: Any,
+    store: Store,
     client: RetryingJudge,
     cache: StoreCache,
     rubric: str,
@@ -226,7 +226,7 @@ async def _baseline(
         return DriftBaseline(mean=request.baseline, source="number")
     if request.baseline_window is not None:
         base = parse_range(request.baseline_window)
-        rows = store.window_trace_ids(since=base.start, until=base.end, key=request.stratify_by)
+        rows = store.traces.window_ids(since=base.start, until=base.end, key=request.stratify_by)
         if not rows:
             raise UsageError(f"--baseline-window: no traces in {base}")
         sample = sample_traces(
@@ -237,7 +237,7 @@ async def _baseline(
             min_per_stratum=request.min_per_slice,
         )
         scores = await judge_traces(
-            store.get_traces(sample.trace_ids),
+            store.traces.get_many(sample.trace_ids),
             client=client,
             rubric=rubric,
             cache=cache,
@@ -261,7 +261,7 @@ async def _baseline(
 
 async def _run_baseline(
     request: DriftRequest,
-    store: Any,
+    store: Store,
     client: RetryingJudge,
     cache: StoreCache,
     rubric: str,
@@ -274,10 +274,12 @@ async def _run_baseline(
     from evallock.records import Trace
 
     run_id = request.baseline_run or ""
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     if run is None:
         raise UsageError(f"--baseline run:{run_id}: no such run in {store.url}")
     cases_path = run.settings.get("cases")
+    if not isinstance(cases_path, str):
+        raise UsageError(f"--baseline run:{run_id}: the run names no case file to re-judge with")
     try:
         dataset = load_cases(cases_path)
     except UsageError as exc:
@@ -289,7 +291,7 @@ async def _run_baseline(
         )
     inputs = {case.id: case.input for case in dataset.cases}
     traces = []
-    for record in store.iter_records(run_id):
+    for record in store.runs.iter_records(run_id):
         question = inputs.get(record.case_id)
         if record.output is None or question is None:
             continue
@@ -318,17 +320,11 @@ async def _run_baseline(
 
 
 def _save(
-    store: Any,
+    store: Store,
     report: DriftReport,
     inputs: list[KeyShift],
     scores: list[TraceScore],
     embedding: EmbeddingDrift | None,
-) -> str | None:
-    from evallock.report.drift import drift_report
-
-    add = getattr(store, "add_drift_report", None)
-    if not callable(add):
-        return None
+) -> str:
     data = drift_report(report, inputs, embedding)
-    result: str | None = add(data, [(s.trace_id, s.score, s.reason) for s in scores])
-    return result
+    return store.reports.add_drift_report(data, [(s.trace_id, s.score, s.reason) for s in scores])

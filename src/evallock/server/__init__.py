@@ -36,13 +36,16 @@ if TYPE_CHECKING:
     from evallock.server._query import TraceQuery, key_filters, parse_time
     from evallock.server._runtime import RunningServer, serve, start_server
     from evallock.server._settings import ServerSettings
+    from evallock.server._threaded import ThreadedServer, bind_socket, uvicorn_config
 
 __all__ = [
     "SCOPES",
     "CreatedKey",
     "RunningServer",
     "ServerSettings",
+    "ThreadedServer",
     "TraceQuery",
+    "bind_socket",
     "create_api_key",
     "create_app",
     "hash_api_key",
@@ -51,6 +54,7 @@ __all__ = [
     "scope_allows",
     "serve",
     "start_server",
+    "uvicorn_config",
 ]
 
 _HOME = {
@@ -67,6 +71,9 @@ _HOME = {
     "serve": "_runtime",
     "start_server": "_runtime",
     "ServerSettings": "_settings",
+    "ThreadedServer": "_threaded",
+    "bind_socket": "_threaded",
+    "uvicorn_config": "_threaded",
 }
 
 

@@ -1,0 +1,94 @@
+"""The drift check as JSON: the ``--json`` fields (``window``, ``n_samples``, ``mean_ci`` …).
+
+One shape for the file ``evallock drift --json`` writes, the stored report the
+dashboard and ``GET /api/drift`` read, and the webhook's details.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evallock.drift._embedding import EmbeddingDrift
+from evallock.drift._inputs import KeyShift
+from evallock.drift._report import DriftReport
+
+__all__ = ["drift_report"]
+
+
+def drift_report(
+    report: DriftReport,
+    inputs: list[KeyShift] | None = None,
+    embedding: EmbeddingDrift | None = None,
+) -> dict[str, Any]:
+    """The drift check as a JSON-ready dict."""
+    return {
+        "input_embeddings": None
+        if embedding is None
+        else {
+            "mmd2": embedding.mmd2,
+            "p_value": embedding.p_value,
+            "permutations": embedding.permutations,
+            "n_baseline": embedding.n_baseline,
+            "n_current": embedding.n_current,
+            "examples": embedding.examples,
+        },
+        "window": str(report.window),
+        "available": report.available,
+        "n_samples": report.n_samples,
+        "judge_errors": report.judge_errors,
+        "trustworthy": report.trustworthy,
+        "mean": report.mean,
+        "mean_ci": [report.mean_ci.lo, report.mean_ci.hi],
+        "p10": report.p10,
+        "bad_share": report.bad_share,
+        "bad_share_ci": [report.bad_share_ci.lo, report.bad_share_ci.hi],
+        "baseline_mean": report.baseline.mean,
+        "baseline_source": report.baseline.source,
+        "delta": report.delta,
+        "delta_ci": None if report.delta_ci is None else [report.delta_ci.lo, report.delta_ci.hi],
+        "alert": report.alert,
+        "reasons": report.reasons,
+        "judge_version": report.judge_version,
+        "notes": report.notes,
+        "slices": [
+            {
+                "slice": s.label,
+                "keys": s.slice,
+                "n_samples": s.n_samples,
+                "mean": s.mean,
+                "mean_ci": None if s.mean_ci is None else [s.mean_ci.lo, s.mean_ci.hi],
+                "baseline_mean": s.baseline_mean,
+                "delta": s.delta,
+                "p_value": s.p_value,
+                "p_adjusted": s.p_adjusted,
+                "alert": s.alert,
+            }
+            for s in report.slices
+        ],
+        "detectors": [
+            {"name": d.name, "arl0": d.arl0, "limit": d.limit, "fired_at": d.fired_at}
+            for d in report.detectors
+        ],
+        "batches": [
+            {
+                "start": b.start.isoformat(),
+                "n": b.n,
+                "mean": b.mean,
+                "bad_share": b.bad_share,
+                "z": b.z,
+                "fired": b.fired,
+            }
+            for b in report.batches
+        ],
+        "inputs": [
+            {
+                "key": k.key,
+                "psi": k.psi,
+                "chi2": k.chi2,
+                "p_value": k.p_value,
+                "level": k.level,
+                "biggest_change": k.biggest_change,
+            }
+            for k in inputs or []
+        ],
+    }

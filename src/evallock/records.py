@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 __all__ = [
+    "BAD_SCORE",
     "CANDIDATE_STATES",
     "SIGNAL_KINDS",
     "Assertion",
@@ -45,10 +46,25 @@ __all__ = [
     "Signal",
     "SignalKind",
     "Trace",
+    "passes_by_majority",
 ]
 
 Message = dict[str, Any]
 """One chat message, as the OpenAI API spells it: ``{"role": ..., "content": ...}``."""
+
+BAD_SCORE = 2
+"""A judge score (1-5) at or below this is *bad*: drift's bad share, a complaint in
+``coverage`` and ``candidates propose``."""
+
+
+def passes_by_majority(passed: int, trials: int) -> bool:
+    """A case's verdict over its trials: a strict majority passes (a tie does not).
+
+    >>> passes_by_majority(2, 3), passes_by_majority(1, 2), passes_by_majority(0, 0)
+    (True, False, False)
+    """
+    return passed * 2 > trials
+
 
 RunStatus = Literal["running", "complete", "interrupted"]
 ErrorKind = Literal["target", "grader", "judge"]

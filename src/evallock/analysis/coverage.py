@@ -21,7 +21,7 @@ from evallock.analysis._analysis_store import CoverageStore
 from evallock.analysis._slicing import RUN_KEYS
 from evallock.errors import UsageError
 from evallock.feedback import NearDuplicateIndex
-from evallock.records import Case
+from evallock.records import BAD_SCORE, Case
 from evallock.stats import Interval, wilson_interval
 
 if TYPE_CHECKING:
@@ -37,8 +37,6 @@ __all__ = [
 
 DEFAULT_COVERAGE_KEYS: tuple[str, ...] = ("intent", "customer_tier")
 """The slice keys of ``evallock coverage`` when ``--by`` is not given."""
-BAD_JUDGE_SCORE = 2
-"""A judge score at or below this is a complaint (as drift's bad share)."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_ON_CASES = frozenset((*RUN_KEYS, "dataset_id", "judge_version"))
 
@@ -133,7 +131,7 @@ def coverage_report(
     by: Sequence[str] = DEFAULT_COVERAGE_KEYS,
     since: datetime | None = None,
     until: datetime | None = None,
-    max_judge_score: float = BAD_JUDGE_SCORE,
+    max_judge_score: float = BAD_SCORE,
 ) -> CoverageReport:
     """Rank complaint slices by volume and count the golden cases covering each.
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evallock.analysis._analysis_store import HistoryStore
-from evallock.records import EvalRecord, Run
+from evallock.records import EvalRecord, Run, passes_by_majority
 from evallock.stats import Interval, wilson_interval
 from evallock.stats.paired import mcnemar_test, paired_difference
 
@@ -81,7 +81,7 @@ def passes_by_case(records: Iterable[EvalRecord]) -> dict[str, bool]:
         tally = counts.setdefault(record.case_id, [0, 0])
         tally[0] += int(record.passed)
         tally[1] += 1
-    return {case_id: won * 2 > total for case_id, (won, total) in counts.items()}
+    return {case_id: passes_by_majority(won, total) for case_id, (won, total) in counts.items()}
 
 
 def run_history(store: HistoryStore, dataset_name: str, *, limit: int = 20) -> list[HistoryPoint]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["BAD_SCORE", "DriftBaseline", "TraceScore"]
+from evallock.records import BAD_SCORE
 
-BAD_SCORE = 2
-"""A judge score at or below this is *bad* (the seed design's bad share)."""
+__all__ = ["BAD_SCORE", "DriftBaseline", "TraceScore"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,7 +19,7 @@ from typing import Any
 from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import CASE_KEYS
 from evallock.feedback._dedupe import JACCARD_THRESHOLD, Embedder, NearDuplicateIndex, signature_of
-from evallock.records import Candidate, CandidateEvent, Case, Signal, SignalKind
+from evallock.records import BAD_SCORE, Candidate, CandidateEvent, Case, Signal, SignalKind
 
 __all__ = ["ProposalPlan", "case_text", "plan_proposals", "propose_candidates", "task_keys"]
 
@@ -185,7 +185,7 @@ def propose_candidates(
     since: datetime | None = None,
     until: datetime | None = None,
     golden: Sequence[Case] = (),
-    max_judge_score: int = 2,
+    max_judge_score: int = BAD_SCORE,
     threshold: float = JACCARD_THRESHOLD,
     embedder: Embedder | None = None,
     actor: str,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from evallock.records import CaseHead, CaseResult, ErrorKind, EvalRecord
+from evallock.records import CaseHead, CaseResult, ErrorKind, EvalRecord, passes_by_majority
 from evallock.runner._run_store import ResultStore
 
 __all__ = ["aggregate_results", "blocks", "stream_results"]
@@ -55,7 +55,10 @@ def stream_results(
             tallies: dict[str, _Tally] = {}
             for record in store.runs.records_of_cases(baseline_run_id, ids):
                 tallies.setdefault(record.case_id, _Tally()).add(record)
-            before = {case_id: tally.passed * 2 > tally.n for case_id, tally in tallies.items()}
+            before = {
+                case_id: passes_by_majority(tally.passed, tally.n)
+                for case_id, tally in tallies.items()
+            }
         for case in chunk:
             records = by_case.get(case.id)
             if not records:
@@ -135,7 +138,7 @@ class _Tally:
         all_errored = self.errored == self.n
         return CaseResult(
             case_id=case.id,
-            passed=self.passed * 2 > self.n,
+            passed=passes_by_majority(self.passed, self.n),
             score=self.score_sum / self.score_n if self.score_n else None,
             reason=self.fail_reason if self.fail_reason is not None else "ok",
             output=self.output,

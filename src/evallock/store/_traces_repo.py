@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from evallock.limits import check_trace
-from evallock.records import Trace
+from evallock.records import BAD_SCORE, Trace
 from evallock.store import _drift, _slices, _traces
 from evallock.store._database import Database, check_aware, check_page, check_window
 from evallock.store._slices import Complaint, SliceCounts
@@ -140,7 +140,7 @@ class TraceRepository:
         *,
         since: datetime | None = None,
         until: datetime | None = None,
-        max_judge_score: float = 2,
+        max_judge_score: float = BAD_SCORE,
     ) -> list[Complaint]:
         """Traces with a thumbs-down or a judge score at or below ``max_judge_score``."""
         check_window(since, until)

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evallock.errors import ConfigError, InfraError
-from evallock.providers import CallableProvider, OpenAICompatProvider, PromptTemplate, Provider
+from evallock.providers import PromptTemplate, Provider
 from evallock.records import Case, EvalRecord, Run, RunStatus
 from evallock.runner import (
     Arm,
@@ -183,6 +183,9 @@ def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
     Raises:
         ConfigError: neither a base URL and model nor a Python callable is given.
     """
+    # Imported here: a --python target never loads aiohttp (~90 ms of start-up).
+    from evallock.providers import CallableProvider, OpenAICompatProvider
+
     if target.python:
         return CallableProvider(target.python)
     if not target.base_url or not target.model:
@@ -203,6 +206,8 @@ def make_judge(
     judge: JudgeSpecSettings, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
 ) -> tuple[Provider, RetryingJudge]:
     """The judge's provider (close it after use) and the retrying client graders ask."""
+    from evallock.providers import OpenAICompatProvider
+
     provider = OpenAICompatProvider(
         base_url=judge.base_url or "",
         model=judge.model or "",

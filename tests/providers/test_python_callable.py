@@ -152,3 +152,57 @@ def test_a_prompt_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None
     path.write_bytes(b"\xff\xfe bad")
     with pytest.raises(UsageError, match="cannot read"):
         PromptTemplate.from_file(path)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "You are Acme support.\n",
+        "no trailing newline",
+        "windows\r\nline\rbreaks\r\n\r\n",
+        "braces { } }} %} #} and { {x} } { %",
+        "",
+        "\n\n",
+    ],
+)
+def test_a_prompt_without_template_syntax_renders_as_jinja2_would(
+    tmp_path: Path, source: str
+) -> None:
+    path = tmp_path / "p.txt"
+    path.write_bytes(source.encode())
+    prompt = PromptTemplate.from_file(path)
+    case = Case(id="a", input="hi", vars={"n": 1})
+    from evallock.providers._prompt import _sandbox
+
+    expected = _sandbox().from_string(source).render(input="hi", vars={"n": 1}, n=1)
+    assert build_messages(case, prompt)[0]["content"] == expected
+
+
+def test_a_plain_prompt_is_used_without_importing_jinja2(tmp_path: Path) -> None:
+    import subprocess
+
+    path = tmp_path / "p.txt"
+    path.write_text("You are Acme support.\n")
+    code = (
+        "import sys\n"
+        "from evallock.providers import PromptTemplate, build_messages\n"
+        "from evallock.records import Case\n"
+        f"prompt = PromptTemplate.from_file({str(path)!r})\n"
+        "print(build_messages(Case(id='a', input='hi'), prompt)[0]['content'], end='')\n"
+        "print('|', 'jinja2' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "You are Acme support.\n| False\n"
+
+
+def test_a_plain_prompt_past_the_limit_is_an_error_on_the_case(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evallock.providers import _prompt
+
+    monkeypatch.setattr(_prompt, "MAX_PROMPT", 10)
+    path = tmp_path / "p.txt"
+    path.write_text("x" * 11)
+    prompt = PromptTemplate.from_file(path)
+    with pytest.raises(ValueError, match="the rendered prompt passes 10 characters"):
+        build_messages(Case(id="a", input="hi"), prompt)

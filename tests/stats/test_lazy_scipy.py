@@ -28,7 +28,8 @@ def test_a_whole_run_loads_none_of_the_heavy_optional_parts(tmp_path: Path) -> N
     cases.write_text("".join(json.dumps(row) + "\n" for row in rows))
     code = (
         "import atexit, sys\n"
-        "heavy = ('numpy', 'scipy', 'fastapi', 'uvicorn', 'jsonschema', 'sentence_transformers')\n"
+        "heavy = ('numpy', 'scipy', 'fastapi', 'uvicorn', 'jsonschema', 'sentence_transformers',"
+        " 'jinja2', 'yaml', 'regex')\n"
         "atexit.register(lambda: print('LOADED', [m for m in heavy if m in sys.modules]))\n"
         "from evallock.cli.main import main\n"
         f"main(['run', {str(cases)!r}, '--python', 'bot:answer', '--store',"

@@ -21,7 +21,6 @@ from typing import IO, Any
 import orjson
 
 from evallock.cases._schema import case_from_raw, case_head_from_raw
-from evallock.cases._yaml import YamlLimitError, compose_yaml, construct_yaml
 from evallock.errors import CaseFileError, UsageError
 from evallock.records import Case, CaseHead, Dataset
 
@@ -361,7 +360,10 @@ def _csv_case(row: dict[str, str | None]) -> dict[str, Any]:
 
 
 def _yaml(text: str) -> Iterator[RawCase]:
+    # Imported here: PyYAML and the bounded loader (some 10 ms) only for YAML files.
     import yaml
+
+    from evallock.cases._yaml import compose_yaml, construct_yaml
 
     try:
         root = compose_yaml(text)
@@ -393,6 +395,8 @@ def _yaml(text: str) -> Iterator[RawCase]:
 
 def _yaml_error(exc: Exception, line: int = 1) -> RawCase:
     """``(line, None, reason)`` for a YAML error, at its mark when it has one."""
+    from evallock.cases._yaml import YamlLimitError  # loaded by _yaml already
+
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     where = mark.line + 1 if mark is not None else line
     problem = getattr(exc, "problem", None) or str(exc)

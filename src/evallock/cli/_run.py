@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from evallock.cli import _gc
 from evallock.cli._options import (
     Concurrency,
     ConfigOption,
@@ -228,6 +229,7 @@ def execute(
 
     remove_stale_reports(json_out, junit, markdown)
     store = open_store_for(settings_store)
+    _gc.resume()  # start-up is over: the cases start (see _gc)
     try:
         if is_interactive():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

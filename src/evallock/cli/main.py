@@ -9,6 +9,7 @@ and start-up stay fast.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -19,6 +20,7 @@ from evallock.cli import (
     _coverage,
     _demo,
     _drift,
+    _gc,
     _history,
     _init,
     _keys,
@@ -29,17 +31,18 @@ from evallock.cli import (
 
 __all__ = ["app", "main"]
 
-app = typer.Typer(
-    name="evallock",
-    help=(
+_SETTINGS: dict[str, Any] = {
+    "name": "evallock",
+    "help": (
         "Tell an LLM team their service got worse before their users do.\n\n"
         "Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot"
     ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+}
+app = typer.Typer(**_SETTINGS)
 app.command("init")(_init.init)
 app.command("run")(_run.run)
 app.command("ab")(_ab.ab)
@@ -55,11 +58,52 @@ app.command("demo")(_demo.demo)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script; turns errors into exit codes."""
+    """Entry point of the console script; turns errors into exit codes.
+
+    ``argv`` None means this is the program (the console script): then the
+    process's garbage collection is tuned for a short life (see ``_gc``).
+    """
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else None
+    if argv is None and command == "run":
+        _gc.pause()  # resumed as the cases start (``_run.execute``)
+    try:
+        _invoke(_app_for(command), argv)
+    finally:
+        if argv is None:
+            _gc.exiting()
+
+
+def _app_for(command: str | None) -> typer.Typer:
+    """``app`` with only ``command`` on it, when that names one of its commands or groups.
+
+    Typer builds every command's options before it parses; building one instead
+    of all of them saves some 20 ms of each start-up. Anything else (``--help``,
+    a typo) gets the whole app, so help and "no such command" read as before.
+    """
+    commands = [c for c in app.registered_commands if c.name == command]
+    groups = [g for g in app.registered_groups if g.name == command]
+    if command is None or not (commands or groups):
+        return app
+    only = typer.Typer(**_SETTINGS)
+    only.registered_commands = commands
+    only.registered_groups = groups
+    # A Typer of one command and no callback would run it as the root command
+    # (``evallock CASES``); the callback keeps ``evallock run CASES``.
+    only.callback()(_no_options)
+    return only
+
+
+def _no_options() -> None:
+    """The root's callback: ``evallock`` itself takes no options but ``--help``."""
+
+
+def _invoke(cli: typer.Typer, argv: list[str] | None) -> None:
+    """Run ``cli`` and exit with the command's code, or the error's."""
     from evallock.errors import EvallockError
 
     try:
-        code = app(args=argv, standalone_mode=False)
+        code = cli(args=argv, standalone_mode=False)
     except typer.Abort:
         print("evallock: aborted", file=sys.stderr)
         sys.exit(130)

@@ -18,8 +18,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import regex  # type: ignore[import-untyped]
-
 __all__ = [
     "MAX_PATTERN",
     "PATTERN_TIMEOUT",
@@ -95,6 +93,9 @@ def compile_pattern(source: str, what: str, *, timeout: float = PATTERN_TIMEOUT)
             f"{what}: the pattern has {len(source):,} characters; at most {MAX_PATTERN:,}"
         )
     shown = source if len(source) <= 80 else source[:79] + "…"
+    # Imported here: only cases with a pattern need the regex package (some 6 ms).
+    import regex  # type: ignore[import-untyped]
+
     try:
         # The stdlib's compiler first: its syntax is what users write and its messages
         # are the familiar ones; compiling is quick, only searching can run away.

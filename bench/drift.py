@@ -55,7 +55,7 @@ def load(url: str, n: int) -> float:
     start = time.perf_counter()
     try:
         for chunk in traces(n):
-            store.add_traces(chunk)
+            store.traces.add(chunk)
     finally:
         store.close()
     return time.perf_counter() - start
@@ -68,7 +68,7 @@ def select_and_sample(url: str) -> dict[str, float]:
         out = {}
         for label, key in (("plain", None), ("stratified", "customer_tier")):
             start = time.perf_counter()
-            rows = store.window_trace_ids(since=since, until=until, key=key)
+            rows = store.traces.window_ids(since=since, until=until, key=key)
             selected = time.perf_counter()
             sample = sample_traces(rows, 200, seed=0, stratified=key is not None)
             done = time.perf_counter()

@@ -221,7 +221,7 @@ def scenario_paging(root: Path, count: int = 20_000) -> None:
             Trace(trace_id=f"{i:032x}", timestamp=moment, input="q", output="a")
             for i in range(count)
         ]
-        store.add_traces(traces)
+        store.traces.add(traces)
     process, url = start(store_url)
     try:
         asyncio.run(walk_pages(url, key, 10_000))

@@ -200,7 +200,7 @@ def run_ingest(label: str, store_url: str, options: argparse.Namespace) -> str:
     from evallock.store import open_store
 
     with open_store(store_url) as store:
-        stored = store.count_traces()
+        stored = store.traces.count()
     rate = acked / elapsed
     return (
         f"{label:<11} {rate:>9,.0f} spans/s  ({acked:,} spans acknowledged in {elapsed:.1f} s, "

@@ -11,6 +11,7 @@ from evallock.cli._options import ConfigOption, StoreOption
 
 if TYPE_CHECKING:
     from evallock.feedback import SignalKind
+    from evallock.store import Store
 
 __all__ = ["candidates_app"]
 
@@ -32,7 +33,7 @@ _Actor = Annotated[
 ]
 
 
-def _open(config: Path | None, store: str | None) -> Any:
+def _open(config: Path | None, store: str | None) -> Store:
     from evallock.cli._common import load, open_store_for
 
     return open_store_for(load(config, store))

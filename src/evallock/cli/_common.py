@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from evallock.config import Settings
     from evallock.evaluation import JudgeSpecSettings
+    from evallock.store import Store
 
 __all__ = [
     "err_console",
@@ -34,7 +35,7 @@ def load(config: Path | None, store: str | None) -> Settings:
     return settings
 
 
-def open_store_for(settings: Settings) -> Any:
+def open_store_for(settings: Settings) -> Store:
     """Open the store the settings name (exit 3 when it cannot be opened)."""
     from evallock.store import open_store
 

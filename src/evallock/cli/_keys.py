@@ -69,7 +69,7 @@ def list_keys(store: StoreOption = None, config: ConfigOption = None) -> int:
 
     opened = open_store_for(load(config, store))
     try:
-        keys = opened.list_api_keys()
+        keys = opened.api_keys.all()
     finally:
         opened.close()
     console = out_console()
@@ -106,7 +106,7 @@ def revoke(
 
     opened = open_store_for(load(config, store))
     try:
-        revoked = opened.revoke_api_key(key_id)
+        revoked = opened.api_keys.revoke(key_id)
     finally:
         opened.close()
     if not revoked:

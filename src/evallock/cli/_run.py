@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,6 +23,11 @@ from evallock.cli._options import (
     Trials,
 )
 from evallock.errors import UsageError
+
+if TYPE_CHECKING:
+    from evallock.config import Settings
+    from evallock.evaluation import EvalRequest
+    from evallock.store import Store
 
 __all__ = ["run"]
 
@@ -177,7 +182,7 @@ def run(
     )
 
 
-def _resumed(request: Any, store: Any, run_id: str) -> Any:
+def _resumed(request: EvalRequest, store: Store, run_id: str) -> EvalRequest:
     """Rebuild a request from the interrupted run's stored settings (flags for speed stay)."""
     from dataclasses import replace
 
@@ -186,7 +191,7 @@ def _resumed(request: Any, store: Any, run_id: str) -> Any:
     from evallock.evaluation import JudgeSpecSettings, TargetSpec
     from evallock.gate import GateThresholds
 
-    run = store.get_run(run_id)
+    run = store.runs.get(run_id)
     store.close()
     if run is None:
         raise UsageError(f"--resume {run_id}: no such run")
@@ -208,9 +213,9 @@ def _resumed(request: Any, store: Any, run_id: str) -> Any:
 
 
 def execute(
-    request: Any,
+    request: EvalRequest,
     *,
-    settings_store: Any,
+    settings_store: Settings,
     json_out: Path | None = None,
     junit: Path | None = None,
     markdown: Path | None = None,

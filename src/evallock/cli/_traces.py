@@ -46,8 +46,8 @@ def import_traces(
     loaded = read_trace_file(file)
     opened = open_store_for(load(config, store))
     try:
-        new = opened.add_traces(loaded.traces) if loaded.traces else 0
-        rated = opened.add_feedback(loaded.feedback) if loaded.feedback else 0
+        new = opened.traces.add(loaded.traces) if loaded.traces else 0
+        rated = opened.feedback.add(loaded.feedback) if loaded.feedback else 0
     finally:
         opened.close()
     from evallock.report import terminal_safe
@@ -156,8 +156,8 @@ def show(
         raise UsageError(f"TRACE_ID: {exc}") from None
     opened = open_store_for(load(config, store))
     try:
-        trace = opened.get_trace(wanted)
-        feedback = opened.list_feedback(trace_id=wanted)
+        trace = opened.traces.get(wanted)
+        feedback = opened.feedback.find(trace_id=wanted)
     finally:
         opened.close()
     if trace is None:

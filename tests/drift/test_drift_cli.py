@@ -147,3 +147,51 @@ def test_bad_flags_are_exit_2(cli, seeded, fake_service) -> None:
     )
     both = cli(*args(seeded, fake_service.base_url, day(7), day(8), "--baseline", "4.2"))
     assert both.code == 2 and "give one baseline" in both.err
+
+
+def test_the_config_run_section_sets_the_judge_retries_and_a_flag_wins(
+    cli, tmp_path, fake_service
+) -> None:
+    """drift reads `run:` from evallock.yaml like run and ab do (it used to ignore it)."""
+    from evallock.records import Trace
+
+    url = f"sqlite:///{tmp_path}/flaky.db"
+    with open_store(url) as store:
+        store.traces.add(
+            [
+                Trace(
+                    trace_id=f"{i:032x}",
+                    timestamp=day_time(7),
+                    # The judge's first attempt at each of these gets a 503; a retry succeeds.
+                    input=f"Where is order {i}? [[fail:503x1]]",
+                    output="It ships within 2 business days.",
+                )
+                for i in range(1, 21)
+            ]
+        )
+    (tmp_path / "evallock.yaml").write_text("run:\n  retries: 0\n  concurrency: 4\n")
+    base = [
+        "drift",
+        "--since",
+        day(7),
+        "--until",
+        day(8),
+        "--store",
+        url,
+        "--judge-base-url",
+        fake_service.base_url,
+        "--judge-model",
+        "judge",
+        "--baseline",
+        "4.0",
+    ]
+    no_retries = cli(*base)
+    assert no_retries.code == 3 and "judge" in no_retries.err, no_retries.err
+    with_flag = cli(*base, "--retries", "2")
+    assert with_flag.code in (0, 1), with_flag.err
+
+
+def day_time(n: int):
+    from datetime import datetime
+
+    return datetime.fromisoformat(day(n))

@@ -108,10 +108,19 @@ def drift(
         ),
     ] = None,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=1024, help="Judge requests in flight.")
-    ] = 16,
-    timeout: Annotated[float, typer.Option(min=0.001, help="Seconds per judge attempt.")] = 60.0,
-    retries: Annotated[int, typer.Option(min=0, max=20, help="Judge retries.")] = 5,
+        int | None,
+        typer.Option(
+            min=1, max=1024, help="Judge requests in flight (default: the config's run, 16)."
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(min=0.001, help="Seconds per judge attempt (default: the config's run, 60)."),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(min=0, max=20, help="Judge retries (default: the config's run, 5)."),
+    ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
     ] = None,
@@ -125,14 +134,24 @@ def drift(
 
     Example: evallock drift --since 1d --baseline 4.1 --by customer_tier --webhook https://hooks.example/T0
     """
-    from evallock.cli._common import judge_from, load, open_store_for, out_console, read_rubric
+    from evallock.cli._common import (
+        judge_from,
+        load,
+        open_store_for,
+        out_console,
+        read_rubric,
+        run_options,
+    )
     from evallock.drift import DriftRequest, parse_duration, post_webhook, run_drift
     from evallock.errors import JudgeError, UsageError
     from evallock.report.drift import drift_report
     from evallock.report.drift_terminal import print_drift
-    from evallock.runner import RetryPolicy
 
     settings = load(config, store)
+    # Flags win; unset ones come from the config's run section, as for run and ab.
+    options = run_options(
+        settings, concurrency=concurrency, trials=None, timeout=timeout, retries=retries
+    )
     batch_length = parse_duration(batch)
     if batch_length is None:
         raise UsageError(f"--batch {batch!r}: expected a duration like 1d or 6h")
@@ -167,9 +186,9 @@ def drift(
             api_key_env=judge_api_key_env,
         ),
         input_embeddings=input_embeddings,
-        concurrency=concurrency,
-        timeout=timeout,
-        retry=RetryPolicy(retries=retries),
+        concurrency=options.concurrency,
+        timeout=options.timeout,
+        retry=options.retry,
     )
     opened = open_store_for(settings)
     try:

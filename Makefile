@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench clean test-embeddings
+.PHONY: demo test lint typecheck unit bench bench-startup clean test-embeddings
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ test-embeddings: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/runner.py
+
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) .evallock .mypy_cache .ruff_cache .pytest_cache

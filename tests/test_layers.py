@@ -20,6 +20,7 @@ private (``_x``) module, function-local imports included. No exceptions are list
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import evallock
@@ -52,6 +53,7 @@ LAYERS: dict[str, int] = {
 STORE_MAY_IMPORT = frozenset({"errors", "keys", "records", "times", "limits", "_lazy", "store"})
 
 
+@functools.cache
 def _modules() -> list[tuple[str, str, ast.Module]]:
     """(module name, its top-level package, its syntax tree) for every module."""
     found = []

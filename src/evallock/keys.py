@@ -16,7 +16,11 @@ from typing import Any
 from evallock.errors import UsageError
 
 __all__ = [
+    "DEFAULT_SLICE_KEYS",
+    "DEPLOY_KEYS",
+    "RUN_KEYS",
     "SHARED_KEYS",
+    "TASK_KEYS",
     "SplitKeys",
     "header_key",
     "merge_keys",
@@ -39,6 +43,21 @@ SHARED_KEYS: tuple[str, ...] = (
     "language",
 )
 """Every shared key, in the order reports show them."""
+
+DEPLOY_KEYS: tuple[str, ...] = (
+    "model_version",
+    "prompt_version",
+    "retriever_version",
+    "guardrail_version",
+)
+"""What a deploy changes: a change of any of these between runs marks a deploy."""
+RUN_KEYS: tuple[str, ...] = (*DEPLOY_KEYS, "experiment")
+"""Keys a run sets for all its cases: a slice on them picks one run per value."""
+TASK_KEYS: tuple[str, ...] = ("intent", "customer_tier", "feature", "language")
+"""What a request is about: copied from a trace to the case it becomes (a case never
+carries the version keys: they come from the run), and the mix drift watches."""
+DEFAULT_SLICE_KEYS: tuple[str, ...] = ("intent", "customer_tier")
+"""The slices shown when none are asked for (the dashboard, ``coverage``)."""
 
 _SHARED = frozenset(SHARED_KEYS)
 _NAME = re.compile(r"^[a-z][a-z0-9_.]{0,63}$")

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from evallock.analysis._analysis_store import HistoryStore
-from evallock.analysis.history import DEPLOY_KEYS, passes_by_case
+from evallock.analysis.history import passes_by_case
+from evallock.keys import RUN_KEYS
 from evallock.records import EvalRecord, Run
 from evallock.stats import Interval
 
@@ -28,8 +29,6 @@ __all__ = [
     "welch_interval",
 ]
 
-RUN_KEYS: tuple[str, ...] = (*DEPLOY_KEYS, "experiment")
-"""Keys a run sets for all its cases: a slice on them picks one run per value."""
 
 SliceValues = tuple[str | None, ...]
 

@@ -18,9 +18,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from evallock.analysis._analysis_store import CoverageStore
-from evallock.analysis._slicing import RUN_KEYS
 from evallock.errors import UsageError
 from evallock.feedback import NearDuplicateIndex
+from evallock.keys import DEFAULT_SLICE_KEYS, RUN_KEYS
 from evallock.records import BAD_SCORE, Case
 from evallock.stats import Interval, wilson_interval
 
@@ -35,7 +35,7 @@ __all__ = [
     "coverage_to_dict",
 ]
 
-DEFAULT_COVERAGE_KEYS: tuple[str, ...] = ("intent", "customer_tier")
+DEFAULT_COVERAGE_KEYS: tuple[str, ...] = DEFAULT_SLICE_KEYS
 """The slice keys of ``evallock coverage`` when ``--by`` is not given."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 _NOT_ON_CASES = frozenset((*RUN_KEYS, "dataset_id", "judge_version"))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evallock.analysis._analysis_store import HistoryStore
+from evallock.keys import DEPLOY_KEYS
 from evallock.records import EvalRecord, Run, passes_by_majority
 from evallock.stats import Interval, wilson_interval
 from evallock.stats.paired import mcnemar_test, paired_difference
@@ -29,9 +30,6 @@ __all__ = [
     "passes_by_case",
     "run_history",
 ]
-
-DEPLOY_KEYS = ("model_version", "prompt_version", "retriever_version", "guardrail_version")
-"""Keys whose change between runs marks a deploy."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -20,13 +20,14 @@ from evallock.drift._scores import DriftBaseline, TraceScore
 from evallock.drift._window import Window, parse_range, parse_window
 from evallock.errors import ConfigError, UsageError
 from evallock.graders import DRIFT_RUBRIC, judge_version
+from evallock.keys import TASK_KEYS
 from evallock.runner import BatchWriter, RetryingJudge, RetryPolicy, StoreCache
 from evallock.session import JudgeSpecSettings, make_judge
 from evallock.store import Store
 
 __all__ = ["DriftOutcome", "DriftRequest", "run_drift"]
 
-INPUT_KEYS = ("intent", "customer_tier", "language", "feature")
+INPUT_KEYS = TASK_KEYS  # whose mix is compared with the baseline window
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

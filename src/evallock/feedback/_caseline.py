@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from evallock.keys import TASK_KEYS
 from evallock.records import Candidate
 
 __all__ = ["CASE_KEYS", "case_id_for", "case_line", "default_note", "validate_case_line"]
 
-CASE_KEYS: tuple[str, ...] = ("intent", "customer_tier", "feature", "language")
+CASE_KEYS: tuple[str, ...] = TASK_KEYS
 """The shared keys that describe the *task*, copied from a trace to the case it becomes.
 
 Version keys (prompt_version, model_version …) come from the run a case is run in;

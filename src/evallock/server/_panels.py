@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from evallock.keys import DEFAULT_SLICE_KEYS
 from evallock.stats import wilson_interval
 
 if TYPE_CHECKING:
@@ -27,7 +28,7 @@ REPORTS_SHOWN = 20
 """Drift reports and comparisons shown."""
 QUEUE_SHOWN = 50
 """Pending candidates shown."""
-SLICE_KEYS = ("intent", "customer_tier")
+SLICE_KEYS = DEFAULT_SLICE_KEYS
 """Live traffic is sliced by each of these keys."""
 SLICE_WINDOW = timedelta(days=7)
 """How far back the slices look."""

@@ -8,7 +8,6 @@ grouped by the records' values of the slice keys.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,7 +15,13 @@ from evallock.analysis._analysis_store import HistoryStore
 from evallock.analysis.history import passes_by_case
 from evallock.keys import RUN_KEYS
 from evallock.records import EvalRecord, Run
-from evallock.stats import Interval
+from evallock.stats import (
+    Difference,
+    Interval,
+    proportion_difference,
+    t_mean_interval,
+    welch_difference,
+)
 
 __all__ = [
     "RUN_KEYS",
@@ -113,24 +118,6 @@ class Mean:
     """Its 95 % t interval."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Difference:
-    """A difference (after − before) with its 95 % interval and two-sided p-value."""
-
-    delta: float
-    """after − before."""
-    interval: Interval
-    """95 % interval."""
-    p_value: float
-    """Two-sided p-value of "no difference"."""
-
-
-def _t(df: float) -> float:
-    from scipy import stats
-
-    return float(stats.t.ppf(0.975, df))
-
-
 def mean_interval(n: int, total: float, squares: float) -> Mean | None:
     """Mean of ``n`` scores from their sum and sum of squares, with a 95 % t interval.
 
@@ -138,13 +125,7 @@ def mean_interval(n: int, total: float, squares: float) -> Mean | None:
     """
     if n <= 0:
         return None
-    mean = total / n
-    if n < 2:
-        return Mean(mean=mean, interval=None)
-    variance = max(0.0, (squares - total * total / n) / (n - 1))
-    half = _t(n - 1) * math.sqrt(variance / n)
-    interval = Interval(lo=mean - half, hi=mean + half, confidence=0.95, method="t")
-    return Mean(mean=mean, interval=interval)
+    return Mean(mean=total / n, interval=t_mean_interval(n, total, squares))
 
 
 def welch_interval(a: tuple[int, float, float], b: tuple[int, float, float]) -> Difference | None:
@@ -152,33 +133,4 @@ def welch_interval(a: tuple[int, float, float], b: tuple[int, float, float]) -> 
 
     None when either side has fewer than two scores.
     """
-    from scipy import stats
-
-    (n1, s1, q1), (n2, s2, q2) = a, b
-    if n1 < 2 or n2 < 2:
-        return None
-    v1 = max(0.0, (q1 - s1 * s1 / n1) / (n1 - 1)) / n1
-    v2 = max(0.0, (q2 - s2 * s2 / n2) / (n2 - 1)) / n2
-    delta = s2 / n2 - s1 / n1
-    se = math.sqrt(v1 + v2)
-    if se == 0.0:
-        flat = Interval(lo=delta, hi=delta, confidence=0.95, method="Welch t")
-        return Difference(delta=delta, interval=flat, p_value=1.0 if delta == 0 else 0.0)
-    df = (v1 + v2) ** 2 / ((v1 * v1) / (n1 - 1) + (v2 * v2) / (n2 - 1))
-    half = _t(df) * se
-    interval = Interval(lo=delta - half, hi=delta + half, confidence=0.95, method="Welch t")
-    p_value = float(2 * stats.t.sf(abs(delta) / se, df))
-    return Difference(delta=delta, interval=interval, p_value=p_value)
-
-
-def proportion_difference(x1: int, n1: int, x2: int, n2: int) -> Difference:
-    """p2 − p1 of two independent proportions: Newcombe's interval, pooled z-test p-value."""
-    from scipy import stats
-
-    from evallock.analysis.history import newcombe_interval
-
-    delta = x2 / n2 - x1 / n1
-    pooled = (x1 + x2) / (n1 + n2)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
-    p_value = 1.0 if se == 0.0 else float(2 * stats.norm.sf(abs(delta) / se))
-    return Difference(delta=delta, interval=newcombe_interval(x1, n1, x2, n2), p_value=p_value)
+    return welch_difference(a, b)

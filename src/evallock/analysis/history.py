@@ -9,7 +9,6 @@ prompt or model) is a deploy mark.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 from evallock.analysis._analysis_store import HistoryStore
 from evallock.keys import DEPLOY_KEYS
 from evallock.records import EvalRecord, Run, passes_by_majority
-from evallock.stats import Interval, wilson_interval
+from evallock.stats import Interval, newcombe_interval, wilson_interval
 from evallock.stats.paired import mcnemar_test, paired_difference
 
 __all__ = [
@@ -155,16 +154,6 @@ def compare_passes(before: dict[str, bool], after: dict[str, bool]) -> RunDelta 
         newly_failing=newly_failing,
         newly_passing=newly_passing,
     )
-
-
-def newcombe_interval(x1: int, n1: int, x2: int, n2: int) -> Interval:
-    """Newcombe's hybrid score interval for p2 − p1 of two independent proportions."""
-    p1, p2 = x1 / n1, x2 / n2
-    w1, w2 = wilson_interval(x1, n1), wilson_interval(x2, n2)
-    d = p2 - p1
-    lo = d - math.sqrt((p2 - w2.lo) ** 2 + (w1.hi - p1) ** 2)
-    hi = d + math.sqrt((w2.hi - p2) ** 2 + (p1 - w1.lo) ** 2)
-    return Interval(lo=lo, hi=hi, confidence=0.95, method="Newcombe hybrid score")
 
 
 def history_rows(points: Sequence[HistoryPoint]) -> list[dict[str, Any]]:

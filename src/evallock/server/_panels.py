@@ -8,13 +8,12 @@ dataclasses the template renders; nothing here is HTML, and no text is trusted
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from evallock.keys import DEFAULT_SLICE_KEYS
-from evallock.stats import wilson_interval
+from evallock.stats import t_mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     from evallock.records import Candidate, Run
@@ -169,13 +168,11 @@ def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]
             judge_mean = judge_ci = None
             if counts.judge_n:
                 judge_mean = counts.judge_sum / counts.judge_n
-                half = 0.0
-                if counts.judge_n > 1:
-                    variance = (counts.judge_sumsq - counts.judge_n * judge_mean**2) / (
-                        counts.judge_n - 1
-                    )
-                    half = 1.96 * math.sqrt(max(variance, 0.0) / counts.judge_n)
-                judge_ci = (judge_mean - half, judge_mean + half)
+                # A t interval: the normal one was too narrow for a slice's few judged traces.
+                interval = t_mean_interval(counts.judge_n, counts.judge_sum, counts.judge_sumsq)
+                judge_ci = (
+                    (judge_mean, judge_mean) if interval is None else (interval.lo, interval.hi)
+                )
             rows.append(
                 SliceRow(
                     key=key,

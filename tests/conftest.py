@@ -2,12 +2,15 @@
 
 PostgreSQL is the server at 127.0.0.1:5432 (database ``test``, trust auth) or
 ``EVALLOCK_TEST_POSTGRES_URL``; each test gets a fresh schema, dropped after.
-Unreachable, its tests skip locally and fail in CI (``CI=true``).
+Unreachable, its tests skip locally and fail in CI (``CI=true``). On SQLite, a
+test that opens the store (``store``) starts from a copy of a migrated, empty
+file, made once per session: the same new store, without migrating it again.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,11 +73,27 @@ def postgres_schema_url(postgres_url: str) -> Iterator[str]:
             admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A migrated, empty SQLite store file (None if closing it left a journal behind)."""
+    path = tmp_path_factory.mktemp("store-template") / "evallock.db"
+    open_store(f"sqlite:///{path}").close()
+    leftovers = [p for p in path.parent.iterdir() if p != path]
+    return None if leftovers else path
+
+
 @pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An unopened store URL on each backend."""
+    """A store URL on each backend: unopened, except that on SQLite, when the test opens
+    it with ``store``, the file is already a migrated, empty store."""
+    path = tmp_path / "store" / "evallock.db"
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/store/evallock.db"
+        if "store" in request.fixturenames:
+            template = request.getfixturevalue("_sqlite_template")
+            if template is not None:
+                path.parent.mkdir()
+                shutil.copyfile(template, path)
+        return f"sqlite:///{path}"
     return str(request.getfixturevalue("postgres_schema_url"))
 
 

@@ -283,8 +283,11 @@ def test_history_shows_runs_with_intervals_and_deltas(cli, project, fake_service
     assert "refund-007" in result.out
 
 
-def test_kill_mid_run_then_resume_asks_only_what_is_missing(tmp_path) -> None:
-    """SIGKILL an `evallock run` mid-way; `--resume` completes it without re-asking stored cases."""
+@pytest.mark.slow
+def test_kill_mid_run_then_resume_asks_only_what_is_missing(cli, tmp_path) -> None:
+    """SIGKILL an `evallock run` mid-way; `--resume` completes it without re-asking stored cases.
+
+    The killed run is a real process; the resume runs in process."""
     rows = [
         {
             "id": f"c{i:03d}",
@@ -338,10 +341,8 @@ def test_kill_mid_run_then_resume_asks_only_what_is_missing(tmp_path) -> None:
             done_before = len(store.completed_trials(run.run_id))
             assert 20 <= done_before < 120
             httpx.post(f"{root}/_stats/reset").raise_for_status()
-            resumed = run_process(
-                "run", str(cases), "--resume", run.run_id, "--store", db, cwd=tmp_path
-            )
-            assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+            resumed = cli("run", str(cases), "--resume", run.run_id, "--store", db)
+            assert resumed.code == 0, resumed.out + resumed.err
             asked = httpx.get(f"{root}/_stats").json()["by_model"]["support-bot"]["requests"]
             assert asked == 120 - done_before
             assert len(store.completed_trials(run.run_id)) == 120
@@ -362,6 +363,7 @@ def test_resume_of_unknown_or_complete_run_is_exit_2(cli, project, fake_service)
     assert result.code == 2 and "nope" in result.err
 
 
+@pytest.mark.slow
 def test_console_script_starts_fast_enough_to_show_help(tmp_path) -> None:
     result = run_process("--help", cwd=tmp_path)
     assert result.returncode == 0 and "run" in result.stdout and "Example:" in result.stdout

@@ -104,6 +104,7 @@ def test_keys_create_list_revoke(cli: Callable, store_url: str) -> None:
     assert wrong.code == 2 and "ingest, read, admin" in wrong.err
 
 
+@pytest.mark.slow
 def test_serve_as_a_process_records_and_stops_cleanly(
     store_url: str, fake_service, tmp_path: Path
 ) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -104,33 +103,33 @@ def test_one_trace_with_feedback_and_hostile_text(read_client, ingest_client, st
     assert "text/html" not in bad.headers["content-type"]
 
 
-def test_scopes(server, api_keys) -> None:
-    url = server.url
+def test_scopes(app_server, api_keys) -> None:
+    server = app_server
     feedback = {"trace_id": "a" * 32, "rating": "up"}
     # No key, a made-up key, and a non-Bearer scheme: 401 with a challenge.
     for headers in ({}, {"Authorization": "Bearer evl_madeup"}, {"Authorization": "Basic abc"}):
-        answer = httpx.get(f"{url}/api/traces", headers=headers)
+        answer = server.get("/api/traces", headers=headers)
         assert answer.status_code == 401 and answer.headers["www-authenticate"].startswith("Bearer")
-        assert httpx.post(f"{url}/v1/feedback", json=feedback, headers=headers).status_code == 401
+        assert server.post("/v1/feedback", json=feedback, headers=headers).status_code == 401
     as_ = {scope: {"Authorization": f"Bearer {key}"} for scope, key in api_keys.items()}
-    assert httpx.get(f"{url}/api/traces", headers=as_["ingest"]).status_code == 403
-    assert httpx.post(f"{url}/v1/feedback", json=feedback, headers=as_["read"]).status_code == 403
-    assert httpx.post(f"{url}/v1/traces", json={}, headers=as_["read"]).status_code == 403
-    assert httpx.get(f"{url}/api/stats", headers=as_["read"]).status_code == 200
-    assert httpx.get(f"{url}/api/traces", headers=as_["admin"]).status_code == 200
-    assert httpx.post(f"{url}/v1/feedback", json=feedback, headers=as_["admin"]).status_code == 200
+    assert server.get("/api/traces", headers=as_["ingest"]).status_code == 403
+    assert server.post("/v1/feedback", json=feedback, headers=as_["read"]).status_code == 403
+    assert server.post("/v1/traces", json={}, headers=as_["read"]).status_code == 403
+    assert server.get("/api/stats", headers=as_["read"]).status_code == 200
+    assert server.get("/api/traces", headers=as_["admin"]).status_code == 200
+    assert server.post("/v1/feedback", json=feedback, headers=as_["admin"]).status_code == 200
     own_header = {"X-Evallock-Auth": f"Bearer {api_keys['read']}"}
-    assert httpx.get(f"{url}/api/traces", headers=own_header).status_code == 200
-    forbidden = httpx.get(f"{url}/api/traces", headers=as_["ingest"]).json()
+    assert server.get("/api/traces", headers=own_header).status_code == 200
+    forbidden = server.get("/api/traces", headers=as_["ingest"]).json()
     assert "'ingest'" in forbidden["detail"] and "read" in forbidden["detail"]
 
 
-def test_revoked_keys_and_keys_stored_only_hashed(server, store: Store, store_url: str) -> None:
+def test_revoked_keys_and_keys_stored_only_hashed(app_server, store: Store, store_url: str) -> None:
     created = create_api_key(store, name="ci", scope="read")
     headers = {"Authorization": f"Bearer {created.secret}"}
-    assert httpx.get(f"{server.url}/api/traces", headers=headers).status_code == 200
+    assert app_server.get("/api/traces", headers=headers).status_code == 200
     assert store.revoke_api_key(created.key_id)
-    revoked = httpx.get(f"{server.url}/api/traces", headers=headers)
+    revoked = app_server.get("/api/traces", headers=headers)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
     engine = create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
@@ -140,24 +139,22 @@ def test_revoked_keys_and_keys_stored_only_hashed(server, store: Store, store_ur
     assert created.secret.startswith("evl_") and len(created.secret) > 40
 
 
-def test_no_auth_on_loopback(server_factory) -> None:
-    server = server_factory(no_auth=True)
-    assert httpx.get(f"{server.url}/api/traces").status_code == 200
+def test_no_auth_on_loopback(app_factory) -> None:
+    server = app_factory(no_auth=True)
+    assert server.get("/api/traces").status_code == 200
     assert (
-        httpx.post(
-            f"{server.url}/v1/feedback", json={"trace_id": "a" * 32, "rating": "up"}
-        ).status_code
-        == 200
+        server.post("/v1/feedback", json={"trace_id": "a" * 32, "rating": "up"}).status_code == 200
     )
 
 
-def test_health_readiness_and_openapi(server, api_keys) -> None:
-    health = httpx.get(f"{server.url}/healthz")
+def test_health_readiness_and_openapi(app_server, api_keys) -> None:
+    server = app_server
+    health = server.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     assert "recording_failures" in health.json()["metrics"]
-    ready = httpx.get(f"{server.url}/readyz")
+    ready = server.get("/readyz")
     assert ready.status_code == 200 and ready.json()["auth"] is True
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    spec = server.get("/openapi.json").json()
     assert {
         "/v1/traces",
         "/v1/logs",
@@ -170,14 +167,14 @@ def test_health_readiness_and_openapi(server, api_keys) -> None:
     } <= set(spec["paths"])
     assert "application/x-protobuf" in spec["paths"]["/v1/traces"]["post"]["requestBody"]["content"]
     assert spec["paths"]["/api/traces"]["get"]["security"]
-    assert httpx.get(f"{server.url}/docs").status_code == 200
+    assert server.get("/docs").status_code == 200
     server.app.state.evallock.store.close()  # the store goes away: not ready, still alive
-    not_ready = httpx.get(f"{server.url}/readyz")
+    not_ready = server.get("/readyz")
     assert not_ready.status_code == 503 and "store" in not_ready.json()["detail"]
-    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    assert server.get("/healthz").status_code == 200
 
 
-def test_unknown_routes_do_not_reflect_input(server) -> None:
-    answer = httpx.get(f"{server.url}/<script>alert(1)</script>")
+def test_unknown_routes_do_not_reflect_input(app_server) -> None:
+    answer = app_server.get("/<script>alert(1)</script>")
     assert answer.status_code == 404
     assert "<script>" not in answer.text and "text/html" not in answer.headers["content-type"]

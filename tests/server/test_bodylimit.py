@@ -137,6 +137,7 @@ def test_within_the_limits_every_route_still_works(store: Store, api_keys: dict[
     run(main())
 
 
+@pytest.mark.slow
 def test_the_real_server_answers_413_while_a_chunked_body_is_still_coming(
     server: RunningServer,
 ) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
-
 from evallock.feedback import propose_candidates
 from evallock.records import Feedback, Trace
 
@@ -42,11 +40,11 @@ def seed(store) -> None:
     propose_candidates(store, actor="test")
 
 
-def test_review_through_the_api(server, store, api_keys) -> None:
+def test_review_through_the_api(app_server, store, api_keys) -> None:
     seed(store)
     read = {"Authorization": f"Bearer {api_keys['read']}"}
     admin = {"Authorization": f"Bearer {api_keys['admin']}"}
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with app_server.client() as client:
         listed = client.get("/api/candidates", headers=read)
         assert listed.status_code == 200
         candidates = listed.json()["candidates"]

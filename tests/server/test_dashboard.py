@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
 from evallock.demo import example_dir
@@ -107,9 +106,9 @@ def seeded(store: Any, fake_service: Any) -> Any:
     return store
 
 
-def test_without_a_key_the_browser_is_sent_to_sign_in(server_factory: Any, seeded: Any) -> None:
-    server = server_factory()
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+def test_without_a_key_the_browser_is_sent_to_sign_in(app_factory: Any, seeded: Any) -> None:
+    server = app_factory()
+    with server.client() as client:
         answer = client.get("/")
         assert answer.status_code == 303 and answer.headers["location"] == "/login"
         form = client.get("/login")
@@ -119,10 +118,10 @@ def test_without_a_key_the_browser_is_sent_to_sign_in(server_factory: Any, seede
 
 
 def test_sign_in_checks_the_key_and_its_scope(
-    server_factory: Any, seeded: Any, api_keys: dict[str, str]
+    app_factory: Any, seeded: Any, api_keys: dict[str, str]
 ) -> None:
-    server = server_factory()
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    server = app_factory()
+    with server.client() as client:
         assert client.post("/login", data={"key": "hunter2"}).status_code == 400
         unknown = client.post("/login", data={"key": "evl_" + "0" * 40})
         assert unknown.status_code == 401 and "unknown or revoked key" in unknown.text
@@ -136,10 +135,10 @@ def test_sign_in_checks_the_key_and_its_scope(
 
 
 def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
-    server_factory: Any, seeded: Any, api_keys: dict[str, str]
+    app_factory: Any, seeded: Any, api_keys: dict[str, str]
 ) -> None:
-    server = server_factory()
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    server = app_factory()
+    with server.client() as client:
         client.post("/login", data={"key": api_keys["read"]})
         page = client.get("/")
     assert page.status_code == 200, page.text
@@ -171,11 +170,11 @@ def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
 
 
 def test_the_cookie_reads_but_never_writes_and_dies_with_its_key(
-    server_factory: Any, seeded: Any, store: Any
+    app_factory: Any, seeded: Any, store: Any
 ) -> None:
-    server = server_factory()
+    server = app_factory()
     admin = create_api_key(store, name="browser", scope="admin")
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.post("/login", data={"key": admin.secret})
         assert client.get("/").status_code == 200
         assert client.get("/api/stats").status_code == 200  # a read with the cookie
@@ -189,10 +188,10 @@ def test_the_cookie_reads_but_never_writes_and_dies_with_its_key(
         assert "evallock_session" not in client.cookies
 
 
-def test_the_cookie_holds_a_session_token_never_the_key(server_factory: Any, store: Any) -> None:
-    server = server_factory()
+def test_the_cookie_holds_a_session_token_never_the_key(app_factory: Any, store: Any) -> None:
+    server = app_factory()
     reader = create_api_key(store, name="browser", scope="read")
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         signed_in = client.post("/login", data={"key": reader.secret})
         assert signed_in.status_code == 303
         assert reader.secret not in signed_in.headers["set-cookie"]
@@ -200,16 +199,16 @@ def test_the_cookie_holds_a_session_token_never_the_key(server_factory: Any, sto
         assert token != reader.secret and not token.startswith("evl_") and len(token) >= 43
         assert client.get("/api/stats").status_code == 200
     # The old cookie carrying the key itself no longer signs anyone in.
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.cookies.set("evallock_key", reader.secret)
         client.cookies.set("evallock_session", reader.secret)
         assert client.get("/api/stats").status_code == 401
 
 
-def test_revoking_the_key_ends_its_session(server_factory: Any, store: Any) -> None:
-    server = server_factory()
+def test_revoking_the_key_ends_its_session(app_factory: Any, store: Any) -> None:
+    server = app_factory()
     reader = create_api_key(store, name="browser", scope="read")
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.post("/login", data={"key": reader.secret})
         token = client.cookies["evallock_session"]
         assert client.get("/api/stats").status_code == 200
@@ -217,40 +216,40 @@ def test_revoking_the_key_ends_its_session(server_factory: Any, store: Any) -> N
         assert client.get("/api/stats").status_code == 401
         assert client.get("/").status_code == 303
     # The session is gone on the server, not only unusable.
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.cookies.set("evallock_session", token)
         answer = client.get("/api/stats")
         assert answer.status_code == 401 and "sign in again" in answer.json()["detail"]
 
 
-def test_logout_ends_the_session_on_the_server(server_factory: Any, store: Any) -> None:
-    server = server_factory()
+def test_logout_ends_the_session_on_the_server(app_factory: Any, store: Any) -> None:
+    server = app_factory()
     reader = create_api_key(store, name="browser", scope="read")
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.post("/login", data={"key": reader.secret})
         token = client.cookies["evallock_session"]
         assert client.post("/logout").status_code == 303
     # A copy of the cookie kept from before the logout is worth nothing.
-    with httpx.Client(base_url=server.url, timeout=30) as client:
+    with server.client() as client:
         client.cookies.set("evallock_session", token)
         assert client.get("/api/stats").status_code == 401
         assert client.get("/").status_code == 303
 
 
-def test_sessions_end_when_the_service_restarts(server_factory: Any, store: Any) -> None:
+def test_sessions_end_when_the_service_restarts(app_factory: Any, store: Any) -> None:
     reader = create_api_key(store, name="browser", scope="read")
-    first = server_factory()
-    with httpx.Client(base_url=first.url, timeout=30) as client:
+    first = app_factory()
+    with first.client() as client:
         client.post("/login", data={"key": reader.secret})
         token = client.cookies["evallock_session"]
-    second = server_factory()
-    with httpx.Client(base_url=second.url, timeout=30) as client:
+    second = app_factory()
+    with second.client() as client:
         client.cookies.set("evallock_session", token)
         assert client.get("/api/stats").status_code == 401
 
 
-def test_no_auth_opens_the_page(server_factory: Any, seeded: Any) -> None:
-    server = server_factory(no_auth=True)
-    page = httpx.get(f"{server.url}/", timeout=30)
+def test_no_auth_opens_the_page(app_factory: Any, seeded: Any) -> None:
+    server = app_factory(no_auth=True)
+    page = server.get("/")
     assert page.status_code == 200 and "Review queue" in page.text
     assert "Sign out" not in page.text

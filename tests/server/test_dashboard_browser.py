@@ -53,6 +53,8 @@ def _has_playwright() -> bool:
     return True
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 @pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
 def test_sign_in_and_read_every_panel_in_chromium(
     server_factory: Any, store: Any, fake_service: Any, api_keys: dict[str, str]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
-
 from evallock.drift import DriftRequest
 from evallock.evaluation import JudgeSpecSettings
 from evallock.records import Trace
@@ -17,7 +15,7 @@ BAD = "Enterprise contract refunds take 30 days."
 
 
 def test_scheduled_drift_check_is_stored_and_listed(
-    server_factory, store, api_keys, fake_service
+    app_factory, store, api_keys, fake_service
 ) -> None:
     check = DriftRequest(
         sample=40,
@@ -25,7 +23,7 @@ def test_scheduled_drift_check_is_stored_and_listed(
         by=("customer_tier",),
         judge=JudgeSpecSettings(base_url=fake_service.base_url, model="judge"),
     )
-    server = server_factory(drift_every_s=1.5, drift=check)
+    server = app_factory(drift_every_s=1.5, drift=check)
     # Each check covers the 1.5 s just ended: traces written now fall in the next one.
     now = datetime.now(UTC)
     store.add_traces(
@@ -41,8 +39,7 @@ def test_scheduled_drift_check_is_stored_and_listed(
             for i in range(1, 41)
         ]
     )
-    headers = {"Authorization": f"Bearer {api_keys['read']}"}
-    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+    with server.client(api_keys["read"]) as client:
         reports = wait_for(lambda: client.get("/api/drift").json()["reports"], timeout=20)
         report = reports[0]
         assert report["alert"] is True and report["judge_version"].startswith("judge@")
@@ -50,7 +47,5 @@ def test_scheduled_drift_check_is_stored_and_listed(
         stats = client.get("/api/stats").json()
         assert stats["drift_checks"] >= 1 and stats["drift_alerts"] >= 1
         assert client.get("/api/comparisons").json() == {"comparisons": []}
-        denied = httpx.get(
-            f"{server.url}/api/drift", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
-        )
+        denied = server.get("/api/drift", headers={"Authorization": f"Bearer {api_keys['ingest']}"})
         assert denied.status_code == 403

@@ -90,6 +90,7 @@ def serve_process(
         log.close()
 
 
+@pytest.mark.slow
 def test_every_acknowledged_span_survives_sigkill(serve_process, store_url: str) -> None:
     process, url, key = serve_process
     acknowledged: list[str] = []

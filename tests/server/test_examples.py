@@ -1,7 +1,9 @@
 """The examples end to end, as a new user runs them: serve, two apps, feedback, ``traces list``.
 
-Everything is a real process: ``evallock serve`` (proxying to the bundled fake
-service), ``evallock keys create``, both example scripts, ``evallock traces list``.
+The service and the apps are real processes: ``evallock serve`` (proxying to the
+bundled fake service) and both example scripts, talking over sockets. The
+``evallock keys`` and ``evallock traces`` commands around them run in process
+(the ``cli`` fixture): what they print is the same, without a Python start each.
 """
 
 from __future__ import annotations
@@ -12,32 +14,32 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .conftest import EVALLOCK_MAIN, project_root
 
 
-def evallock(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", EVALLOCK_MAIN, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+@pytest.fixture
+def evallock(cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """``evallock ARGS`` in process, as wide as the terminal the examples were run in."""
+    monkeypatch.setenv("COLUMNS", "250")
+    return cli
 
 
 @pytest.fixture
-def running(store_url: str, fake_service, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def running(
+    store_url: str, fake_service, tmp_path: Path, evallock
+) -> Iterator[tuple[str, dict[str, str]]]:
     env = {**os.environ, "CI": "true", "COLUMNS": "250"}
     created = evallock(
-        "keys", "create", "--scope", "ingest", "--name", "examples", "--store", store_url, env=env
+        "keys", "create", "--scope", "ingest", "--name", "examples", "--store", store_url
     )
-    assert created.returncode == 0, created.stderr
-    env["EVALLOCK_API_KEY"] = created.stdout.strip()
+    assert created.code == 0, created.err
+    env["EVALLOCK_API_KEY"] = created.out.strip()
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
@@ -72,8 +74,9 @@ def running(store_url: str, fake_service, tmp_path: Path) -> Iterator[tuple[str,
         log.close()
 
 
+@pytest.mark.slow
 def test_both_examples_put_traces_in_with_keys_and_feedback(
-    running, store_url: str, fake_service
+    running, store_url: str, fake_service, evallock
 ) -> None:
     url, env = running
     examples = project_root() / "examples"
@@ -105,9 +108,9 @@ def test_both_examples_put_traces_in_with_keys_and_feedback(
     assert len(otel_ids) == 3 and len(proxy_ids) == 2
 
     def listed() -> dict:
-        result = evallock("traces", "list", "--json", "-", "--store", store_url, env=env)
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        result = evallock("traces", "list", "--json", "-", "--store", store_url)
+        assert result.code == 0, result.err
+        return json.loads(result.out)
 
     deadline = time.monotonic() + 10
     while (data := listed())["total"] < 5 and time.monotonic() < deadline:
@@ -129,10 +132,8 @@ def test_both_examples_put_traces_in_with_keys_and_feedback(
         "intent": "refund",
     }
     assert by_id[proxy_ids[1]]["source"] == "proxy" and by_id[proxy_ids[1]]["tokens_in"]
-    table = evallock(
-        "traces", "list", "--key", "prompt_version=support-v3", "--store", store_url, env=env
-    )
-    assert proxy_ids[0] in table.stdout and "customer_tier=enterprise" in table.stdout
+    table = evallock("traces", "list", "--key", "prompt_version=support-v3", "--store", store_url)
+    assert proxy_ids[0] in table.out and "customer_tier=enterprise" in table.out
     for rated in (otel_ids[1], proxy_ids[1]):
-        shown = evallock("traces", "show", rated, "--store", store_url, env=env)
-        assert "feedback: 1" in shown.stdout and "- down" in shown.stdout
+        shown = evallock("traces", "show", rated, "--store", store_url)
+        assert "feedback: 1" in shown.out and "- down" in shown.out

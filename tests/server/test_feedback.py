@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 
-import openai
 import pytest
 
 from evallock.server import _feedback
@@ -72,7 +71,7 @@ def test_langfuse_and_phoenix_shapes(ingest_client, store: Store) -> None:
 
 
 def test_feedback_before_its_trace_is_linked_when_the_trace_comes(
-    server, api_keys, ingest_client, read_client
+    app_server, api_keys, ingest_client, read_client
 ) -> None:
     early = ingest_client.post(
         "/v1/feedback", json={"trace_id": TRACE, "rating": "down", "id": "early"}
@@ -80,9 +79,7 @@ def test_feedback_before_its_trace_is_linked_when_the_trace_comes(
     assert early.status_code == 200
     assert read_client.get(f"/api/traces/{TRACE}").status_code == 404  # no trace yet
     headers = {"X-Evallock-Trace-Id": TRACE}
-    with openai.OpenAI(
-        base_url=f"{server.url}/v1", api_key=api_keys["ingest"], default_headers=headers
-    ) as client:
+    with app_server.openai(api_keys["ingest"], default_headers=headers) as client:
         client.chat.completions.create(
             model="support-bot", messages=[{"role": "user", "content": "refund?"}]
         )
@@ -116,12 +113,9 @@ def test_a_bad_item_fails_the_whole_body_naming_the_field(ingest_client, store: 
     assert store.list_feedback() == []  # nothing of any of them was stored
 
 
-def test_transport_errors(server_factory, api_keys) -> None:
-    import httpx
-
-    server = server_factory(max_body_bytes=4096)
-    auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
-    with httpx.Client(base_url=server.url, headers=auth) as client:
+def test_transport_errors(app_factory, api_keys) -> None:
+    server = app_factory(max_body_bytes=4096)
+    with server.client(api_keys["ingest"]) as client:
         text = client.post(
             "/v1/feedback",
             content=b"rating=down",

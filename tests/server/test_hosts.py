@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
 from evallock.server import RunningServer
 from evallock.store import Store
@@ -58,7 +59,9 @@ def test_with_keys_any_host_is_served(store: Store, api_keys: dict[str, str]) ->
     asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_the_real_server_refuses_a_rebound_name(server_factory) -> None:
+    """The socket is the point: the Host header as uvicorn hands it to the app."""
     server: RunningServer = server_factory(no_auth=True)
     assert httpx.get(f"{server.url}/healthz").status_code == 200
     rebound = httpx.get(f"{server.url}/", headers={"Host": "attacker.example"})

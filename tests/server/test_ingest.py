@@ -5,6 +5,10 @@ installed SDK has no OTLP/JSON exporter (``opentelemetry-exporter-otlp-json-http
 0.66b1 pins ``opentelemetry-exporter-otlp-common==0.66b1``, the protobuf exporter
 1.45.2 pins 0.66b2), so JSON is the SDK's spans encoded by its own encoder and
 written as OTLP/JSON (hex ids, integer enums), sent with httpx.
+
+The app runs in process: the exporters reach it through a ``requests`` session
+(their own encoding, compression, headers and retry rules, no socket), and one
+test sends them to a real server's URL.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import gzip
 import json
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from google.protobuf import json_format
@@ -39,7 +42,7 @@ from evallock.server import RunningServer
 from evallock.store import Store
 from evallock.store._types import utc_now
 
-from .conftest import asgi_client
+from .conftest import InProcessServer, asgi_client
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 JSON = {"content-type": "application/json"}
@@ -100,17 +103,27 @@ def trace_ids(spans: list[ReadableSpan]) -> set[str]:
     return {format(s.context.trace_id, "032x") for s in spans}
 
 
-def exporter(server: RunningServer, key: str, **options: Any) -> OTLPSpanExporter:
-    return OTLPSpanExporter(
-        endpoint=f"{server.url}/v1/traces", headers={"Authorization": f"Bearer {key}"}, **options
-    )
+def exporter(
+    server: InProcessServer | RunningServer, key: str | None = None, **options: Any
+) -> OTLPSpanExporter:
+    """The SDK's protobuf span exporter: into the app in process through a ``requests``
+    session, or to a real server's socket."""
+    if isinstance(server, InProcessServer):
+        options.setdefault("session", server.session())
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", headers=headers, **options)
 
 
 @pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
-def test_sdk_protobuf_exporter(server, api_keys, store: Store, compression) -> None:
+def test_sdk_protobuf_exporter(app_server, api_keys, store: Store, compression) -> None:
     spans = make_spans(3)
-    result = exporter(server, api_keys["ingest"], compression=compression).export(spans)
+    result = exporter(app_server, api_keys["ingest"], compression=compression).export(spans)
     assert result is SpanExportResult.SUCCESS
+    assert_stored(store, spans)
+
+
+def assert_stored(store: Store, spans: list[ReadableSpan]) -> None:
+    """Every trace of ``make_spans`` is stored with what its spans said."""
     for trace_id in trace_ids(spans):
         trace = store.get_trace(trace_id)
         assert trace is not None
@@ -127,14 +140,29 @@ def test_sdk_protobuf_exporter(server, api_keys, store: Store, compression) -> N
         assert trace.keys["service_version"] == "2.8.1"
 
 
+@pytest.mark.slow
+def test_the_sdk_exporters_through_a_real_socket(server, api_keys, store: Store) -> None:
+    """The socket is the point: the SDK's exporters as a service configures them, by URL."""
+    spans = make_spans(2)
+    result = exporter(server, api_keys["ingest"], compression=Compression.Gzip).export(spans)
+    assert result is SpanExportResult.SUCCESS
+    assert_stored(store, spans)
+    records = evaluation_records(spans[0])
+    log_exporter = OTLPLogExporter(
+        endpoint=f"{server.url}/v1/logs", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
+    )
+    assert log_exporter.export(records).name == "SUCCESS"
+    assert store.list_feedback(trace_id=format(spans[0].context.trace_id, "032x"))
+
+
 @pytest.mark.parametrize("gzipped", [False, True])
-def test_otlp_json(server, api_keys, store: Store, gzipped: bool) -> None:
+def test_otlp_json(app_server, api_keys, store: Store, gzipped: bool) -> None:
     spans = make_spans(2)
     body = orjson.dumps(otlp_json(spans))
     headers = {**JSON, "Authorization": f"Bearer {api_keys['ingest']}"}
     if gzipped:
         body, headers = gzip.compress(body), {**headers, "Content-Encoding": "gzip"}
-    response = httpx.post(f"{server.url}/v1/traces", content=body, headers=headers)
+    response = app_server.post("/v1/traces", content=body, headers=headers)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {}
@@ -149,11 +177,12 @@ def _with_bad_span(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-def test_partial_success_in_both_encodings(server, api_keys, store: Store) -> None:
+def test_partial_success_in_both_encodings(app_server, api_keys, store: Store) -> None:
+    server = app_server
     auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
     spans = make_spans(1)
     payload = _with_bad_span(otlp_json(spans))
-    answer = httpx.post(f"{server.url}/v1/traces", json=payload, headers=auth)
+    answer = server.post("/v1/traces", json=payload, headers=auth)
     assert answer.status_code == 200
     partial = answer.json()["partialSuccess"]
     assert partial["rejectedSpans"] == "1" and "span" in partial["errorMessage"]
@@ -161,8 +190,8 @@ def test_partial_success_in_both_encodings(server, api_keys, store: Store) -> No
 
     request = trace_service_pb2.ExportTraceServiceRequest()
     json_format.ParseDict(_b64_ids(_with_bad_span(otlp_json(make_spans(1)))), request)
-    answer = httpx.post(
-        f"{server.url}/v1/traces", content=request.SerializeToString(), headers={**PROTOBUF, **auth}
+    answer = server.post(
+        "/v1/traces", content=request.SerializeToString(), headers={**PROTOBUF, **auth}
     )
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/x-protobuf"
@@ -186,27 +215,28 @@ def _b64_ids(node: Any) -> Any:
 
 
 def test_bad_bodies_answer_with_the_reason_and_store_nothing(
-    server, api_keys, store: Store
+    app_server, api_keys, store: Store
 ) -> None:
     auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
-    url = f"{server.url}/v1/traces"
+    url = "/v1/traces"
+    server = app_server
 
-    garbage = httpx.post(url, content=b"\xff\x00not protobuf", headers={**PROTOBUF, **auth})
+    garbage = server.post(url, content=b"\xff\x00not protobuf", headers={**PROTOBUF, **auth})
     assert garbage.status_code == 400
     assert garbage.headers["content-type"] == "application/x-protobuf"
     status = status_pb2.Status()
     status.ParseFromString(garbage.content)
     assert status.code == 3 and status.message
 
-    broken = httpx.post(url, content=b'{"resourceSpans": [', headers={**JSON, **auth})
+    broken = server.post(url, content=b'{"resourceSpans": [', headers={**JSON, **auth})
     assert broken.status_code == 400
     assert broken.json()["code"] == 3 and broken.json()["message"]
 
-    wrong_type = httpx.post(url, content=b"<spans/>", headers={"content-type": "text/xml", **auth})
+    wrong_type = server.post(url, content=b"<spans/>", headers={"content-type": "text/xml", **auth})
     assert wrong_type.status_code == 415
     assert "text/xml" in wrong_type.json()["message"]
 
-    bad_gzip = httpx.post(
+    bad_gzip = server.post(
         url, content=b"nope", headers={**JSON, **auth, "Content-Encoding": "gzip"}
     )
     assert bad_gzip.status_code == 400 and "decompress" in bad_gzip.json()["message"]
@@ -214,16 +244,16 @@ def test_bad_bodies_answer_with_the_reason_and_store_nothing(
     assert store.count_traces() == 0
 
 
-def test_size_limits_before_and_after_decompression(server_factory, api_keys, store: Store) -> None:
-    server = server_factory(max_body_bytes=64 * 1024)
+def test_size_limits_before_and_after_decompression(app_factory, api_keys, store: Store) -> None:
+    server = app_factory(max_body_bytes=64 * 1024)
     auth = {"Authorization": f"Bearer {api_keys['ingest']}", **JSON}
-    url = f"{server.url}/v1/traces"
-    too_big = httpx.post(url, content=b" " * (65 * 1024), headers=auth)
+    url = "/v1/traces"
+    too_big = server.post(url, content=b" " * (65 * 1024), headers=auth)
     assert too_big.status_code == 413
     assert "64 KiB" in too_big.json()["message"]
     bomb = gzip.compress(b" " * (8 * 1024 * 1024))
     assert len(bomb) < 64 * 1024
-    exploded = httpx.post(url, content=bomb, headers={**auth, "Content-Encoding": "gzip"})
+    exploded = server.post(url, content=bomb, headers={**auth, "Content-Encoding": "gzip"})
     assert exploded.status_code == 413
     assert "decompressed" in exploded.json()["message"]
     # The SDK's own size check aside, a normal export still fits.
@@ -231,17 +261,16 @@ def test_size_limits_before_and_after_decompression(server_factory, api_keys, st
     assert store.count_traces() == 1
 
 
-def test_sdk_log_exporter_stores_evaluation_results(server, api_keys, store: Store) -> None:
-    spans = make_spans(1)
-    trace_id = spans[0].context.trace_id
+def evaluation_records(span: ReadableSpan) -> list[Any]:
+    """A judge's ``gen_ai.evaluation.result`` event on ``span``, as the SDK's log records."""
     memory = InMemoryLogRecordExporter()
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(memory))
     provider.get_logger("judge").emit(
         LogRecord(
             event_name="gen_ai.evaluation.result",
-            trace_id=trace_id,
-            span_id=spans[0].context.span_id,
+            trace_id=span.context.trace_id,
+            span_id=span.context.span_id,
             attributes={
                 "gen_ai.evaluation.name": "groundedness",
                 "gen_ai.evaluation.score.value": 0.25,
@@ -251,10 +280,19 @@ def test_sdk_log_exporter_stores_evaluation_results(server, api_keys, store: Sto
         )
     )
     provider.shutdown()
+    return list(memory.get_finished_logs())
+
+
+def test_sdk_log_exporter_stores_evaluation_results(app_server, api_keys, store: Store) -> None:
+    server = app_server
+    spans = make_spans(1)
+    trace_id = spans[0].context.trace_id
     log_exporter = OTLPLogExporter(
-        endpoint=f"{server.url}/v1/logs", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
+        endpoint=f"{server.url}/v1/logs",
+        headers={"Authorization": f"Bearer {api_keys['ingest']}"},
+        session=server.session(),
     )
-    records = list(memory.get_finished_logs())
+    records = evaluation_records(spans[0])
     assert log_exporter.export(records).name == "SUCCESS"
     feedback = store.list_feedback(trace_id=format(trace_id, "032x"))
     assert [(f.name, f.score, f.comment) for f in feedback] == [
@@ -262,8 +300,8 @@ def test_sdk_log_exporter_stores_evaluation_results(server, api_keys, store: Sto
     ]
     # The answer is an ExportLogsServiceResponse in the request's encoding.
     empty = logs_service_pb2.ExportLogsServiceRequest().SerializeToString()
-    answer = httpx.post(
-        f"{server.url}/v1/logs",
+    answer = server.post(
+        "/v1/logs",
         content=empty,
         headers={**PROTOBUF, "Authorization": f"Bearer {api_keys['ingest']}"},
     )
@@ -271,14 +309,14 @@ def test_sdk_log_exporter_stores_evaluation_results(server, api_keys, store: Sto
     logs_service_pb2.ExportLogsServiceResponse().ParseFromString(answer.content)
 
 
-def test_a_client_error_status_does_not_retry_forever(server, store: Store) -> None:
+def test_a_client_error_status_does_not_retry_forever(app_server, store: Store) -> None:
     # No key: 401, which the OTLP exporter treats as permanent (it does not retry).
-    result = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", timeout=5).export(make_spans(1))
+    result = exporter(app_server, timeout=5).export(make_spans(1))
     assert result is SpanExportResult.FAILURE
     assert store.count_traces() == 0
 
 
-def test_span_status_error_is_recorded(server, api_keys, store: Store) -> None:
+def test_span_status_error_is_recorded(app_server, api_keys, store: Store) -> None:
     memory = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(memory))
@@ -287,16 +325,16 @@ def test_span_status_error_is_recorded(server, api_keys, store: Store) -> None:
         span.set_status(Status(StatusCode.ERROR, "upstream timed out"))
     provider.shutdown()
     spans = list(memory.get_finished_spans())
-    assert exporter(server, api_keys["ingest"]).export(spans) is SpanExportResult.SUCCESS
+    assert exporter(app_server, api_keys["ingest"]).export(spans) is SpanExportResult.SUCCESS
     stored = store.get_trace(format(spans[0].context.trace_id, "032x"))
     assert stored is not None and stored.error == "upstream timed out"
 
 
-def test_text_and_numbers_a_database_cannot_hold(server, api_keys, store: Store) -> None:
+def test_text_and_numbers_a_database_cannot_hold(app_server, api_keys, store: Store) -> None:
     headers = {**PROTOBUF, "Authorization": f"Bearer {api_keys['ingest']}"}
     spans = make_spans(1, question="a NUL \x00 byte")
-    answer = httpx.post(
-        f"{server.url}/v1/traces", content=encode_spans(spans).SerializeToString(), headers=headers
+    answer = app_server.post(
+        "/v1/traces", content=encode_spans(spans).SerializeToString(), headers=headers
     )
     assert answer.status_code == 200
     [trace_id] = trace_ids(spans)
@@ -311,23 +349,23 @@ def test_text_and_numbers_a_database_cannot_hold(server, api_keys, store: Store)
         span.set_attribute("gen_ai.usage.input_tokens", 2**40)
     provider.shutdown()
     huge = list(memory.get_finished_spans())
-    answer = httpx.post(
-        f"{server.url}/v1/traces", content=encode_spans(huge).SerializeToString(), headers=headers
+    answer = app_server.post(
+        "/v1/traces", content=encode_spans(huge).SerializeToString(), headers=headers
     )
     assert answer.status_code == 200
     # A count no column can hold is dropped as unknown, never stored wrong.
     assert store.get_trace(format(huge[0].context.trace_id, "032x")).tokens_in is None
 
 
-def test_a_value_past_its_limit_is_a_422_naming_the_field(server, api_keys, store: Store) -> None:
+def test_a_value_past_its_limit_is_a_422_naming_the_field(
+    app_server, api_keys, store: Store
+) -> None:
     headers = {"Authorization": f"Bearer {api_keys['ingest']}"}
     spans = make_spans(1)
     body = otlp_json(spans)
     chat = body["resourceSpans"][0]["scopeSpans"][0]["spans"][-1]
     chat["attributes"].append({"key": "evallock.region", "value": {"stringValue": "x" * 300}})
-    answer = httpx.post(
-        f"{server.url}/v1/traces", content=orjson.dumps(body), headers={**JSON, **headers}
-    )
+    answer = app_server.post("/v1/traces", content=orjson.dumps(body), headers={**JSON, **headers})
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == 3 and "region" in answer.json()["message"]
     assert store.count_traces() == 0

@@ -1,4 +1,10 @@
-"""The recording proxy with the official ``openai`` SDK: streaming and not, keys, errors, failures."""
+"""The recording proxy with the official ``openai`` SDK: streaming and not, keys, errors, failures.
+
+The app runs in process (the SDK and httpx reach it through a transport); its
+upstream is a real one, the bundled fake service or a scripted upstream. Relaying
+chunk by chunk and a client hanging up mid-stream are about the socket: those two
+run a real server.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ import pytest
 from evallock.server import RunningServer
 from evallock.store import Store
 
-from .conftest import wait_for
+from .conftest import InProcessServer, wait_for
 from .upstream import ScriptedUpstream
 
 QUESTION = [
@@ -21,7 +27,9 @@ QUESTION = [
 ]
 
 
-def sdk(server: RunningServer, key: str, **options: Any) -> openai.OpenAI:
+def sdk(server: InProcessServer | RunningServer, key: str, **options: Any) -> openai.OpenAI:
+    if isinstance(server, InProcessServer):
+        return server.openai(key, **options)
     return openai.OpenAI(base_url=f"{server.url}/v1", api_key=key, max_retries=0, **options)
 
 
@@ -33,7 +41,8 @@ def stored(store: Store, trace_id: str) -> Any:
     return wait_for(lambda: store.get_trace(trace_id))
 
 
-def test_non_streaming_answer_and_trace(server, api_keys, store: Store, fake_service) -> None:
+def test_non_streaming_answer_and_trace(app_server, api_keys, store: Store, fake_service) -> None:
+    server = app_server
     headers = {"X-Evallock-Prompt-Version": "refund-v4", "X-Evallock-Customer-Tier": "enterprise"}
     with sdk(server, api_keys["ingest"], default_headers=headers) as client:
         raw = client.chat.completions.with_raw_response.create(
@@ -61,8 +70,9 @@ def test_non_streaming_answer_and_trace(server, api_keys, store: Store, fake_ser
 
 @pytest.mark.parametrize("include_usage", [True, False])
 def test_streaming_answer_and_trace(
-    server, api_keys, store: Store, fake_service, include_usage
+    app_server, api_keys, store: Store, fake_service, include_usage
 ) -> None:
+    server = app_server
     options = {"stream_options": {"include_usage": True}} if include_usage else {}
     with sdk(server, api_keys["ingest"]) as client:
         raw = client.chat.completions.with_raw_response.create(
@@ -87,7 +97,7 @@ def test_streaming_answer_and_trace(
         assert trace.tokens_in is None and trace.tokens_out is None  # unknown, never 0
 
 
-def test_raw_stream_is_passed_through_unchanged(server, api_keys, fake_service) -> None:
+def test_raw_stream_is_passed_through_unchanged(app_server, api_keys, fake_service) -> None:
     body = {
         "model": "support-bot",
         "messages": QUESTION,
@@ -95,9 +105,8 @@ def test_raw_stream_is_passed_through_unchanged(server, api_keys, fake_service) 
         "stream_options": {"include_usage": True},
     }
     auth = {"Authorization": f"Bearer {api_keys['ingest']}"}
-    with httpx.Client(timeout=30) as client:
-        via_proxy = client.post(f"{server.url}/v1/chat/completions", json=body, headers=auth)
-        straight = client.post(f"{fake_service.base_url}/chat/completions", json=body)
+    via_proxy = app_server.post("/v1/chat/completions", json=body, headers=auth)
+    straight = httpx.post(f"{fake_service.base_url}/chat/completions", json=body, timeout=30)
     assert via_proxy.headers["content-type"] == straight.headers["content-type"]
     assert via_proxy.headers["x-request-id"]  # upstream headers come through
 
@@ -110,7 +119,9 @@ def test_raw_stream_is_passed_through_unchanged(server, api_keys, fake_service) 
     assert via_proxy.text.rstrip().endswith("data: [DONE]")
 
 
+@pytest.mark.slow
 def test_chunks_are_relayed_as_they_arrive(server_factory, api_keys, store: Store) -> None:
+    """The socket is the point: each chunk reaches the client when the upstream sends it."""
     with ScriptedUpstream(pause_s=0.4) as upstream:
         server = server_factory(upstream=upstream.base_url)
         with sdk(server, api_keys["ingest"]) as client:
@@ -130,24 +141,24 @@ def test_chunks_are_relayed_as_they_arrive(server_factory, api_keys, store: Stor
 
 
 def test_keys_from_every_source_and_our_headers_stripped(
-    server_factory, api_keys, store: Store
+    app_factory, api_keys, store: Store, scripted_upstream: ScriptedUpstream
 ) -> None:
-    with ScriptedUpstream(pause_s=0) as upstream:
-        server = server_factory(upstream=upstream.base_url, upstream_api_key="sk-upstream")
-        headers = {
-            "X-Evallock-Intent": "refund",
-            "baggage": "evallock.prompt_version=v14,evallock.customer_tier=gold,userid=7",
-            "Helicone-Property-Retriever-Version": "bm25-2026-02",
-            "Helicone-Auth": "Bearer helicone-secret",
-            "x-litellm-tags": "billing,eu",
-            "traceparent": "00-89d60bc7acef1141d97392b18134d84b-bd01cef332e6d1cd-01",
-        }
-        with sdk(server, api_keys["ingest"], default_headers=headers) as client:
-            raw = client.chat.completions.with_raw_response.create(
-                model="m", messages=QUESTION, metadata={"experiment": "B", "feature": "refunds"}
-            )
-        forwarded = upstream.headers()
-        body = upstream.seen[-1]["body"]
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url, upstream_api_key="sk-upstream")
+    headers = {
+        "X-Evallock-Intent": "refund",
+        "baggage": "evallock.prompt_version=v14,evallock.customer_tier=gold,userid=7",
+        "Helicone-Property-Retriever-Version": "bm25-2026-02",
+        "Helicone-Auth": "Bearer helicone-secret",
+        "x-litellm-tags": "billing,eu",
+        "traceparent": "00-89d60bc7acef1141d97392b18134d84b-bd01cef332e6d1cd-01",
+    }
+    with sdk(server, api_keys["ingest"], default_headers=headers) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="m", messages=QUESTION, metadata={"experiment": "B", "feature": "refunds"}
+        )
+    forwarded = upstream.headers()
+    body = upstream.seen[-1]["body"]
     assert raw.headers["x-evallock-trace-id"] == "89d60bc7acef1141d97392b18134d84b"
     assert not [h for h in forwarded if h.startswith(("x-evallock-", "helicone-", "x-litellm-"))]
     assert forwarded["authorization"] == "Bearer sk-upstream"  # our key never goes upstream
@@ -165,18 +176,20 @@ def test_keys_from_every_source_and_our_headers_stripped(
     }
 
 
-def test_client_keeps_its_upstream_key_with_x_evallock_auth(server_factory, api_keys) -> None:
-    with ScriptedUpstream(pause_s=0) as upstream:
-        server = server_factory(upstream=upstream.base_url)
-        own = {"X-Evallock-Auth": f"Bearer {api_keys['ingest']}"}
-        with sdk(server, "sk-client-upstream-key", default_headers=own) as client:
-            client.chat.completions.create(model="m", messages=QUESTION)
-        assert upstream.headers()["authorization"] == "Bearer sk-client-upstream-key"
-        with (
-            sdk(server, "sk-client-upstream-key") as client,
-            pytest.raises(openai.AuthenticationError),
-        ):
-            client.chat.completions.create(model="m", messages=QUESTION)
+def test_client_keeps_its_upstream_key_with_x_evallock_auth(
+    app_factory, api_keys, scripted_upstream: ScriptedUpstream
+) -> None:
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url)
+    own = {"X-Evallock-Auth": f"Bearer {api_keys['ingest']}"}
+    with sdk(server, "sk-client-upstream-key", default_headers=own) as client:
+        client.chat.completions.create(model="m", messages=QUESTION)
+    assert upstream.headers()["authorization"] == "Bearer sk-client-upstream-key"
+    with (
+        sdk(server, "sk-client-upstream-key") as client,
+        pytest.raises(openai.AuthenticationError),
+    ):
+        client.chat.completions.create(model="m", messages=QUESTION)
 
 
 @pytest.mark.parametrize(
@@ -184,8 +197,9 @@ def test_client_keeps_its_upstream_key_with_x_evallock_auth(server_factory, api_
     [("[[fail:429]]", openai.RateLimitError), ("[[fail:400]]", openai.BadRequestError)],
 )
 def test_upstream_errors_come_back_as_they_came(
-    server, api_keys, store: Store, marker, error
+    app_server, api_keys, store: Store, marker, error
 ) -> None:
+    server = app_server
     messages = [{"role": "user", "content": f"refund? {marker}"}]
     with sdk(server, api_keys["ingest"]) as client, pytest.raises(error) as caught:
         client.chat.completions.create(model="support-bot", messages=messages)
@@ -199,9 +213,9 @@ def test_upstream_errors_come_back_as_they_came(
 
 
 def test_unreachable_upstream_is_a_502_and_recorded(
-    server_factory, api_keys, store: Store, closed_port
+    app_factory, api_keys, store: Store, closed_port
 ) -> None:
-    server = server_factory(upstream=f"http://127.0.0.1:{closed_port}/v1")
+    server = app_factory(upstream=f"http://127.0.0.1:{closed_port}/v1")
     with (
         sdk(server, api_keys["ingest"]) as client,
         pytest.raises(openai.InternalServerError) as caught,
@@ -213,7 +227,9 @@ def test_unreachable_upstream_is_a_502_and_recorded(
     assert "did not answer" in trace.error
 
 
-def test_a_failing_store_never_breaks_the_answer(server, api_keys, store: Store) -> None:
+def test_a_failing_store_never_breaks_the_answer(app_server, api_keys, store: Store) -> None:
+    server = app_server
+
     class Broken:
         def add_traces(self, traces: list[Any]) -> int:
             raise RuntimeError("disk full")
@@ -230,16 +246,14 @@ def test_a_failing_store_never_breaks_the_answer(server, api_keys, store: Store)
     assert answer.choices[0].message.content
     assert streamed
     health = wait_for(
-        lambda: (
-            (h := httpx.get(f"{server.url}/healthz").json())["metrics"]["recording_failures"] >= 2
-            and h
-        )
+        lambda: (h := server.get("/healthz").json())["metrics"]["recording_failures"] >= 2 and h
     )
     assert health["metrics"]["recording_failures"] == 2
     assert store.count_traces() == 0
 
 
-def test_auth_on_the_proxy(server, api_keys) -> None:
+def test_auth_on_the_proxy(app_server, api_keys) -> None:
+    server = app_server
     with sdk(server, "sk-not-ours") as client, pytest.raises(openai.AuthenticationError) as missing:
         client.chat.completions.create(model="support-bot", messages=QUESTION)
     assert missing.value.response.headers["www-authenticate"].startswith("Bearer")
@@ -249,8 +263,8 @@ def test_auth_on_the_proxy(server, api_keys) -> None:
         assert client.chat.completions.create(model="support-bot", messages=QUESTION).choices
 
 
-def test_client_chosen_trace_id_and_proxy_off(server_factory, api_keys, store: Store) -> None:
-    server = server_factory()
+def test_client_chosen_trace_id_and_proxy_off(app_factory, api_keys, store: Store) -> None:
+    server = app_factory()
     chosen = {"X-Evallock-Trace-Id": "4BF92F3577B34DA6A3CE929D0E0E4736"}
     with sdk(server, api_keys["ingest"], default_headers=chosen) as client:
         raw = client.chat.completions.with_raw_response.create(
@@ -265,15 +279,17 @@ def test_client_chosen_trace_id_and_proxy_off(server_factory, api_keys, store: S
     ):
         client.chat.completions.create(model="support-bot", messages=QUESTION)
     assert caught.value.body["param"] == "X-Evallock-Trace-Id"
-    off = server_factory(upstream=None)
+    off = app_factory(upstream=None)
     with sdk(off, api_keys["ingest"]) as client, pytest.raises(openai.NotFoundError) as caught_off:
         client.chat.completions.create(model="support-bot", messages=QUESTION)
     assert "--upstream" in caught_off.value.message
 
 
+@pytest.mark.slow
 def test_a_client_that_hangs_up_mid_stream_is_recorded(
     server_factory, api_keys, store: Store
 ) -> None:
+    """The socket is the point: the client closes its connection after the first chunk."""
     with ScriptedUpstream(pause_s=0.5) as upstream:
         server = server_factory(upstream=upstream.base_url)
         body = {"model": "m", "messages": QUESTION, "stream": True}
@@ -292,37 +308,34 @@ def test_a_client_that_hangs_up_mid_stream_is_recorded(
 
 
 def test_upstream_sees_only_allowed_headers_never_our_key_or_cookie(
-    server_factory, api_keys
+    app_factory, api_keys, scripted_upstream: ScriptedUpstream
 ) -> None:
     key = api_keys["ingest"]
-    with ScriptedUpstream(pause_s=0) as upstream:
-        server = server_factory(upstream=upstream.base_url)
-        headers = {
-            "Authorization": "Bearer sk-client-upstream-key",
-            "X-Evallock-Auth": f"Bearer {key}",
-            "Cookie": f"evallock_session=s3cret; evallock_key={key}",
-            "OpenAI-Organization": "org-1",
-            "X-Stainless-Lang": "python",
-            "User-Agent": "my-app/1.0",
-            "X-Internal-Token": "never-leaves",
-            "X-Forwarded-For": "10.0.0.1",
-            "X-Request-Id": "req-7",
-        }
-        body = {"model": "m", "messages": QUESTION}
-        answer = httpx.post(
-            f"{server.url}/v1/chat/completions", json=body, headers=headers, timeout=30
-        )
-        assert answer.status_code == 200, answer.text
-        forwarded = upstream.headers()
-        # The client's evallock key in Authorization is dropped, and nothing takes its place.
-        own = httpx.post(
-            f"{server.url}/v1/chat/completions",
-            json=body,
-            headers={"Authorization": f"Bearer {key}", "Cookie": f"evallock_key={key}"},
-            timeout=30,
-        )
-        assert own.status_code == 200, own.text
-        bare = upstream.headers()
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url)
+    headers = {
+        "Authorization": "Bearer sk-client-upstream-key",
+        "X-Evallock-Auth": f"Bearer {key}",
+        "Cookie": f"evallock_session=s3cret; evallock_key={key}",
+        "OpenAI-Organization": "org-1",
+        "X-Stainless-Lang": "python",
+        "User-Agent": "my-app/1.0",
+        "X-Internal-Token": "never-leaves",
+        "X-Forwarded-For": "10.0.0.1",
+        "X-Request-Id": "req-7",
+    }
+    body = {"model": "m", "messages": QUESTION}
+    answer = server.post("/v1/chat/completions", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    forwarded = upstream.headers()
+    # The client's evallock key in Authorization is dropped, and nothing takes its place.
+    own = server.post(
+        "/v1/chat/completions",
+        json=body,
+        headers={"Authorization": f"Bearer {key}", "Cookie": f"evallock_key={key}"},
+    )
+    assert own.status_code == 200, own.text
+    bare = upstream.headers()
     assert "cookie" not in forwarded and "cookie" not in bare
     assert not [name for name in forwarded if name.startswith("x-evallock-")]
     assert forwarded["authorization"] == "Bearer sk-client-upstream-key"
@@ -337,39 +350,38 @@ def test_upstream_sees_only_allowed_headers_never_our_key_or_cookie(
 
 
 def test_a_key_header_past_its_limit_is_a_422_naming_the_header(
-    server_factory, api_keys, store: Store
+    app_factory, api_keys, store: Store, scripted_upstream: ScriptedUpstream
 ) -> None:
-    with ScriptedUpstream(pause_s=0) as upstream:
-        server = server_factory(upstream=upstream.base_url)
-        long = {"X-Evallock-Intent": "x" * 300}
-        with (
-            sdk(server, api_keys["ingest"], default_headers=long) as client,
-            pytest.raises(openai.UnprocessableEntityError) as caught,
-        ):
-            client.chat.completions.create(model="m", messages=QUESTION)
-        assert caught.value.body["param"] == "X-Evallock-Intent"
-        assert "300 characters" in caught.value.body["message"]
-        assert caught.value.body["type"] == "invalid_request_error"
-        many = {f"k{n}": "v" for n in range(65)}
-        with (
-            sdk(server, api_keys["ingest"]) as client,
-            pytest.raises(openai.UnprocessableEntityError) as too_many,
-        ):
-            client.chat.completions.create(model="m", messages=QUESTION, metadata=many)
-        assert too_many.value.body["param"] == "keys"
-        assert upstream.seen == []  # refused before anything went upstream
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url)
+    long = {"X-Evallock-Intent": "x" * 300}
+    with (
+        sdk(server, api_keys["ingest"], default_headers=long) as client,
+        pytest.raises(openai.UnprocessableEntityError) as caught,
+    ):
+        client.chat.completions.create(model="m", messages=QUESTION)
+    assert caught.value.body["param"] == "X-Evallock-Intent"
+    assert "300 characters" in caught.value.body["message"]
+    assert caught.value.body["type"] == "invalid_request_error"
+    many = {f"k{n}": "v" for n in range(65)}
+    with (
+        sdk(server, api_keys["ingest"]) as client,
+        pytest.raises(openai.UnprocessableEntityError) as too_many,
+    ):
+        client.chat.completions.create(model="m", messages=QUESTION, metadata=many)
+    assert too_many.value.body["param"] == "keys"
+    assert upstream.seen == []  # refused before anything went upstream
     assert store.count_traces() == 0
 
 
-def test_deeply_nested_metadata_is_a_422_not_a_500(server, api_keys) -> None:
+def test_deeply_nested_metadata_is_a_422_not_a_500(app_server, api_keys) -> None:
     deep: Any = "x"
     for _ in range(300):
         deep = [deep]
-    answer = httpx.post(
-        f"{server.url}/v1/chat/completions",
+    answer = app_server.post(
+        "/v1/chat/completions",
         json={"model": "m", "messages": QUESTION, "metadata": {"intent": deep}},
         headers={"Authorization": f"Bearer {api_keys['ingest']}"},
-        timeout=30,
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["param"] == "keys.intent"

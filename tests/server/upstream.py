@@ -90,8 +90,19 @@ class ScriptedUpstream:
                     "more_body": True,
                 }
             )
-            await asyncio.sleep(self.pause_s)
+            if await self._gone_within(receive, self.pause_s):
+                return  # the proxy hung up: nobody is left to stream to
         await send({"type": "http.response.body", "body": b"data: [DONE]\n\n", "more_body": False})
+
+    @staticmethod
+    async def _gone_within(receive: Any, seconds: float) -> bool:
+        """Pause ``seconds``; True as soon as the client disconnects (so stopping need not
+        wait for the rest of a stream nobody reads)."""
+        try:
+            message = await asyncio.wait_for(receive(), seconds)
+        except TimeoutError:
+            return False
+        return bool(message["type"] == "http.disconnect")
 
     def headers(self, index: int = -1) -> dict[str, str]:
         """The headers of a request that reached the upstream (lower-case names)."""

@@ -9,8 +9,9 @@ import orjson
 import pytest
 
 from evallock.analysis import compare_offline_online, comparison_to_dict
-from evallock.analysis._slicing import mean_interval, proportion_difference, welch_interval
+from evallock.analysis._slicing import mean_interval, proportion_difference
 from evallock.errors import UsageError
+from evallock.stats import welch_difference as welch_interval
 
 from .conftest import T0, add_run, traffic
 

@@ -31,7 +31,7 @@ __all__ = [
     "mean_interval",
     "offline_runs",
     "proportion_difference",
-    "welch_interval",
+    "welch_difference",
 ]
 
 
@@ -126,11 +126,3 @@ def mean_interval(n: int, total: float, squares: float) -> Mean | None:
     if n <= 0:
         return None
     return Mean(mean=total / n, interval=t_mean_interval(n, total, squares))
-
-
-def welch_interval(a: tuple[int, float, float], b: tuple[int, float, float]) -> Difference | None:
-    """Difference of two means (b − a) from ``(n, sum, sum of squares)``: Welch's t.
-
-    None when either side has fewer than two scores.
-    """
-    return welch_difference(a, b)

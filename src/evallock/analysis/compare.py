@@ -47,7 +47,7 @@ from evallock.analysis._slicing import (
     mean_interval,
     offline_runs,
     proportion_difference,
-    welch_interval,
+    welch_difference,
 )
 from evallock.analysis.history import compare_passes
 from evallock.errors import UsageError
@@ -132,7 +132,7 @@ def _change(
         )
         online["thumbs_down_delta"], online["thumbs_down_ci"] = thumbs.delta, thumbs.interval
         tests = [thumbs.p_value if thumbs.delta > 0 else 1.0]
-        judge = welch_interval(
+        judge = welch_difference(
             (online_a.judge_n, online_a.judge_sum, online_a.judge_sumsq),
             (online_b.judge_n, online_b.judge_sum, online_b.judge_sumsq),
         )

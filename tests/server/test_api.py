@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, text
 from evallock.records import Trace
 from evallock.server import create_api_key
 from evallock.store import Store
-from evallock.store._types import utc_now
+from evallock.times import utc_now
 
 HOSTILE = "<img src=x onerror=alert(1)> '; DROP TABLE traces; -- \u202e\x1b[2J"
 

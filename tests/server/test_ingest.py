@@ -40,7 +40,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from evallock.server import RunningServer
 from evallock.store import Store
-from evallock.store._types import utc_now
+from evallock.times import utc_now
 
 from .conftest import InProcessServer, asgi_client
 

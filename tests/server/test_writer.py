@@ -13,7 +13,7 @@ from evallock.records import Feedback, Trace
 from evallock.server._metrics import Metrics
 from evallock.server._writer import GroupCommitWriter, WriterBusy, WriterClosed
 from evallock.store import Store
-from evallock.store._types import utc_now
+from evallock.times import utc_now
 from evallock.traces import new_trace_id
 
 

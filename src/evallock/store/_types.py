@@ -16,9 +16,7 @@ from sqlalchemy import DateTime, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-from evallock.times import utc_now
-
-__all__ = ["JSONText", "UTCDateTime", "dumps", "loads", "utc_now"]
+__all__ = ["JSONText", "UTCDateTime", "dumps", "loads"]
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 

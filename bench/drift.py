@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from evallock.drift import DriftRequest, run_drift, sample_traces
-from evallock.evaluation import JudgeSpecSettings
+from evallock.evaluation import JudgeSpec
 from evallock.records import Trace
 from evallock.store import open_store
 
@@ -100,7 +100,7 @@ def judge(url: str) -> float:
                 sample=200,
                 seed=int(time.time()),
                 baseline=4.5,
-                judge=JudgeSpecSettings(base_url=base_url, model="judge"),
+                judge=JudgeSpec(base_url=base_url, model="judge"),
                 concurrency=32,
             ),
             store,

@@ -27,7 +27,7 @@ from evallock._lazy import lazy_names
 
 if TYPE_CHECKING:
     from evallock.ab import ABOutcome, ABRequest, compare_runs, compare_variants
-    from evallock.cases import CaseFile, load_cases, open_cases
+    from evallock.cases import CaseFile, open_cases
     from evallock.drift import DriftOutcome, DriftRequest, run_drift
     from evallock.errors import (
         CaseFileError,
@@ -59,7 +59,7 @@ if TYPE_CHECKING:
         Trace,
     )
     from evallock.runner import RunOptions
-    from evallock.session import JudgeSpecSettings, RunSession, TargetSpec
+    from evallock.session import JudgeSpec, RunSession, TargetSpec
     from evallock.store import Store, open_store
 
 __all__ = [
@@ -82,7 +82,7 @@ __all__ = [
     "GateThresholds",
     "InfraError",
     "JudgeError",
-    "JudgeSpecSettings",
+    "JudgeSpec",
     "Run",
     "RunOptions",
     "RunSession",
@@ -96,7 +96,6 @@ __all__ = [
     "compare_runs",
     "compare_variants",
     "list_candidates",
-    "load_cases",
     "open_cases",
     "open_store",
     "promote_candidates",
@@ -109,7 +108,7 @@ __all__ = [
 
 _HOME: dict[str, str] = {
     **dict.fromkeys(("ABOutcome", "ABRequest", "compare_runs", "compare_variants"), "ab"),
-    **dict.fromkeys(("CaseFile", "load_cases", "open_cases"), "cases"),
+    **dict.fromkeys(("CaseFile", "open_cases"), "cases"),
     **dict.fromkeys(("DriftOutcome", "DriftRequest", "run_drift"), "drift"),
     **dict.fromkeys(
         (
@@ -141,7 +140,7 @@ _HOME: dict[str, str] = {
         ("Candidate", "Case", "CaseResult", "EvalRecord", "Feedback", "Run", "Trace"), "records"
     ),
     "RunOptions": "runner",
-    **dict.fromkeys(("JudgeSpecSettings", "RunSession", "TargetSpec"), "session"),
+    **dict.fromkeys(("JudgeSpec", "RunSession", "TargetSpec"), "session"),
     **dict.fromkeys(("Store", "open_store"), "store"),
 }
 

@@ -1,93 +1,109 @@
 """Settings: ``evallock.yaml`` merged with command-line flags (a flag wins over the file).
 
-pydantic validates the file at the edge; unknown fields are errors that name
-the file and the field, so a typo never silently changes a gate.
+The file's sections validate straight into the frozen types the code runs on,
+one type per concept: ``target:`` → :class:`~evallock.session.TargetSpec`,
+``judge:`` → :class:`~evallock.session.JudgeSpec`, ``gate:`` →
+:class:`~evallock.gate.GateThresholds`, ``run:`` →
+:class:`~evallock.runner.RunOptions`. pydantic validates them at the edge;
+unknown fields are errors that name the file and the field, so a typo never
+silently changes a gate. Flags then replace fields through one merge,
+:func:`overlay`.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evallock.errors import ConfigError
+from evallock.gate import GateThresholds
+from evallock.runner import RunOptions
+from evallock.session import JudgeSpec, TargetSpec
 
 __all__ = [
     "CONFIG_FILE",
     "DEFAULT_STORE",
-    "GateSettings",
-    "JudgeSettings",
-    "RunSettings",
     "Settings",
-    "TargetSettings",
     "load_settings",
+    "overlay",
     "resolve_secret",
 ]
 
 CONFIG_FILE = "evallock.yaml"
 DEFAULT_STORE = "sqlite:///.evallock/evallock.db"
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TargetSettings(_Strict):
-    """The service under test."""
-
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-    prompt: str | None = None
-    python: str | None = None
-    keys: dict[str, str] = Field(default_factory=dict)
-    params: dict[str, Any] = Field(default_factory=dict)
+_Spec = TypeVar("_Spec", bound="DataclassInstance")
 
 
-class JudgeSettings(_Strict):
-    """The LLM judge."""
+class Settings(BaseModel):
+    """Everything ``evallock.yaml`` can say, each section as the type the code runs on."""
 
-    base_url: str | None = None
-    model: str | None = None
-    api_key_env: str | None = None
-    rubric: str | None = None
-    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0})
-
-
-class GateSettings(_Strict):
-    """When a run fails the deploy."""
-
-    min_pass_rate: float = Field(default=0.9, ge=0, le=1)
-    max_new_failures: int = Field(default=0, ge=0)
-
-
-class RunSettings(_Strict):
-    """How a run asks the target."""
-
-    concurrency: int = Field(default=16, ge=1, le=1024)
-    trials: int = Field(default=1, ge=1, le=100)
-    timeout: float = Field(default=60.0, gt=0)
-    retries: int = Field(default=5, ge=0, le=20)
-    baseline: str = "last-pass"
-
-
-class Settings(_Strict):
-    """Everything ``evallock.yaml`` can say."""
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     store: str = DEFAULT_STORE
-    target: TargetSettings = Field(default_factory=TargetSettings)
-    judge: JudgeSettings = Field(default_factory=JudgeSettings)
-    gate: GateSettings = Field(default_factory=GateSettings)
-    run: RunSettings = Field(default_factory=RunSettings)
+    target: TargetSpec = Field(default_factory=TargetSpec)
+    judge: JudgeSpec = Field(default_factory=JudgeSpec)
+    gate: GateThresholds = Field(default_factory=GateThresholds)
+    run: RunOptions = Field(default_factory=RunOptions)
+    baseline: str = "last-pass"
+    """``run.baseline`` in the file: ``last-pass``, ``none`` or a run id."""
     root: str = "."
     """The directory the config was read from; relative paths in it are relative to it."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _file_layout(cls, data: Any) -> Any:
+        """Map the file's spelling onto the types: ``run.retries``, ``run.cache``, ``run.baseline``.
+
+        Raises:
+            ValueError: a secret written into the file (``api_key``).
+        """
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for section in ("target", "judge"):
+            if isinstance(data.get(section), dict) and "api_key" in data[section]:
+                raise ValueError(
+                    f"{section}.api_key: secrets never live in files; name the environment"
+                    f" variable that holds it with {section}.api_key_env"
+                )
+        run = data.get("run")
+        if isinstance(run, dict):
+            run = dict(run)
+            if "retries" in run:
+                run["retry"] = {"retries": run.pop("retries")}
+            if "cache" in run:
+                run["cache_target"] = run.pop("cache")
+            if "baseline" in run:
+                data["baseline"] = run.pop("baseline")
+            data["run"] = run
+        return data
 
     def resolve(self, path: str) -> Path:
         """A path from the config, relative to the config's directory."""
         candidate = Path(path)
         return candidate if candidate.is_absolute() else Path(self.root) / candidate
+
+
+def overlay(base: _Spec, **flags: Any) -> _Spec:
+    """``base`` with each flag that was given (not None) in place of its field.
+
+    The one flags-over-config merge: a flag wins over the file, a flag left out
+    keeps the file's value (or the default). The type's own checks run again on
+    the result, so a bad flag is refused as a bad file value is.
+
+    >>> overlay(GateThresholds(min_pass_rate=0.8), min_pass_rate=None, max_new_failures=2)
+    GateThresholds(min_pass_rate=0.8, max_new_failures=2)
+    """
+    given = {name: value for name, value in flags.items() if value is not None}
+    return replace(base, **given) if given else base
 
 
 def load_settings(config: str | Path | None = None) -> Settings:
@@ -129,12 +145,21 @@ def load_settings(config: str | Path | None = None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: "
-            f"{'unknown field' if e['type'] == 'extra_forbidden' else e['msg']}"
-            for e in exc.errors()
-        )
+        problems = "; ".join(_problem(e) for e in exc.errors())
         raise ConfigError(f"{path}: {problems}") from None
+    except ConfigError as exc:  # a section's own check (``RunOptions.__post_init__`` …)
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+_UNKNOWN = frozenset({"extra_forbidden", "unexpected_keyword_argument"})
+
+
+def _problem(error: Any) -> str:
+    """``section.field: what is wrong`` for one pydantic error."""
+    where = ".".join(str(p) for p in error["loc"])
+    what = "unknown field" if error["type"] in _UNKNOWN else error["msg"]
+    what = what.removeprefix("Value error, ")
+    return f"{where}: {what}" if where else what
 
 
 def resolve_secret(env_var: str | None) -> str | None:

@@ -20,7 +20,7 @@ from evallock.gate import GateCounter, GateResult, GateThresholds
 from evallock.records import CaseResult, EvalRecord, Run
 from evallock.runner import Progress, RunOptions, RunStats, stream_results
 from evallock.session import (
-    JudgeSpecSettings,
+    JudgeSpec,
     RunSession,
     SessionStore,
     TargetSpec,
@@ -34,7 +34,7 @@ __all__ = [
     "NOTABLE_PER_KIND",
     "EvalOutcome",
     "EvalRequest",
-    "JudgeSpecSettings",
+    "JudgeSpec",
     "TargetSpec",
     "make_judge",
     "make_provider",
@@ -54,10 +54,8 @@ class EvalRequest:
     """The case file."""
     target: TargetSpec
     """The service under test."""
-    judge: JudgeSpecSettings = field(default_factory=JudgeSpecSettings)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
     """The judge, when cases ask for one."""
-    keys: dict[str, str] = field(default_factory=dict)
-    """Run-level shared keys (config + ``--key``)."""
     options: RunOptions = field(default_factory=RunOptions)
     """Concurrency, trials, timeout, retries, cache."""
     thresholds: GateThresholds = field(default_factory=GateThresholds)
@@ -220,7 +218,7 @@ def _start_or_resume(
                 f"{dataset.path} is now {dataset.dataset_id}; start a new run"
             )
         return run, True
-    keys = {**request.keys, "dataset_id": dataset.dataset_id}
+    keys = {**request.target.keys, "dataset_id": dataset.dataset_id}
     judged = dataset.first_judged
     if request.judge.configured and judged is not None and "judge_version" not in keys:
         # The run's judge version is that of its first judged case; each record

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from evallock.errors import ConfigError
 from evallock.records import CaseResult
 from evallock.stats import Interval, wilson_interval
 
@@ -20,12 +21,23 @@ __all__ = ["GateCounter", "GateResult", "GateThresholds", "evaluate_gate"]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class GateThresholds:
-    """When the gate fails."""
+    """When the gate fails: the config's ``gate:`` section and the gate flags."""
 
     min_pass_rate: float = 0.9
     """Lowest pass rate (point estimate) that passes."""
     max_new_failures: int = 0
     """Most cases allowed to pass on the baseline and fail now."""
+
+    def __post_init__(self) -> None:
+        """Refuse thresholds no gate can use.
+
+        Raises:
+            ConfigError: a pass rate outside [0, 1] or a negative count.
+        """
+        if not 0.0 <= self.min_pass_rate <= 1.0:
+            raise ConfigError(f"min_pass_rate must be within [0, 1], got {self.min_pass_rate}")
+        if self.max_new_failures < 0:
+            raise ConfigError(f"max_new_failures must be 0 or more, got {self.max_new_failures}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -31,15 +31,14 @@ __all__ = [
     "CandidateState",
     "Case",
     "CaseHead",
+    "CaseJudge",
     "CaseResult",
     "CaseSource",
     "Completion",
-    "Dataset",
     "ErrorKind",
     "EvalRecord",
     "Feedback",
     "Grade",
-    "JudgeSpec",
     "Message",
     "Run",
     "RunStatus",
@@ -92,7 +91,7 @@ class Assertion:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class JudgeSpec:
+class CaseJudge:
     """How an LLM judge grades a case: a rubric, and the score that passes."""
 
     rubric: str
@@ -150,22 +149,8 @@ class Case(CaseHead):
     """The reference answer (rules compare with it, the judge grades against it)."""
     asserts: tuple[Assertion, ...] = ()
     """Checks on the answer; all must pass."""
-    judge: JudgeSpec | None = None
+    judge: CaseJudge | None = None
     """An LLM judge, when the case asks for one."""
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Dataset:
-    """A loaded case file: its cases and the content hash that names it."""
-
-    name: str
-    """The file's stem, e.g. ``golden``."""
-    path: str
-    """The file it was read from."""
-    dataset_id: str
-    """``name@sha256-prefix`` of the canonical content."""
-    cases: tuple[Case, ...]
-    """The cases, in file order."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

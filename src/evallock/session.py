@@ -44,7 +44,7 @@ from evallock.runner import (
 )
 
 __all__ = [
-    "JudgeSpecSettings",
+    "JudgeSpec",
     "RunSession",
     "SessionRuns",
     "SessionStore",
@@ -58,7 +58,11 @@ __all__ = [
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetSpec:
-    """The service under test: an OpenAI-compatible endpoint or a Python callable."""
+    """The service under test: an OpenAI-compatible endpoint or a Python callable.
+
+    The config's ``target:`` section validates into this type, and the target
+    flags replace its fields (:func:`evallock.config.overlay`).
+    """
 
     base_url: str | None = None
     """``http://host/v1`` of an OpenAI-compatible service."""
@@ -74,6 +78,9 @@ class TargetSpec:
     """``module:function`` instead of an HTTP service."""
     params: dict[str, Any] = field(default_factory=dict)
     """Extra request fields (``temperature`` …)."""
+    keys: dict[str, str] = field(default_factory=dict)
+    """Shared keys that describe this target (``prompt_version`` …); every run of it
+    carries them, and a case's own keys win."""
 
     def public(self) -> dict[str, Any]:
         """What may be stored: everything but the key."""
@@ -83,8 +90,12 @@ class TargetSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class JudgeSpecSettings:
-    """The judge model and the rubric used when a case asks for a judge without one."""
+class JudgeSpec:
+    """The judge model and the rubric used when a case asks for a judge without one.
+
+    The config's ``judge:`` section validates into this type, and ``--judge-*``
+    flags replace its fields: there is no other judge settings type.
+    """
 
     base_url: str | None = None
     """The judge's OpenAI-compatible endpoint."""
@@ -203,7 +214,7 @@ def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
 
 
 def make_judge(
-    judge: JudgeSpecSettings, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
+    judge: JudgeSpec, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
 ) -> tuple[Provider, RetryingJudge]:
     """The judge's provider (close it after use) and the retrying client graders ask."""
     from evallock.providers import OpenAICompatProvider
@@ -240,7 +251,7 @@ class RunSession:
         store: SessionStore,
         *,
         options: RunOptions,
-        judge: JudgeSpecSettings | None = None,
+        judge: JudgeSpec | None = None,
         judge_seed: int = 1,
     ) -> None:
         """Open the judge's provider now (targets open as arms are added)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from evallock.cases import load_cases
+from evallock.cases import open_cases
 from evallock.errors import CaseFileError, UsageError
 from evallock.graders import MATCHES_EXPECTED
 
@@ -37,8 +37,8 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
 
 
 def test_design_example_loads_with_every_field(tmp_path: Path) -> None:
-    dataset = load_cases(write_jsonl(tmp_path / "golden.jsonl", [GOOD]))
-    (case,) = dataset.cases
+    dataset = open_cases(write_jsonl(tmp_path / "golden.jsonl", [GOOD]))
+    (case,) = list(dataset)
     assert case.id == "refund-017"
     assert case.vars == {"plan": "enterprise"}
     assert [a.type for a in case.asserts] == ["icontains", "not-icontains"]
@@ -66,7 +66,7 @@ def test_bad_lines_are_all_reported_with_file_and_line_and_nothing_loads(tmp_pat
         encoding="utf-8",
     )
     with pytest.raises(CaseFileError) as info:
-        load_cases(path)
+        open_cases(path)
     problems = info.value.problems
     assert problems[0].startswith(f"{path}:2: invalid JSON")
     assert problems[1].startswith(f"{path}:3: assert[0]:") and "icontains" in problems[1]
@@ -82,7 +82,7 @@ def test_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
         "\n" + json.dumps({"id": "a", "input": "x", "expected": "y"}) + "\n\n" + '{"id": "b"}\n'
     )
     with pytest.raises(CaseFileError) as info:
-        load_cases(path)
+        open_cases(path)
     assert info.value.problems == [f"{path}:4: input: Field required"]
 
 
@@ -100,7 +100,7 @@ def test_blank_lines_keep_line_numbers(tmp_path: Path) -> None:
 )
 def test_invalid_cases_name_the_problem(tmp_path: Path, row: object, needle: str) -> None:
     with pytest.raises(CaseFileError) as info:
-        load_cases(write_jsonl(tmp_path / "c.jsonl", [row]))
+        open_cases(write_jsonl(tmp_path / "c.jsonl", [row]))
     assert needle in str(info.value)
     assert str(info.value).startswith(f"{tmp_path / 'c.jsonl'}:1:")
 
@@ -111,7 +111,7 @@ def test_short_form_grader_rules_and_judge(tmp_path: Path) -> None:
         {"id": "j", "input": "x", "expected": "reset link", "grader": "judge"},
         {"id": "e", "input": "x", "expected": "reset link"},
     ]
-    rules, judged, plain = load_cases(write_jsonl(tmp_path / "c.jsonl", rows)).cases
+    rules, judged, plain = list(open_cases(write_jsonl(tmp_path / "c.jsonl", rows)))
     assert [a.type for a in rules.asserts] == [MATCHES_EXPECTED]
     assert judged.judge is not None and not judged.asserts
     assert [a.type for a in plain.asserts] == [MATCHES_EXPECTED]
@@ -119,11 +119,11 @@ def test_short_form_grader_rules_and_judge(tmp_path: Path) -> None:
 
 def test_dataset_id_ignores_formatting_but_not_content(tmp_path: Path) -> None:
     a = write_jsonl(tmp_path / "g.jsonl", [GOOD])
-    first = load_cases(a).dataset_id
+    first = open_cases(a).dataset_id
     a.write_text(json.dumps(GOOD, indent=None, separators=(", ", ": "), sort_keys=True) + "\n\n")
-    assert load_cases(a).dataset_id == first
+    assert open_cases(a).dataset_id == first
     write_jsonl(a, [{**GOOD, "expected": "changed"}])
-    assert load_cases(a).dataset_id != first
+    assert open_cases(a).dataset_id != first
 
 
 def test_csv_cases(tmp_path: Path) -> None:
@@ -136,10 +136,10 @@ def test_csv_cases(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(CaseFileError) as info:
-        load_cases(path)
+        open_cases(path)
     assert info.value.problems[0].startswith(f"{path}:4: assert[0]:")
     path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
-    c1, c2 = load_cases(path).cases
+    c1, c2 = list(open_cases(path))
     assert c1.keys == {"intent": "refund"} and c1.vars == {"plan": "enterprise"}
     assert c1.is_lock and c1.source is not None and c1.source.note == "double charge bug"
     assert [a.type for a in c2.asserts] == ["icontains"]
@@ -153,10 +153,10 @@ def test_yaml_cases_report_their_line(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(CaseFileError) as info:
-        load_cases(path)
+        open_cases(path)
     assert info.value.problems[0].startswith(f"{path}:4: assert[0]:")
     path.write_text("cases:\n  - id: a\n    input: hello\n    expected: hi\n")
-    (case,) = load_cases(path).cases
+    (case,) = list(open_cases(path))
     assert case.line == 2
 
 
@@ -164,21 +164,21 @@ def test_yaml_syntax_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
     path.write_text("- id: a\n  input: [unclosed\n")
     with pytest.raises(CaseFileError, match=r"bad.yml:\d+: invalid YAML"):
-        load_cases(path)
+        open_cases(path)
 
 
 def test_missing_and_unknown_format(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
-        load_cases(tmp_path / "missing.jsonl")
+        open_cases(tmp_path / "missing.jsonl")
     (tmp_path / "cases.txt").write_text("x")
     with pytest.raises(UsageError, match=r"unknown case file format '.txt'"):
-        load_cases(tmp_path / "cases.txt")
+        open_cases(tmp_path / "cases.txt")
 
 
 def test_empty_file_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "e.jsonl").write_text("\n\n")
     with pytest.raises(CaseFileError, match="no cases"):
-        load_cases(tmp_path / "e.jsonl")
+        open_cases(tmp_path / "e.jsonl")
 
 
 # -- streaming: a file is validated whole, then read again case by case ------------
@@ -193,7 +193,7 @@ def test_open_cases_keeps_the_id_not_the_cases_and_reads_again_in_order(tmp_path
     rows[7]["source"] = {"lock": "yes", "note": "guards bug 7"}
     path = write_jsonl(tmp_path / "big.jsonl", rows)
     opened = open_cases(path)
-    assert opened.dataset_id == load_cases(path).dataset_id
+    assert opened.dataset_id == open_cases(path).dataset_id
     assert len(opened) == 600 and opened.first_judged is None
     assert not any(isinstance(value, (list, tuple)) for value in vars_of(opened))
     assert [case.id for case in opened] == [f"c{i}" for i in range(600)]
@@ -231,12 +231,12 @@ def test_duplicate_ids_are_found_among_many(tmp_path: Path, n: int) -> None:
     rows = [{"id": f"c{i}", "input": "q", "expected": "a"} for i in range(n)]
     rows.append({"id": "c1234", "input": "again", "expected": "a"})
     with pytest.raises(CaseFileError) as info:
-        load_cases(write_jsonl(tmp_path / "dup.jsonl", rows))
+        open_cases(write_jsonl(tmp_path / "dup.jsonl", rows))
     assert info.value.problems == [
         f"{tmp_path / 'dup.jsonl'}:{n + 1}: duplicate id 'c1234' (first at line 1235)"
     ]
     del rows[-1]
-    assert len(load_cases(write_jsonl(tmp_path / "unique.jsonl", rows)).cases) == n
+    assert len(list(open_cases(write_jsonl(tmp_path / "unique.jsonl", rows)))) == n
 
 
 def test_jsonl_with_a_bom_and_a_line_separator_inside_a_string(tmp_path: Path) -> None:
@@ -244,7 +244,7 @@ def test_jsonl_with_a_bom_and_a_line_separator_inside_a_string(tmp_path: Path) -
     line_separator = "\u2028"
     row = {"id": "a", "input": f"one{line_separator}two", "expected": "y"}
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(row, ensure_ascii=False).encode() + b"\n")
-    (case,) = load_cases(path).cases
+    (case,) = list(open_cases(path))
     assert case.input == f"one{line_separator}two" and case.line == 1
 
 
@@ -254,6 +254,6 @@ def test_jsonl_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
         b'{"id": "a", "input": "x", "expected": "y"}\n{"id": "b", "input": "caf\xe9"}\n'
     )
     with pytest.raises(CaseFileError) as info:
-        load_cases(path)
+        open_cases(path)
     (problem,) = info.value.problems
     assert problem.startswith(f"{path}:2: invalid JSON")

@@ -8,7 +8,7 @@ import pytest
 
 from evallock.drift import DriftRequest, run_drift, sample_traces
 from evallock.errors import JudgeError, UsageError
-from evallock.evaluation import JudgeSpecSettings
+from evallock.evaluation import JudgeSpec
 from evallock.runner import RetryPolicy
 
 from .conftest import day, make_traffic
@@ -21,7 +21,7 @@ def request(judge_url: str, since: str, until: str, **changes: object) -> DriftR
         "sample": 150,
         "by": ("customer_tier",),
         "baseline_window": f"{day(0)}..{day(7)}",
-        "judge": JudgeSpecSettings(base_url=judge_url, model="judge"),
+        "judge": JudgeSpec(base_url=judge_url, model="judge"),
         "retry": RetryPolicy(retries=1, base=0.01),
     }
     fields.update(changes)

@@ -10,7 +10,7 @@ import pytest
 
 from evallock.drift import DriftRequest, mmd_permutation_test, run_drift
 from evallock.errors import UsageError
-from evallock.evaluation import JudgeSpecSettings
+from evallock.evaluation import JudgeSpec
 from evallock.records import Trace
 from evallock.runner import RetryPolicy
 
@@ -40,7 +40,7 @@ def request(judge: str, **changes: object) -> DriftRequest:
         "seed": 2,
         "baseline_window": f"{day(0)}..{day(7)}",
         "input_embeddings": True,
-        "judge": JudgeSpecSettings(base_url=judge, model="judge"),
+        "judge": JudgeSpec(base_url=judge, model="judge"),
         "retry": RetryPolicy(retries=1, base=0.01),
     }
     fields.update(changes)

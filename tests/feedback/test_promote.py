@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from evallock.cases import load_cases
+from evallock.cases import open_cases
 from evallock.errors import StoreError, UsageError
 from evallock.feedback import accept_candidate, promote_candidates, propose_candidates
 
@@ -73,9 +73,9 @@ def test_promote_appends_valid_lock_lines_and_rewrites_nothing(accepted, tmp_pat
     }
     assert line["keys"] == {"intent": "refund", "customer_tier": "enterprise"}  # no versions
     assert line["vars"] == {"plan": "enterprise"} and line["input"].endswith(HOSTILE)
-    dataset = load_cases(path)
+    dataset = open_cases(path)
     assert result.dataset_id == dataset.dataset_id != load_cases_from_bytes(tmp_path, before)
-    case = dataset.cases[-1]
+    case = list(dataset)[-1]
     assert case.is_lock and case.source.trace_id == tid(1)
     assert line["grader"] == "rules"  # the expected text is graded beside the assertions
     assert [a.type for a in case.asserts] == ["not-icontains", "matches-expected"]
@@ -97,7 +97,7 @@ def load_cases_from_bytes(tmp_path: Path, data: bytes) -> str:
     copy = tmp_path / "copy" / "golden.jsonl"
     copy.parent.mkdir()
     copy.write_bytes(data)
-    return load_cases(copy).dataset_id
+    return open_cases(copy).dataset_id
 
 
 def test_promote_creates_a_missing_file_with_a_default_note(store, tmp_path: Path) -> None:
@@ -110,7 +110,7 @@ def test_promote_creates_a_missing_file_with_a_default_note(store, tmp_path: Pat
     assert line["id"] == f"fb-{tid(5)[:8]}" and "assert" not in line
     assert line["source"]["note"].startswith("thumbs-down: wrong (1 trace(s), prompt_version=")
     assert "it answered: Enterprise contract refunds take 30 days." in line["source"]["note"]
-    assert result.dataset_id == load_cases(path).dataset_id
+    assert result.dataset_id == open_cases(path).dataset_id
 
 
 def test_a_trace_already_in_the_file_is_linked_not_written_twice(accepted, tmp_path) -> None:
@@ -181,7 +181,7 @@ def test_a_file_of_comments_only_is_appended_to(accepted, tmp_path) -> None:
     result = promote_candidates(store, path, actor="carol")
     assert [c for c, _ in result.written] == [first]
     assert path.read_bytes().startswith(b"// locks from production feedback\r\n{")
-    assert load_cases(path).dataset_id == result.dataset_id
+    assert open_cases(path).dataset_id == result.dataset_id
 
 
 def test_a_promotion_waits_for_another_in_the_same_directory(accepted, tmp_path: Path) -> None:
@@ -230,6 +230,6 @@ def test_reviewers_promoting_at_once_append_each_case_once(accepted, tmp_path: P
     assert not errors, errors
     written = [pair for result in results for pair in result.written]  # type: ignore[attr-defined]
     assert [candidate for candidate, _ in written] == [first]
-    ids = [case.id for case in load_cases(path).cases]
+    ids = [case.id for case in open_cases(path)]
     assert len(ids) == len(set(ids)) == 3
     assert store.candidates.get(first).state == "promoted"

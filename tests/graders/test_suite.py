@@ -20,7 +20,7 @@ from evallock.graders import (
     parse_assertion,
     run_graders,
 )
-from evallock.records import Case, Completion, Grade, JudgeSpec
+from evallock.records import Case, CaseJudge, Completion, Grade
 
 EXPECTED = "Yes; duplicate charges are refunded within 5 business days."
 
@@ -37,7 +37,7 @@ def test_graders_come_in_order_assertions_then_rules_then_judge() -> None:
             parse_assertion({"type": "not-icontains", "value": "30 days"}),
             parse_assertion({"type": MATCHES_EXPECTED, "value": EXPECTED}),
         ),
-        judge=JudgeSpec(rubric="Promises a refund?", pass_score=4),
+        judge=CaseJudge(rubric="Promises a refund?", pass_score=4),
     )
     graders = build_graders(case)
     assert [g.name for g in graders] == ["icontains", "not-icontains", MATCHES_EXPECTED, "judge"]
@@ -59,7 +59,7 @@ def test_no_judge_without_a_judge_spec() -> None:
     ],
 )
 def test_judge_rubric_precedence(rubric, default, expected, chosen) -> None:
-    case = make_case(expected=expected, judge=JudgeSpec(rubric=rubric))
+    case = make_case(expected=expected, judge=CaseJudge(rubric=rubric))
     (grader,) = build_graders(case, default_rubric=default, judge_params={"temperature": 0})
     assert isinstance(grader, JudgeGrader)
     assert (grader.rubric, grader.params) == (chosen, {"temperature": 0})
@@ -67,7 +67,7 @@ def test_judge_rubric_precedence(rubric, default, expected, chosen) -> None:
 
 def test_bad_pass_score_is_rejected() -> None:
     with pytest.raises(ValueError, match="pass_score must be 1-5, got 6"):
-        build_graders(make_case(judge=JudgeSpec(rubric="x", pass_score=6)))
+        build_graders(make_case(judge=CaseJudge(rubric="x", pass_score=6)))
 
 
 def g(name: str, passed: bool, score: float, reason: str = "r", **kw) -> Grade:
@@ -153,7 +153,7 @@ def test_end_to_end_case_with_rules_and_judge(make_judge) -> None:
             parse_assertion({"type": "icontains", "value": "5 business days"}),
             parse_assertion({"type": MATCHES_EXPECTED, "value": EXPECTED}),
         ),
-        judge=JudgeSpec(rubric="Promises a refund?"),
+        judge=CaseJudge(rubric="Promises a refund?"),
     )
     answer = "Yes; duplicate charges are refunded within 5 business days!"
     ctx = GradeContext(

@@ -11,7 +11,7 @@ import pytest
 from evallock.cases import open_cases
 from evallock.demo import example_dir
 from evallock.errors import JudgeError, TargetError
-from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec, run_eval
+from evallock.evaluation import EvalRequest, JudgeSpec, TargetSpec, run_eval
 from evallock.gate import GateThresholds
 from evallock.runner import RetryPolicy, RunOptions
 
@@ -27,7 +27,7 @@ def request_for(cases: str, base_url: str, **changes: object) -> EvalRequest:
     fields: dict[str, object] = {
         "cases": cases,
         "target": TargetSpec(base_url=base_url, model="support-bot"),
-        "judge": JudgeSpecSettings(base_url=base_url, model="judge"),
+        "judge": JudgeSpec(base_url=base_url, model="judge"),
         "options": RunOptions(concurrency=4, retry=FAST_RETRY, timeout=5),
         "thresholds": GateThresholds(min_pass_rate=0.9),
         "baseline": "last-pass",
@@ -148,9 +148,7 @@ def test_judge_down_is_exit_3(sqlite_store, fake_service, closed_port, tmp_path)
             request_for(
                 write_cases(tmp_path / "c.jsonl", rows),
                 fake_service.base_url,
-                judge=JudgeSpecSettings(
-                    base_url=f"http://127.0.0.1:{closed_port}/v1", model="judge"
-                ),
+                judge=JudgeSpec(base_url=f"http://127.0.0.1:{closed_port}/v1", model="judge"),
             ),
             sqlite_store,
         )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from evallock.demo import example_dir
-from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec, run_eval
+from evallock.evaluation import EvalRequest, JudgeSpec, TargetSpec, run_eval
 from evallock.feedback import propose_candidates
 from evallock.gate import GateThresholds
 from evallock.records import Feedback, Trace
@@ -30,9 +30,9 @@ def seed_everything(store: Any, base_url: str) -> None:
                     base_url=base_url,
                     model="support-bot",
                     prompt=str(root / "prompts" / f"{version}.txt"),
+                    keys={"prompt_version": version},
                 ),
-                judge=JudgeSpecSettings(base_url=base_url, model="judge"),
-                keys={"prompt_version": version},
+                judge=JudgeSpec(base_url=base_url, model="judge"),
                 options=RunOptions(concurrency=8, retry=RetryPolicy(retries=1, base=0.01)),
                 thresholds=GateThresholds(),
             ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from evallock.drift import DriftRequest
-from evallock.evaluation import JudgeSpecSettings
+from evallock.evaluation import JudgeSpec
 from evallock.records import Trace
 
 from .conftest import wait_for
@@ -21,7 +21,7 @@ def test_scheduled_drift_check_is_stored_and_listed(
         sample=40,
         baseline=4.8,
         by=("customer_tier",),
-        judge=JudgeSpecSettings(base_url=fake_service.base_url, model="judge"),
+        judge=JudgeSpec(base_url=fake_service.base_url, model="judge"),
     )
     server = app_factory(drift_every_s=1.5, drift=check)
     # Each check covers the 1.5 s just ended: traces written now fall in the next one.

@@ -16,12 +16,12 @@ import anyio
 from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs
 from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
-from evallock.cases import load_cases
+from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, EvallockError, UsageError
-from evallock.records import Dataset, EvalRecord, Run
+from evallock.records import EvalRecord, Run
 from evallock.runner import BatchWriter, Progress, RetryingJudge, RunOptions, StoreCache
 from evallock.session import (
-    JudgeSpecSettings,
+    JudgeSpec,
     RunSession,
     SessionStore,
     make_target_id,
@@ -47,7 +47,7 @@ class ABRequest:
     """Compare this stored run as A instead of running."""
     b_run: str | None = None
     """… and this one as B."""
-    judge: JudgeSpecSettings = field(default_factory=JudgeSpecSettings)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
     """The judge, for judged cases and the pairwise mode."""
     options: RunOptions = field(default_factory=RunOptions)
     """Concurrency, trials, timeout, retries."""
@@ -127,7 +127,7 @@ class ABOutcome:
 
     comparison_id: str
     """Unique id."""
-    dataset: Dataset
+    dataset: CaseFile
     """The cases."""
     run_a: Run
     """A's run."""
@@ -159,7 +159,7 @@ def compare_variants(
     """Run A and B on the same cases, interleaved, then compare (sync entry point)."""
     if request.a is None or request.b is None:
         raise UsageError("give --a and --b (or --a-run and --b-run)")
-    if (request.a.target, request.a.keys) == (request.b.target, request.b.keys):
+    if request.a.target == request.b.target:
         raise UsageError(
             f"the variants differ in nothing: --a {request.a.spec!r} and --b {request.b.spec!r}"
         )
@@ -171,9 +171,9 @@ async def _compare_variants(
 ) -> ABOutcome:
     assert request.a is not None
     assert request.b is not None
-    dataset = load_cases(request.cases)
+    dataset = open_cases(request.cases)
     comparison_id = new_run_id()
-    needs_judge = request.judge_mode == "pairwise" or any(c.judge for c in dataset.cases)
+    needs_judge = request.judge_mode == "pairwise" or dataset.first_judged is not None
     if request.metric == "judge" and request.judge_mode == "score" and not needs_judge:
         raise UsageError(
             f"--metric judge: no case in {dataset.path} asks for a judge, so there are no"
@@ -195,7 +195,11 @@ async def _compare_variants(
                 dataset_name=dataset.name,
                 target_id=make_target_id(variant.target),
                 started_at=datetime.now(UTC),
-                keys={**variant.keys, "dataset_id": dataset.dataset_id, "experiment": variant.name},
+                keys={
+                    **variant.target.keys,
+                    "dataset_id": dataset.dataset_id,
+                    "experiment": variant.name,
+                },
                 settings={
                     "cases": request.cases,
                     "target": variant.target.public(),
@@ -207,7 +211,7 @@ async def _compare_variants(
             )
             session.add_arm(run, variant.target)
             runs.append(run)
-        await session.execute(dataset.cases, progress=progress)
+        await session.execute(dataset, progress=progress)
         records_a = list(store.runs.iter_records(runs[0].run_id))
         records_b = list(store.runs.iter_records(runs[1].run_id))
         pairwise = None
@@ -240,7 +244,7 @@ def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
             f"--a-run is of {run_a.dataset_name!r} and --b-run of {run_b.dataset_name!r}:"
             " compare runs of the same case file"
         )
-    dataset = load_cases(request.cases)
+    dataset = open_cases(request.cases)
     records_a = list(store.runs.iter_records(run_a.run_id))
     records_b = list(store.runs.iter_records(run_b.run_id))
     outcome = _analyse(request, dataset, new_run_id(), run_a, run_b, records_a, records_b, None)
@@ -254,7 +258,7 @@ def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
 
 async def _judge_pairs(
     request: ABRequest,
-    dataset: Dataset,
+    dataset: CaseFile,
     records_a: list[EvalRecord],
     records_b: list[EvalRecord],
     judge: RetryingJudge,
@@ -270,7 +274,7 @@ async def _judge_pairs(
     cache = StoreCache(store, writer, "judge")
     results: dict[str, tuple[float, bool] | None] = {}
     limiter = anyio.CapacityLimiter(request.options.concurrency)
-    cases = [c for c in dataset.cases if c.id in outputs_a and c.id in outputs_b]
+    cases = [c for c in dataset if c.id in outputs_a and c.id in outputs_b]
 
     fatal: list[EvallockError] = []
 
@@ -337,7 +341,7 @@ def _choose_metric(choice: MetricChoice, records: list[EvalRecord]) -> Metric:
 
 def _analyse(
     request: ABRequest,
-    dataset: Dataset,
+    dataset: CaseFile,
     comparison_id: str,
     run_a: Run,
     run_b: Run,
@@ -345,7 +349,7 @@ def _analyse(
     records_b: list[EvalRecord],
     pairwise: Mapping[str, tuple[float, bool] | None] | None,
 ) -> ABOutcome:
-    case_keys = {case.id: case.keys for case in dataset.cases}
+    case_keys = {head.id: head.keys for head in dataset.heads()}
     warnings: list[str] = []
     judge_errors = sum(1 for r in (*records_a, *records_b) if r.error_kind == "judge")
     consistency = None

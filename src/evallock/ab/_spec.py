@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from evallock.errors import UsageError
-from evallock.evaluation import TargetSpec
 from evallock.keys import normalise_key
+from evallock.session import TargetSpec
 
 __all__ = ["Variant", "apply_spec", "parse_spec"]
 
@@ -16,14 +16,13 @@ _TARGET_FIELDS = {"model", "prompt", "base_url", "python", "api_key_env"}
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Variant:
-    """One arm of a comparison: its name, its target and its keys."""
+    """One arm of a comparison: its name and its target (keys included)."""
 
     name: str
     """``A`` or ``B``."""
     target: TargetSpec
-    """The target with the spec's overrides applied."""
-    keys: dict[str, str] = field(default_factory=dict)
-    """Run-level keys of this arm (the spec's ``key.*`` over the shared ones)."""
+    """The target with the spec's overrides applied; its keys are the arm's run-level
+    keys (the spec's ``key.*`` over the base target's)."""
     spec: str = ""
     """The spec as given, for reports."""
 
@@ -53,10 +52,8 @@ def parse_spec(spec: str, *, flag: str) -> dict[str, str]:
     return items
 
 
-def apply_spec(
-    name: str, base: TargetSpec, keys: dict[str, str], spec: str, *, flag: str
-) -> Variant:
-    """The variant a spec makes of the base target and keys."""
+def apply_spec(name: str, base: TargetSpec, spec: str, *, flag: str) -> Variant:
+    """The variant a spec makes of the base target (its keys included)."""
     items = parse_spec(spec, flag=flag)
     changes: dict[str, Any] = {k: v for k, v in items.items() if k in _TARGET_FIELDS}
     params = dict(base.params)
@@ -65,11 +62,13 @@ def apply_spec(
             params[item[len("param.") :]] = _param_value(value)
     if params != base.params:
         changes["params"] = params
-    variant_keys = dict(keys)
+    variant_keys = dict(base.keys)
     for item, value in items.items():
         if item.startswith("key."):
             variant_keys[normalise_key(item[len("key.") :])] = value
-    return Variant(name=name, target=replace(base, **changes), keys=variant_keys, spec=spec)
+    if variant_keys != base.keys:
+        changes["keys"] = variant_keys
+    return Variant(name=name, target=replace(base, **changes), spec=spec)
 
 
 def _param_value(text: str) -> Any:

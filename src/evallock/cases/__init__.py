@@ -3,7 +3,7 @@
 from typing import TYPE_CHECKING
 
 from evallock._lazy import lazy_names
-from evallock.cases._load import CaseFile, load_cases, open_cases, read_raw_cases
+from evallock.cases._load import CaseFile, open_cases, read_raw_cases
 from evallock.cases._schema import case_from_raw, case_head_from_raw
 
 if TYPE_CHECKING:
@@ -13,7 +13,6 @@ __all__ = [
     "CaseFile",
     "case_from_raw",
     "case_head_from_raw",
-    "load_cases",
     "load_yaml",
     "open_cases",
     "read_raw_cases",

@@ -22,9 +22,9 @@ import orjson
 
 from evallock.cases._schema import case_from_raw, case_head_from_raw
 from evallock.errors import CaseFileError, UsageError
-from evallock.records import Case, CaseHead, Dataset
+from evallock.records import Case, CaseHead
 
-__all__ = ["CaseFile", "load_cases", "open_cases", "read_raw_cases"]
+__all__ = ["CaseFile", "open_cases", "read_raw_cases"]
 
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".yaml": "yaml", ".yml": "yaml"}
 _BOM = b"\xef\xbb\xbf"
@@ -146,21 +146,6 @@ def open_cases(path: str | Path) -> CaseFile:
         count=count,
         first_judged=first_judged,
         digest=reader.hexdigest(),
-    )
-
-
-def load_cases(path: str | Path) -> Dataset:
-    """Load and validate a case file into memory; nothing is loaded when any line is bad.
-
-    For files of any size prefer :func:`open_cases`, which does not hold the cases.
-
-    Raises:
-        CaseFileError: one ``file:line: reason`` per bad line (exit 2).
-        UsageError: the file is missing or of an unknown format.
-    """
-    opened = open_cases(path)
-    return Dataset(
-        name=opened.name, path=opened.path, dataset_id=opened.dataset_id, cases=tuple(opened)
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from evallock.graders import MATCHES_EXPECTED, parse_assertion
-from evallock.records import Assertion, Case, CaseHead, CaseSource, JudgeSpec
+from evallock.records import Assertion, Case, CaseHead, CaseJudge, CaseSource
 
 __all__ = ["case_from_raw", "case_head_from_raw"]
 
@@ -162,14 +162,14 @@ def _expected_text(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _judge_spec(model: _RawCase, expected: str | None) -> JudgeSpec | None:
+def _judge_spec(model: _RawCase, expected: str | None) -> CaseJudge | None:
     # An empty rubric means "the run's --rubric, else the reference rubric" (graders.judge).
     if model.judge is not None:
         if model.judge.rubric is None and expected is None:
             raise ValueError("judge: give a 'rubric', or an 'expected' answer to grade against")
-        return JudgeSpec(rubric=model.judge.rubric or "", pass_score=model.judge.pass_score)
+        return CaseJudge(rubric=model.judge.rubric or "", pass_score=model.judge.pass_score)
     if model.grader == "judge":
         if expected is None:
             raise ValueError("grader 'judge' needs 'expected' (the reference answer)")
-        return JudgeSpec(rubric="")
+        return CaseJudge(rubric="")
     return None

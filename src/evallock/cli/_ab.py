@@ -139,11 +139,9 @@ def ab(
         out_console,
         remove_stale_reports,
         run_options,
+        target_from,
     )
-    from evallock.config import resolve_secret
     from evallock.errors import UsageError
-    from evallock.evaluation import TargetSpec
-    from evallock.keys import parse_key_flags
     from evallock.report.ab import ab_markdown, ab_report
     from evallock.report.ab_terminal import print_comparison
 
@@ -162,22 +160,13 @@ def ab(
     if not stored and (a is None or b is None):
         raise UsageError("give --a SPEC and --b SPEC (or --a-run and --b-run)")
     settings = load(config, store)
-    t = settings.target
-    key_env = api_key_env or t.api_key_env
-    base = TargetSpec(
-        base_url=base_url or t.base_url,
-        model=model or t.model,
-        api_key=resolve_secret(key_env),
-        api_key_env=key_env,
-        prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
-        python=t.python,
-        params=t.params,
+    base = target_from(
+        settings, base_url=base_url, model=model, prompt=prompt, api_key_env=api_key_env, keys=key
     )
-    shared_keys = {**t.keys, **parse_key_flags(key or [])}
     request = ABRequest(
         cases=str(cases),
-        a=None if stored else apply_spec("A", base, shared_keys, a or "", flag="--a"),
-        b=None if stored else apply_spec("B", base, shared_keys, b or "", flag="--b"),
+        a=None if stored else apply_spec("A", base, a or "", flag="--a"),
+        b=None if stored else apply_spec("B", base, b or "", flag="--b"),
         a_run=a_run,
         b_run=b_run,
         judge=judge_from(

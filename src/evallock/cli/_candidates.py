@@ -75,7 +75,7 @@ def propose(
 
     Example: evallock candidates propose --from thumbs-down --from low-judge-score --since 7d
     """
-    from evallock.cases import load_cases
+    from evallock.cases import open_cases
     from evallock.cli._common import out_console
     from evallock.drift import parse_instant
     from evallock.errors import UsageError
@@ -90,7 +90,7 @@ def propose(
     golden_path = golden or (
         Path("evals/golden.jsonl") if Path("evals/golden.jsonl").exists() else None
     )
-    cases = load_cases(golden_path).cases if golden_path is not None else ()
+    cases = tuple(open_cases(golden_path)) if golden_path is not None else ()
     embedder = None
     if embeddings:
         from evallock.graders.similarity import (

@@ -11,17 +11,22 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from evallock.config import Settings
-    from evallock.evaluation import JudgeSpecSettings
+    from evallock.gate import GateThresholds
+    from evallock.runner import RunOptions
+    from evallock.session import JudgeSpec, TargetSpec
     from evallock.store import Store
 
 __all__ = [
     "err_console",
+    "gate_from",
     "is_interactive",
     "load",
     "open_store_for",
     "out_console",
     "read_rubric",
     "remove_stale_reports",
+    "run_options",
+    "target_from",
 ]
 
 
@@ -75,6 +80,39 @@ def read_rubric(value: str | None) -> str | None:
         raise UsageError(f"--rubric {value}: cannot read: {exc}") from None
 
 
+def target_from(
+    settings: Settings,
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    prompt: Path | None = None,
+    api_key_env: str | None = None,
+    python: str | None = None,
+    keys: list[str] | None = None,
+) -> TargetSpec:
+    """The target the flags name, each flag over ``target:`` in the config.
+
+    ``--key k=v`` flags are added to the config's keys (a flag wins on the same
+    key); the API key is read from the environment variable named.
+    """
+    from dataclasses import replace
+
+    from evallock.config import overlay, resolve_secret
+    from evallock.keys import parse_key_flags
+
+    t = settings.target
+    target = overlay(
+        t,
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+        python=python,
+        prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
+        keys={**t.keys, **parse_key_flags(keys)} if keys else None,
+    )
+    return replace(target, api_key=resolve_secret(target.api_key_env))
+
+
 def judge_from(
     settings: Settings,
     *,
@@ -82,21 +120,20 @@ def judge_from(
     model: str | None,
     api_key_env: str | None,
     rubric: str | None = None,
-) -> JudgeSpecSettings:
+) -> JudgeSpec:
     """The judge the flags name, each flag over ``judge:`` in the config."""
-    from evallock.config import resolve_secret
-    from evallock.evaluation import JudgeSpecSettings
+    from dataclasses import replace
 
-    j = settings.judge
-    env = api_key_env or j.api_key_env
-    return JudgeSpecSettings(
-        base_url=base_url or j.base_url,
-        model=model or j.model,
-        api_key=resolve_secret(env),
-        api_key_env=env,
-        rubric=read_rubric(rubric) or j.rubric,
-        params=j.params,
+    from evallock.config import overlay, resolve_secret
+
+    judge = overlay(
+        settings.judge,
+        base_url=base_url,
+        model=model,
+        api_key_env=api_key_env,
+        rubric=read_rubric(rubric),
     )
+    return replace(judge, api_key=resolve_secret(judge.api_key_env))
 
 
 def run_options(
@@ -107,18 +144,32 @@ def run_options(
     timeout: float | None,
     retries: int | None,
     cache: bool = False,
-) -> Any:
-    """The runner's options: each flag given, else the config's ``run`` section."""
-    from evallock.runner import RetryPolicy, RunOptions
+) -> RunOptions:
+    """The runner's options: each flag given, else the config's ``run`` section.
+
+    Raises:
+        ConfigError: a flag out of range (the same check as the file's).
+    """
+    from evallock.config import overlay
 
     r = settings.run
-    return RunOptions(
-        concurrency=concurrency or r.concurrency,
-        trials=trials or r.trials,
-        timeout=timeout or r.timeout,
-        retry=RetryPolicy(retries=r.retries if retries is None else retries),
-        cache_target=cache,
+    return overlay(
+        r,
+        concurrency=concurrency,
+        trials=trials,
+        timeout=timeout,
+        retry=overlay(r.retry, retries=retries),
+        cache_target=True if cache else None,
     )
+
+
+def gate_from(
+    settings: Settings, *, min_pass_rate: float | None, max_new_failures: int | None
+) -> GateThresholds:
+    """The gate's thresholds: each flag given, else the config's ``gate`` section."""
+    from evallock.config import overlay
+
+    return overlay(settings.gate, min_pass_rate=min_pass_rate, max_new_failures=max_new_failures)
 
 
 def remove_stale_reports(*paths: Path | None) -> None:

@@ -46,7 +46,7 @@ def coverage(
     from datetime import UTC, datetime
 
     from evallock.analysis import coverage_report, coverage_to_dict
-    from evallock.cases import load_cases
+    from evallock.cases import open_cases
     from evallock.cli._common import load, open_store_for, out_console, write_json
     from evallock.drift import parse_instant
     from evallock.report.compare_terminal import print_coverage
@@ -54,13 +54,13 @@ def coverage(
     now = datetime.now(UTC)
     since_at = parse_instant(since, now=now, flag="--since") if since else None
     until_at = parse_instant(until, now=now, flag="--until") if until else None
-    dataset = load_cases(golden)
+    dataset = open_cases(golden)
     settings = load(config, store)
     opened = open_store_for(settings)
     try:
         report = coverage_report(
             opened,
-            dataset.cases,
+            list(dataset),
             dataset_id=dataset.dataset_id,
             by=by.split(","),
             since=since_at,

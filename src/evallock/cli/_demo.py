@@ -35,9 +35,10 @@ def demo(
     from evallock.cli._run import execute
     from evallock.config import Settings
     from evallock.demo import example_dir, start_fake_service
-    from evallock.evaluation import EvalRequest, JudgeSpecSettings, TargetSpec
+    from evallock.evaluation import EvalRequest
     from evallock.gate import GateThresholds
     from evallock.report import terminal_safe
+    from evallock.session import JudgeSpec, TargetSpec
 
     console = out_console()
     if workdir.exists():
@@ -62,9 +63,9 @@ def demo(
                     base_url=service.base_url,
                     model="support-bot",
                     prompt=str(workdir / "prompts" / f"{version}.txt"),
+                    keys={"prompt_version": version, "model_version": "support-bot@demo"},
                 ),
-                judge=JudgeSpecSettings(base_url=service.base_url, model="judge"),
-                keys={"prompt_version": version, "model_version": "support-bot@demo"},
+                judge=JudgeSpec(base_url=service.base_url, model="judge"),
                 thresholds=GateThresholds(min_pass_rate=0.9, max_new_failures=0),
             )
             verdicts[version] = execute(
@@ -100,16 +101,17 @@ def _compare(workdir: Path, base_url: str, settings: Settings) -> ABOutcome:
     """The A/B step of the demo: v3 against v4 on the same cases, by customer tier."""
     from evallock.ab import ABRequest, apply_spec, compare_variants
     from evallock.cli._common import open_store_for, out_console
-    from evallock.evaluation import JudgeSpecSettings, TargetSpec
     from evallock.report.ab import ab_markdown
     from evallock.report.ab_terminal import print_comparison
+    from evallock.session import JudgeSpec, TargetSpec
 
-    base = TargetSpec(base_url=base_url, model="support-bot")
+    base = TargetSpec(
+        base_url=base_url, model="support-bot", keys={"model_version": "support-bot@demo"}
+    )
     variants = [
         apply_spec(
             name,
             base,
-            {"model_version": "support-bot@demo"},
             f"prompt={workdir / 'prompts' / f'{version}.txt'},key.prompt_version={version}",
             flag=f"--{name.lower()}",
         )
@@ -119,7 +121,7 @@ def _compare(workdir: Path, base_url: str, settings: Settings) -> ABOutcome:
         cases=str(workdir / "golden.jsonl"),
         a=variants[0],
         b=variants[1],
-        judge=JudgeSpecSettings(base_url=base_url, model="judge"),
+        judge=JudgeSpec(base_url=base_url, model="judge"),
         by=("customer_tier",),
         min_slice_pairs=5,
     )

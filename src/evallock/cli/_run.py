@@ -118,59 +118,50 @@ def run(
     Example: evallock run evals/golden.jsonl --base-url http://localhost:8000/v1 --model bot --prompt prompts/v4.txt --key prompt_version=v4 --junit junit.xml
     """
     from evallock.cli._common import (
+        gate_from,
         judge_from,
         load,
         open_store_for,
         remove_stale_reports,
         run_options,
+        target_from,
     )
-    from evallock.config import resolve_secret
     from evallock.errors import ConfigError
-    from evallock.evaluation import EvalRequest, TargetSpec
-    from evallock.gate import GateThresholds
-    from evallock.keys import parse_key_flags
+    from evallock.evaluation import EvalRequest
 
     remove_stale_reports(json_out, junit, markdown)
     settings = load(config, store)
-    t, g, r = settings.target, settings.gate, settings.run
-    prompt_path = str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None)
-    target_key_env = api_key_env or t.api_key_env
-    target = TargetSpec(
-        base_url=base_url or t.base_url,
-        model=model or t.model,
-        api_key=resolve_secret(target_key_env),
-        api_key_env=target_key_env,
-        prompt=prompt_path,
-        python=python or t.python,
-        params=t.params,
-    )
-    judge = judge_from(
-        settings,
-        base_url=judge_base_url,
-        model=judge_model,
-        api_key_env=judge_api_key_env,
-        rubric=rubric,
-    )
-    options = run_options(
-        settings,
-        concurrency=concurrency,
-        trials=trials,
-        timeout=timeout,
-        retries=retries,
-        cache=cache,
-    )
-    chosen_baseline = baseline or r.baseline
+    chosen_baseline = settings.baseline if baseline is None else baseline
     if chosen_baseline == "":
         raise ConfigError("--baseline: give a run id, last-pass or none")
     request = EvalRequest(
         cases=str(cases),
-        target=target,
-        judge=judge,
-        keys={**t.keys, **parse_key_flags(key or [])},
-        options=options,
-        thresholds=GateThresholds(
-            min_pass_rate=g.min_pass_rate if min_pass_rate is None else min_pass_rate,
-            max_new_failures=g.max_new_failures if max_new_failures is None else max_new_failures,
+        target=target_from(
+            settings,
+            base_url=base_url,
+            model=model,
+            prompt=prompt,
+            api_key_env=api_key_env,
+            python=python,
+            keys=key,
+        ),
+        judge=judge_from(
+            settings,
+            base_url=judge_base_url,
+            model=judge_model,
+            api_key_env=judge_api_key_env,
+            rubric=rubric,
+        ),
+        options=run_options(
+            settings,
+            concurrency=concurrency,
+            trials=trials,
+            timeout=timeout,
+            retries=retries,
+            cache=cache,
+        ),
+        thresholds=gate_from(
+            settings, min_pass_rate=min_pass_rate, max_new_failures=max_new_failures
         ),
         baseline=chosen_baseline,
         resume=resume,
@@ -188,8 +179,8 @@ def _resumed(request: EvalRequest, store: Store, run_id: str) -> EvalRequest:
 
     from evallock.config import resolve_secret
     from evallock.errors import UsageError
-    from evallock.evaluation import JudgeSpecSettings, TargetSpec
     from evallock.gate import GateThresholds
+    from evallock.session import JudgeSpec, TargetSpec
 
     run = store.runs.get(run_id)
     store.close()
@@ -198,7 +189,7 @@ def _resumed(request: EvalRequest, store: Store, run_id: str) -> EvalRequest:
     saved = run.settings
     target = TargetSpec(**saved["target"])
     target = replace(target, api_key=resolve_secret(target.api_key_env))
-    judge = JudgeSpecSettings(**saved["judge"])
+    judge = JudgeSpec(**saved["judge"])
     judge = replace(judge, api_key=resolve_secret(judge.api_key_env))
     options = replace(request.options, trials=saved["trials"], cache_target=saved["cache"])
     return replace(

@@ -22,7 +22,7 @@ from evallock.errors import ConfigError, UsageError
 from evallock.graders import DRIFT_RUBRIC, judge_version
 from evallock.keys import TASK_KEYS
 from evallock.runner import BatchWriter, RetryingJudge, RetryPolicy, StoreCache
-from evallock.session import JudgeSpecSettings, make_judge
+from evallock.session import JudgeSpec, make_judge
 from evallock.store import Store
 
 __all__ = ["DriftOutcome", "DriftRequest", "run_drift"]
@@ -64,7 +64,7 @@ class DriftRequest:
     """Expected batches between false alarms of the detectors."""
     rubric: str | None = None
     """The rubric (default: the drift rubric)."""
-    judge: JudgeSpecSettings = field(default_factory=JudgeSpecSettings)
+    judge: JudgeSpec = field(default_factory=JudgeSpec)
     """The judge."""
     concurrency: int = 16
     """Judge requests in flight."""
@@ -271,7 +271,7 @@ async def _run_baseline(
     """A golden-set run at deploy: its answers re-judged with this judge and rubric."""
     from datetime import UTC, datetime
 
-    from evallock.cases import load_cases
+    from evallock.cases import open_cases
     from evallock.records import Trace
 
     run_id = request.baseline_run or ""
@@ -282,7 +282,7 @@ async def _run_baseline(
     if not isinstance(cases_path, str):
         raise UsageError(f"--baseline run:{run_id}: the run names no case file to re-judge with")
     try:
-        dataset = load_cases(cases_path)
+        dataset = open_cases(cases_path)
     except UsageError as exc:
         raise UsageError(f"--baseline run:{run_id}: cannot re-judge its answers: {exc}") from None
     if dataset.dataset_id != run.dataset_id:
@@ -290,7 +290,7 @@ async def _run_baseline(
             f"--baseline run:{run_id}: it ran {run.dataset_id} but {cases_path} is now "
             f"{dataset.dataset_id}; its answers cannot be re-judged with the current judge"
         )
-    inputs = {case.id: case.input for case in dataset.cases}
+    inputs = {case.id: case.input for case in dataset}
     traces = []
     for record in store.runs.iter_records(run_id):
         question = inputs.get(record.case_id)

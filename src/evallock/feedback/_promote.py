@@ -54,7 +54,7 @@ class PromoteResult:
 
 def _existing(path: Path) -> tuple[bytes, set[str], dict[str, str]]:
     """The file's bytes, its case ids, and trace id → case id of its cases' sources."""
-    from evallock.cases import load_cases
+    from evallock.cases import open_cases
 
     if path.suffix.lower() not in (".jsonl", ".ndjson"):
         raise UsageError(f"--to {path}: promote appends to a JSONL case file (.jsonl)")
@@ -64,24 +64,25 @@ def _existing(path: Path) -> tuple[bytes, set[str], dict[str, str]]:
     if not data.strip():
         return data, set(), {}
     try:
-        dataset = load_cases(path)
+        dataset = open_cases(path)
     except CaseFileError as exc:
         if exc.problems == [f"{path}: no cases"]:  # only comments so far
             return data, set(), {}
         raise UsageError(f"{path} has bad lines; fix them before promoting:\n{exc}") from None
-    traces = {c.source.trace_id: c.id for c in dataset.cases if c.source and c.source.trace_id}
-    return data, {c.id for c in dataset.cases}, traces
+    heads = list(dataset.heads())
+    traces = {h.source.trace_id: h.id for h in heads if h.source and h.source.trace_id}
+    return data, {h.id for h in heads}, traces
 
 
 def _validated_dataset_id(path: Path, content: bytes) -> str:
     """Load ``content`` as the file would be, in a scratch directory; its dataset id."""
-    from evallock.cases import load_cases
+    from evallock.cases import open_cases
 
     with tempfile.TemporaryDirectory(prefix="evallock-promote-") as scratch:
         copy = Path(scratch) / path.name
         copy.write_bytes(content)
         try:
-            return load_cases(copy).dataset_id
+            return open_cases(copy).dataset_id
         except CaseFileError as exc:
             raise UsageError(f"the promoted file would not load; nothing written:\n{exc}") from None
 

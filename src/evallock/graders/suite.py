@@ -11,7 +11,7 @@ from evallock.graders._base import GradeContext, Grader
 from evallock.graders._common import error_grade
 from evallock.graders.judge import DRIFT_RUBRIC, REFERENCE_RUBRIC, JudgeGrader
 from evallock.graders.registry import build_grader
-from evallock.records import Case, ErrorKind, Grade, JudgeSpec
+from evallock.records import Case, CaseJudge, ErrorKind, Grade
 
 __all__ = ["Verdict", "build_graders", "build_judge_grader", "combine", "run_graders"]
 
@@ -35,13 +35,13 @@ class Verdict:
 
 
 def build_judge_grader(
-    spec: JudgeSpec,
+    spec: CaseJudge,
     *,
     has_reference: bool,
     default_rubric: str | None = None,
     params: Mapping[str, Any] | None = None,
 ) -> JudgeGrader:
-    """The judge grader for a case's :class:`JudgeSpec`.
+    """The judge grader for a case's :class:`CaseJudge`.
 
     The rubric is the case's own; when it is empty (the short form ``grader:
     judge``) it is ``default_rubric`` (``--rubric``), else

@@ -52,9 +52,17 @@ Progress = Callable[[int, int], None]
 """Called with (done, total) after each trial."""
 
 
+MAX_CONCURRENCY = 1024
+"""Most requests a run keeps in flight."""
+MAX_TRIALS = 100
+"""Most times a run asks each case."""
+MAX_RETRIES = 20
+"""Most further attempts after a failed request."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunOptions:
-    """How a run asks the target."""
+    """How a run asks the target: the config's ``run:`` section and the run flags."""
 
     concurrency: int = 16
     """Requests in flight at once."""
@@ -70,16 +78,20 @@ class RunOptions:
     """Seeds the retry jitter."""
 
     def __post_init__(self) -> None:
-        """Refuse options no run can use.
+        """Refuse options no run can use (the config's ``run:`` section and the flags alike).
 
         Raises:
-            ConfigError: concurrency or trials below 1, or a timeout that is not a
-                positive number of seconds.
+            ConfigError: concurrency outside 1–1024, trials outside 1–100, retries
+                outside 0–20, or a timeout that is not a positive number of seconds.
         """
-        if self.concurrency < 1:
-            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
-        if self.trials < 1:
-            raise ConfigError(f"trials must be at least 1, got {self.trials}")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise ConfigError(
+                f"concurrency must be within 1–{MAX_CONCURRENCY}, got {self.concurrency}"
+            )
+        if not 1 <= self.trials <= MAX_TRIALS:
+            raise ConfigError(f"trials must be within 1–{MAX_TRIALS}, got {self.trials}")
+        if not 0 <= self.retry.retries <= MAX_RETRIES:
+            raise ConfigError(f"retries must be within 0–{MAX_RETRIES}, got {self.retry.retries}")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
 

@@ -42,9 +42,11 @@ def example_request(base_url: str, version: str) -> EvalRequest:
         str(root / "golden.jsonl"),
         base_url,
         target=TargetSpec(
-            base_url=base_url, model="support-bot", prompt=str(root / "prompts" / f"{version}.txt")
+            base_url=base_url,
+            model="support-bot",
+            prompt=str(root / "prompts" / f"{version}.txt"),
+            keys={"prompt_version": version, "model_version": "support-bot@test"},
         ),
-        keys={"prompt_version": version, "model_version": "support-bot@test"},
     )
 
 

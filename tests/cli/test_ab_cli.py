@@ -105,6 +105,13 @@ def test_ab_reports_verdict_interval_and_slices(
         and "no significant difference" in markdown.splitlines()[0]
     )
     assert "NO SIGNIFICANT DIFFERENCE" in result.out and "McNemar" in result.out
+    # the comparison is stored (the dashboard and /api/comparisons list it)
+    from evallock.store import open_store
+
+    with open_store(f"sqlite:///{project}/ab.db") as store:
+        (stored,) = store.reports.comparisons()
+    assert stored["comparison_id"] == report["comparison_id"]
+    assert stored["verdict"] == report["verdict"]
 
 
 def test_a_clearly_worse_b_is_a_wins_and_fail_if_worse_exits_1(cli, project, fake_service) -> None:

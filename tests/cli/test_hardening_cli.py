@@ -265,7 +265,7 @@ def test_ab_flags_the_maths_cannot_use_are_exit_2_before_anything_runs(
     assert "Traceback" not in result.err
     assert service_stats.get()["by_path"].get("/v1/chat/completions", 0) == 0
     with open_store(f"sqlite:///{project}/ab.db") as store:
-        assert store.list_runs() == []
+        assert store.runs.find() == []
 
 
 def test_ab_with_a_zero_floor_on_the_pass_metric_reports_a_verdict(

@@ -227,7 +227,7 @@ def test_api_key_from_env_reaches_the_service(cli, tmp_path, monkeypatch) -> Non
     assert denied.code == 3 and "HTTP 401" in denied.err
     store = open_store(f"sqlite:///{tmp_path}/.evallock/evallock.db")
     try:
-        for run in store.list_runs():
+        for run in store.runs.find():
             assert "sk-secret-1" not in json.dumps(run.settings)
     finally:
         store.close()
@@ -329,24 +329,24 @@ def test_kill_mid_run_then_resume_asks_only_what_is_missing(cli, tmp_path) -> No
             deadline = time.monotonic() + 30
             stored = 0
             while time.monotonic() < deadline:
-                runs = store.list_runs()
-                stored = len(store.completed_trials(runs[0].run_id)) if runs else 0
+                runs = store.runs.find()
+                stored = len(store.runs.completed_trials(runs[0].run_id)) if runs else 0
                 if stored >= 20:
                     break
                 time.sleep(0.05)
             process.send_signal(signal.SIGKILL)
             process.wait(timeout=10)
-            (run,) = store.list_runs()
+            (run,) = store.runs.find()
             assert run.status == "running"
-            done_before = len(store.completed_trials(run.run_id))
+            done_before = len(store.runs.completed_trials(run.run_id))
             assert 20 <= done_before < 120
             httpx.post(f"{root}/_stats/reset").raise_for_status()
             resumed = cli("run", str(cases), "--resume", run.run_id, "--store", db)
             assert resumed.code == 0, resumed.out + resumed.err
             asked = httpx.get(f"{root}/_stats").json()["by_model"]["support-bot"]["requests"]
             assert asked == 120 - done_before
-            assert len(store.completed_trials(run.run_id)) == 120
-            assert store.get_run(run.run_id).status == "complete"
+            assert len(store.runs.completed_trials(run.run_id)) == 120
+            assert store.runs.get(run.run_id).status == "complete"
         finally:
             store.close()
 
@@ -394,4 +394,4 @@ def test_an_unknown_baseline_is_exit_2_before_anything_runs(
     assert "--baseline r-x: no such run" in result.err
     assert service_stats.model("support-bot")["requests"] == 0
     with open_store(f"sqlite:///{project}/e.db") as store:
-        assert store.list_runs() == []
+        assert store.runs.find() == []

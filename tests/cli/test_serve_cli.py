@@ -96,7 +96,7 @@ def test_keys_create_list_revoke(cli: Callable, store_url: str) -> None:
     assert secret not in listed.out
     assert cli("keys", "revoke", key_id, "--store", store_url).code == 0
     with open_store(store_url) as store:
-        [key] = store.list_api_keys()
+        [key] = store.api_keys.all()
         assert key.revoked_at is not None
     unknown = cli("keys", "revoke", "key_nope", "--store", store_url)
     assert unknown.code == 2 and "no active key" in unknown.err
@@ -151,5 +151,5 @@ def test_serve_as_a_process_records_and_stops_cleanly(
             process.kill()
             process.wait(10)
     with open_store(store_url) as store:
-        trace = store.get_trace(trace_id)
+        trace = store.traces.get(trace_id)
     assert trace is not None and trace.keys == {"intent": "refund"}

@@ -170,7 +170,7 @@ def test_otlp_json_export_files(cli: Callable, store_url: str, tmp_path: Path) -
     path.write_text(json.dumps(OTLP_LINE) + "\n")
     assert cli("traces", "import", str(path), "--store", store_url).code == 0
     with open_store(store_url) as store:
-        trace = store.get_trace("5b8efff798038103d269b633813fc60c")
+        trace = store.traces.get("5b8efff798038103d269b633813fc60c")
     assert trace is not None and trace.input == "Refund after 40 days?"
     assert trace.keys["prompt_version"] == "refund-v4"
 
@@ -178,7 +178,7 @@ def test_otlp_json_export_files(cli: Callable, store_url: str, tmp_path: Path) -
 def test_hostile_text_is_shown_as_plain_text(cli: Callable, store_url: str, tmp_path: Path) -> None:
     cli("traces", "import", str(jsonl(tmp_path / "t.jsonl", ROWS)), "--store", store_url)
     with open_store(store_url) as store:
-        assert store.get_trace(ROWS[1]["trace_id"]).input == HOSTILE  # stored as given
+        assert store.traces.get(ROWS[1]["trace_id"]).input == HOSTILE  # stored as given
     for args in (("list",), ("show", ROWS[1]["trace_id"])):
         result = cli("traces", *args, "--store", store_url)
         assert result.code == 0
@@ -197,7 +197,7 @@ def test_bad_files_and_ids(cli: Callable, store_url: str, tmp_path: Path) -> Non
     assert result.code == 2
     assert f"{bad}:2:" in result.err and f"{bad}:3:" in result.err
     with open_store(store_url) as store:
-        assert store.count_traces() == 0  # nothing of the file was stored
+        assert store.traces.count() == 0  # nothing of the file was stored
     assert cli("traces", "import", str(tmp_path / "missing.jsonl"), "--store", store_url).code == 2
     unknown = cli("traces", "show", "e" * 32, "--store", store_url)
     assert unknown.code == 2 and "no trace" in unknown.err

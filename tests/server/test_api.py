@@ -40,7 +40,7 @@ def seed(store: Store) -> list[Trace]:
             keys={"intent": HOSTILE},
         )
     )
-    store.add_traces(traces)
+    store.traces.add(traces)
     return traces
 
 
@@ -128,7 +128,7 @@ def test_revoked_keys_and_keys_stored_only_hashed(app_server, store: Store, stor
     created = create_api_key(store, name="ci", scope="read")
     headers = {"Authorization": f"Bearer {created.secret}"}
     assert app_server.get("/api/traces", headers=headers).status_code == 200
-    assert store.revoke_api_key(created.key_id)
+    assert store.api_keys.revoke(created.key_id)
     revoked = app_server.get("/api/traces", headers=headers)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
     engine = create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))

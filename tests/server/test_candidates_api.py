@@ -12,7 +12,7 @@ HOSTILE = "<script>alert(1)</script> My enterprise contract was charged twice!"
 
 def seed(store) -> None:
     now = datetime.now(UTC)
-    store.add_traces(
+    store.traces.add(
         [
             Trace(
                 trace_id=f"{i:032x}",
@@ -25,7 +25,7 @@ def seed(store) -> None:
             for i, q in ((1, "first"), (2, "totally different question about invoices and seats"))
         ]
     )
-    store.add_feedback(
+    store.feedback.add(
         [
             Feedback(
                 feedback_id=f"f{i}",

@@ -50,8 +50,8 @@ def seed_everything(store: Any, base_url: str) -> None:
         )
         for n in range(1, 9)
     ]
-    store.add_traces(traces)
-    store.add_feedback(
+    store.traces.add(traces)
+    store.feedback.add(
         [
             Feedback(
                 feedback_id="fb-1",
@@ -64,7 +64,7 @@ def seed_everything(store: Any, base_url: str) -> None:
         ]
     )
     propose_candidates(store, actor="test")
-    store.add_drift_report(
+    store.reports.add_drift_report(
         {
             "window": f"{(now - timedelta(days=1)).isoformat()}..{now.isoformat()}",
             "judge_version": "judge@abc",
@@ -82,7 +82,7 @@ def seed_everything(store: Any, base_url: str) -> None:
         },
         [],
     )
-    store.add_comparison(
+    store.reports.add_comparison(
         {
             "comparison_id": "cmp-1",
             "dataset_id": "golden@abc",
@@ -151,7 +151,7 @@ def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
         "Review queue",
     ):
         assert heading in html
-    runs = seeded.list_runs()
+    runs = seeded.runs.find()
     assert len(runs) == 2 and all(run.run_id in html for run in runs)
     v3 = next(run for run in runs if run.keys["prompt_version"] == "support-v3")
     lo, hi = v3.summary["pass_rate_ci"]
@@ -182,7 +182,7 @@ def test_the_cookie_reads_but_never_writes_and_dies_with_its_key(
             "/v1/feedback", json={"trace_id": "1" * 32, "rating": "down", "id": "csrf"}
         )
         assert write.status_code == 401, "a cookie must not authorise a write"
-        store.revoke_api_key(admin.key_id)
+        store.api_keys.revoke(admin.key_id)
         assert client.get("/").status_code == 303
         client.post("/logout")
         assert "evallock_session" not in client.cookies
@@ -212,7 +212,7 @@ def test_revoking_the_key_ends_its_session(app_factory: Any, store: Any) -> None
         client.post("/login", data={"key": reader.secret})
         token = client.cookies["evallock_session"]
         assert client.get("/api/stats").status_code == 200
-        store.revoke_api_key(reader.key_id)
+        store.api_keys.revoke(reader.key_id)
         assert client.get("/api/stats").status_code == 401
         assert client.get("/").status_code == 303
     # The session is gone on the server, not only unusable.

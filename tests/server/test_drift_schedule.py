@@ -26,7 +26,7 @@ def test_scheduled_drift_check_is_stored_and_listed(
     server = app_factory(drift_every_s=1.5, drift=check)
     # Each check covers the 1.5 s just ended: traces written now fall in the next one.
     now = datetime.now(UTC)
-    store.add_traces(
+    store.traces.add(
         [
             Trace(
                 trace_id=f"{i:032x}",

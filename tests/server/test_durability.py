@@ -135,7 +135,7 @@ def test_every_acknowledged_span_survives_sigkill(serve_process, store_url: str)
 
     reopened = open_store(store_url)
     try:
-        stored = {t.trace_id for t in reopened.list_traces(limit=10_000_000)}
+        stored = {t.trace_id for t in reopened.traces.find(limit=10_000_000)}
     finally:
         reopened.close()
     missing = set(acknowledged) - stored

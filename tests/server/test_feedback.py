@@ -22,14 +22,14 @@ def test_our_shape_is_idempotent_on_id(ingest_client, store: Store) -> None:
     again = ingest_client.post("/v1/feedback", json={**body, "comment": "changed on retry"})
     assert first.status_code == again.status_code == 200
     assert first.json() == {"data": [{"id": "fb-7781", "trace_id": TRACE}], "id": "fb-7781"}
-    stored = store.list_feedback(trace_id=TRACE)
+    stored = store.feedback.find(trace_id=TRACE)
     assert [(f.feedback_id, f.rating, f.score, f.comment, f.source) for f in stored] == [
         ("fb-7781", "down", 0.0, "Quoted 40 days.", "evallock")
     ]
     # Without an id, a retried body is still stored once (its id comes from its content).
     ingest_client.post("/v1/feedback", json={"trace_id": OTHER, "rating": 4})
     ingest_client.post("/v1/feedback", json={"trace_id": OTHER, "rating": 4})
-    assert [(f.rating, f.score) for f in store.list_feedback(trace_id=OTHER)] == [("4", 4.0)]
+    assert [(f.rating, f.score) for f in store.feedback.find(trace_id=OTHER)] == [("4", 4.0)]
 
 
 def test_langfuse_and_phoenix_shapes(ingest_client, store: Store) -> None:
@@ -61,9 +61,9 @@ def test_langfuse_and_phoenix_shapes(ingest_client, store: Store) -> None:
     }
     answer = ingest_client.post("/v1/feedback", json=phoenix)
     assert answer.status_code == 200 and len(answer.json()["data"]) == 2
-    [lf] = store.list_feedback(trace_id=TRACE)
+    [lf] = store.feedback.find(trace_id=TRACE)
     assert (lf.source, lf.rating, lf.score, lf.name) == ("langfuse", "down", 0.0, "user_feedback")
-    ph = sorted(store.list_feedback(trace_id=OTHER), key=lambda f: f.name or "")
+    ph = sorted(store.feedback.find(trace_id=OTHER), key=lambda f: f.name or "")
     assert [(f.source, f.name, f.rating, f.author) for f in ph] == [
         ("phoenix", "correctness", "0.3", "LLM"),
         ("phoenix", "user_feedback", "down", "HUMAN"),
@@ -110,7 +110,7 @@ def test_a_bad_item_fails_the_whole_body_naming_the_field(ingest_client, store: 
     bad_phoenix = ingest_client.post("/v1/feedback", json=phoenix)
     assert bad_phoenix.status_code == 400 and bad_phoenix.json()["field"] == "data[1].result"
     assert ingest_client.post("/v1/feedback", json=[1, 2]).json()["field"] == "[0]"
-    assert store.list_feedback() == []  # nothing of any of them was stored
+    assert store.feedback.find() == []  # nothing of any of them was stored
 
 
 def test_transport_errors(app_factory, api_keys) -> None:
@@ -145,7 +145,7 @@ def test_hostile_text_is_stored_as_given_and_returned_as_data(
     hostile = "<script>alert('x')</script> '; DROP TABLE feedback; -- \x1b[31mred\x1b[0m ünïcødé 👎"
     body = {"trace_id": TRACE, "rating": "down", "comment": hostile, "id": "<b>id</b>"}
     assert ingest_client.post("/v1/feedback", json=body).status_code == 200
-    [item] = store.list_feedback(trace_id=TRACE)
+    [item] = store.feedback.find(trace_id=TRACE)
     assert item.comment == hostile and item.feedback_id == "<b>id</b>"
     listed = read_client.get("/api/feedback", params={"trace_id": TRACE})
     assert listed.headers["content-type"] == "application/json"
@@ -187,7 +187,7 @@ def test_values_past_their_limits_are_422_naming_the_field(
             )
             assert deep.status_code in (400, 422), deep.text
             assert deep.json()["field"]
-        assert store.list_feedback() == []
+        assert store.feedback.find() == []
 
     asyncio.run(main())
 

@@ -31,7 +31,7 @@ def test_other_hosts_are_refused_without_auth(store: Store) -> None:
         async with asgi_client(store, no_auth=True) as client:
             for host in FOREIGN:
                 await refused(client, host)
-        assert store.list_feedback() == []
+        assert store.feedback.find() == []
 
     asyncio.run(main())
 

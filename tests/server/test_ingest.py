@@ -125,7 +125,7 @@ def test_sdk_protobuf_exporter(app_server, api_keys, store: Store, compression) 
 def assert_stored(store: Store, spans: list[ReadableSpan]) -> None:
     """Every trace of ``make_spans`` is stored with what its spans said."""
     for trace_id in trace_ids(spans):
-        trace = store.get_trace(trace_id)
+        trace = store.traces.get(trace_id)
         assert trace is not None
         assert trace.input is not None and trace.input.startswith(
             "Can I get a refund after 40 days?"
@@ -152,7 +152,7 @@ def test_the_sdk_exporters_through_a_real_socket(server, api_keys, store: Store)
         endpoint=f"{server.url}/v1/logs", headers={"Authorization": f"Bearer {api_keys['ingest']}"}
     )
     assert log_exporter.export(records).name == "SUCCESS"
-    assert store.list_feedback(trace_id=format(spans[0].context.trace_id, "032x"))
+    assert store.feedback.find(trace_id=format(spans[0].context.trace_id, "032x"))
 
 
 @pytest.mark.parametrize("gzipped", [False, True])
@@ -166,7 +166,7 @@ def test_otlp_json(app_server, api_keys, store: Store, gzipped: bool) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {}
-    assert all(store.get_trace(t) is not None for t in trace_ids(spans))
+    assert all(store.traces.get(t) is not None for t in trace_ids(spans))
 
 
 def _with_bad_span(payload: dict[str, Any]) -> dict[str, Any]:
@@ -186,7 +186,7 @@ def test_partial_success_in_both_encodings(app_server, api_keys, store: Store) -
     assert answer.status_code == 200
     partial = answer.json()["partialSuccess"]
     assert partial["rejectedSpans"] == "1" and "span" in partial["errorMessage"]
-    assert all(store.get_trace(t) is not None for t in trace_ids(spans))
+    assert all(store.traces.get(t) is not None for t in trace_ids(spans))
 
     request = trace_service_pb2.ExportTraceServiceRequest()
     json_format.ParseDict(_b64_ids(_with_bad_span(otlp_json(make_spans(1)))), request)
@@ -241,7 +241,7 @@ def test_bad_bodies_answer_with_the_reason_and_store_nothing(
     )
     assert bad_gzip.status_code == 400 and "decompress" in bad_gzip.json()["message"]
 
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 def test_size_limits_before_and_after_decompression(app_factory, api_keys, store: Store) -> None:
@@ -258,7 +258,7 @@ def test_size_limits_before_and_after_decompression(app_factory, api_keys, store
     assert "decompressed" in exploded.json()["message"]
     # The SDK's own size check aside, a normal export still fits.
     assert exporter(server, api_keys["ingest"]).export(make_spans(1)) is SpanExportResult.SUCCESS
-    assert store.count_traces() == 1
+    assert store.traces.count() == 1
 
 
 def evaluation_records(span: ReadableSpan) -> list[Any]:
@@ -294,7 +294,7 @@ def test_sdk_log_exporter_stores_evaluation_results(app_server, api_keys, store:
     )
     records = evaluation_records(spans[0])
     assert log_exporter.export(records).name == "SUCCESS"
-    feedback = store.list_feedback(trace_id=format(trace_id, "032x"))
+    feedback = store.feedback.find(trace_id=format(trace_id, "032x"))
     assert [(f.name, f.score, f.comment) for f in feedback] == [
         ("groundedness", 0.25, "Quotes a 40-day window.")
     ]
@@ -313,7 +313,7 @@ def test_a_client_error_status_does_not_retry_forever(app_server, store: Store) 
     # No key: 401, which the OTLP exporter treats as permanent (it does not retry).
     result = exporter(app_server, timeout=5).export(make_spans(1))
     assert result is SpanExportResult.FAILURE
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 def test_span_status_error_is_recorded(app_server, api_keys, store: Store) -> None:
@@ -326,7 +326,7 @@ def test_span_status_error_is_recorded(app_server, api_keys, store: Store) -> No
     provider.shutdown()
     spans = list(memory.get_finished_spans())
     assert exporter(app_server, api_keys["ingest"]).export(spans) is SpanExportResult.SUCCESS
-    stored = store.get_trace(format(spans[0].context.trace_id, "032x"))
+    stored = store.traces.get(format(spans[0].context.trace_id, "032x"))
     assert stored is not None and stored.error == "upstream timed out"
 
 
@@ -339,7 +339,7 @@ def test_text_and_numbers_a_database_cannot_hold(app_server, api_keys, store: St
     assert answer.status_code == 200
     [trace_id] = trace_ids(spans)
     # PostgreSQL text cannot hold NUL: both stores keep U+FFFD in its place.
-    assert (store.get_trace(trace_id).input or "").startswith("a NUL \ufffd byte")
+    assert (store.traces.get(trace_id).input or "").startswith("a NUL \ufffd byte")
 
     memory = InMemorySpanExporter()
     provider = TracerProvider()
@@ -354,7 +354,7 @@ def test_text_and_numbers_a_database_cannot_hold(app_server, api_keys, store: St
     )
     assert answer.status_code == 200
     # A count no column can hold is dropped as unknown, never stored wrong.
-    assert store.get_trace(format(huge[0].context.trace_id, "032x")).tokens_in is None
+    assert store.traces.get(format(huge[0].context.trace_id, "032x")).tokens_in is None
 
 
 def test_a_value_past_its_limit_is_a_422_naming_the_field(
@@ -368,7 +368,7 @@ def test_a_value_past_its_limit_is_a_422_naming_the_field(
     answer = app_server.post("/v1/traces", content=orjson.dumps(body), headers={**JSON, **headers})
     assert answer.status_code == 422, answer.text
     assert answer.json()["code"] == 3 and "region" in answer.json()["message"]
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 @pytest.mark.parametrize(
@@ -423,4 +423,4 @@ def test_a_limit_the_store_enforces_is_a_422_not_a_503(
             assert "retry-after" not in answer.headers
 
     asyncio.run(main())
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0

@@ -21,7 +21,7 @@ from evallock.records import Feedback, Trace
 from evallock.server import create_api_key
 from evallock.server._candidates import MAX_ASSERTS
 from evallock.server._metrics import Metrics
-from evallock.server._writer import GroupCommitWriter
+from evallock.server._writer import GroupCommitWriter, StoreSink
 from evallock.store import Store
 
 from .conftest import asgi_client
@@ -64,7 +64,7 @@ def _admin(store: Store) -> str:
     ["c" * 10_000, "0" * 10_000, WIDE * 3_000, "%00" * 10, "c0ffee01" + "x" * 300],
 )
 def test_a_hostile_id_in_a_path_is_a_4xx(store: Store, hostile: str) -> None:
-    store.add_candidates([_candidate()], {}, [])
+    store.candidates.add([_candidate()], {}, [])
     key = _admin(store)
 
     async def main() -> None:
@@ -78,7 +78,7 @@ def test_a_hostile_id_in_a_path_is_a_4xx(store: Store, hostile: str) -> None:
             for answer in answers:
                 assert 400 <= answer.status_code < 500, (answer.request.url, answer.text)
                 assert len(answer.text) < 2000  # the id is not echoed back whole
-            assert store.get_candidate("c0ffee01").state == "pending"
+            assert store.candidates.get("c0ffee01").state == "pending"
 
     asyncio.run(main())
 
@@ -96,7 +96,7 @@ def test_a_hostile_id_in_a_path_is_a_4xx(store: Store, hostile: str) -> None:
 def test_an_acceptance_past_a_limit_names_the_field(
     store: Store, body: dict[str, Any], status: int, field: str
 ) -> None:
-    store.add_candidates([_candidate()], {}, [])
+    store.candidates.add([_candidate()], {}, [])
     key = _admin(store)
 
     async def main() -> None:
@@ -104,14 +104,14 @@ def test_an_acceptance_past_a_limit_names_the_field(
             answer = await client.post("/api/candidates/c0ffee01/accept", json=body)
             assert answer.status_code == status, answer.text
             assert answer.json()["field"].split(".")[-1] == field
-            assert store.get_candidate("c0ffee01").state == "pending"
-            assert store.candidate_events("c0ffee01") == []
+            assert store.candidates.get("c0ffee01").state == "pending"
+            assert store.candidates.events("c0ffee01") == []
 
     asyncio.run(main())
 
 
 def test_review_text_at_its_limit_is_taken_and_past_it_refused(store: Store) -> None:
-    store.add_candidates([_candidate(), _candidate("c0ffee02")], {}, [])
+    store.candidates.add([_candidate(), _candidate("c0ffee02")], {}, [])
     key = _admin(store)
     note = WIDE * MAX_SHORT_TEXT  # 64 KB of four-byte characters
 
@@ -134,8 +134,8 @@ def test_review_text_at_its_limit_is_taken_and_past_it_refused(store: Store) -> 
             assert rejected.status_code == 200 and rejected.json()["state"] == "rejected"
 
     asyncio.run(main())
-    assert store.get_candidate("c0ffee01").note == note
-    assert store.get_candidate("c0ffee02").note == WIDE * MAX_SHORT_TEXT
+    assert store.candidates.get("c0ffee01").note == note
+    assert store.candidates.get("c0ffee02").note == WIDE * MAX_SHORT_TEXT
 
 
 def test_key_filters_past_the_limits_are_a_400_and_nul_finds_what_was_stored(
@@ -143,7 +143,7 @@ def test_key_filters_past_the_limits_are_a_400_and_nul_finds_what_was_stored(
 ) -> None:
     key = create_api_key(store, name="read", scope="read").secret
     # NUL is stored as U+FFFD on both backends; a filter with NUL finds it on both
-    store.add_traces([Trace(trace_id="a" * 32, timestamp=T0, keys={"intent": "a\x00b"})])
+    store.traces.add([Trace(trace_id="a" * 32, timestamp=T0, keys={"intent": "a\x00b"})])
 
     async def main() -> None:
         async with asgi_client(store, key=key) as client:
@@ -169,7 +169,7 @@ def test_the_writer_refuses_a_row_past_a_limit_for_its_request_only(store: Store
     hostile_rating = Feedback(feedback_id=NINE_KB, trace_id="a" * 32, rating="up", score=1.0)
 
     async def main() -> None:
-        writer = GroupCommitWriter(store, metrics=Metrics(), linger_s=0.05)
+        writer = GroupCommitWriter(StoreSink(store), metrics=Metrics(), linger_s=0.05)
         await writer.start()
         try:
             # submitted together, so the first commit holds all four requests
@@ -187,5 +187,5 @@ def test_the_writer_refuses_a_row_past_a_limit_for_its_request_only(store: Store
         assert isinstance(results[3], FieldLimitError) and results[3].field == "id"
 
     asyncio.run(main())
-    assert [t.trace_id for t in store.list_traces()] == ["a" * 32]
-    assert [f.feedback_id for f in store.list_feedback()] == ["fb-1"]
+    assert [t.trace_id for t in store.traces.find()] == ["a" * 32]
+    assert [f.feedback_id for f in store.feedback.find()] == ["fb-1"]

@@ -34,7 +34,7 @@ def _read_key(store: Store) -> str:
 
 def _seed_tied(store: Store) -> list[str]:
     ids = [f"{n:032x}" for n in range(1, TIED + 1)]
-    store.add_traces([Trace(trace_id=i, timestamp=T0, input=f"q{i[-4:]}") for i in ids])
+    store.traces.add([Trace(trace_id=i, timestamp=T0, input=f"q{i[-4:]}") for i in ids])
     return ids
 
 
@@ -81,7 +81,7 @@ def test_a_cursor_walks_traces_sharing_a_timestamp_once_each_in_order(store: Sto
 
 
 def test_a_cursor_keeps_the_filters_and_is_for_one_order(store: Store) -> None:
-    store.add_traces(
+    store.traces.add(
         [
             Trace(
                 trace_id=f"{n:032x}",
@@ -193,9 +193,9 @@ def _candidate(n: int) -> Candidate:
 
 
 def test_candidates_page_by_cursor(store: Store) -> None:
-    store.add_candidates([_candidate(n) for n in range(1, 121)], {}, [])
-    everything = [c.candidate_id for c in store.list_candidates(limit=None)]
-    pending = [c.candidate_id for c in store.list_candidates(states=["pending"], limit=None)]
+    store.candidates.add([_candidate(n) for n in range(1, 121)], {}, [])
+    everything = [c.candidate_id for c in store.candidates.find(limit=None)]
+    pending = [c.candidate_id for c in store.candidates.find(states=["pending"], limit=None)]
     key = _read_key(store)
 
     async def walk(client: httpx.AsyncClient, **params: Any) -> list[str]:

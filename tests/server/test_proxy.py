@@ -38,7 +38,7 @@ def direct(fake_service: Any) -> openai.OpenAI:
 
 
 def stored(store: Store, trace_id: str) -> Any:
-    return wait_for(lambda: store.get_trace(trace_id))
+    return wait_for(lambda: store.traces.get(trace_id))
 
 
 def test_non_streaming_answer_and_trace(app_server, api_keys, store: Store, fake_service) -> None:
@@ -249,7 +249,7 @@ def test_a_failing_store_never_breaks_the_answer(app_server, api_keys, store: St
         lambda: (h := server.get("/healthz").json())["metrics"]["recording_failures"] >= 2 and h
     )
     assert health["metrics"]["recording_failures"] == 2
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 def test_auth_on_the_proxy(app_server, api_keys) -> None:
@@ -371,7 +371,7 @@ def test_a_key_header_past_its_limit_is_a_422_naming_the_header(
         client.chat.completions.create(model="m", messages=QUESTION, metadata=many)
     assert too_many.value.body["param"] == "keys"
     assert upstream.seen == []  # refused before anything went upstream
-    assert store.count_traces() == 0
+    assert store.traces.count() == 0
 
 
 def test_deeply_nested_metadata_is_a_422_not_a_500(app_server, api_keys) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from evallock.records import Feedback, Trace
 from evallock.server._metrics import Metrics
-from evallock.server._writer import GroupCommitWriter, WriterBusy, WriterClosed
+from evallock.server._writer import GroupCommitWriter, StoreSink, WriterBusy, WriterClosed
 from evallock.store import Store
 from evallock.times import utc_now
 from evallock.traces import new_trace_id
@@ -37,10 +37,10 @@ class Spy:
         if any(t.input == "poison" for t in traces):
             raise RuntimeError("poisoned row")
         self.calls.append(len(traces))
-        return self.store.add_traces(traces)
+        return self.store.traces.add(traces)
 
     def add_feedback(self, items: list[Feedback]) -> int:
-        return self.store.add_feedback(items)
+        return self.store.feedback.add(items)
 
 
 def run(coro: Any) -> Any:
@@ -59,7 +59,7 @@ def test_concurrent_writes_share_transactions_and_return_after_commit(store: Sto
             item = trace(f"request {i}")
             await writer.write(traces=[item])
             # Committed before write() returned: another connection sees it.
-            assert store.get_trace(item.trace_id) is not None
+            assert store.traces.get(item.trace_id) is not None
 
         await asyncio.gather(*(one(i) for i in range(60)))
         await writer.close()
@@ -90,8 +90,8 @@ def test_a_bad_request_fails_alone(store: Store) -> None:
     results = run(main())
     assert [r is None for r in results] == [True, True, False, True, True, True]
     assert "poisoned row" in str(results[2])
-    assert all(store.get_trace(t.trace_id) is not None for t in good)
-    assert store.get_trace(bad.trace_id) is None
+    assert all(store.traces.get(t.trace_id) is not None for t in good)
+    assert store.traces.get(bad.trace_id) is None
     assert metrics.commit_failures >= 1
 
 
@@ -125,14 +125,14 @@ def test_close_commits_what_is_queued(store: Store) -> None:
     items = [trace(f"late {i}") for i in range(20)]
 
     async def main() -> None:
-        writer = GroupCommitWriter(store, metrics=Metrics(), linger_s=0.5)
+        writer = GroupCommitWriter(StoreSink(store), metrics=Metrics(), linger_s=0.5)
         await writer.start()
         futures = [writer.submit(traces=[t]) for t in items]
         await writer.close()
         assert all(f.done() and f.exception() is None for f in futures)
 
     run(main())
-    assert all(store.get_trace(t.trace_id) is not None for t in items)
+    assert all(store.traces.get(t.trace_id) is not None for t in items)
 
 
 def test_feedback_and_traces_in_one_request(store: Store) -> None:
@@ -140,11 +140,11 @@ def test_feedback_and_traces_in_one_request(store: Store) -> None:
     rating = Feedback(feedback_id="fb-1", trace_id=item.trace_id, rating="down", score=0.0)
 
     async def main() -> None:
-        writer = GroupCommitWriter(store, metrics=Metrics())
+        writer = GroupCommitWriter(StoreSink(store), metrics=Metrics())
         await writer.start()
         await writer.write(traces=[item], feedback=[rating])
         await writer.write()  # nothing to write: returns at once
         await writer.close()
 
     run(main())
-    assert [f.feedback_id for f in store.list_feedback(trace_id=item.trace_id)] == ["fb-1"]
+    assert [f.feedback_id for f in store.feedback.find(trace_id=item.trace_id)] == ["fb-1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from evallock.cli._options import (
     Timeout,
     Trials,
 )
+
+if TYPE_CHECKING:
+    from evallock.ab import ABOutcome
+    from evallock.store import Store
 
 __all__ = ["ab"]
 
@@ -203,10 +207,8 @@ def ab(
     return 1 if fail_if_worse and outcome.overall.verdict == "A wins" else 0
 
 
-def _save(store: object, outcome: object) -> None:
-    """Store the comparison when the store knows comparisons."""
+def _save(store: Store, outcome: ABOutcome) -> None:
+    """Store the comparison (the dashboard and ``/api/comparisons`` list it)."""
     from evallock.report.ab import ab_report
 
-    add = getattr(store, "add_comparison", None)
-    if callable(add):
-        add(ab_report(outcome))  # type: ignore[arg-type]
+    store.reports.add_comparison(ab_report(outcome))

@@ -71,33 +71,6 @@ class Store:
         self.candidates = CandidateRepository(self._db)
         self.reports = ReportRepository(self._db)
         self.api_keys = ApiKeyRepository(self._db)
-        # The names of the single-facade Store, kept only while callers still use them
-        # (cli/, evaluation.py, ab/_compare.py, drift/_run.py, tests/server, tests/cli,
-        # bench/). New code calls the repositories; remove a line once its last caller moved.
-        self.create_run = self.runs.create
-        self.finish_run = self.runs.finish
-        self.get_run = self.runs.get
-        self.list_runs = self.runs.find
-        self.last_passing_run = self.runs.last_passing
-        self.iter_records = self.runs.iter_records
-        self.completed_trials = self.runs.completed_trials
-        self.add_traces = self.traces.add
-        self.get_trace = self.traces.get
-        self.get_traces = self.traces.get_many
-        self.list_traces = self.traces.find
-        self.count_traces = self.traces.count
-        self.window_trace_ids = self.traces.window_ids
-        self.count_traces_by = self.traces.count_by
-        self.add_feedback = self.feedback.add
-        self.list_feedback = self.feedback.find
-        self.add_candidates = self.candidates.add
-        self.list_candidates = self.candidates.find
-        self.get_candidate = self.candidates.get
-        self.candidate_events = self.candidates.events
-        self.add_drift_report = self.reports.add_drift_report
-        self.add_comparison = self.reports.add_comparison
-        self.list_api_keys = self.api_keys.all
-        self.revoke_api_key = self.api_keys.revoke
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"

@@ -108,6 +108,30 @@ def test_the_program_collects_during_the_cases_and_freezes_on_its_way_out(
     assert done.stdout.strip().splitlines()[-1] == "AT EXIT True True", done.stdout
 
 
+def test_ab_collects_during_the_cases_too(tmp_path: Path) -> None:
+    (tmp_path / "gcbot.py").write_text(
+        "import gc\n"
+        "def answer(messages):\n"
+        "    return f'collecting {gc.isenabled()} frozen {gc.get_freeze_count() > 0}'\n"
+    )
+    (tmp_path / "evallock.yaml").write_text("target: {python: 'gcbot:answer'}\n")
+    cases = tmp_path / "golden.jsonl"
+    _write_cases(cases, {"type": "equals", "value": "collecting True frozen True"})
+    args = ["ab", str(cases), "--a", "key.arm=a", "--b", "key.arm=b", "--json", "ab.json"]
+    args += ["--store", f"sqlite:///{tmp_path}/e.db"]
+    done = subprocess.run(
+        [sys.executable, "-c", _as_program(args, "'AT EXIT', gc.isenabled()")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(tmp_path), "CI": "true", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads((tmp_path / "ab.json").read_text())
+    assert report["a"]["mean"] == report["b"]["mean"] == 1.0  # every answer saw gc on, frozen
+    assert done.stdout.strip().splitlines()[-1] == "AT EXIT True", done.stdout
+
+
 def test_main_with_argv_leaves_the_callers_collector_alone(
     tmp_path: Path, cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from evallock.cli import _gc
 from evallock.cli._options import (
     Concurrency,
     ConfigOption,
@@ -192,6 +193,7 @@ def ab(
         seed=seed,
     )
     opened = open_store_for(settings)
+    _gc.resume()  # start-up is over: the cases start (see _gc)
     try:
         outcome = compare_runs(request, opened) if stored else compare_variants(request, opened)
         _save(opened, outcome)

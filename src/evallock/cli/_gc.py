@@ -6,7 +6,7 @@ functions). The collector walks them again and again while they are made
 130 ms), to free next to nothing. So, only when ``main`` is the program (the
 console script, ``python -m evallock.cli.main``):
 
-* ``run`` collects nothing during its start-up, then, as the cases start,
+* ``run`` and ``ab`` collect nothing during their start-up, then, as the cases start,
   freezes what start-up made (later full collections skip it) and collects as
   usual for the rest of the run: memory still stays flat with the cases;
 * every command freezes everything on its way out, so the exit collection has

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
     """
     args = sys.argv[1:] if argv is None else argv
     command = args[0] if args else None
-    if argv is None and command == "run":
-        _gc.pause()  # resumed as the cases start (``_run.execute``)
+    if argv is None and command in ("run", "ab"):
+        _gc.pause()  # resumed as the cases start (``_run.execute``, ``_ab.ab``)
     try:
         _invoke(_app_for(command), argv)
     finally:

@@ -1,14 +1,5 @@
 """Analysis across runs and traces: history, offline ⋈ online per slice, coverage."""
 
-from evallock.analysis.compare import (
-    Comparison,
-    OfflineSide,
-    OnlineSide,
-    SliceChange,
-    SliceComparison,
-    compare_offline_online,
-    comparison_to_dict,
-)
 from evallock.analysis.coverage import (
     DEFAULT_COVERAGE_KEYS,
     CoverageReport,
@@ -17,35 +8,40 @@ from evallock.analysis.coverage import (
     coverage_to_dict,
 )
 from evallock.analysis.history import (
-    DEPLOY_KEYS,
     HistoryPoint,
     RunDelta,
-    compare_passes,
     history_rows,
-    newcombe_interval,
+    pass_delta,
     passes_by_case,
     run_history,
+)
+from evallock.analysis.offline_online import (
+    OfflineOnline,
+    OfflineOnlineSlice,
+    OfflineSide,
+    OnlineSide,
+    SliceChange,
+    join_offline_online,
+    offline_online_to_dict,
 )
 
 __all__ = [
     "DEFAULT_COVERAGE_KEYS",
-    "DEPLOY_KEYS",
-    "Comparison",
     "CoverageReport",
     "CoverageSlice",
     "HistoryPoint",
+    "OfflineOnline",
+    "OfflineOnlineSlice",
     "OfflineSide",
     "OnlineSide",
     "RunDelta",
     "SliceChange",
-    "SliceComparison",
-    "compare_offline_online",
-    "compare_passes",
-    "comparison_to_dict",
     "coverage_report",
     "coverage_to_dict",
     "history_rows",
-    "newcombe_interval",
+    "join_offline_online",
+    "offline_online_to_dict",
+    "pass_delta",
     "passes_by_case",
     "run_history",
 ]

@@ -16,9 +16,9 @@ if TYPE_CHECKING:
     from evallock.store import Complaint, SliceCounts
 
 __all__ = [
-    "ComparisonStore",
     "CoverageStore",
     "HistoryStore",
+    "OfflineOnlineStore",
     "RunReader",
     "TraceSlicer",
 ]
@@ -72,13 +72,13 @@ class CoverageStore(Protocol):
         ...
 
 
-class ComparisonStore(HistoryStore, CoverageStore, Protocol):
+class OfflineOnlineStore(HistoryStore, CoverageStore, Protocol):
     """What offline ⋈ online reads: runs with their records, and traces per slice."""
 
 
 if TYPE_CHECKING:
     from evallock.store import Store
 
-    def _store_conforms(store: Store) -> ComparisonStore:
+    def _store_conforms(store: Store) -> OfflineOnlineStore:
         """Checked by mypy only: the store has every method this package calls."""
         return store

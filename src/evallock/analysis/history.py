@@ -20,12 +20,10 @@ from evallock.stats import Interval, newcombe_interval, wilson_interval
 from evallock.stats.paired import mcnemar_test, paired_difference
 
 __all__ = [
-    "DEPLOY_KEYS",
     "HistoryPoint",
     "RunDelta",
-    "compare_passes",
     "history_rows",
-    "newcombe_interval",
+    "pass_delta",
     "passes_by_case",
     "run_history",
 ]
@@ -101,7 +99,7 @@ def run_history(store: HistoryStore, dataset_name: str, *, limit: int = 20) -> l
         changed: dict[str, tuple[str | None, str | None]] = {}
         if previous is not None:
             prev_run, prev_passes = previous
-            delta = compare_passes(prev_passes, passes)
+            delta = pass_delta(prev_passes, passes)
             for key in DEPLOY_KEYS:
                 before, after = prev_run.keys.get(key), run.keys.get(key)
                 if before != after:
@@ -121,7 +119,7 @@ def run_history(store: HistoryStore, dataset_name: str, *, limit: int = 20) -> l
     return points
 
 
-def compare_passes(before: dict[str, bool], after: dict[str, bool]) -> RunDelta | None:
+def pass_delta(before: dict[str, bool], after: dict[str, bool]) -> RunDelta | None:
     """The pass-rate change between two runs; paired on the cases they share."""
     if not before or not after:
         return None

@@ -33,7 +33,7 @@ def compare(
     ] = False,
     json_out: Annotated[
         str | None,
-        typer.Option("--json", help="Write the comparison as JSON to FILE (- for stdout)."),
+        typer.Option("--json", help="Write the joined as JSON to FILE (- for stdout)."),
     ] = None,
     store: StoreOption = None,
     config: ConfigOption = None,
@@ -51,7 +51,7 @@ def compare(
     """
     from datetime import UTC, datetime
 
-    from evallock.analysis import compare_offline_online, comparison_to_dict
+    from evallock.analysis import join_offline_online, offline_online_to_dict
     from evallock.cli._common import load, open_store_for, out_console, write_json
     from evallock.drift import parse_instant
     from evallock.report.compare_terminal import print_offline_online
@@ -62,7 +62,7 @@ def compare(
     settings = load(config, store)
     opened = open_store_for(settings)
     try:
-        comparison = compare_offline_online(
+        joined = join_offline_online(
             opened,
             by=by.split(","),
             since=since_at,
@@ -72,7 +72,7 @@ def compare(
     finally:
         opened.close()
     if json_out is not None:
-        write_json(json_out, comparison_to_dict(comparison))
+        write_json(json_out, offline_online_to_dict(joined))
     if json_out != "-":
-        print_offline_online(comparison, out_console())
-    return 1 if fail_on_loss and comparison.flagged else 0
+        print_offline_online(joined, out_console())
+    return 1 if fail_on_loss and joined.flagged else 0

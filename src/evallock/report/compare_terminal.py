@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evallock.analysis import Comparison, CoverageReport, SliceChange, SliceComparison
+from evallock.analysis import CoverageReport, OfflineOnline, OfflineOnlineSlice, SliceChange
 from evallock.report.terminal import plain_text, safe_text
 from evallock.stats import Interval
 
@@ -52,7 +52,7 @@ def _delta(value: float | None, ci: Interval | None, *, percent: bool) -> str:
     return text + (f" [{ci.lo:+.2f}, {ci.hi:+.2f}]" if ci is not None else "")
 
 
-def _slice(row: SliceComparison) -> Text:
+def _slice(row: OfflineOnlineSlice) -> Text:
     return safe_text(" ".join(f"{k}={v or '∅'}" for k, v in row.slice.items()), 60)
 
 
@@ -73,7 +73,7 @@ def _change(change: SliceChange | None) -> Text:
     return text
 
 
-def _flags(row: SliceComparison) -> Text:
+def _flags(row: OfflineOnlineSlice) -> Text:
     text = Text()
     for i, flag in enumerate(row.flags):
         if i:
@@ -84,12 +84,12 @@ def _flags(row: SliceComparison) -> Text:
     return text
 
 
-def print_offline_online(comparison: Comparison, console: Console) -> None:
+def print_offline_online(joined: OfflineOnline, console: Console) -> None:
     """One row per slice: offline score, online outcome, change since the last version, flags."""
-    if not comparison.slices:
+    if not joined.slices:
         console.print("nothing to compare: no complete runs and no traces in the window")
         return
-    for run in comparison.runs:
+    for run in joined.runs:
         line = Text("offline: run ")
         line.append_text(safe_text(run.run.run_id, 40))
         versions = " ".join(
@@ -97,7 +97,7 @@ def print_offline_online(comparison: Comparison, console: Console) -> None:
         )
         line.append("  ").append_text(safe_text(versions, 80))
         console.print(line)
-    title = Text("offline ⋈ online by ") + safe_text(",".join(comparison.by), 80)
+    title = Text("offline ⋈ online by ") + safe_text(",".join(joined.by), 80)
     table = Table(title=title, title_justify="left")
     for column in (
         "slice",
@@ -110,7 +110,7 @@ def print_offline_online(comparison: Comparison, console: Console) -> None:
         "flags",
     ):
         table.add_column(column)
-    for row in comparison.slices:
+    for row in joined.slices:
         off, on = row.offline, row.online
         table.add_row(
             _slice(row),
@@ -123,7 +123,7 @@ def print_offline_online(comparison: Comparison, console: Console) -> None:
             _flags(row),
         )
     console.print(table)
-    flagged = comparison.flagged
+    flagged = joined.flagged
     if flagged:
         for row in flagged:
             console.print(Text("offline win, online loss: ", style="bold red") + _slice(row))

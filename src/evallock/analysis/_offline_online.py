@@ -1,6 +1,6 @@
-"""The records of an offline ⋈ online comparison, and their JSON form.
+"""The records of an offline ⋈ online joined, and their JSON form.
 
-See :mod:`evallock.analysis.compare` for how they are computed.
+See :mod:`evallock.analysis.offline_online` for how they are computed.
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ __all__ = [
     "NO_OFFLINE_COVERAGE",
     "NO_ONLINE_TRAFFIC",
     "OFFLINE_WIN_ONLINE_LOSS",
-    "Comparison",
+    "OfflineOnline",
+    "OfflineOnlineSlice",
     "OfflineSide",
     "OnlineSide",
     "SliceChange",
-    "SliceComparison",
-    "comparison_to_dict",
+    "offline_online_to_dict",
 ]
 
 OFFLINE_WIN_ONLINE_LOSS = "offline win, online loss"
@@ -114,7 +114,7 @@ class SliceChange:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class SliceComparison:
+class OfflineOnlineSlice:
     """One slice: its offline and online sides, the change since the last version, flags."""
 
     slice: dict[str, str | None]
@@ -130,7 +130,7 @@ class SliceComparison:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class Comparison:
+class OfflineOnline:
     """Every slice, offline beside online."""
 
     by: tuple[str, ...]
@@ -143,11 +143,11 @@ class Comparison:
     """The case file whose runs are the offline side."""
     runs: tuple[OfflineRun, ...]
     """The runs used, one per version."""
-    slices: tuple[SliceComparison, ...] = field(default_factory=tuple)
+    slices: tuple[OfflineOnlineSlice, ...] = field(default_factory=tuple)
     """One per slice, flagged ones first."""
 
     @property
-    def flagged(self) -> tuple[SliceComparison, ...]:
+    def flagged(self) -> tuple[OfflineOnlineSlice, ...]:
         """Slices flagged offline win, online loss."""
         return tuple(s for s in self.slices if OFFLINE_WIN_ONLINE_LOSS in s.flags)
 
@@ -168,14 +168,14 @@ def _side(side: OfflineSide | OnlineSide | SliceChange | None, intervals: Iterab
     return data
 
 
-def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
-    """The comparison as JSON-ready data: every rate with its interval and n."""
+def offline_online_to_dict(joined: OfflineOnline) -> dict[str, Any]:
+    """The joined as JSON-ready data: every rate with its interval and n."""
     intervals = {"pass_rate_ci", "judge_ci", "thumbs_down_ci", "error_ci", "offline_ci"}
     return {
-        "by": list(comparison.by),
-        "since": comparison.since.isoformat() if comparison.since else None,
-        "until": comparison.until.isoformat() if comparison.until else None,
-        "dataset_name": comparison.dataset_name,
+        "by": list(joined.by),
+        "since": joined.since.isoformat() if joined.since else None,
+        "until": joined.until.isoformat() if joined.until else None,
+        "dataset_name": joined.dataset_name,
         "runs": [
             {
                 "run_id": r.run.run_id,
@@ -185,7 +185,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
                 "n": len(r.passes),
                 "pass_rate": sum(r.passes.values()) / len(r.passes) if r.passes else None,
             }
-            for r in comparison.runs
+            for r in joined.runs
         ],
         "slices": [
             {
@@ -195,7 +195,7 @@ def comparison_to_dict(comparison: Comparison) -> dict[str, Any]:
                 "change": _side(s.change, intervals),
                 "flags": list(s.flags),
             }
-            for s in comparison.slices
+            for s in joined.slices
         ],
-        "flagged": [s.slice for s in comparison.flagged],
+        "flagged": [s.slice for s in joined.flagged],
     }

@@ -8,7 +8,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
-from evallock.analysis import compare_offline_online, comparison_to_dict
+from evallock.analysis import join_offline_online, offline_online_to_dict
 from evallock.analysis._slicing import mean_interval, proportion_difference
 from evallock.errors import UsageError
 from evallock.stats import welch_difference as welch_interval
@@ -62,7 +62,7 @@ def by_slice(comparison):
 
 def test_the_worked_example_is_flagged(store) -> None:
     seed_worked_example(store)
-    comparison = compare_offline_online(store, by=["prompt_version", "customer_tier"])
+    comparison = join_offline_online(store, by=["prompt_version", "customer_tier"])
     assert comparison.dataset_name == "golden" and len(comparison.runs) == 2
     slices = by_slice(comparison)
     flagged = slices[("v4", "enterprise")]
@@ -88,7 +88,7 @@ def test_the_worked_example_is_flagged(store) -> None:
 
 def test_a_small_online_change_is_inconclusive(store) -> None:
     seed_worked_example(store, v4_enterprise_rate=0.15, per_tier=20)
-    slices = by_slice(compare_offline_online(store, by=["prompt_version", "customer_tier"]))
+    slices = by_slice(join_offline_online(store, by=["prompt_version", "customer_tier"]))
     enterprise = slices[("v4", "enterprise")]
     assert enterprise.change.verdict == "inconclusive" and enterprise.flags == ()
 
@@ -104,7 +104,7 @@ def test_offline_and_online_agreeing_is_not_flagged(store) -> None:
         )
         store.traces.add(traces)
         store.feedback.add(feedback)
-    [_, v4] = compare_offline_online(store, by=["prompt_version", "customer_tier"]).slices
+    [_, v4] = join_offline_online(store, by=["prompt_version", "customer_tier"]).slices
     assert v4.change.offline_delta == -1.0 and v4.change.verdict == "consistent"
 
 
@@ -122,7 +122,7 @@ def test_a_falling_online_judge_score_flags_too(store) -> None:
         },
         samples,
     )
-    slices = by_slice(compare_offline_online(store, by=["prompt_version", "customer_tier"]))
+    slices = by_slice(join_offline_online(store, by=["prompt_version", "customer_tier"]))
     enterprise = slices[("v4", "enterprise")]
     assert enterprise.flags == ("offline win, online loss",)
     assert enterprise.change.judge_delta < -2 and enterprise.change.judge_ci.hi < 0
@@ -132,7 +132,7 @@ def test_a_falling_online_judge_score_flags_too(store) -> None:
 
 def test_without_a_version_key_the_newest_run_is_used(store) -> None:
     seed_worked_example(store)
-    comparison = compare_offline_online(store, by=["customer_tier"])
+    comparison = join_offline_online(store, by=["customer_tier"])
     assert [r.run.run_id for r in comparison.runs] == ["r4"]
     slices = by_slice(comparison)
     assert slices[("enterprise",)].online.n == 400 and slices[("enterprise",)].change is None
@@ -165,20 +165,20 @@ def test_trials_fold_by_majority_and_other_datasets_and_unfinished_runs_are_igno
         started=T0 + timedelta(days=2),
         status="interrupted",
     )
-    comparison = compare_offline_online(
+    comparison = join_offline_online(
         store, by=["prompt_version", "customer_tier"], dataset_name="golden"
     )
     [only] = comparison.slices
     assert only.offline.run_id == "r1" and only.offline.n == 1 and only.offline.passed == 1
     assert only.offline.judge_mean == pytest.approx(14 / 3)
     assert only.flags == ("no online traffic",)
-    newest = compare_offline_online(store, by=["prompt_version"])
+    newest = join_offline_online(store, by=["prompt_version"])
     assert newest.dataset_name == "smoke"
 
 
 def test_the_window_limits_the_online_side(store) -> None:
     seed_worked_example(store)
-    comparison = compare_offline_online(
+    comparison = join_offline_online(
         store, by=["prompt_version", "customer_tier"], since=T0 + timedelta(days=7)
     )
     slices = by_slice(comparison)
@@ -188,7 +188,9 @@ def test_the_window_limits_the_online_side(store) -> None:
 
 def test_json_has_every_rate_with_its_interval_and_n(store) -> None:
     seed_worked_example(store)
-    data = comparison_to_dict(compare_offline_online(store, by=["prompt_version", "customer_tier"]))
+    data = offline_online_to_dict(
+        join_offline_online(store, by=["prompt_version", "customer_tier"])
+    )
     orjson.dumps(data)
     assert data["flagged"] == [{"prompt_version": "v4", "customer_tier": "enterprise"}]
     first = data["slices"][0]
@@ -204,9 +206,9 @@ def test_json_has_every_rate_with_its_interval_and_n(store) -> None:
 
 def test_usage_errors(store) -> None:
     with pytest.raises(UsageError, match="--by"):
-        compare_offline_online(store, by=[" ", ""])
+        join_offline_online(store, by=[" ", ""])
     with pytest.raises(UsageError, match="--by"):
-        compare_offline_online(store, by=["no such key!"])
+        join_offline_online(store, by=["no such key!"])
 
 
 def test_interval_helpers() -> None:
@@ -273,12 +275,12 @@ def test_a_chance_rise_among_many_slices_is_not_flagged(store) -> None:
     )
     tiers = {"chance": (4, 13), **{f"tier{i}": (6, 6) for i in range(9)}}
     exact_traffic(store, tiers)
-    slices = by_slice(compare_offline_online(store, by=["prompt_version", "customer_tier"]))
+    slices = by_slice(join_offline_online(store, by=["prompt_version", "customer_tier"]))
     chance = slices[("v4", "chance")].change
     assert chance.p_value == pytest.approx(0.026, abs=0.002)
     assert chance.p_adjusted == pytest.approx(10 * chance.p_value)
     assert chance.verdict == "inconclusive"
-    from evallock.analysis.compare import _verdicts
+    from evallock.analysis.offline_online import _verdicts
 
     [alone] = _verdicts([chance], 0.05)  # tested on its own, the same rise would be flagged
     assert alone.p_adjusted == chance.p_value and alone.verdict == "offline win, online loss"

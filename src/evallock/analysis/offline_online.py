@@ -29,17 +29,17 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from evallock.analysis._analysis_store import ComparisonStore
-from evallock.analysis._comparison import (
+from evallock.analysis._analysis_store import OfflineOnlineStore
+from evallock.analysis._offline_online import (
     NO_OFFLINE_COVERAGE,
     NO_ONLINE_TRAFFIC,
     OFFLINE_WIN_ONLINE_LOSS,
-    Comparison,
+    OfflineOnline,
+    OfflineOnlineSlice,
     OfflineSide,
     OnlineSide,
     SliceChange,
-    SliceComparison,
-    comparison_to_dict,
+    offline_online_to_dict,
 )
 from evallock.analysis._slicing import (
     RUN_KEYS,
@@ -49,7 +49,7 @@ from evallock.analysis._slicing import (
     proportion_difference,
     welch_difference,
 )
-from evallock.analysis.history import compare_passes
+from evallock.analysis.history import pass_delta
 from evallock.errors import UsageError
 from evallock.stats import adjust_benjamini_hochberg, wilson_interval
 
@@ -57,13 +57,13 @@ if TYPE_CHECKING:
     from evallock.store import SliceCounts
 
 __all__ = [
-    "Comparison",
+    "OfflineOnline",
+    "OfflineOnlineSlice",
     "OfflineSide",
     "OnlineSide",
     "SliceChange",
-    "SliceComparison",
-    "compare_offline_online",
-    "comparison_to_dict",
+    "join_offline_online",
+    "offline_online_to_dict",
 ]
 
 SliceValues = tuple[str | None, ...]
@@ -112,12 +112,12 @@ def _change(
     (run_a, values_a, online_a), (run_b, values_b, online_b) = before, after
     offline: dict[str, Any] = {}
     if run_a is not None and run_b is not None:
-        delta = compare_passes(
+        delta = pass_delta(
             run_a.slice_passes.get(values_a, {}), run_b.slice_passes.get(values_b, {})
         )
         basis = "slice"
         if delta is None or delta.delta == 0:
-            delta, basis = compare_passes(run_a.passes, run_b.passes), "overall"
+            delta, basis = pass_delta(run_a.passes, run_b.passes), "overall"
         if delta is not None:
             offline = {
                 "offline_delta": delta.delta,
@@ -161,15 +161,15 @@ def _verdicts(changes: list[SliceChange | None], alpha: float) -> list[SliceChan
     return done
 
 
-def compare_offline_online(
-    store: ComparisonStore,
+def join_offline_online(
+    store: OfflineOnlineStore,
     *,
     by: Sequence[str],
     since: datetime | None = None,
     until: datetime | None = None,
     dataset_name: str | None = None,
     alpha: float = 0.05,
-) -> Comparison:
+) -> OfflineOnline:
     """Put each slice's offline score beside its online outcome, and flag the conflicts.
 
     Args:
@@ -238,7 +238,7 @@ def compare_offline_online(
                     (runs.get(version(values)), values, by_values.get(values)),
                 )
         changes.append(change)
-    slices: list[SliceComparison] = []
+    slices: list[OfflineOnlineSlice] = []
     for values, change in zip(universe, _verdicts(changes, alpha), strict=True):
         found = offline.get(values)
         side_online = online.get(values)
@@ -250,7 +250,7 @@ def compare_offline_online(
         if found is not None and side_online is None:
             flags.append(NO_ONLINE_TRAFFIC)
         slices.append(
-            SliceComparison(
+            OfflineOnlineSlice(
                 slice=dict(zip(keys, values, strict=True)),
                 offline=None if found is None else found[1],
                 online=side_online,
@@ -259,7 +259,7 @@ def compare_offline_online(
             )
         )
     slices.sort(key=lambda s: (OFFLINE_WIN_ONLINE_LOSS not in s.flags, not s.flags))
-    return Comparison(
+    return OfflineOnline(
         by=keys,
         since=since,
         until=until,

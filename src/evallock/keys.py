@@ -9,7 +9,7 @@ span attributes) onto one canonical snake_case name.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = [
     "RUN_KEYS",
     "SHARED_KEYS",
     "TASK_KEYS",
+    "Slice",
     "SplitKeys",
     "header_key",
     "merge_keys",
@@ -143,3 +144,64 @@ def parse_key_flags(flags: Iterable[str]) -> dict[str, str]:
             raise UsageError(f"--key {flag!r}: expected NAME=VALUE with a name like prompt_version")
         out[key] = value
     return out
+
+
+MISSING_VALUE = "(none)"
+"""How a slice's label shows a key the record does not carry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Slice:
+    """A slice of cases or traffic: the value of each key it is cut by.
+
+    The one slice identity every per-slice result carries (A/B, drift, the
+    offline ⋈ online join, coverage, the dashboard): hashable, ordered as the keys
+    were asked, and labelled one way.
+
+    >>> s = Slice.of(["customer_tier", "intent"], ["enterprise", None])
+    >>> s.label, s.as_dict()
+    ('customer_tier=enterprise,intent=(none)', {'customer_tier': 'enterprise', 'intent': None})
+    """
+
+    keys: tuple[str, ...]
+    """The keys, in the order asked (``--by customer_tier,intent``)."""
+    values: tuple[str | None, ...]
+    """The slice's value of each key (None: the key is missing)."""
+
+    def __post_init__(self) -> None:
+        """Refuse a slice whose keys and values do not pair up.
+
+        Raises:
+            ValueError: more keys than values or the other way round.
+        """
+        if len(self.keys) != len(self.values):
+            raise ValueError(f"a slice needs one value per key: {self.keys} / {self.values}")
+
+    @classmethod
+    def of(cls, keys: Sequence[str], values: Sequence[str | None]) -> Slice:
+        """The slice with these values of these keys."""
+        return cls(tuple(keys), tuple(values))
+
+    @classmethod
+    def from_keys(cls, keys: Sequence[str], record_keys: Mapping[str, str]) -> Slice:
+        """The slice a record with ``record_keys`` falls in, cut by ``keys``."""
+        return cls(tuple(keys), tuple(record_keys.get(k) or None for k in keys))
+
+    def as_dict(self) -> dict[str, str | None]:
+        """``{key: value}``, as the JSON reports print a slice's keys."""
+        return dict(zip(self.keys, self.values, strict=True))
+
+    def get(self, key: str) -> str | None:
+        """The slice's value of ``key`` (None when missing or not a key of the slice)."""
+        return self.as_dict().get(key)
+
+    @property
+    def label(self) -> str:
+        """``customer_tier=enterprise,intent=(none)``."""
+        return ",".join(
+            f"{k}={MISSING_VALUE if v is None else v}"
+            for k, v in zip(self.keys, self.values, strict=True)
+        )
+
+    def __str__(self) -> str:
+        return self.label

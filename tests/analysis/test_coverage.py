@@ -34,7 +34,7 @@ def test_slices_are_ranked_by_complaints_and_blind_spots_named(store) -> None:
     seed(store)
     report = coverage_report(store, GOLDEN, dataset_id="golden@1")
     first, second = report.slices
-    assert first.slice == {"intent": "refund", "customer_tier": "enterprise"}
+    assert first.slice.as_dict() == {"intent": "refund", "customer_tier": "enterprise"}
     assert first.blind_spot and first.golden_cases == () and report.blind_spots == (first,)
     assert first.complaints > second.complaints and first.traces == 100
     assert first.complaint_ci.lo < first.complaint_rate < first.complaint_ci.hi
@@ -76,7 +76,7 @@ def test_version_keys_do_not_narrow_the_match_and_missing_values_must_match(stor
     report = coverage_report(
         store, GOLDEN, dataset_id="g@1", by=["prompt_version", "customer_tier"]
     )
-    slices = {tuple(s.slice.values()): s for s in report.slices}
+    slices = {s.slice.values: s for s in report.slices}
     assert slices[("v4", "consumer")].golden_cases == ("c-refund", "c-refund-2")
     assert slices[("v4", "enterprise")].golden_cases == ("e-account",)
     unknown = slices[(None, None)]

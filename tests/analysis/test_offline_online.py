@@ -57,7 +57,7 @@ def seed_worked_example(store, *, v4_enterprise_rate: float = 0.4, per_tier: int
 
 
 def by_slice(comparison):
-    return {tuple(s.slice.values()): s for s in comparison.slices}
+    return {s.slice.values: s for s in comparison.slices}
 
 
 def test_the_worked_example_is_flagged(store) -> None:

@@ -244,17 +244,18 @@ def test_trace_slices_count_each_trace_once(store):
     store.reports.add_drift_report(
         {**window, "alert": False}, [(tid(1), 4, ""), (tid(2), None, "err")]
     )
-    found = {s.values: s for s in store.traces.slices(["prompt_version", "customer_tier"])}
+    found = {s.slice.values: s for s in store.traces.slices(["prompt_version", "customer_tier"])}
+    assert all(s.slice.keys == ("prompt_version", "customer_tier") for s in found.values())
     assert set(found) == {("v4", "enterprise"), ("v3", "enterprise"), ("v4", None)}
     v4 = found[("v4", "enterprise")]
     assert (v4.n, v4.errors, v4.thumbs_down, v4.judge_n) == (3, 1, 1, 2)
     assert v4.judge_sum == pytest.approx(3.0 + 4.0)  # trace 1 averages its two verdicts
     assert v4.judge_sumsq == pytest.approx(9.0 + 16.0)
     assert v4.first_seen == T0 + timedelta(minutes=1)
-    extra = {s.values: s.n for s in store.traces.slices(["team"])}
+    extra = {s.slice.values: s.n for s in store.traces.slices(["team"])}
     assert extra == {(None,): 3, ("a",): 1, ("b",): 1}
     late = store.traces.slices(["prompt_version"], since=T0 + timedelta(minutes=4))
-    assert {s.values: s.n for s in late} == {("v3",): 1, ("v4",): 1}
+    assert {s.slice.values: s.n for s in late} == {("v3",): 1, ("v4",): 1}
     with pytest.raises(ValueError, match="key"):
         store.traces.slices(["bad key!"])
 

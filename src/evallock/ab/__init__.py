@@ -16,7 +16,7 @@ from evallock.ab._compare import (
     compare_runs,
     compare_variants,
 )
-from evallock.ab._slices import SliceResult, analyse_slices, slice_label
+from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant, apply_spec, parse_spec
 
 __all__ = [
@@ -37,5 +37,4 @@ __all__ = [
     "compare_variants",
     "decide",
     "parse_spec",
-    "slice_label",
 ]

@@ -11,19 +11,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs, decide
+from evallock.keys import Slice
 from evallock.stats import adjust_benjamini_hochberg, adjust_holm
 
-__all__ = ["SliceResult", "analyse_slices", "slice_label"]
-
-MISSING = "(none)"
+__all__ = ["SliceResult", "analyse_slices"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SliceResult:
     """One slice of the comparison."""
 
-    slice: dict[str, str]
-    """The key values that define it, e.g. ``{"customer_tier": "enterprise"}``."""
+    slice: Slice
+    """The key values that define it, e.g. ``customer_tier=enterprise``."""
     n_pairs: int
     """Paired cases in it."""
     analysis: PairedAnalysis | None
@@ -38,12 +37,7 @@ class SliceResult:
     @property
     def label(self) -> str:
         """``customer_tier=enterprise``."""
-        return slice_label(self.slice)
-
-
-def slice_label(values: Mapping[str, str]) -> str:
-    """``k=v,k=v`` for a slice."""
-    return ",".join(f"{k}={v}" for k, v in values.items())
+        return self.slice.label
 
 
 def analyse_slices(
@@ -59,12 +53,11 @@ def analyse_slices(
     seed: int = 0,
 ) -> list[SliceResult]:
     """Analyse each slice of the paired cases, cut by the values of the ``by`` keys."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    groups: dict[Slice, list[str]] = {}
     for case_id in sorted(set(a) & set(b)):
-        keys = case_keys.get(case_id, {})
-        groups.setdefault(tuple(keys.get(k) or MISSING for k in by), []).append(case_id)
-    analysed: list[tuple[tuple[str, ...], list[str], PairedAnalysis | None]] = []
-    for values, ids in sorted(groups.items()):
+        groups.setdefault(Slice.from_keys(by, case_keys.get(case_id, {})), []).append(case_id)
+    analysed: list[tuple[Slice, list[str], PairedAnalysis | None]] = []
+    for values, ids in sorted(groups.items(), key=lambda item: item[0].label):
         analysis = None
         if len(ids) >= max(min_pairs, 2):
             analysis = analyse_pairs(
@@ -95,7 +88,7 @@ def analyse_slices(
             verdict, _ = decide(analysis.lower, analysis.upper, min_effect)
         results.append(
             SliceResult(
-                slice=dict(zip(by, values, strict=True)),
+                slice=values,
                 n_pairs=len(ids),
                 analysis=analysis,
                 p_holm=p_holm,

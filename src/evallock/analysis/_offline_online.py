@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from evallock.analysis._slicing import OfflineRun
+from evallock.keys import Slice
 from evallock.stats import Interval
 
 __all__ = [
@@ -117,7 +118,7 @@ class SliceChange:
 class OfflineOnlineSlice:
     """One slice: its offline and online sides, the change since the last version, flags."""
 
-    slice: dict[str, str | None]
+    slice: Slice
     """The slice's key values."""
     offline: OfflineSide | None
     """None when no case of the chosen runs falls in it."""
@@ -189,7 +190,7 @@ def offline_online_to_dict(joined: OfflineOnline) -> dict[str, Any]:
         ],
         "slices": [
             {
-                "slice": s.slice,
+                "slice": s.slice.as_dict(),
                 "offline": _side(s.offline, intervals),
                 "online": _side(s.online, intervals),
                 "change": _side(s.change, intervals),
@@ -197,5 +198,5 @@ def offline_online_to_dict(joined: OfflineOnline) -> dict[str, Any]:
             }
             for s in joined.slices
         ],
-        "flagged": [s.slice for s in joined.flagged],
+        "flagged": [s.slice.as_dict() for s in joined.flagged],
     }

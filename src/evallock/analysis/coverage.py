@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from evallock.analysis._analysis_store import CoverageStore
 from evallock.errors import UsageError
 from evallock.feedback import NearDuplicateIndex
-from evallock.keys import DEFAULT_SLICE_KEYS, RUN_KEYS
+from evallock.keys import DEFAULT_SLICE_KEYS, RUN_KEYS, Slice
 from evallock.records import BAD_SCORE, Case
 from evallock.stats import Interval, wilson_interval
 
@@ -45,7 +45,7 @@ _NOT_ON_CASES = frozenset((*RUN_KEYS, "dataset_id", "judge_version"))
 class CoverageSlice:
     """One slice with complaints: their volume, the golden cases covering it, a next case."""
 
-    slice: dict[str, str | None]
+    slice: Slice
     """The slice's key values."""
     complaints: int
     """Traces with a thumbs-down or a bad judge score."""
@@ -142,7 +142,7 @@ def coverage_report(
     if not keys:
         raise UsageError("--by: give at least one key, e.g. intent,customer_tier")
     try:
-        totals = {c.values: c.n for c in store.traces.slices(keys, since=since, until=until)}
+        totals = {c.slice.values: c.n for c in store.traces.slices(keys, since=since, until=until)}
     except ValueError as exc:
         raise UsageError(f"--by: {exc}") from None
     complaints = store.traces.complaints(since=since, until=until, max_judge_score=max_judge_score)
@@ -152,7 +152,7 @@ def coverage_report(
         groups.setdefault(values, []).append(complaint)
     slices = []
     for values, items in groups.items():
-        named = dict(zip(keys, values, strict=True))
+        named = Slice.of(keys, values)
         index = NearDuplicateIndex()
         clusters: dict[str, list[Complaint]] = {}
         for item in items:
@@ -178,14 +178,16 @@ def coverage_report(
                 traces=traffic,
                 complaint_rate=len(items) / traffic,
                 complaint_ci=wilson_interval(len(items), traffic),
-                golden_cases=tuple(c.id for c in cases if _covers(c, named)),
+                golden_cases=tuple(c.id for c in cases if _covers(c, named.as_dict())),
                 top_complaint=newest.input or "",
                 top_count=len(top),
                 top_trace_id=newest.trace_id,
-                suggestion=_suggestion(named, newest.input or "", newest.trace_id, len(top)),
+                suggestion=_suggestion(
+                    named.as_dict(), newest.input or "", newest.trace_id, len(top)
+                ),
             )
         )
-    slices.sort(key=lambda s: (-s.complaints, tuple(v or "" for v in s.slice.values())))
+    slices.sort(key=lambda s: (-s.complaints, tuple(v or "" for v in s.slice.values)))
     return CoverageReport(
         by=keys, dataset_id=dataset_id, since=since, until=until, slices=tuple(slices)
     )
@@ -200,7 +202,7 @@ def coverage_to_dict(report: CoverageReport) -> dict[str, Any]:
         "until": report.until.isoformat() if report.until else None,
         "slices": [
             {
-                "slice": s.slice,
+                "slice": s.slice.as_dict(),
                 "complaints": s.complaints,
                 "thumbs_down": s.thumbs_down,
                 "bad_judge": s.bad_judge,
@@ -218,5 +220,5 @@ def coverage_to_dict(report: CoverageReport) -> dict[str, Any]:
             }
             for s in report.slices
         ],
-        "blind_spots": [s.slice for s in report.blind_spots],
+        "blind_spots": [s.slice.as_dict() for s in report.blind_spots],
     }

@@ -51,6 +51,7 @@ from evallock.analysis._slicing import (
 )
 from evallock.analysis.history import pass_delta
 from evallock.errors import UsageError
+from evallock.keys import Slice
 from evallock.stats import adjust_benjamini_hochberg, wilson_interval
 
 if TYPE_CHECKING:
@@ -193,7 +194,7 @@ def join_offline_online(
         counts = store.traces.slices(keys, since=since, until=until)
     except ValueError as exc:
         raise UsageError(f"--by: {exc}") from None
-    by_values = {c.values: c for c in counts if c.n}
+    by_values = {c.slice.values: c for c in counts if c.n}
     online = {values: _online(c) for values, c in by_values.items()}
 
     def version(values: SliceValues) -> SliceValues:
@@ -211,7 +212,7 @@ def join_offline_online(
     # deploy order: the first trace of each version, else the start of its run
     first: dict[SliceValues, datetime] = {}
     for c in counts:
-        v = version(c.values)
+        v = version(c.slice.values)
         if c.first_seen is not None and (v not in first or c.first_seen < first[v]):
             first[v] = c.first_seen
     for v, run in runs.items():
@@ -251,7 +252,7 @@ def join_offline_online(
             flags.append(NO_ONLINE_TRAFFIC)
         slices.append(
             OfflineOnlineSlice(
-                slice=dict(zip(keys, values, strict=True)),
+                slice=Slice.of(keys, values),
                 offline=None if found is None else found[1],
                 online=side_online,
                 change=change,

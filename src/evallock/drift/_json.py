@@ -53,7 +53,7 @@ def drift_report(
         "slices": [
             {
                 "slice": s.label,
-                "keys": s.slice,
+                "keys": s.slice.as_dict(),
                 "n_samples": s.n_samples,
                 "mean": s.mean,
                 "mean_ci": None if s.mean_ci is None else [s.mean_ci.lo, s.mean_ci.hi],

@@ -18,6 +18,7 @@ from evallock._lazy import lazy_module
 from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
 from evallock.drift._scores import BAD_SCORE, DriftBaseline, TraceScore
 from evallock.drift._window import Window
+from evallock.keys import Slice
 from evallock.stats import Interval, adjust_benjamini_hochberg, mean_estimate, wilson_interval
 
 sps = lazy_module("scipy.stats")
@@ -31,7 +32,7 @@ MIN_SLICE = 5
 class SliceDrift:
     """One slice of the window."""
 
-    slice: dict[str, str]
+    slice: Slice
     """Key values of the slice."""
     n_samples: int
     """Judged traces in it."""
@@ -53,7 +54,7 @@ class SliceDrift:
     @property
     def label(self) -> str:
         """``customer_tier=enterprise``."""
-        return ",".join(f"{k}={v}" for k, v in self.slice.items())
+        return self.slice.label
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -271,20 +272,16 @@ def _slices(
 ) -> list[SliceDrift]:
     if not by:
         return []
-    groups: dict[tuple[str, ...], list[float]] = {}
+    groups: dict[Slice, list[float]] = {}
     for s in judged:
-        groups.setdefault(tuple(s.keys.get(k) or "(none)" for k in by), []).append(
-            float(s.score or 0)
-        )
-    base_groups: dict[tuple[str, ...], list[float]] = {}
+        groups.setdefault(Slice.from_keys(by, s.keys), []).append(float(s.score or 0))
+    base_groups: dict[Slice, list[float]] = {}
     for s in baseline.scores:
         if s.score is not None:
-            base_groups.setdefault(tuple(s.keys.get(k) or "(none)" for k in by), []).append(
-                float(s.score)
-            )
-    Row = tuple[tuple[str, ...], list[float], float, float | None, float | None, Interval | None]
+            base_groups.setdefault(Slice.from_keys(by, s.keys), []).append(float(s.score))
+    Row = tuple[Slice, list[float], float, float | None, float | None, Interval | None]
     rows: list[Row] = []
-    for values_key, values in sorted(groups.items()):
+    for values_key, values in sorted(groups.items(), key=lambda item: item[0].label):
         base_values = base_groups.get(values_key)
         base_mean = sum(base_values) / len(base_values) if base_values else baseline.mean
         slice_baseline = DriftBaseline(mean=base_mean, source=baseline.source)
@@ -311,7 +308,7 @@ def _slices(
         alert = delta is not None and adj is not None and -delta > alert_drop and adj < alpha
         out.append(
             SliceDrift(
-                slice=dict(zip(by, values_key, strict=True)),
+                slice=values_key,
                 n_samples=len(values),
                 mean=slice_mean,
                 mean_ci=ci,

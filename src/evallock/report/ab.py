@@ -72,7 +72,7 @@ def ab_report(outcome: ABOutcome) -> dict[str, Any]:
         "slices": [
             {
                 "slice": s.label,
-                "keys": s.slice,
+                "keys": s.slice.as_dict(),
                 "n_pairs": s.n_pairs,
                 "delta": s.analysis.delta if s.analysis else None,
                 "ci": [s.analysis.ci.lo, s.analysis.ci.hi] if s.analysis else None,

@@ -53,7 +53,7 @@ def _delta(value: float | None, ci: Interval | None, *, percent: bool) -> str:
 
 
 def _slice(row: OfflineOnlineSlice) -> Text:
-    return safe_text(" ".join(f"{k}={v or '∅'}" for k, v in row.slice.items()), 60)
+    return safe_text(" ".join(f"{k}={v or '∅'}" for k, v in row.slice.as_dict().items()), 60)
 
 
 def _change(change: SliceChange | None) -> Text:
@@ -142,7 +142,7 @@ def print_coverage(report: CoverageReport, console: Console) -> None:
     for column in ("slice", "complaints", "rate [95% CI]", "golden cases", "most frequent"):
         table.add_column(column)
     for s in report.slices:
-        label = safe_text(" ".join(f"{k}={v or '∅'}" for k, v in s.slice.items()), 50)
+        label = safe_text(" ".join(f"{k}={v or '∅'}" for k, v in s.slice.as_dict().items()), 50)
         cases = (
             Text("0 — blind spot", style="bold red")
             if s.blind_spot
@@ -158,7 +158,7 @@ def print_coverage(report: CoverageReport, console: Console) -> None:
         )
     console.print(table)
     for s in report.blind_spots:
-        where = " ".join(f"{k}={v or '∅'}" for k, v in s.slice.items())
+        where = " ".join(f"{k}={v or '∅'}" for k, v in s.slice.as_dict().items())
         console.print(Text("blind spot: ", style="bold red") + safe_text(where, 60))
         console.print("  suggested case (edit expected and note, then append to the golden set):")
         # JSON escapes C0 controls but not C1 or bidi ones; Text is never parsed as markup.

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from evallock.keys import DEFAULT_SLICE_KEYS
+from evallock.keys import DEFAULT_SLICE_KEYS, Slice
 from evallock.stats import t_mean_interval, wilson_interval
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ class RunPoint:
 class SliceRow:
     """Live traffic of one slice: volume, thumbs-down share and judge mean, with intervals."""
 
-    key: str
-    value: str
+    slice: Slice
+    """One key and its value (the dashboard cuts by one key at a time)."""
     n: int
     errors: int
     thumbs_down: int
@@ -62,6 +62,16 @@ class SliceRow:
     judge_n: int
     judge_mean: float | None
     judge_ci: tuple[float, float] | None
+
+    @property
+    def key(self) -> str:
+        """The key the slice is cut by."""
+        return self.slice.keys[0]
+
+    @property
+    def value(self) -> str:
+        """Its value."""
+        return self.slice.values[0] or ""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -161,7 +171,7 @@ def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]
     rows: list[SliceRow] = []
     for key in SLICE_KEYS:
         for counts in store.traces.slices([key], since=since, until=until):
-            value = counts.values[0]
+            value = counts.slice.values[0]
             if value is None or counts.n == 0:
                 continue
             down = wilson_interval(counts.thumbs_down, counts.n)
@@ -175,8 +185,7 @@ def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]
                 )
             rows.append(
                 SliceRow(
-                    key=key,
-                    value=value,
+                    slice=counts.slice,
                     n=counts.n,
                     errors=counts.errors,
                     thumbs_down=counts.thumbs_down,

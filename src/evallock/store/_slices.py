@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Float, case, cast, func, or_, select
 from sqlalchemy.engine import Connection
 
-from evallock.keys import normalise_key
+from evallock.keys import Slice, normalise_key
 from evallock.records import Trace
 from evallock.store._schema import TRACE_KEY_COLUMNS, drift_samples, feedback, traces
 from evallock.store._signals import user_thumbs_down
@@ -32,8 +32,8 @@ _KEY_COLUMNS = frozenset(TRACE_KEY_COLUMNS)
 class SliceCounts:
     """The traces of one slice in a window, counted."""
 
-    values: tuple[str | None, ...]
-    """The slice's value of each key, in the order asked (None: the key is missing)."""
+    slice: Slice
+    """The slice: its value of each key, in the order asked (None: the key is missing)."""
     n: int
     """Traces."""
     errors: int
@@ -128,7 +128,7 @@ def trace_slices(
         m = row._mapping
         found.append(
             SliceCounts(
-                values=tuple(_text(m[f"k{i}"]) for i in range(len(keys))),
+                slice=Slice.of(by, [_text(m[f"k{i}"]) for i in range(len(keys))]),
                 n=int(m["n"]),
                 errors=int(m["errors"] or 0),
                 thumbs_down=int(m["down"] or 0),

@@ -395,3 +395,37 @@ def test_an_unknown_baseline_is_exit_2_before_anything_runs(
     assert service_stats.model("support-bot")["requests"] == 0
     with open_store(f"sqlite:///{project}/e.db") as store:
         assert store.runs.find() == []
+
+
+def test_gate_on_lower_bound_and_the_too_few_cases_note(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """The example's 28 cases pass on the point rule, but not on the confidence rule,
+    and either way the report says 28 cases cannot separate 85 % from 95 %."""
+    point = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", "p.json"))
+    assert point.code == 0, point.out + point.err
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert report["thresholds"]["gate_on"] == "point"
+    assert report["warnings"] and "cases are too few" in report["warnings"][0]
+    assert report["separation"]["n_needed"] > report["n"]
+    assert "cases are too few" in point.out
+    strict = cli(
+        *example_args(
+            project,
+            fake_service.base_url,
+            "support-v3",
+            "--gate-on",
+            "lower-bound",
+            "--json",
+            "s.json",
+            "--baseline",
+            "none",
+        )
+    )
+    data = json.loads((tmp_path / "s.json").read_text())
+    assert data["thresholds"]["gate_on"] == "lower-bound"
+    # 26/28 = 92.9 % passes the point rule; its lower 95 % bound (80 %) does not reach 90 %
+    assert (data["passed"], data["n"], data["verdict"], strict.code) == (26, 28, "fail", 1)
+    assert "lower 95% bound" in " ".join(data["reasons"])
+    bad = cli(*example_args(project, fake_service.base_url, "support-v3", "--gate-on", "median"))
+    assert bad.code == 2 and "gate_on must be one of point, lower-bound" in bad.err

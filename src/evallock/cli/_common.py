@@ -164,12 +164,25 @@ def run_options(
 
 
 def gate_from(
-    settings: Settings, *, min_pass_rate: float | None, max_new_failures: int | None
+    settings: Settings,
+    *,
+    min_pass_rate: float | None,
+    max_new_failures: int | None,
+    gate_on: str | None = None,
 ) -> GateThresholds:
-    """The gate's thresholds: each flag given, else the config's ``gate`` section."""
+    """The gate's thresholds: each flag given, else the config's ``gate`` section.
+
+    Raises:
+        ConfigError: an unknown ``--gate-on`` rule.
+    """
     from evallock.config import overlay
 
-    return overlay(settings.gate, min_pass_rate=min_pass_rate, max_new_failures=max_new_failures)
+    return overlay(
+        settings.gate,
+        min_pass_rate=min_pass_rate,
+        max_new_failures=max_new_failures,
+        gate_on=gate_on,
+    )
 
 
 def remove_stale_reports(*paths: Path | None) -> None:

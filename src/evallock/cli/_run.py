@@ -94,6 +94,14 @@ def run(
             min=0, help="Fail above this many new failures (default 0).", rich_help_panel=_G
         ),
     ] = None,
+    gate_on: Annotated[
+        str | None,
+        typer.Option(
+            help="Hold the pass rate to min_pass_rate by its 'point' estimate (default) or"
+            " by the 'lower-bound' of its one-sided 95% Wilson interval.",
+            rich_help_panel=_G,
+        ),
+    ] = None,
     baseline: Annotated[
         str | None, typer.Option(help="RUN_ID, last-pass (default) or none.", rich_help_panel=_G)
     ] = None,
@@ -161,7 +169,10 @@ def run(
             cache=cache,
         ),
         thresholds=gate_from(
-            settings, min_pass_rate=min_pass_rate, max_new_failures=max_new_failures
+            settings,
+            min_pass_rate=min_pass_rate,
+            max_new_failures=max_new_failures,
+            gate_on=gate_on,
         ),
         baseline=chosen_baseline,
         resume=resume,

@@ -28,7 +28,9 @@ def markdown_summary(outcome: EvalOutcome) -> str:
     lines = [f"## evallock: {escape_cell(outcome.dataset.dataset_id)} — {icon}", ""]
     for reason in gate.reasons:
         lines.append(f"- **{escape_cell(reason)}**")
-    if gate.reasons:
+    for warning in gate.warnings:
+        lines.append(f"- ⚠️ {escape_cell(warning)}")
+    if gate.reasons or gate.warnings:
         lines.append("")
     lo, hi = gate.pass_rate_ci.lo, gate.pass_rate_ci.hi
     lines += [

@@ -40,9 +40,20 @@ def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
         "baseline_run_id": gate.baseline_run_id,
         "verdict": gate.verdict,
         "reasons": list(gate.reasons),
+        "warnings": list(gate.warnings),
         "thresholds": {
             "min_pass_rate": gate.thresholds.min_pass_rate,
             "max_new_failures": gate.thresholds.max_new_failures,
+            "gate_on": gate.thresholds.gate_on,
+        },
+        "separation": None
+        if gate.separation is None
+        else {
+            "bad": gate.separation.bad,
+            "good": gate.separation.good,
+            "bad_passes": gate.separation.bad_passes,
+            "good_fails": gate.separation.good_fails,
+            "n_needed": gate.separation.n_needed,
         },
         "keys": outcome.run.keys,
         "stats": {

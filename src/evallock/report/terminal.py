@@ -84,6 +84,8 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
     if stats.cache_hits:
         summary.append(f", {stats.cache_hits} from the target cache")
     console.print(summary)
+    for warning in gate.warnings:
+        console.print(Text("note: ", style="yellow") + safe_text(warning, 400))
     if gate.verdict == "pass":
         console.print(Text("GATE PASSED", style="bold green"))
     else:

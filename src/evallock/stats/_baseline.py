@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from evallock.errors import UsageError
 
-__all__ = ["Baseline", "Warmup"]
+__all__ = ["Baseline", "Warmup", "state_float"]
+
+
+def state_float(value: Any) -> float:
+    """A float read back from a JSON state, where None stands for an infinite value."""
+    return math.inf if value is None else float(value)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -32,6 +39,7 @@ class Warmup:
         if mean is None and size < 2:
             raise UsageError(f"warmup must be at least 2 values, got {size}")
         self.baseline = None if mean is None or sd is None else Baseline(mean=mean, sd=sd)
+        self._given = self.baseline is not None
         self._size = size
         self._seen: list[float] = []
 
@@ -44,3 +52,35 @@ class Warmup:
                 self.baseline = Baseline(mean=mean, sd=sd)
                 self._seen = []
         return self.baseline
+
+    @property
+    def size(self) -> int:
+        """Values the baseline is (or was to be) estimated from."""
+        return self._size
+
+    @property
+    def estimated(self) -> bool:
+        """Whether the baseline comes (or will come) from the warm-up rather than being given."""
+        return not self._given
+
+    def to_state(self) -> dict[str, Any]:
+        """The warm-up as plain JSON-able data (see :meth:`from_state`)."""
+        base = self.baseline
+        return {
+            "size": self._size,
+            "seen": list(self._seen),
+            "baseline": None if base is None else {"mean": base.mean, "sd": base.sd},
+            "given": self._given,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Warmup:
+        """Rebuild a warm-up saved by :meth:`to_state`."""
+        warmup = cls(None, None, max(2, int(state["size"])))
+        warmup._size = int(state["size"])
+        base = state["baseline"]
+        if base is not None:
+            warmup.baseline = Baseline(mean=float(base["mean"]), sd=float(base["sd"]))
+        warmup._given = bool(state["given"])
+        warmup._seen = [float(x) for x in state["seen"]]
+        return warmup

@@ -13,6 +13,7 @@ __all__ = [
     "check_alternative",
     "check_confidence",
     "check_probability",
+    "standardise",
     "z_critical",
 ]
 
@@ -45,3 +46,10 @@ def z_critical(confidence: float, *, two_sided: bool = True) -> float:
     check_confidence(confidence)
     tail = (1.0 - confidence) / 2.0 if two_sided else 1.0 - confidence
     return NormalDist().inv_cdf(1.0 - tail)
+
+
+def standardise(difference: float, se: float) -> float:
+    """``difference / se``, with the zero-variance case made explicit (0 or ±inf)."""
+    if se > 0.0:
+        return difference / se
+    return 0.0 if difference == 0.0 else math.copysign(math.inf, difference)

@@ -112,19 +112,38 @@ def ewma_arl(
     """
     if not 0.0 < lam <= 1.0 or not width > 0.0:
         raise UsageError(f"need 0 < lam <= 1 and width > 0, got lam={lam}, width={width}")
+    return ewma_chain_arl(lam, width, shift, 1.0, two_sided, _EWMA_STATES)
+
+
+def ewma_chain_arl(
+    lam: float, width: float, shift: float, scale: float, two_sided: bool, states: int
+) -> float:
+    """Markov-chain ARL of a standardized EWMA chart fed N(shift, scale²) observations.
+
+    ``scale`` ≠ 1 is what a chart sees when its σ was estimated: z = (x − µ̂)/σ̂ has SD
+    σ/σ̂. Used by :mod:`evallock.stats.warmup` with fewer states.
+    """
     limit = width * math.sqrt(lam / (2.0 - lam))
-    low = -limit if two_sided else -_FAR * max(limit, math.sqrt(lam / (2.0 - lam)))
-    states = _EWMA_STATES
+    low = -limit if two_sided else -_FAR * max(limit, math.sqrt(lam / (2.0 - lam)) * scale)
     cell = (limit - low) / states
     centres = low + (np.arange(states) + 0.5) * cell
     carried = (1.0 - lam) * centres[:, None]
-    upper = special.ndtr((centres[None, :] + cell / 2.0 - carried) / lam - shift)
-    lower = special.ndtr((centres[None, :] - cell / 2.0 - carried) / lam - shift)
+    upper = special.ndtr(((centres[None, :] + cell / 2.0 - carried) / lam - shift) / scale)
+    lower = special.ndtr(((centres[None, :] - cell / 2.0 - carried) / lam - shift) / scale)
     transitions = upper - lower
     if not two_sided:  # the far lower edge reflects: nothing is lost below it
         transitions[:, 0] = upper[:, 0]
     start = int(np.argmin(np.abs(centres)))
     return _absorption_time(transitions, start)
+
+
+def one_sided_cusum_arl(k: float, h: float, shift: float, states: int) -> float:
+    """Markov-chain ARL of an upper CUSUM (reference k, interval h) fed N(shift, 1) values.
+
+    Any k (also negative) and h > 0: what a chart with an estimated baseline amounts to,
+    in units of the true σ. Used by :mod:`evallock.stats.warmup` with fewer states.
+    """
+    return _one_sided_cusum_arl(k, h, shift, states)
 
 
 class _Steps(NamedTuple):

@@ -10,7 +10,9 @@ printed number carries:
 - :func:`welch_difference`: the difference of two means, Welch's t;
 - :func:`newcombe_interval` / :func:`proportion_difference`: the difference of
   two independent proportions, Newcombe's hybrid score interval (Newcombe 1998,
-  method 10) with the pooled z-test's p-value.
+  method 10) with the pooled z-test's p-value;
+- :func:`mean_shift_test`: a drift window's mean against a baseline's mean as a
+  two-sample comparison, both variances counted.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from evallock.errors import UsageError
+from evallock.stats._checks import (
+    Alternative,
+    check_alternative,
+    check_confidence,
+    standardise,
+)
 from evallock.stats._lazy import lazy_module
-from evallock.stats._results import Interval
+from evallock.stats._results import Interval, TestResult
 from evallock.stats.proportions import wilson_interval
 
 sps = lazy_module("scipy.stats")
@@ -27,6 +36,7 @@ sps = lazy_module("scipy.stats")
 __all__ = [
     "Difference",
     "Moments",
+    "mean_shift_test",
     "newcombe_interval",
     "proportion_difference",
     "t_mean_interval",
@@ -129,3 +139,89 @@ def proportion_difference(x1: int, n1: int, x2: int, n2: int) -> Difference:
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     p_value = 1.0 if se == 0.0 else float(2 * sps.norm.sf(abs(delta) / se))
     return Difference(delta=delta, interval=newcombe_interval(x1, n1, x2, n2), p_value=p_value)
+
+
+def mean_shift_test(
+    baseline: Moments,
+    window: Moments,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    welch: bool = True,
+) -> TestResult:
+    """Has the mean moved? The window's mean against the baseline's, both as samples.
+
+    ``z = (m_w − m_b) / sqrt(s_w²/n_w + s_b²/n_b)``. Treating the baseline mean and SD as
+    known (``(m_w − m_b)/(s_b/√n_w)``) ignores the baseline's own noise and fires too
+    often when the baseline window is short; this counts both. With ``welch`` (default)
+    the p-value and interval use Student's t with Welch's df, honest for the handful of
+    judged traces a window may hold; otherwise the normal. Scores within each window are
+    assumed independent (batch or cluster them first if not).
+
+    Args:
+        baseline: ``(n, sum, sum of squares)`` of the baseline window's scores.
+        window: The same for the current window.
+        alternative: ``"less"`` tests for a drop of the window's mean.
+        confidence: Coverage of the interval on m_w − m_b (one-sided when the
+            alternative is).
+        welch: Welch's t (default) or the normal distribution.
+
+    Returns:
+        statistic = z (or t; the same number), estimate = m_w − m_b; ``details`` has
+        ``se``, both SEs, ``df`` (Welch, or inf) and ``z_known_baseline``, the statistic
+        the one-sample shortcut would have reported.
+
+    Reference:
+        Welch, Biometrika 34 (1947); Montgomery, *Introduction to Statistical Quality
+        Control*, §4.3.7 (Phase I estimation error).
+
+    Example:
+        >>> result = mean_shift_test((40, 168.0, 720.0), (12, 46.0, 182.0), alternative="less")
+        >>> round(result.estimate, 3), round(result.p_value, 3)
+        (-0.367, 0.064)
+    """
+    check_alternative(alternative)
+    check_confidence(confidence)
+    (n_b, sum_b, squares_b), (n_w, sum_w, squares_w) = baseline, window
+    if n_b < 2 or n_w < 2:
+        raise UsageError(f"both windows need at least 2 scores, got {n_b} and {n_w}")
+    var_b = _variance(n_b, sum_b, squares_b) / n_b
+    var_w = _variance(n_w, sum_w, squares_w) / n_w
+    delta = sum_w / n_w - sum_b / n_b
+    se = math.sqrt(var_b + var_w)
+    if welch and se > 0.0:
+        df = (var_b + var_w) ** 2 / (var_b * var_b / (n_b - 1) + var_w * var_w / (n_w - 1))
+        dist = sps.t(df)
+    else:
+        df, dist = math.inf, sps.norm()
+    z = standardise(delta, se)
+    if alternative == "greater":
+        p = float(dist.sf(z))
+    elif alternative == "less":
+        p = float(dist.cdf(z))
+    else:
+        p = float(min(1.0, 2.0 * dist.sf(abs(z))))
+    tail = (1.0 - confidence) / (2.0 if alternative == "two-sided" else 1.0)
+    half = float(dist.isf(tail)) * se
+    lo = delta - half if alternative != "less" else -math.inf
+    hi = delta + half if alternative != "greater" else math.inf
+    method = "two-sample Welch t" if welch else "two-sample z"
+    shortcut_se = math.sqrt(var_b * n_b / n_w)  # baseline SD over √n_w: baseline as known
+    return TestResult(
+        statistic=z,
+        p_value=p,
+        estimate=delta,
+        interval=Interval(lo=lo, hi=hi, confidence=confidence, method=method),
+        method=method,
+        n=n_b + n_w,
+        details={
+            "se": se,
+            "se_baseline": math.sqrt(var_b),
+            "se_window": math.sqrt(var_w),
+            "df": df,
+            "z_known_baseline": delta / shortcut_se if shortcut_se > 0.0 else math.nan,
+            "n_baseline": n_b,
+            "n_window": n_w,
+        },
+        alternative=alternative,
+    )

@@ -8,24 +8,29 @@ input order that are monotone in the raw p-values, never below them, and capped 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from evallock.errors import UsageError
 from evallock.stats._lazy import lazy_module
-from evallock.stats._validate import FloatArray
+from evallock.stats._validate import FloatArray, check_confidence
 
 sps = lazy_module("scipy.stats")
 
 __all__ = [
     "AdjustedPValues",
+    "FamilyMethod",
+    "FloorFamily",
     "adjust_benjamini_hochberg",
     "adjust_benjamini_yekutieli",
     "adjust_bonferroni",
+    "adjust_floor_tests",
     "adjust_hochberg",
     "adjust_holm",
+    "simultaneous_confidence",
 ]
 
 
@@ -167,3 +172,106 @@ def adjust_benjamini_yekutieli(p_values: Sequence[float]) -> AdjustedPValues:
         return _result(raw, raw, "benjamini-yekutieli", "FDR")
     adjusted = np.asarray(sps.false_discovery_control(raw, method="by"), dtype=np.float64)
     return _result(raw, adjusted, "benjamini-yekutieli", "FDR")
+
+
+FamilyMethod = Literal["holm", "bonferroni"]
+"""Family-wise adjustment of one-sided floor tests: Holm (default) or Bonferroni."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FloorFamily:
+    """Floor verdicts over several slices (or variants), family-wise error controlled."""
+
+    names: tuple[str, ...]
+    """The slices, in input order."""
+    raw: tuple[float, ...]
+    """Each slice's one-sided p-value of H0: difference ≤ floor."""
+    adjusted: tuple[float, ...]
+    """The adjusted p-values: a slice wins when its adjusted p ≤ alpha."""
+    wins: tuple[bool, ...]
+    """Per slice, "B beats the floor" with the family-wise error held at alpha."""
+    alpha: float
+    """The family-wise level."""
+    method: str
+    """``"holm"`` or ``"bonferroni"``."""
+    bound_confidence: float
+    """Confidence of each slice's lower bound to show next to the verdicts: 1 − alpha/m."""
+
+
+def simultaneous_confidence(confidence: float, m: int) -> float:
+    """Per-interval confidence that makes m one-sided bounds hold together (Bonferroni).
+
+    ``1 − (1 − confidence)/m``: with each of m lower bounds at this level, all m hold at
+    once with probability at least ``confidence`` whatever their dependence, so "bound >
+    floor" on any slice is a family-wise controlled win. Pass it as ``confidence`` to
+    :func:`evallock.stats.paired_floor_test` or :func:`evallock.stats.mean_floor_test`.
+
+    Args:
+        confidence: Family-wise coverage, e.g. 0.95.
+        m: Number of bounds (slices, variants, metrics) in the family.
+
+    Returns:
+        The per-bound confidence.
+
+    Reference:
+        Bonferroni (1936); Dunn, JASA 56 (1961).
+
+    Example:
+        >>> round(simultaneous_confidence(0.95, 10), 6)
+        0.995
+    """
+    check_confidence(confidence)
+    if m < 1:
+        raise UsageError(f"m must be at least 1, got {m}")
+    return 1.0 - (1.0 - confidence) / m
+
+
+def adjust_floor_tests(
+    p_values: Mapping[str, float] | Sequence[float],
+    *,
+    alpha: float = 0.05,
+    method: FamilyMethod = "holm",
+) -> FloorFamily:
+    """Family-wise control of per-slice floor verdicts ("B wins on slice s").
+
+    Takes each slice's one-sided p-value of H0: Δ_s ≤ floor (``FloorVerdict.p_value``) and
+    applies Holm (default) or Bonferroni, so the chance that *any* slice is declared a win
+    while B does not beat the floor there is at most alpha, under any dependence between
+    slices. Holm wins on every slice Bonferroni does, and sometimes more; its decisions
+    have no matching simultaneous intervals, so report the Bonferroni-level bounds
+    (``bound_confidence``) beside them: a slice whose Bonferroni bound clears the floor is
+    a Holm win as well.
+
+    Args:
+        p_values: One-sided floor p-value per slice (a mapping keeps the slice names).
+        alpha: The family-wise level.
+        method: ``"holm"`` or ``"bonferroni"``.
+
+    Returns:
+        Raw and adjusted p-values, the wins, and the per-bound confidence.
+
+    Reference:
+        Holm, Scand. J. Statist. 6 (1979); vector ``multiplicity_10_slices``.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise UsageError(f"alpha must be in (0, 1), got {alpha}")
+    if method not in ("holm", "bonferroni"):
+        raise UsageError(f"method must be holm or bonferroni, got {method!r}")
+    if isinstance(p_values, Mapping):
+        names = tuple(str(name) for name in p_values)
+        values = [float(p) for p in p_values.values()]
+    else:
+        values = [float(p) for p in p_values]
+        names = tuple(str(i) for i in range(len(values)))
+    if not values:
+        raise UsageError("adjust_floor_tests needs at least one p-value")
+    adjusted = adjust_holm(values) if method == "holm" else adjust_bonferroni(values)
+    return FloorFamily(
+        names=names,
+        raw=adjusted.raw,
+        adjusted=adjusted.adjusted,
+        wins=adjusted.reject(alpha),
+        alpha=alpha,
+        method=method,
+        bound_confidence=simultaneous_confidence(1.0 - alpha, len(values)),
+    )

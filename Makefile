@@ -25,8 +25,9 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One pytest-xdist worker per core; a worker that runs out steals queued tests from the other.
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist worksteal
 
 # The embeddings extra (a real sentence-embedding model, loaded offline) is optional and heavy:
 # torch is pinned to the CPU build first so pip does not fetch a CUDA build.

@@ -27,7 +27,9 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", _APP)
 schemathesis.serializer.alias("application/x-protobuf", "application/octet-stream")
 
 
-@pytest.fixture(scope="module", autouse=True)
+# Session scope: under pytest-xdist a worker may run this module's tests in more than one
+# stretch, and the app and store above live as long as the process.
+@pytest.fixture(scope="session", autouse=True)
 def _close() -> Iterator[None]:
     yield
     from schemathesis.python.asgi import shutdown_lifespans

@@ -10,6 +10,7 @@ expected absorption time, ``(I − R)⁻¹ 1``.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -218,6 +219,7 @@ def _solve_increasing(arl: Callable[[float], float], target: float, lo: float, h
     return float(optimize.brentq(gap, lo, hi, xtol=1e-7))
 
 
+@functools.lru_cache(maxsize=256)
 def cusum_threshold(arl0: float, *, k: float = 0.5, two_sided: bool = True) -> float:
     """The decision interval h that gives a standardized CUSUM the in-control ARL ``arl0``.
 
@@ -234,6 +236,7 @@ def cusum_threshold(arl0: float, *, k: float = 0.5, two_sided: bool = True) -> f
     return _solve_increasing(lambda h: cusum_arl(k=k, h=h, two_sided=two_sided), arl0, 1e-3, 8.0)
 
 
+@functools.lru_cache(maxsize=256)
 def ewma_width(arl0: float, *, lam: float = 0.2, two_sided: bool = True) -> float:
     """The limit width L that gives an EWMA chart the in-control ARL ``arl0``.
 
@@ -252,6 +255,7 @@ def ewma_width(arl0: float, *, lam: float = 0.2, two_sided: bool = True) -> floa
     )
 
 
+@functools.lru_cache(maxsize=256)
 def bernoulli_cusum_threshold(arl0: float, *, p0: float, p1: float) -> float:
     """The threshold h that gives a Bernoulli CUSUM the in-control ARL ``arl0``.
 

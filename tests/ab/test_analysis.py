@@ -150,7 +150,11 @@ def test_a_zero_floor_on_the_pass_metric_has_no_sample_size_but_a_verdict() -> N
     a = {str(i): [float(i % 2)] for i in range(20)}
     b = {str(i): [float(i % 3 > 0)] for i in range(20)}
     result = analyse_pairs(a, b, metric="pass", alpha=0.05, min_effect=0.0)
-    assert result.power is not None and result.power.n_for_min_effect is None
+    assert (
+        result.power is not None
+        and result.power.n_needed is None
+        and result.power.planning_effect is None
+    )
     assert result.verdict in {"A wins", "B wins", "no significant difference"}
 
 
@@ -176,3 +180,89 @@ def test_an_ab_request_the_maths_cannot_use_is_refused_when_made(changes, needle
         ABRequest(cases="c.jsonl", a_run="x", b_run="y", **changes)
     assert str(caught.value).startswith(needle)
     ABRequest(cases="c.jsonl", a_run="x", b_run="y", alpha=0.4999, min_effect=0.0)
+
+
+# --- issue 12: verdicts that agree with their test at small n, power for the verdict's rule ---
+
+
+def _pairs(only_a: int, only_b: int, both: int, neither: int) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    rows = [(1, 0)] * only_a + [(0, 1)] * only_b + [(1, 1)] * both + [(0, 0)] * neither
+    return binary(rows)
+
+
+def test_eight_pairs_three_discordant_is_not_a_win() -> None:
+    """The CLT bound said "B wins" at p = 0.125; the exact floor test does not."""
+    a, b = _pairs(0, 3, 3, 2)
+    result = analyse_pairs(a, b, metric="pass", alpha=0.05, min_effect=0.0, with_power=False)
+    assert result.verdict == "no significant difference"
+    assert result.lower <= 0.0
+    assert "exact unconditional" in result.test
+    assert result.ci.lo <= result.lower <= result.delta <= result.upper <= result.ci.hi
+
+
+def test_binary_verdict_is_the_exact_floor_test() -> None:
+    """At small n "B wins" is exactly the exact floor test's rejection (whose level
+    bench/calibration.py and tests/stats check by simulation)."""
+    from evallock.stats import paired_floor_test
+
+    for only_a, only_b in [(0, 3), (0, 5), (1, 7), (2, 9), (0, 8), (3, 3)]:
+        a, b = _pairs(only_a, only_b, 30 - only_a - only_b - 5, 5)
+        result = analyse_pairs(a, b, metric="pass", min_effect=0.05, with_power=False)
+        test = paired_floor_test(only_a=only_a, only_b=only_b, n=30, floor=0.05)
+        assert (result.verdict == "B wins") == test.clears, (only_a, only_b)
+        assert result.lower == pytest.approx(test.lower)
+
+
+def test_power_is_for_the_verdicts_rule() -> None:
+    from evallock.stats import paired_binary_floor_power
+
+    a, b = _pairs(20, 30, 100, 50)  # 200 pairs, discordance 0.25
+    result = analyse_pairs(a, b, metric="pass", alpha=0.05, min_effect=0.05)
+    power = result.power
+    assert power is not None and math.isfinite(power.mde) and power.mde > 0.05
+    assert power.planning_effect == 0.1
+    # at the MDE the rule (lower bound > floor) clears with 80 % power
+    at_mde = paired_binary_floor_power(
+        200, effect=power.mde, discordant=0.25, floor=0.05, method="score"
+    )
+    assert at_mde.power == pytest.approx(0.8, abs=0.02)
+    # the pairs it names reach 80 % when B is better by twice the floor
+    assert power.n_needed is not None
+    enough = paired_binary_floor_power(
+        power.n_needed, effect=0.1, discordant=0.25, floor=0.05, method="score"
+    )
+    assert enough.power >= 0.8 - 1e-9
+    assert power.underpowered == (power.mde > 0.1)
+
+
+def test_slice_wins_are_family_wise_controlled_at_the_floor() -> None:
+    """A slice's floor test runs at α/m: a slice that would win alone at α does not
+    win among six (unadjusted, some slice said "B wins" 26–28 % of the time at the floor)."""
+    from evallock.stats import paired_floor_test
+
+    n = 40
+    only_b = next(
+        c
+        for c in range(1, n)
+        if paired_floor_test(only_a=1, only_b=c, n=n, floor=0.05, confidence=0.95).clears
+    )
+    alone = paired_floor_test(only_a=1, only_b=only_b, n=n, floor=0.05, confidence=1 - 0.05 / 6)
+    assert not alone.clears  # the table wins at α but not at α/6
+    rows = [(1, 0)] + [(0, 1)] * only_b + [(1, 1)] * (n - 1 - only_b)
+    neutral = [(1, 1)] * n
+    a, b = binary(rows + neutral * 5)
+    keys = {cid: {"tier": f"t{min(i // n, 5)}"} for i, cid in enumerate(sorted(a))}
+    one = analyse_slices(
+        {k: a[k] for k in list(a)[:n]},
+        {k: b[k] for k in list(b)[:n]},
+        keys,
+        ["tier"],
+        metric="pass",
+        alpha=0.05,
+        min_effect=0.05,
+    )
+    assert [r.verdict for r in one] == ["B wins"]
+    six = analyse_slices(a, b, keys, ["tier"], metric="pass", alpha=0.05, min_effect=0.05)
+    assert len(six) == 6 and six[0].verdict != "B wins"
+    assert six[0].analysis is not None
+    assert six[0].analysis.ci.confidence == pytest.approx(1 - 0.05 / 6)

@@ -1,7 +1,9 @@
 """The paired analysis of an A/B comparison: the test follows the outcome type.
 
-* ``pass`` (binary, one trial): difference of pass rates with a CLT interval on
-  the per-case differences (Miller's paired SE) and McNemar's mid-p test;
+* ``pass`` (binary, one trial): difference of pass rates with Tango's score
+  interval, McNemar's mid-p test against no difference, and the floor verdict from
+  the exact unconditional score test up to 200 pairs (Tango's asymptotic one
+  above), so a verdict never contradicts the test it prints at small n;
 * ``pass`` with K trials: per-case pass shares (trials are a cluster), CLT;
 * ``judge`` (ordinal 1–5, rescaled to 0–1): paired-t interval on the mean,
   Wilcoxon signed-rank (Pratt zeros, exact/permutation p when small or tied);
@@ -12,6 +14,11 @@ The verdict needs the one-sided bound to clear the effect floor: "B wins" when
 the lower (1 − α) bound of Δ = B − A exceeds ``min_effect``, "A wins" when the
 upper bound is below −``min_effect``, else "no significant difference" — said
 to be "significant but below the floor" when the bound clears 0 but not the floor.
+
+Power is for that same rule: the MDE is the smallest true Δ whose lower bound
+clears the floor with 80 % power at these pairs, and the pairs needed are those
+that clear it with 80 % power if B is truly better by twice the floor (planning
+with the observed discordance or variance of the differences).
 """
 
 from __future__ import annotations
@@ -21,19 +28,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from evallock.errors import UsageError
 from evallock.stats import (
+    EXACT_AUTO_MAX_N,
     Interval,
     bootstrap_interval,
     decompose_trials,
-    mcnemar_mde,
-    mcnemar_sample_size,
+    exact_lower_bound,
     mcnemar_test,
     mean_estimate,
+    paired_binary_floor_mde,
+    paired_binary_floor_sample_size,
     paired_difference,
-    paired_mde,
-    paired_sample_size,
+    paired_floor_test,
+    paired_t_floor_mde,
+    paired_t_floor_sample_size,
     paired_t_test,
     sign_test,
+    tango_interval,
     wilcoxon_signed_rank_test,
     wilson_interval,
 )
@@ -62,16 +74,25 @@ class ArmSummary:
     """Its 95 % interval (Wilson for one-trial pass rates, clustered CLT otherwise)."""
 
 
+POWER = 0.8
+"""The power the MDE and the pairs needed are stated at."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Power:
-    """What this comparison could detect."""
+    """What this comparison could detect, for the verdict's own rule (bound > floor)."""
 
     mde: float
-    """Smallest Δ detectable at 80 % power with these pairs (inf when none is)."""
-    n_for_min_effect: int | None
-    """Pairs needed to detect ``min_effect`` at 80 % power (None when it cannot be estimated)."""
+    """Smallest true Δ whose one-sided bound clears ``min_effect`` with 80 % power at
+    these pairs (inf when even B winning every discordant case would not)."""
+    planning_effect: float | None
+    """The true Δ ``n_needed`` plans for: twice the floor (None with a floor of 0)."""
+    n_needed: int | None
+    """Pairs for an 80 % chance of "B wins" when Δ is ``planning_effect`` (None when it
+    cannot be estimated)."""
     underpowered: bool
-    """True when the floor is below the MDE: the run was too small to detect it."""
+    """True when these pairs would miss a true Δ of twice the floor more than 20 % of
+    the time (the MDE is above it)."""
     basis: str
     """What the estimate rests on (observed discordance or variance)."""
 
@@ -184,11 +205,33 @@ def analyse_pairs(
     details: dict[str, float | int | str] = {}
     if metric == "pass" and trials == 1:
         main = paired_difference(xa, xb, confidence=confidence)
-        bounds = paired_difference(xa, xb, confidence=bounds_confidence).interval
         test = mcnemar_test(xa, xb, method="mid-p")
-        p_value, name = test.p_value, f"paired difference of pass rates (CLT); {test.method}"
         # b: cases only A passes, c: cases only B passes (only discordant pairs count).
-        details.update({"b": test.details["b_a_only"], "c": test.details["c_b_only"]})
+        only_a, only_b = int(test.details["b_a_only"]), int(test.details["c_b_only"])
+        details.update({"b": only_a, "c": only_b})
+        verdict, note, lower, upper, method = _binary_verdict(
+            only_a, only_b, n, alpha=alpha, min_effect=min_effect
+        )
+        tango = _binary_interval(only_a, only_b, n, confidence=confidence, lower=lower, upper=upper)
+        p_value = test.p_value
+        name = f"Tango score interval; {test.method}; floor verdict: {method}"
+        return PairedAnalysis(
+            metric=metric,
+            n_pairs=n,
+            a=_arm(xa, metric, trials),
+            b=_arm(xb, metric, trials),
+            delta=main.estimate,
+            ci=tango,
+            lower=lower,
+            upper=upper,
+            p_value=p_value,
+            test=name,
+            verdict=verdict,
+            note=note,
+            details=details,
+            power=_power(xa, xb, metric, trials, alpha, min_effect) if with_power else None,
+            noise=None,
+        )
     elif metric == "judge":
         main = paired_t_test(xa, xb, confidence=confidence)
         bounds = paired_t_test(xa, xb, confidence=bounds_confidence).interval
@@ -244,6 +287,65 @@ def analyse_pairs(
     )
 
 
+def _binary_verdict(
+    only_a: int, only_b: int, n: int, *, alpha: float, min_effect: float
+) -> tuple[Verdict, str, float, float, str]:
+    """The floor verdict for pass/fail pairs from the exact (small n) or score test.
+
+    Returns the verdict, its note, the one-sided lower and upper bounds of Δ and
+    the method; the bounds and the verdict come from the same test, so "B wins"
+    never stands beside a test that does not reject.
+    """
+    confidence = 1 - alpha
+    floor = min(max(min_effect, 0.0), 0.99)
+    b_wins = paired_floor_test(
+        only_a=only_a, only_b=only_b, n=n, floor=floor, confidence=confidence
+    )
+    a_wins = paired_floor_test(
+        only_a=only_b, only_b=only_a, n=n, floor=floor, confidence=confidence
+    )
+    lower, upper = b_wins.lower, -a_wins.lower
+    if b_wins.clears:
+        return "B wins", "", lower, upper, b_wins.method
+    if a_wins.clears:
+        return "A wins", "", lower, upper, b_wins.method
+    if floor > 0:
+        for side, a_count, b_count in (("B", only_a, only_b), ("A", only_b, only_a)):
+            zero = paired_floor_test(
+                only_a=a_count, only_b=b_count, n=n, floor=0.0, confidence=confidence
+            )
+            if zero.clears:
+                return (
+                    "no significant difference",
+                    f"significant but below the floor: {side} is better by less than"
+                    f" {min_effect:g}",
+                    lower,
+                    upper,
+                    b_wins.method,
+                )
+    return "no significant difference", "", lower, upper, b_wins.method
+
+
+def _binary_interval(
+    only_a: int, only_b: int, n: int, *, confidence: float, lower: float, upper: float
+) -> Interval:
+    """The two-sided interval of Δ from the same test family as the verdict.
+
+    Exact unconditional bounds (each end one-sided at 1 − α/2) up to the exact test's
+    limit, Tango's score interval above it; widened, if ever needed, to hold the
+    verdict's one-sided (1 − α) bounds, so the interval and the verdict never disagree.
+    """
+    if n <= EXACT_AUTO_MAX_N:
+        end = 1 - (1 - confidence) / 2
+        lo = exact_lower_bound(only_a=only_a, only_b=only_b, n=n, confidence=end)
+        hi = -exact_lower_bound(only_a=only_b, only_b=only_a, n=n, confidence=end)
+        method = "exact unconditional score"
+    else:
+        tango = tango_interval(only_a=only_a, only_b=only_b, n=n, confidence=confidence)
+        lo, hi, method = tango.lo, tango.hi, tango.method
+    return Interval(lo=min(lo, lower), hi=max(hi, upper), confidence=confidence, method=method)
+
+
 def _arm(values: list[float], metric: Metric, trials: int) -> ArmSummary:
     mean = sum(values) / len(values)
     if metric == "pass" and trials == 1:
@@ -256,47 +358,81 @@ def _arm(values: list[float], metric: Metric, trials: int) -> ArmSummary:
 def _power(
     xa: list[float], xb: list[float], metric: Metric, trials: int, alpha: float, min_effect: float
 ) -> Power | None:
+    """MDE and pairs needed for the verdict's own rule (see the module docstring)."""
     n = len(xa)
+    confidence = 1 - alpha
+    floor = max(min_effect, 0.0)
+    planning = 2 * floor if floor > 0 else None
     diffs = [y - x for x, y in zip(xa, xb, strict=True)]
     if metric == "pass" and trials == 1:
         discordant = sum(1 for d in diffs if d != 0) / n
         if discordant == 0:
             return Power(
                 mde=math.inf,
-                n_for_min_effect=None,
+                planning_effect=planning,
+                n_needed=None,
                 underpowered=True,
                 basis="no discordant pairs: the variants never disagreed on a case",
             )
-        mde = mcnemar_mde(n, discordant=discordant, alpha=alpha).mde
+        mde = paired_binary_floor_mde(
+            n,
+            discordant=discordant,
+            floor=floor,
+            confidence=confidence,
+            power=POWER,
+            method="score",
+        ).effect
         needed: int | None = None
-        # A floor of 0 asks for any difference: no sample size detects "any" (the
-        # formula needs a positive effect), so there is none to report.
-        if 0 < min_effect < discordant:
-            needed = mcnemar_sample_size(min_effect, discordant=discordant, alpha=alpha).n
+        if planning is not None and planning <= discordant:
+            try:
+                needed = paired_binary_floor_sample_size(
+                    planning,
+                    discordant=discordant,
+                    floor=floor,
+                    confidence=confidence,
+                    power=POWER,
+                ).n
+            except UsageError:
+                needed = None
         return Power(
             mde=mde,
-            n_for_min_effect=needed,
-            underpowered=mde > min_effect,
-            basis=f"observed discordance {discordant:.3f} (McNemar, Connor)",
+            planning_effect=planning,
+            n_needed=needed,
+            underpowered=(planning is None and not math.isfinite(mde))
+            or (planning is not None and mde > planning),
+            basis=f"observed discordance {discordant:.3f} (exact score rule, floor {floor:g})",
         )
     mean = sum(diffs) / n
     omega2 = sum((d - mean) ** 2 for d in diffs) / (n - 1)
     if omega2 == 0:
         return Power(
             mde=0.0 if mean != 0 else math.inf,
-            n_for_min_effect=None,
+            planning_effect=planning,
+            n_needed=None,
             underpowered=mean == 0,
             basis="the per-case differences have no variance",
         )
-    mde = paired_mde(n, omega2=omega2, alpha=alpha).mde
-    needed = (
-        paired_sample_size(min_effect, omega2=omega2, alpha=alpha).n if min_effect > 0 else None
-    )
+    sd = math.sqrt(omega2)
+    try:
+        mde = paired_t_floor_mde(n, sd=sd, floor=floor, confidence=confidence, power=POWER).effect
+    except (ArithmeticError, ValueError, UsageError):  # the noncentral t has no root (tiny n)
+        mde = math.inf
+    try:
+        needed = (
+            paired_t_floor_sample_size(
+                planning, sd=sd, floor=floor, confidence=confidence, power=POWER
+            ).n
+            if planning is not None
+            else None
+        )
+    except (ArithmeticError, ValueError, UsageError):
+        needed = None
     return Power(
         mde=mde,
-        n_for_min_effect=needed,
-        underpowered=mde > min_effect,
-        basis=f"observed variance of the differences {omega2:.4f} (Miller eq. 9–10)",
+        planning_effect=planning,
+        n_needed=needed,
+        underpowered=planning is not None and mde > planning,
+        basis=f"observed SD of the differences {sd:.4f} (noncentral t, floor {floor:g})",
     )
 
 

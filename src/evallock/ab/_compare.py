@@ -403,13 +403,20 @@ def _analyse(
         count = len(unpaired["only_a"]) + len(unpaired["only_b"])
         warnings.append(f"{count} case(s) have a value on one side only and are not paired")
     if overall.power is not None and overall.power.underpowered:
-        needed = overall.power.n_for_min_effect
-        mde = overall.power.mde
-        shown = f"{mde:.3f}" if mde != float("inf") else "unbounded"
+        power = overall.power
+        shown = (
+            f"the smallest true effect it detects with 80 % power is {power.mde:.3f}"
+            if math.isfinite(power.mde)
+            else "no true effect is detected with 80 % power"
+        )
+        plan = (
+            f"; about {power.n_needed} pairs would detect {power.planning_effect:g}"
+            if power.n_needed and power.planning_effect
+            else ""
+        )
         warnings.append(
-            f"too small to detect the floor: the minimum detectable effect at {overall.n_pairs} "
-            f"pairs is {shown} > min_effect {request.min_effect:g}"
-            + (f"; about {needed} pairs are needed" if needed else "")
+            f"too small to clear the floor: at {overall.n_pairs} pairs {shown}"
+            f' ("B wins" needs the lower bound above min_effect {request.min_effect:g}){plan}'
         )
     flaky = sorted(
         cid

@@ -1,8 +1,11 @@
 """Per-slice analysis: the same paired test in each slice, Holm and BH adjusted.
 
-Holm's adjusted p-values (family-wise error) drive the slice verdicts; the
-Benjamini-Hochberg ones (false discovery rate) are shown beside them for scans.
-A slice with fewer than ``min_pairs`` pairs gets "insufficient data", not a p-value.
+A slice's verdict is family-wise controlled twice over: its floor test ("B wins"
+needs the lower bound above the floor) runs at α/m for m tested slices
+(Bonferroni, so the slices' bounds hold together at 1 − α), and its Holm-adjusted
+p-value against no difference must be below α. The Benjamini-Hochberg p-values
+(false discovery rate) are shown beside them for scans. A slice with fewer than
+``min_pairs`` pairs gets "insufficient data", not a p-value.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs, decide
+from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs
 from evallock.keys import Slice
 from evallock.stats import adjust_benjamini_hochberg, adjust_holm
 
@@ -57,6 +60,8 @@ def analyse_slices(
     for case_id in sorted(set(a) & set(b)):
         groups.setdefault(Slice.from_keys(by, case_keys.get(case_id, {})), []).append(case_id)
     analysed: list[tuple[Slice, list[str], PairedAnalysis | None]] = []
+    tested = sum(1 for ids in groups.values() if len(ids) >= max(min_pairs, 2))
+    slice_alpha = alpha / max(tested, 1)  # Bonferroni: the slices' floor tests hold together
     for values, ids in sorted(groups.items(), key=lambda item: item[0].label):
         analysis = None
         if len(ids) >= max(min_pairs, 2):
@@ -64,18 +69,18 @@ def analyse_slices(
                 a,
                 b,
                 metric=metric,
-                alpha=alpha,
+                alpha=slice_alpha,
                 min_effect=min_effect,
                 ids=ids,
                 with_power=False,
                 seed=seed,
             )
         analysed.append((values, ids, analysis))
-    tested = [x for x in analysed if x[2] is not None]
-    p_values = [x[2].p_value for x in tested if x[2] is not None]
+    with_test = [x for x in analysed if x[2] is not None]
+    p_values = [x[2].p_value for x in with_test if x[2] is not None]
     holm = adjust_holm(p_values).adjusted if p_values else ()
     bh = adjust_benjamini_hochberg(p_values).adjusted if p_values else ()
-    adjusted = {id(x): (holm[i], bh[i]) for i, x in enumerate(tested)}
+    adjusted = {id(x): (holm[i], bh[i]) for i, x in enumerate(with_test)}
     results: list[SliceResult] = []
     for item in analysed:
         values, ids, analysis = item
@@ -85,7 +90,7 @@ def analyse_slices(
         elif p_holm >= alpha:
             verdict = "no significant difference"
         else:
-            verdict, _ = decide(analysis.lower, analysis.upper, min_effect)
+            verdict = analysis.verdict  # the floor test at α/m
         results.append(
             SliceResult(
                 slice=values,

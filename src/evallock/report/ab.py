@@ -52,7 +52,8 @@ def ab_report(outcome: ABOutcome) -> dict[str, Any]:
         if overall.power is None
         else {
             "mde": _finite(overall.power.mde),
-            "n_for_min_effect": overall.power.n_for_min_effect,
+            "planning_effect": overall.power.planning_effect,
+            "n_needed": overall.power.n_needed,
             "underpowered": overall.power.underpowered,
             "basis": overall.power.basis,
         },

@@ -69,14 +69,19 @@ def print_comparison(outcome: ABOutcome, console: Console) -> None:
     if detail:
         console.print(Text(f"counts: {detail}"))
     if o.power is not None:
-        needed = o.power.n_for_min_effect
+        power = o.power
         mde = (
-            f"minimum detectable effect {o.power.mde:.3f} at {o.n_pairs} pairs (80 %)"
-            if math.isfinite(o.power.mde)
-            else f"no effect is detectable at 80 % power with {o.n_pairs} pairs"
+            f"minimum detectable effect {power.mde:.3f} at {o.n_pairs} pairs"
+            f" (80 % power to clear the floor {outcome.min_effect:g})"
+            if math.isfinite(power.mde)
+            else f"no effect clears the floor with 80 % power at {o.n_pairs} pairs"
         )
-        floor = f"; {needed} pairs needed for the floor {outcome.min_effect:g}" if needed else ""
-        console.print(Text(f"power: {mde}{floor} — {o.power.basis}"))
+        plan = (
+            f"; {power.n_needed} pairs for 80 % power if B is better by {power.planning_effect:g}"
+            if power.n_needed and power.planning_effect
+            else ""
+        )
+        console.print(Text(f"power: {mde}{plan} — {power.basis}"))
     if o.noise is not None:
         console.print(
             Text(

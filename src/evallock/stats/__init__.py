@@ -46,7 +46,12 @@ if TYPE_CHECKING:
         mann_whitney_test,
         wasserstein_test,
     )
-    from evallock.stats.floor import FloorVerdict, mean_floor_test, paired_floor_test
+    from evallock.stats.floor import (
+        EXACT_AUTO_MAX_N,
+        FloorVerdict,
+        mean_floor_test,
+        paired_floor_test,
+    )
     from evallock.stats.floor_power import (
         FloorPower,
         paired_binary_floor_mde,
@@ -132,6 +137,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CUSUM",
     "EWMA",
+    "EXACT_AUTO_MAX_N",
     "PEEKING_PROBLEM",
     "AdjustedPValues",
     "Agreement",
@@ -241,6 +247,7 @@ _WHERE: dict[str, str] = {
     "newcombe_paired_interval": "paired_proportions",
     "tango_interval": "paired_proportions",
     "tango_statistic": "paired_proportions",
+    "EXACT_AUTO_MAX_N": "floor",
     "FloorVerdict": "floor",
     "mean_floor_test": "floor",
     "paired_floor_test": "floor",

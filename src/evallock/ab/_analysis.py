@@ -214,7 +214,7 @@ def analyse_pairs(
         )
         tango = _binary_interval(only_a, only_b, n, confidence=confidence, lower=lower, upper=upper)
         p_value = test.p_value
-        name = f"Tango score interval; {test.method}; floor verdict: {method}"
+        name = f"{tango.method} interval; {test.method}; floor verdict: {method}"
         return PairedAnalysis(
             metric=metric,
             n_pairs=n,

@@ -47,7 +47,7 @@ def test_two_arms_run_complete_and_every_provider_is_closed(store: Store, fake_s
                 session.add_arm(run, target)
             stats = await session.execute(CASES)
             assert stats.asked == 2 * len(CASES) and stats.target_errors == 0
-            finished = [session.finish(run, summary={"ab": "x"}) for run in runs]
+            finished = [session.finish(run) for run in runs]
         return session, finished
 
     session, finished = anyio.run(scenario)

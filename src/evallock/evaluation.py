@@ -7,17 +7,16 @@ This is the library behind the command; the CLI only turns flags into an
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
 
 import anyio
 
 from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, TargetError, UsageError
 from evallock.gate import GateCounter, GateResult, GateThresholds
-from evallock.records import CaseResult, EvalRecord, Run
+from evallock.records import CaseResult, EvalRecord, Run, RunSummary
 from evallock.runner import Progress, RunOptions, RunStats, stream_results
 from evallock.session import (
     JudgeSpec,
@@ -274,18 +273,19 @@ def _baseline_run(
     return found
 
 
-def _summary(gate: GateResult, stats: RunStats) -> dict[str, Any]:
+def _summary(gate: GateResult, stats: RunStats) -> RunSummary:
     """What a complete run stores of its gate and statistics."""
-    return {
-        "n": gate.n,
-        "passed": gate.passed,
-        "failed": gate.failed,
-        "errored": gate.errored,
-        "pass_rate": gate.pass_rate,
-        "pass_rate_ci": [gate.pass_rate_ci.lo, gate.pass_rate_ci.hi],
-        "locks_failed": list(gate.locks_failed),
-        "new_failures": list(gate.new_failures),
-        "flaky": list(gate.flaky),
-        "reasons": list(gate.reasons),
-        "stats": asdict(stats),
-    }
+    return RunSummary(
+        n=gate.n,
+        passed=gate.passed,
+        failed=gate.failed,
+        errored=gate.errored,
+        pass_rate=gate.pass_rate,
+        pass_rate_ci=(gate.pass_rate_ci.lo, gate.pass_rate_ci.hi),
+        locks_failed=gate.locks_failed,
+        new_failures=gate.new_failures,
+        flaky=gate.flaky,
+        reasons=gate.reasons,
+        warnings=gate.warnings,
+        stats=replace(stats),
+    )

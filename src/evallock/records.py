@@ -41,9 +41,13 @@ __all__ = [
     "Grade",
     "Message",
     "Run",
+    "RunStats",
     "RunStatus",
+    "RunSummary",
     "Signal",
     "SignalKind",
+    "StoredComparison",
+    "StoredDriftReport",
     "Trace",
     "passes_by_majority",
 ]
@@ -273,6 +277,138 @@ class CaseResult:
         return 0 < self.trials_passed < self.trials
 
 
+@dataclass(kw_only=True, slots=True)
+class RunStats:
+    """What happened while running, for the report's footer."""
+
+    asked: int = 0
+    """Trials answered by the target (cache hits included)."""
+    target_errors: int = 0
+    """Trials whose target request failed after retries."""
+    judge_errors: int = 0
+    """Trials whose judge reply could not be used (counted, never dropped)."""
+    cache_hits: int = 0
+    """Target answers reused from the cache."""
+    judge_cache_hits: int = 0
+    """Judge verdicts reused from the cache."""
+    retries: int = 0
+    """Extra attempts spent on retryable target failures, whether the call then
+    succeeded or failed in the end."""
+    seconds: float = 0.0
+    """Wall time of the run."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunSummary:
+    """What a complete run stores of its gate and statistics (``Run.summary``).
+
+    Its JSON form (:meth:`to_json`) is the stored column and uses the names of the
+    ``--json`` report (DESIGN section 4): ``pass_rate_ci`` is ``[lo, hi]``.
+    """
+
+    n: int
+    """Cases graded."""
+    passed: int
+    """Cases that passed."""
+    failed: int
+    """Cases answered that failed a grader."""
+    errored: int
+    """Cases where every trial errored."""
+    pass_rate: float
+    """passed / n."""
+    pass_rate_ci: tuple[float, float]
+    """95 % Wilson interval of the pass rate, ``(lo, hi)``."""
+    locks_failed: tuple[str, ...] = ()
+    """Lock cases that did not pass."""
+    new_failures: tuple[str, ...] = ()
+    """Cases that passed on the baseline and do not pass now."""
+    flaky: tuple[str, ...] = ()
+    """Cases whose trials disagree."""
+    reasons: tuple[str, ...] = ()
+    """Why the gate failed, one line each."""
+    warnings: tuple[str, ...] = ()
+    """What the reader should know about the verdict (too few cases to separate …)."""
+    stats: RunStats = field(default_factory=RunStats)
+    """Retries, errors, cache hits and wall time."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored (and ``--json``) form."""
+        return {
+            "n": self.n,
+            "passed": self.passed,
+            "failed": self.failed,
+            "errored": self.errored,
+            "pass_rate": self.pass_rate,
+            "pass_rate_ci": list(self.pass_rate_ci),
+            "locks_failed": list(self.locks_failed),
+            "new_failures": list(self.new_failures),
+            "flaky": list(self.flaky),
+            "reasons": list(self.reasons),
+            "warnings": list(self.warnings),
+            "stats": {name: getattr(self.stats, name) for name in RunStats.__slots__},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> RunSummary | None:
+        """Read the stored form back; None for a run that stored no summary (``{}``).
+
+        Rows written by earlier versions lack ``warnings`` (and may lack ``stats``
+        fields); what is missing takes its default.
+        """
+        if not data or "n" not in data:
+            return None
+        ci = data.get("pass_rate_ci") or [data["pass_rate"], data["pass_rate"]]
+        stored = data.get("stats") or {}
+        return cls(
+            n=int(data["n"]),
+            passed=int(data["passed"]),
+            failed=int(data.get("failed", 0)),
+            errored=int(data.get("errored", 0)),
+            pass_rate=float(data["pass_rate"]),
+            pass_rate_ci=(float(ci[0]), float(ci[1])),
+            locks_failed=tuple(data.get("locks_failed") or ()),
+            new_failures=tuple(data.get("new_failures") or ()),
+            flaky=tuple(data.get("flaky") or ()),
+            reasons=tuple(data.get("reasons") or ()),
+            warnings=tuple(data.get("warnings") or ()),
+            stats=RunStats(**{k: v for k, v in stored.items() if k in RunStats.__slots__}),
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredDriftReport:
+    """A drift report as the store keeps it: the columns it indexes, and the report body."""
+
+    window_start: datetime
+    """Start of the window judged (UTC)."""
+    window_end: datetime
+    """End of the window (UTC)."""
+    judge_version: str
+    """The judge that scored it."""
+    alert: bool
+    """Whether it alerted."""
+    body: dict[str, Any]
+    """The report as ``evallock drift --json`` prints it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StoredComparison:
+    """An A/B comparison as the store keeps it: the columns it indexes, and the report body."""
+
+    comparison_id: str
+    """Its id."""
+    dataset_id: str
+    """The cases compared on."""
+    run_a: str
+    """Variant A's run."""
+    run_b: str
+    """Variant B's run."""
+    verdict: str
+    """``B wins``, ``A wins``, ``no significant difference`` …"""
+    body: dict[str, Any]
+    """The report as ``evallock ab --json`` prints it."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Run:
     """One run of a dataset against a target, with its settings and, once done, its verdict."""
@@ -297,7 +433,7 @@ class Run:
     """When it finished."""
     verdict: Literal["pass", "fail"] | None = None
     """The gate's verdict, once complete."""
-    summary: dict[str, Any] = field(default_factory=dict)
+    summary: RunSummary | None = None
     """Counts, pass rate and interval, locks failed, new failures … once complete."""
     baseline_run_id: str | None = None
     """The run it was compared with."""

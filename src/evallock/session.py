@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evallock.errors import ConfigError, InfraError
 from evallock.providers import PromptTemplate, Provider
-from evallock.records import Case, EvalRecord, Run, RunStatus
+from evallock.records import Case, EvalRecord, Run, RunStatus, RunSummary
 from evallock.runner import (
     Arm,
     Progress,
@@ -135,7 +135,7 @@ class SessionRuns(RunRecords, RecordReader, Protocol):
         *,
         status: str,
         verdict: str | None,
-        summary: dict[str, Any],
+        summary: RunSummary | None,
         baseline_run_id: str | None,
         finished_at: datetime,
     ) -> None:
@@ -314,7 +314,7 @@ class RunSession:
         *,
         status: RunStatus = "complete",
         verdict: Literal["pass", "fail"] | None = None,
-        summary: dict[str, Any] | None = None,
+        summary: RunSummary | None = None,
         baseline_run_id: str | None = None,
     ) -> Run:
         """Record how ``run`` ended and return it as stored.
@@ -323,7 +323,6 @@ class RunSession:
         the run is the one to report); a failure to complete one is raised.
         """
         finished_at = datetime.now(UTC)
-        summary = summary or {}
         try:
             self.store.runs.finish(
                 run.run_id,

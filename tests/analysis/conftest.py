@@ -57,7 +57,7 @@ def add_run(
         run_id,
         status=status,
         verdict="pass" if status == "complete" else None,
-        summary={},
+        summary=None,
         baseline_run_id=None,
         finished_at=started + timedelta(minutes=1),
     )

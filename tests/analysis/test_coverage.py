@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -10,7 +10,7 @@ import pytest
 from evallock.analysis import coverage_report, coverage_to_dict
 from evallock.cases import case_from_raw
 from evallock.errors import UsageError
-from evallock.records import Case, Feedback, Trace
+from evallock.records import Case, Feedback, StoredDriftReport, Trace
 
 from .conftest import T0, traffic
 
@@ -57,11 +57,13 @@ def test_bad_judge_scores_are_complaints_too(store) -> None:
     )
     store.traces.add([trace])
     store.reports.add_drift_report(
-        {
-            "window": "2026-10-01T00:00:00Z..2026-10-02T00:00:00Z",
-            "judge_version": "j",
-            "alert": False,
-        },
+        StoredDriftReport(
+            window_start=datetime(2026, 10, 1, tzinfo=UTC),
+            window_end=datetime(2026, 10, 2, tzinfo=UTC),
+            judge_version="j",
+            alert=False,
+            body={},
+        ),
         [(trace.trace_id, 2, "")],
     )
     [only] = coverage_report(store, GOLDEN, dataset_id="g@1").slices

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from evallock.analysis import join_offline_online, offline_online_to_dict
 from evallock.analysis._slicing import mean_interval, proportion_difference
 from evallock.errors import UsageError
+from evallock.records import StoredDriftReport
 from evallock.stats import welch_difference as welch_interval
 
 from .conftest import T0, add_run, traffic
@@ -115,11 +116,13 @@ def test_a_falling_online_judge_score_flags_too(store) -> None:
         good = trace.keys["prompt_version"] == "v3"
         samples.append((trace.trace_id, (5 if good else 2) - int(trace.trace_id, 16) % 2, ""))
     store.reports.add_drift_report(
-        {
-            "window": "2026-10-01T00:00:00Z..2026-10-20T00:00:00Z",
-            "judge_version": "j",
-            "alert": True,
-        },
+        StoredDriftReport(
+            window_start=datetime(2026, 10, 1, tzinfo=UTC),
+            window_end=datetime(2026, 10, 20, tzinfo=UTC),
+            judge_version="j",
+            alert=True,
+            body={},
+        ),
         samples,
     )
     slices = by_slice(join_offline_online(store, by=["prompt_version", "customer_tier"]))

@@ -49,7 +49,7 @@ def store_url(tmp_path: Path) -> str:
                 run.run_id,
                 status="complete",
                 verdict="pass",
-                summary={},
+                summary=None,
                 baseline_run_id=None,
                 finished_at=run.started_at,
             )

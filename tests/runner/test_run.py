@@ -71,7 +71,7 @@ def test_example_story_gate_passes_on_v3_and_fails_on_v4(store, fake_service) ->
     assert judged and all(r.keys["judge_version"].startswith("judge@") for r in judged)
     stored = store.runs.get(bad.run.run_id)
     assert stored.status == "complete" and stored.verdict == "fail"
-    assert stored.summary["locks_failed"] == list(bad.gate.locks_failed)
+    assert stored.summary.locks_failed == bad.gate.locks_failed
 
 
 def test_429_and_500_storm_every_case_answered_and_graded_once(

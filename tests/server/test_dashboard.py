@@ -11,7 +11,7 @@ from evallock.demo import example_dir
 from evallock.evaluation import EvalRequest, JudgeSpec, TargetSpec, run_eval
 from evallock.feedback import propose_candidates
 from evallock.gate import GateThresholds
-from evallock.records import Feedback, Trace
+from evallock.records import Feedback, StoredComparison, StoredDriftReport, Trace
 from evallock.runner import RetryPolicy, RunOptions
 from evallock.server import create_api_key
 
@@ -64,39 +64,54 @@ def seed_everything(store: Any, base_url: str) -> None:
         ]
     )
     propose_candidates(store, actor="test")
+    drift_body = {
+        "window": f"{(now - timedelta(days=1)).isoformat()}..{now.isoformat()}",
+        "judge_version": "judge@abc",
+        "n_samples": 200,
+        "judge_errors": 3,
+        "mean": 3.61,
+        "mean_ci": [3.48, 3.74],
+        "p10": 2.0,
+        "bad_share": 0.21,
+        "baseline_mean": 4.12,
+        "delta": -0.51,
+        "delta_ci": [-0.66, -0.36],
+        "alert": True,
+        "slices": [],
+    }
     store.reports.add_drift_report(
-        {
-            "window": f"{(now - timedelta(days=1)).isoformat()}..{now.isoformat()}",
-            "judge_version": "judge@abc",
-            "n_samples": 200,
-            "judge_errors": 3,
-            "mean": 3.61,
-            "mean_ci": [3.48, 3.74],
-            "p10": 2.0,
-            "bad_share": 0.21,
-            "baseline_mean": 4.12,
-            "delta": -0.51,
-            "delta_ci": [-0.66, -0.36],
-            "alert": True,
-            "slices": [],
-        },
+        StoredDriftReport(
+            window_start=now - timedelta(days=1),
+            window_end=now,
+            judge_version="judge@abc",
+            alert=True,
+            body=drift_body,
+        ),
         [],
     )
+    comparison_body = {
+        "comparison_id": "cmp-1",
+        "dataset_id": "golden@abc",
+        "run_a": "r-a",
+        "run_b": "r-b",
+        "keys_a": {"prompt_version": "support-v3"},
+        "keys_b": {"prompt_version": "support-v4"},
+        "metric": "pass",
+        "n_pairs": 28,
+        "delta": -0.071,
+        "ci": [-0.2, 0.06],
+        "p_value": 0.41,
+        "verdict": "no significant difference",
+    }
     store.reports.add_comparison(
-        {
-            "comparison_id": "cmp-1",
-            "dataset_id": "golden@abc",
-            "run_a": "r-a",
-            "run_b": "r-b",
-            "keys_a": {"prompt_version": "support-v3"},
-            "keys_b": {"prompt_version": "support-v4"},
-            "metric": "pass",
-            "n_pairs": 28,
-            "delta": -0.071,
-            "ci": [-0.2, 0.06],
-            "p_value": 0.41,
-            "verdict": "no significant difference",
-        }
+        StoredComparison(
+            comparison_id="cmp-1",
+            dataset_id="golden@abc",
+            run_a="r-a",
+            run_b="r-b",
+            verdict="no significant difference",
+            body=comparison_body,
+        )
     )
 
 
@@ -154,7 +169,7 @@ def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
     runs = seeded.runs.find()
     assert len(runs) == 2 and all(run.run_id in html for run in runs)
     v3 = next(run for run in runs if run.keys["prompt_version"] == "support-v3")
-    lo, hi = v3.summary["pass_rate_ci"]
+    lo, hi = v3.summary.pass_rate_ci
     assert f"[{100 * lo:.1f}, {100 * hi:.1f}]" in html  # the pass rate's Wilson interval
     assert html.count("<circle") == 2  # one chart, a dot per run
     assert "[3.48, 3.74]" in html and "ALERT" in html and "[-0.66, -0.36]" in html

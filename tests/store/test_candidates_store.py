@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from evallock.errors import StoreError, UsageError
-from evallock.records import Candidate, CandidateEvent, Feedback, Trace
+from evallock.records import Candidate, CandidateEvent, Feedback, StoredDriftReport, Trace
 
 T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
 HOSTILE = "'; DROP TABLE candidates; -- <script>x</script> \x1b[31m返金 🧾"
@@ -88,11 +88,13 @@ def test_signals_of_each_kind_and_only_for_free_traces(store):
         ]
     )
     store.reports.add_drift_report(
-        {
-            "window": "2026-10-01T00:00:00Z..2026-10-05T00:00:00Z",
-            "judge_version": "j",
-            "alert": False,
-        },
+        StoredDriftReport(
+            window_start=datetime(2026, 10, 1, tzinfo=UTC),
+            window_end=datetime(2026, 10, 5, tzinfo=UTC),
+            judge_version="j",
+            alert=False,
+            body={},
+        ),
         [(tid(5), 1, "wrong policy"), (tid(1), 5, "fine")],
     )
     thumbs = store.candidates.signals(["thumbs-down"])
@@ -239,11 +241,15 @@ def test_trace_slices_count_each_trace_once(store):
         ]
     )
     store.feedback.add([down(1), down(101, trace_id=tid(1)), down(3, rating="up", score=1.0)])
-    window = {"window": "2026-10-01T00:00:00Z..2026-10-05T00:00:00Z", "judge_version": "j"}
-    store.reports.add_drift_report({**window, "alert": False}, [(tid(1), 2, ""), (tid(3), 4, "")])
-    store.reports.add_drift_report(
-        {**window, "alert": False}, [(tid(1), 4, ""), (tid(2), None, "err")]
+    window = StoredDriftReport(
+        window_start=datetime(2026, 10, 1, tzinfo=UTC),
+        window_end=datetime(2026, 10, 5, tzinfo=UTC),
+        judge_version="j",
+        alert=False,
+        body={},
     )
+    store.reports.add_drift_report(window, [(tid(1), 2, ""), (tid(3), 4, "")])
+    store.reports.add_drift_report(window, [(tid(1), 4, ""), (tid(2), None, "err")])
     found = {s.slice.values: s for s in store.traces.slices(["prompt_version", "customer_tier"])}
     assert all(s.slice.keys == ("prompt_version", "customer_tier") for s in found.values())
     assert set(found) == {("v4", "enterprise"), ("v3", "enterprise"), ("v4", None)}
@@ -264,11 +270,13 @@ def test_complaint_traces_are_thumbs_downs_or_bad_judge_scores(store):
     store.traces.add([trace(1), trace(2), trace(3)])
     store.feedback.add([down(1), down(101, trace_id=tid(1))])
     store.reports.add_drift_report(
-        {
-            "window": "2026-10-01T00:00:00Z..2026-10-05T00:00:00Z",
-            "judge_version": "j",
-            "alert": True,
-        },
+        StoredDriftReport(
+            window_start=datetime(2026, 10, 1, tzinfo=UTC),
+            window_end=datetime(2026, 10, 5, tzinfo=UTC),
+            judge_version="j",
+            alert=True,
+            body={},
+        ),
         [(tid(2), 1, "bad"), (tid(3), 4, "ok")],
     )
     found = store.traces.complaints()

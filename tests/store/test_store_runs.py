@@ -7,11 +7,59 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from evallock.errors import StoreError
+from evallock.records import RunStats, RunSummary
 
 T0 = datetime(2026, 10, 4, 9, 0, tzinfo=UTC)
 
 HOSTILE = '\'; DROP TABLE runs; -- <script>alert(1)</script> "quoted" \\ back\\slash'
 UNICODE = "Rückerstattung 返金 возврат 🧾 \u200b zero-width, NUL-free"
+
+
+SUMMARY = RunSummary(
+    n=3,
+    passed=2,
+    failed=1,
+    errored=0,
+    pass_rate=2 / 3,
+    pass_rate_ci=(0.2077, 0.9385),
+    locks_failed=("refund-017",),
+    reasons=(f"lock case failed: refund-017 {UNICODE}",),
+    warnings=("3 cases are too few",),
+    stats=RunStats(asked=3, retries=1, seconds=0.25),
+)
+
+
+def test_a_summary_round_trips_typed_and_old_rows_still_read(store, make_run):
+    """The summary column holds RunSummary.to_json(); rows written before it was typed
+    (no warnings, fewer stats) read back with defaults; an empty one reads as None."""
+    store.runs.create(make_run("typed"))
+    store.runs.finish(
+        "typed",
+        status="complete",
+        verdict="fail",
+        summary=SUMMARY,
+        baseline_run_id=None,
+        finished_at=T0,
+    )
+    assert store.runs.get("typed").summary == SUMMARY
+    old = {
+        "n": 2,
+        "passed": 1,
+        "failed": 1,
+        "errored": 0,
+        "pass_rate": 0.5,
+        "pass_rate_ci": [0.09, 0.91],
+        "locks_failed": [],
+        "new_failures": ["c1"],
+        "flaky": [],
+        "reasons": ["1 new failure(s)"],
+        "stats": {"asked": 2, "retries": 0, "seconds": 0.1},
+    }
+    read = RunSummary.from_json(old)
+    assert read is not None and read.new_failures == ("c1",) and read.warnings == ()
+    assert read.pass_rate_ci == (0.09, 0.91) and read.stats.asked == 2
+    assert RunSummary.from_json({}) is None and RunSummary.from_json(None) is None
+    assert RunSummary.from_json(read.to_json()) == read
 
 
 def test_run_round_trips_with_keys_settings_and_hostile_text(store, make_run):
@@ -65,7 +113,7 @@ def test_finish_run_sets_the_outcome(store, make_run):
         "r1",
         status="complete",
         verdict="fail",
-        summary={"n": 3, "pass_rate": 2 / 3, "locks_failed": ["refund-017"], "note": UNICODE},
+        summary=SUMMARY,
         baseline_run_id="base",
         finished_at=finished,
     )
@@ -73,12 +121,7 @@ def test_finish_run_sets_the_outcome(store, make_run):
     got = store.runs.get("r1")
     assert got.status == "complete"
     assert got.verdict == "fail"
-    assert got.summary == {
-        "n": 3,
-        "pass_rate": 2 / 3,
-        "locks_failed": ["refund-017"],
-        "note": UNICODE,
-    }
+    assert got.summary == SUMMARY
     assert got.baseline_run_id == "base"
     assert got.finished_at == finished
     assert got.keys == make_run().keys
@@ -90,7 +133,7 @@ def test_finish_run_of_unknown_run_raises(store):
             "ghost",
             status="complete",
             verdict="pass",
-            summary={},
+            summary=None,
             baseline_run_id=None,
             finished_at=T0,
         )
@@ -101,7 +144,7 @@ def test_finish_run_rejects_unknown_status_or_verdict(store, make_run, status, v
     store.runs.create(make_run())
     with pytest.raises(ValueError, match="expected"):
         store.runs.finish(
-            "r1", status=status, verdict=verdict, summary={}, baseline_run_id=None, finished_at=T0
+            "r1", status=status, verdict=verdict, summary=None, baseline_run_id=None, finished_at=T0
         )
 
 
@@ -115,7 +158,7 @@ def test_list_runs_newest_first_with_filters_and_limit(store, make_run):
             )
         )
     store.runs.finish(
-        "r0", status="complete", verdict="pass", summary={}, baseline_run_id=None, finished_at=T0
+        "r0", status="complete", verdict="pass", summary=None, baseline_run_id=None, finished_at=T0
     )
 
     assert [r.run_id for r in store.runs.find()] == ["r3", "r2", "r1", "r0"]
@@ -131,7 +174,7 @@ def _finish(store, run_id, verdict, status="complete"):
         run_id,
         status=status,
         verdict=verdict,
-        summary={"v": verdict},
+        summary=None,
         baseline_run_id=None,
         finished_at=T0 + timedelta(days=1),
     )

@@ -219,7 +219,7 @@ async def _compare_variants(
             pairwise = await _judge_pairs(
                 request, dataset, records_a, records_b, session.judge, store
             )
-        finished = [session.finish(run, summary={"ab": comparison_id}) for run in runs]
+        finished = [session.finish(run) for run in runs]  # run ids carry the comparison id
     return _analyse(
         request, dataset, comparison_id, finished[0], finished[1], records_a, records_b, pairwise
     )

@@ -156,7 +156,7 @@ class OfflineOnline:
 def _ci(interval: Interval | None) -> list[float] | None:
     if interval is None or not (math.isfinite(interval.lo) and math.isfinite(interval.hi)):
         return None
-    return [interval.lo, interval.hi]
+    return interval.to_json()
 
 
 def _side(side: OfflineSide | OnlineSide | SliceChange | None, intervals: Iterable[str]) -> Any:

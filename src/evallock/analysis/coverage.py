@@ -208,7 +208,7 @@ def coverage_to_dict(report: CoverageReport) -> dict[str, Any]:
                 "bad_judge": s.bad_judge,
                 "traces": s.traces,
                 "complaint_rate": s.complaint_rate,
-                "complaint_ci": [s.complaint_ci.lo, s.complaint_ci.hi],
+                "complaint_ci": s.complaint_ci.to_json(),
                 "golden_cases": list(s.golden_cases),
                 "blind_spot": s.blind_spot,
                 "top_complaint": {

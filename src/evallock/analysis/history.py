@@ -169,12 +169,12 @@ def history_rows(points: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
                 "n": point.n,
                 "passed": point.passed,
                 "pass_rate": point.pass_rate,
-                "pass_rate_ci": [point.interval.lo, point.interval.hi],
+                "pass_rate_ci": point.interval.to_json(),
                 "delta": None
                 if delta is None
                 else {
                     "delta": delta.delta,
-                    "ci": [delta.interval.lo, delta.interval.hi],
+                    "ci": delta.interval.to_json(),
                     "p_value": delta.p_value,
                     "test": delta.test,
                     "n_shared": delta.n_shared,

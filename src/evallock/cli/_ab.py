@@ -211,6 +211,16 @@ def ab(
 
 def _save(store: Store, outcome: ABOutcome) -> None:
     """Store the comparison (the dashboard and ``/api/comparisons`` list it)."""
+    from evallock.records import StoredComparison
     from evallock.report.ab import ab_report
 
-    store.reports.add_comparison(ab_report(outcome))
+    store.reports.add_comparison(
+        StoredComparison(
+            comparison_id=outcome.comparison_id,
+            dataset_id=outcome.dataset.dataset_id,
+            run_a=outcome.run_a.run_id,
+            run_b=outcome.run_b.run_id,
+            verdict=outcome.overall.verdict,
+            body=ab_report(outcome),
+        )
+    )

@@ -21,6 +21,7 @@ from evallock.drift._window import Window, parse_range, parse_window
 from evallock.errors import ConfigError, UsageError
 from evallock.graders import DRIFT_RUBRIC, judge_version
 from evallock.keys import TASK_KEYS
+from evallock.records import StoredDriftReport
 from evallock.runner import BatchWriter, RetryingJudge, RetryPolicy, StoreCache
 from evallock.session import JudgeSpec, make_judge
 from evallock.store import Store
@@ -327,5 +328,11 @@ def _save(
     scores: list[TraceScore],
     embedding: EmbeddingDrift | None,
 ) -> str:
-    data = drift_report(report, inputs, embedding)
-    return store.reports.add_drift_report(data, [(s.trace_id, s.score, s.reason) for s in scores])
+    stored = StoredDriftReport(
+        window_start=report.window.start,
+        window_end=report.window.end,
+        judge_version=report.judge_version,
+        alert=report.alert,
+        body=drift_report(report, inputs, embedding),
+    )
+    return store.reports.add_drift_report(stored, [(s.trace_id, s.score, s.reason) for s in scores])

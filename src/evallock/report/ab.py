@@ -20,7 +20,7 @@ def _analysis(analysis: PairedAnalysis) -> dict[str, Any]:
         "n_pairs": analysis.n_pairs,
         "metric": analysis.metric,
         "delta": analysis.delta,
-        "ci": [analysis.ci.lo, analysis.ci.hi],
+        "ci": analysis.ci.to_json(),
         "lower_bound": analysis.lower,
         "upper_bound": analysis.upper,
         "p_value": analysis.p_value,
@@ -31,7 +31,7 @@ def _analysis(analysis: PairedAnalysis) -> dict[str, Any]:
     }
     for side in ("a", "b"):
         arm = getattr(analysis, side)
-        out[side] = None if arm is None else {"mean": arm.mean, "ci": [arm.ci.lo, arm.ci.hi]}
+        out[side] = None if arm is None else {"mean": arm.mean, "ci": arm.ci.to_json()}
     return out
 
 
@@ -76,7 +76,7 @@ def ab_report(outcome: ABOutcome) -> dict[str, Any]:
                 "keys": s.slice.as_dict(),
                 "n_pairs": s.n_pairs,
                 "delta": s.analysis.delta if s.analysis else None,
-                "ci": [s.analysis.ci.lo, s.analysis.ci.hi] if s.analysis else None,
+                "ci": s.analysis.ci.to_json() if s.analysis else None,
                 "p_value": s.analysis.p_value if s.analysis else None,
                 "p_adjusted": s.p_holm,
                 "p_holm": s.p_holm,

@@ -31,7 +31,7 @@ def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
         "failed": gate.failed,
         "errored": gate.errored,
         "pass_rate": gate.pass_rate,
-        "pass_rate_ci": [gate.pass_rate_ci.lo, gate.pass_rate_ci.hi],
+        "pass_rate_ci": gate.pass_rate_ci.to_json(),
         "pass_rate_ci_method": gate.pass_rate_ci.method,
         "locks_failed": list(gate.locks_failed),
         "new_failures": list(gate.new_failures),

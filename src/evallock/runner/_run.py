@@ -31,7 +31,7 @@ from evallock.graders import (
 )
 from evallock.keys import merge_keys
 from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
-from evallock.records import Case, Completion, EvalRecord, Grade
+from evallock.records import Case, Completion, EvalRecord, Grade, RunStats
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._results import blocks
 from evallock.runner._retry import RetryPolicy, call_with_retry
@@ -94,27 +94,6 @@ class RunOptions:
             raise ConfigError(f"retries must be within 0–{MAX_RETRIES}, got {self.retry.retries}")
         if not (math.isfinite(self.timeout) and self.timeout > 0):
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout}")
-
-
-@dataclass(kw_only=True, slots=True)
-class RunStats:
-    """What happened while running, for the report's footer."""
-
-    asked: int = 0
-    """Trials answered by the target (cache hits included)."""
-    target_errors: int = 0
-    """Trials whose target request failed after retries."""
-    judge_errors: int = 0
-    """Trials whose judge reply could not be used (counted, never dropped)."""
-    cache_hits: int = 0
-    """Target answers reused from the cache."""
-    judge_cache_hits: int = 0
-    """Judge verdicts reused from the cache."""
-    retries: int = 0
-    """Extra attempts spent on retryable target failures, whether the call then
-    succeeded or failed in the end."""
-    seconds: float = 0.0
-    """Wall time of the run."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -106,8 +106,8 @@ def gather(store: Store, *, now: datetime | None = None) -> Dashboard:
 
 
 def _run_row(run: Run) -> dict[str, Any]:
-    summary = run.summary or {}
-    ci = summary.get("pass_rate_ci") or [None, None]
+    summary = run.summary
+    ci = summary.pass_rate_ci if summary is not None else (None, None)
     return {
         "run_id": run.run_id,
         "started": run.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
@@ -117,15 +117,15 @@ def _run_row(run: Run) -> dict[str, Any]:
         "model_version": run.keys.get("model_version", ""),
         "status": run.status,
         "verdict": run.verdict,
-        "n": summary.get("n"),
-        "passed": summary.get("passed"),
-        "pass_rate": summary.get("pass_rate"),
+        "n": summary.n if summary else None,
+        "passed": summary.passed if summary else None,
+        "pass_rate": summary.pass_rate if summary else None,
         "ci_lo": ci[0],
         "ci_hi": ci[1],
-        "locks_failed": len(summary.get("locks_failed") or ()),
-        "new_failures": len(summary.get("new_failures") or ()),
-        "flaky": len(summary.get("flaky") or ()),
-        "errored": summary.get("errored"),
+        "locks_failed": len(summary.locks_failed) if summary else 0,
+        "new_failures": len(summary.new_failures) if summary else 0,
+        "flaky": len(summary.flaky) if summary else 0,
+        "errored": summary.errored if summary else None,
     }
 
 
@@ -133,8 +133,7 @@ def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
     """Per dataset and target, the complete runs oldest first, placed on a small chart."""
     series: dict[str, list[Run]] = {}
     for run in reversed(runs):  # runs come newest first
-        summary = run.summary or {}
-        if run.status != "complete" or summary.get("pass_rate") is None:
+        if run.status != "complete" or run.summary is None:
             continue
         series.setdefault(f"{run.dataset_name} · {run.target_id}", []).append(run)
     charts = []
@@ -143,19 +142,20 @@ def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
         points = []
         for index, run in enumerate(members):
             summary = run.summary
-            lo, hi = summary.get("pass_rate_ci") or [summary["pass_rate"]] * 2
+            assert summary is not None  # kept above
+            lo, hi = summary.pass_rate_ci
             prompt = run.keys.get("prompt_version", "")
             points.append(
                 RunPoint(
                     run_id=run.run_id,
                     x=_PAD + index * step,
-                    y=_y(summary["pass_rate"]),
+                    y=_y(summary.pass_rate),
                     y_lo=_y(lo),
                     y_hi=_y(hi),
                     verdict=run.verdict,
                     label=(
-                        f"{run.run_id} {prompt}: {summary['pass_rate']:.1%}"
-                        f" [{lo:.1%}, {hi:.1%}] n={summary.get('n')}"
+                        f"{run.run_id} {prompt}: {summary.pass_rate:.1%}"
+                        f" [{lo:.1%}, {hi:.1%}] n={summary.n}"
                     ),
                 )
             )

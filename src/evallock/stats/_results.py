@@ -28,6 +28,10 @@ class Interval:
         """Whether ``value`` lies in the closed interval."""
         return self.lo <= value <= self.hi
 
+    def to_json(self) -> list[float]:
+        """``[lo, hi]``: how every report and stored record writes an interval."""
+        return [self.lo, self.hi]
+
     @property
     def width(self) -> float:
         """``hi - lo`` (infinite for a one-sided bound on an unbounded scale)."""

@@ -14,7 +14,7 @@ from typing import Any, cast
 from sqlalchemy.engine import Row
 
 from evallock.keys import split_keys
-from evallock.records import EvalRecord, Grade, Run, RunStatus
+from evallock.records import EvalRecord, Grade, Run, RunStatus, RunSummary
 from evallock.store._schema import RECORD_KEY_COLUMNS, RUN_KEY_COLUMNS
 
 __all__ = [
@@ -94,7 +94,7 @@ def run_to_row(run: Run) -> dict[str, Any]:
         verdict=run.verdict,
         baseline_run_id=run.baseline_run_id,
         settings=run.settings,
-        summary=run.summary,
+        summary=run.summary.to_json() if run.summary is not None else {},
     )
     return row
 
@@ -113,7 +113,7 @@ def run_from_row(row: Row[Any]) -> Run:
         status=cast(RunStatus, m["status"]),
         finished_at=m["finished_at"],
         verdict=m["verdict"],
-        summary=m["summary"],
+        summary=RunSummary.from_json(m["summary"]),
         baseline_run_id=m["baseline_run_id"],
     )
 

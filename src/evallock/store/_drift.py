@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from evallock.keys import SHARED_KEYS
-from evallock.records import Trace
+from evallock.records import StoredComparison, StoredDriftReport, Trace
 from evallock.store._schema import comparisons, drift_reports, drift_samples, traces
 from evallock.store._traces import _trace_from_row
 
@@ -79,21 +79,20 @@ def count_traces_by(
 
 
 def add_drift_report(
-    conn: Connection, report: dict[str, Any], samples: Sequence[tuple[str, int | None, str]]
+    conn: Connection, report: StoredDriftReport, samples: Sequence[tuple[str, int | None, str]]
 ) -> str:
     """Store a drift report and its judged sample in one transaction; returns its id."""
     report_id = f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-    start, _, end = str(report["window"]).partition("..")
     conn.execute(
         drift_reports.insert(),
         {
             "report_id": report_id,
             "created_at": datetime.now(UTC),
-            "window_start": _instant(start),
-            "window_end": _instant(end),
-            "judge_version": report["judge_version"],
-            "alert": bool(report["alert"]),
-            "report": orjson.dumps(report).decode(),
+            "window_start": report.window_start,
+            "window_end": report.window_end,
+            "judge_version": report.judge_version,
+            "alert": report.alert,
+            "report": orjson.dumps(report.body).decode(),
         },
     )
     if samples:
@@ -105,10 +104,6 @@ def add_drift_report(
             ],
         )
     return report_id
-
-
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
@@ -124,22 +119,21 @@ def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[dict[str, A
     ]
 
 
-def add_comparison(conn: Connection, report: dict[str, Any]) -> str:
-    """Store an A/B comparison report (the JSON of ``evallock ab``)."""
-    comparison_id = str(report["comparison_id"])
+def add_comparison(conn: Connection, report: StoredComparison) -> str:
+    """Store an A/B comparison (its columns, and the JSON of ``evallock ab``)."""
     conn.execute(
         comparisons.insert(),
         {
-            "comparison_id": comparison_id,
+            "comparison_id": report.comparison_id,
             "created_at": datetime.now(UTC),
-            "dataset_id": report["dataset_id"],
-            "run_a": report["run_a"],
-            "run_b": report["run_b"],
-            "verdict": report["verdict"],
-            "report": orjson.dumps(report).decode(),
+            "dataset_id": report.dataset_id,
+            "run_a": report.run_a,
+            "run_b": report.run_b,
+            "verdict": report.verdict,
+            "report": orjson.dumps(report.body).decode(),
         },
     )
-    return comparison_id
+    return report.comparison_id
 
 
 def list_comparisons(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:

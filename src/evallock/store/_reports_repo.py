@@ -1,8 +1,10 @@
 """The report repository (``store.reports``): drift reports with their samples, A/B comparisons.
 
-Reports are stored as the JSON the commands print and read back newest first
-(the statements are in ``_drift.py``); a drift report's judged sample is kept
-beside it, where candidate signals find low judge scores.
+Each report is a typed record (the columns the store indexes: window, judge
+version, alert; or dataset, runs, verdict) with the JSON the command printed as
+its body, read back newest first (the statements are in ``_drift.py``); a drift
+report's judged sample is kept beside it, where candidate signals find low judge
+scores.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from evallock.records import StoredComparison, StoredDriftReport
 from evallock.store import _drift
 from evallock.store._database import Database
 
@@ -24,7 +27,7 @@ class ReportRepository:
         self._db = db
 
     def add_drift_report(
-        self, report: dict[str, Any], samples: Sequence[tuple[str, int | None, str]]
+        self, report: StoredDriftReport, samples: Sequence[tuple[str, int | None, str]]
     ) -> str:
         """Store a drift report with its judged sample ``(trace_id, score, reason)``; its id."""
         with self._db.write("cannot store the drift report") as conn:
@@ -35,7 +38,7 @@ class ReportRepository:
         with self._db.read("cannot read drift reports") as conn:
             return _drift.list_drift_reports(conn, limit=limit)
 
-    def add_comparison(self, report: dict[str, Any]) -> str:
+    def add_comparison(self, report: StoredComparison) -> str:
         """Store an A/B comparison (the JSON report of ``evallock ab``); its id."""
         with self._db.write("cannot store the comparison") as conn:
             return _drift.add_comparison(conn, report)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, get_args
+from typing import get_args
 
 from sqlalchemy.exc import IntegrityError
 
 from evallock.errors import StoreError
-from evallock.records import EvalRecord, Run, RunStatus
+from evallock.records import EvalRecord, Run, RunStatus, RunSummary
 from evallock.store import _runs
 from evallock.store._codec import RecordKeyColumns, record_from_row, record_to_row, run_to_row
 from evallock.store._database import Database
@@ -53,7 +53,7 @@ class RunRepository:
         *,
         status: str,
         verdict: str | None,
-        summary: dict[str, Any],
+        summary: RunSummary | None,
         baseline_run_id: str | None,
         finished_at: datetime,
     ) -> None:
@@ -72,7 +72,7 @@ class RunRepository:
         values = {
             "status": status,
             "verdict": verdict,
-            "summary": summary,
+            "summary": summary.to_json() if summary is not None else {},
             "baseline_run_id": baseline_run_id,
             "finished_at": finished_at,
         }

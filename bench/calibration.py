@@ -25,12 +25,17 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Literal
 
 import numpy as np
 
 from evallock import stats
+from evallock.drift._report import build_report
+from evallock.drift._scores import DriftBaseline, TraceScore
+from evallock.drift._window import Window
+from evallock.gate import separation
 from evallock.stats.arl import one_sided_cusum_arl
 
 Relation = Literal["=", "<=", ">=", "info"]
@@ -597,6 +602,154 @@ def slice_family(size: float, seed: int) -> list[Row]:
         _rate_row("Holm floor wins, 10 null slices: FWER", 0.05, holm, sims, "<=", 0.01),
         _rate_row("unadjusted floor wins, 10 null slices", 0.05, raw, sims, "info"),
     ]
+
+
+# --- use sites: the drift report and the gate ----------------------------------------------
+
+_TIER_SCORES = {  # P(score = 1..5) per tier: enterprise is inherently lower, nothing drifts
+    "consumer": [0.03, 0.07, 0.15, 0.35, 0.40],
+    "enterprise": [0.10, 0.15, 0.25, 0.30, 0.20],
+}
+_TIER_SHARE = {"consumer": 0.8, "enterprise": 0.2}
+
+
+def _judged(
+    rng: np.random.Generator, n: int, start: datetime, days: int, oversample: bool
+) -> list[TraceScore]:
+    """A judged sample of drift-free traffic: tier by share (or half and half), scores by tier."""
+    share = 0.5 if oversample else _TIER_SHARE["enterprise"]
+    enterprise = rng.random(n) < share
+    scores = np.where(
+        enterprise,
+        rng.choice(5, size=n, p=_TIER_SCORES["enterprise"]),
+        rng.choice(5, size=n, p=_TIER_SCORES["consumer"]),
+    )
+    seconds = rng.uniform(0, days * 86400, size=n)
+    out = []
+    for i in range(n):
+        tier = "enterprise" if enterprise[i] else "consumer"
+        out.append(
+            TraceScore(
+                trace_id=f"{i:032x}",
+                timestamp=start + timedelta(seconds=float(seconds[i])),
+                score=int(scores[i]) + 1,
+                stratum=tier,
+                keys={"customer_tier": tier},
+            )
+        )
+    return out
+
+
+def _drift_alert(
+    rng: np.random.Generator, *, by: bool, stratify: bool, days: int = 7, n: int = 200
+) -> bool:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    base_scores = _judged(rng, 200, t0, 7, oversample=stratify)
+    mix = {k: round(v * 10_000) for k, v in _TIER_SHARE.items()} if stratify else None
+    baseline = DriftBaseline(
+        mean=float(np.mean([s.score for s in base_scores])),
+        source="window",
+        scores=base_scores,
+        stratum_sizes=mix,
+    )
+    start = t0 + timedelta(days=7)
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=days)),
+        available=10_000,
+        scores=_judged(rng, n, start, days, oversample=stratify),
+        baseline=baseline,
+        judge_version="j",
+        by=("customer_tier",) if by else (),
+        stratum_sizes=mix,
+        detectors=False,  # signals only: the alert does not use them
+    )
+    return report.alert
+
+
+@check("drift report false alarms (200-trace baseline)")
+def drift_false_alarms(size: float, seed: int) -> list[Row]:
+    """A drift report on drift-free traffic alerts at most its alpha (0.05), per report."""
+    rows = []
+    sims = _sims(2000, size)
+    for label, by, stratify in (
+        ("plain", False, False),
+        ("--by customer_tier", True, False),
+        ("--stratify-by customer_tier (oversampled)", False, True),
+        ("--by and --stratify-by", True, True),
+    ):
+        rng = np.random.default_rng([seed, 20, by, stratify])
+        hits = sum(_drift_alert(rng, by=by, stratify=stratify) for _ in range(sims))
+        rows.append(_rate_row(f"drift 7-day report, {label}: alert rate", 0.05, hits, sims, "<="))
+    return rows
+
+
+@check("drift false alarms per month of daily checks")
+def drift_month(size: float, seed: int) -> list[Row]:
+    """30 daily 1-day reports against one 200-trace baseline: P(any alert in the month)."""
+    rng = np.random.default_rng([seed, 21])
+    months = _sims(200, size, least=40)
+    hits = 0
+    for _ in range(months):
+        t0 = datetime(2026, 11, 1, tzinfo=UTC)
+        base_scores = _judged(rng, 200, t0, 7, oversample=False)
+        baseline = DriftBaseline(
+            mean=float(np.mean([s.score for s in base_scores])), source="window", scores=base_scores
+        )
+        alerted = False
+        for d in range(30):
+            start = t0 + timedelta(days=7 + d)
+            report = build_report(
+                window=Window(start=start, end=start + timedelta(days=1)),
+                available=1000,
+                scores=_judged(rng, 60, start, 1, oversample=False),
+                baseline=baseline,
+                judge_version="j",
+                detectors=False,
+            )
+            alerted = alerted or report.alert
+        hits += alerted
+    independent = 1 - (1 - 0.05) ** 30
+    return [
+        _rate_row(
+            "30 daily reports (alpha 0.05 each): any alert in the month",
+            independent,
+            hits,
+            months,
+            "<=",
+        )
+    ]
+
+
+@check("gate: point rule error at n=28 vs the stated separation")
+def gate_separation(size: float, seed: int) -> list[Row]:
+    """The gate's note states exact binomial error rates; simulated verdicts agree."""
+    rng = np.random.default_rng([seed, 22])
+    sims = _sims(4000, size)
+    stated = separation(28, 0.9)
+    assert stated is not None
+    rows = []
+    for label, rate, nominal in (
+        ("a 85% service passes", 0.85, stated.bad_passes),
+        ("a 95% service fails", 0.95, stated.good_fails),
+    ):
+        passed = rng.binomial(28, rate, size=sims)
+        verdict_pass = passed >= math.ceil(0.9 * 28 - 1e-9)
+        hits = int(np.sum(verdict_pass if rate < 0.9 else ~verdict_pass))
+        rows.append(_rate_row(f"gate n=28 min 0.9: {label}", nominal, hits, sims, "="))
+    lb = separation(28, 0.9, gate_on="lower-bound")
+    assert lb is not None
+    need = next(k for k in range(29) if stats.wilson_interval(k, 28, 0.95, side="lower").lo >= 0.9)
+    passed = rng.binomial(28, 0.85, size=sims)
+    rows.append(
+        _rate_row(
+            "gate n=28 lower-bound rule: a 85% service passes",
+            lb.bad_passes,
+            int(np.sum(passed >= need)),
+            sims,
+            "=",
+        )
+    )
+    return rows
 
 
 # --- running -----------------------------------------------------------------------------

@@ -102,6 +102,7 @@ def test_judge_down_is_an_infra_error(sqlite_store, closed_port) -> None:
                 day(8),
                 baseline=4.0,
                 baseline_window=None,
+                by=(),
             ),
             sqlite_store,
         )
@@ -119,7 +120,7 @@ def test_judge_nonsense_is_counted_and_marks_the_report_untrustworthy(
     ]
     sqlite_store.traces.add(garbled)
     report = run_drift(
-        request(fake_service.base_url, day(7), day(8), baseline=4.0, baseline_window=None),
+        request(fake_service.base_url, day(7), day(8), baseline=4.0, baseline_window=None, by=()),
         sqlite_store,
     ).report
     assert report.judge_errors > 0 and not report.trustworthy
@@ -135,6 +136,7 @@ def test_baseline_number_and_detectors_print_their_arl0(sqlite_store, fake_servi
             day(14),
             baseline=4.6,
             baseline_window=None,
+            by=(),
             sample=400,
             batch=timedelta(days=1),
         ),
@@ -144,5 +146,9 @@ def test_baseline_number_and_detectors_print_their_arl0(sqlite_store, fake_servi
     names = {d.name: d for d in report.detectors}
     assert {"CUSUM", "EWMA"} <= set(names)
     assert 300 < names["CUSUM"].arl0 < 450
+    # a number baseline: the mean test is the only rule, with the whole alpha; the
+    # detectors are signals (notes), not part of it
+    assert report.rule_alpha == {"mean": 0.05}
+    assert any("CUSUM crossed its limit" in note for note in report.notes)
     assert len(report.batches) == 7
     assert names["CUSUM"].fired_at and min(names["CUSUM"].fired_at) >= day(11)[:10]

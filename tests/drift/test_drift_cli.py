@@ -147,6 +147,24 @@ def test_bad_flags_are_exit_2(cli, seeded, fake_service) -> None:
     )
     both = cli(*args(seeded, fake_service.base_url, day(7), day(8), "--baseline", "4.2"))
     assert both.code == 2 and "give one baseline" in both.err
+    sliced = cli(
+        "drift",
+        "--since",
+        day(7),
+        "--until",
+        day(8),
+        "--store",
+        seeded,
+        "--judge-base-url",
+        fake_service.base_url,
+        "--judge-model",
+        "judge",
+        "--baseline",
+        "4.2",
+        "--by",
+        "customer_tier",
+    )
+    assert sliced.code == 2 and "--baseline NUMBER with --by" in sliced.err, sliced.err
 
 
 def test_the_config_run_section_sets_the_judge_retries_and_a_flag_wins(

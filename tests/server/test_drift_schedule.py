@@ -20,7 +20,6 @@ def test_scheduled_drift_check_is_stored_and_listed(
     check = DriftRequest(
         sample=40,
         baseline=4.8,
-        by=("customer_tier",),
         judge=JudgeSpec(base_url=fake_service.base_url, model="judge"),
     )
     server = app_factory(drift_every_s=1.5, drift=check)

@@ -41,6 +41,9 @@ SIZE = {  # fraction of the full run's simulations: enough to catch a wrong form
     "baseline-aware mean shift": 0.2,
     "always-valid inference under continuous peeking": 0.1,
     "family-wise error of per-slice floor wins": 0.5,
+    "drift report false alarms (200-trace baseline)": 0.15,
+    "drift false alarms per month of daily checks": 0.2,
+    "gate: point rule error at n=28 vs the stated separation": 0.5,
 }
 
 

@@ -50,7 +50,7 @@ def drift(
     by: Annotated[
         str | None,
         typer.Option(
-            help="Per-slice reports, e.g. customer_tier,intent (BH-adjusted).", rich_help_panel=_W
+            help="Per-slice reports, e.g. customer_tier,intent (Holm-adjusted).", rich_help_panel=_W
         ),
     ] = None,
     baseline: Annotated[
@@ -75,11 +75,22 @@ def drift(
     batch: Annotated[
         str, typer.Option(help="Detector batch length (1d, 6h …).", rich_help_panel=_B)
     ] = "1d",
+    alpha: Annotated[
+        float,
+        typer.Option(
+            min=0.0001,
+            max=0.5,
+            help="The report's false-alarm rate: with nothing drifting, it alerts at most this"
+            " often (split among the mean test, the slices and the detectors).",
+            rich_help_panel=_B,
+        ),
+    ] = 0.05,
     arl0: Annotated[
         float,
         typer.Option(
             min=10,
-            help="Expected batches between false alarms of the detectors.",
+            help="Least expected batches between false alarms of the detectors (raised to"
+            " keep them within their share of --alpha).",
             rich_help_panel=_B,
         ),
     ] = 370.0,
@@ -176,6 +187,7 @@ def drift(
         baseline_window=baseline_window,
         baseline_run=run_id,
         alert_drop=alert_drop,
+        alpha=alpha,
         batch=batch_length,
         arl0=arl0,
         rubric=read_rubric(rubric),

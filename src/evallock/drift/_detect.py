@@ -1,9 +1,10 @@
 """Detectors over a window's batches: CUSUM and EWMA on means, Bernoulli CUSUM on bad scores.
 
-Each batch mean is standardised against the frozen baseline, ``z = (m − µ0) /
-(σ0 / √n)``, so batches of different sizes weigh fairly; the charts watch for
-downward shifts only and are tuned by ARL0, the expected number of batches
-between false alarms (370 ≈ a year of daily batches), which the report prints.
+Each batch mean is standardised against the baseline, ``z = (m − µ0) /
+sqrt(σ0²/n + σ0²/n0)``, so batches of different sizes weigh fairly and the
+error of a baseline mean estimated from n0 values counts (n0 = 0 for a number);
+the charts watch for downward shifts only and are tuned by ARL0, the expected
+number of batches between false alarms, which the report prints.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def run_detectors(
     baseline_sd: float,
     baseline_bad_share: float | None,
     arl0: float,
+    baseline_n: int = 0,
 ) -> tuple[list[BatchPoint], list[DetectorRun]]:
     """Group the judged scores into batches and run every detector over them."""
     buckets: dict[int, list[TraceScore]] = {}
@@ -86,7 +88,8 @@ def run_detectors(
         items = sorted(buckets[index], key=lambda s: s.timestamp)
         values = [float(s.score or 0) for s in items]
         mean = sum(values) / len(values)
-        z = (mean - baseline_mean) / (sd / math.sqrt(len(values)))
+        estimated = sd * sd / baseline_n if baseline_n else 0.0
+        z = (mean - baseline_mean) / math.sqrt(sd * sd / len(values) + estimated)
         start = window.start + index * batch
         fired: list[str] = []
         cusum.update(z)

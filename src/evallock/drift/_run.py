@@ -5,7 +5,7 @@ The library behind ``evallock drift`` and ``evallock serve --drift-every``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 import anyio
@@ -58,7 +58,7 @@ class DriftRequest:
     alert_drop: float = 0.2
     """Alert when the mean drops by more than this (and significantly)."""
     alpha: float = 0.05
-    """Level of the slice tests (BH-adjusted)."""
+    """The report's false-alarm rate (split among mean, slices and detectors)."""
     batch: timedelta = timedelta(days=1)
     """Batch length for the detectors."""
     arl0: float = 370.0
@@ -75,6 +75,25 @@ class DriftRequest:
     """Retries for the judge."""
     input_embeddings: bool = False
     """Also test the inputs themselves for drift (MMD on embeddings; the embeddings extra)."""
+
+    def __post_init__(self) -> None:
+        """Refuse what no report can do honestly (before anything is judged).
+
+        Raises:
+            UsageError: not exactly one baseline, or a number baseline with slices.
+        """
+        given = [x is not None for x in (self.baseline, self.baseline_window, self.baseline_run)]
+        if sum(given) != 1:
+            raise UsageError(
+                "give one baseline: --baseline NUMBER, --baseline-window T..T or"
+                " --baseline run:RUN_ID"
+            )
+        if self.baseline is not None and self.by:
+            raise UsageError(
+                "--baseline NUMBER with --by: one number is no baseline for each slice (a slice"
+                " that is inherently lower would alert on every run); give --baseline-window"
+                " T..T, whose judged sample gives each slice its own baseline"
+            )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -108,13 +127,6 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
             )
         if not embeddings_available():
             raise UsageError(EMBEDDINGS_MISSING.replace("similar", "--input-embeddings"))
-    given = [
-        x is not None for x in (request.baseline, request.baseline_window, request.baseline_run)
-    ]
-    if sum(given) != 1:
-        raise UsageError(
-            "give one baseline: --baseline NUMBER, --baseline-window T..T or --baseline run:RUN_ID"
-        )
     window = parse_window(request.since, request.until)
     rubric = request.rubric or DRIFT_RUBRIC
     model = request.judge.model or ""
@@ -257,6 +269,7 @@ async def _baseline(
             source=f"window {base}",
             scores=scores,
             judge_version=version,
+            stratum_sizes=sample.stratum_sizes if request.stratify_by else None,
         )
     return await _run_baseline(request, store, client, cache, rubric, version)
 
@@ -310,6 +323,8 @@ async def _run_baseline(
     scores = await judge_traces(
         traces, client=client, rubric=rubric, cache=cache, concurrency=request.concurrency
     )
+    # A case's trials are one observation (the case), not K independent traces.
+    scores = [replace(s, cluster=s.trace_id.rpartition("#")[0]) for s in scores]
     judged = [s.score for s in scores if s.score is not None]
     if not judged:
         raise UsageError(f"--baseline run:{run_id}: none of its answers could be judged")

@@ -30,6 +30,8 @@ class TraceScore:
     """The trace's keys (for slices)."""
     input: str = ""
     """The trace's input text (for input drift on embeddings)."""
+    cluster: str | None = None
+    """Scores of one cluster are one observation (a golden-set case's trials)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -44,3 +46,5 @@ class DriftBaseline:
     """The baseline window's judged sample (empty for a number)."""
     judge_version: str | None = None
     """The judge the baseline was scored with (None for a number)."""
+    stratum_sizes: dict[str, int] | None = None
+    """Traces per stratum in the baseline window (``--stratify-by``): its traffic mix."""

@@ -41,8 +41,20 @@ def print_drift(
     console.print(
         safe_text(f"baseline {report.baseline.mean:.2f} ({report.baseline.source}) · {delta}", 400)
     )
+    shares = ", ".join(f"{name} {value:.3g}" for name, value in report.rule_alpha.items())
+    stratified = (
+        f" · post-stratified, design effect {report.design_effect:.2f}"
+        if report.design_effect is not None
+        else ""
+    )
+    console.print(
+        Text(
+            f"false-alarm rate of this report ≤ {report.alpha:g} ({shares}){stratified}",
+            style="dim",
+        )
+    )
     if report.slices:
-        table = Table(title="slices (BH-adjusted)", title_justify="left")
+        table = Table(title="slices (Holm-adjusted)", title_justify="left")
         for column in ("slice", "n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):
             table.add_column(column)
         for s in report.slices:

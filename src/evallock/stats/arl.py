@@ -59,6 +59,7 @@ def _one_sided_cusum_arl(k: float, h: float, shift: float, states: int) -> float
     return _absorption_time(transitions, 0)
 
 
+@functools.lru_cache(maxsize=1024)
 def cusum_arl(*, k: float = 0.5, h: float, shift: float = 0.0, two_sided: bool = True) -> float:
     """Average run length of a standardized tabular CUSUM (Page 1954).
 
@@ -89,6 +90,7 @@ def cusum_arl(*, k: float = 0.5, h: float, shift: float = 0.0, two_sided: bool =
     return 1.0 / (1.0 / upper + 1.0 / lower)
 
 
+@functools.lru_cache(maxsize=1024)
 def ewma_arl(
     *, lam: float = 0.2, width: float, shift: float = 0.0, two_sided: bool = True
 ) -> float:
@@ -161,6 +163,7 @@ def _bernoulli_steps(p0: float, p1: float) -> _Steps:
     return _Steps(math.log(p1 / p0), math.log((1.0 - p1) / (1.0 - p0)))
 
 
+@functools.lru_cache(maxsize=1024)
 def bernoulli_cusum_arl(*, p0: float, p1: float, h: float, p: float | None = None) -> float:
     """Average run length of a Bernoulli CUSUM on a bad/good indicator.
 

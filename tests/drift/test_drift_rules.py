@@ -1,0 +1,119 @@
+"""The drift report's rules (issue 12): both sides post-stratified, trials as clusters,
+a number baseline refused with slices, one alpha for the report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from evallock.drift import DriftRequest
+from evallock.drift._report import build_report
+from evallock.drift._scores import DriftBaseline, TraceScore
+from evallock.drift._window import Window
+from evallock.errors import UsageError
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def scores(
+    per_tier: dict[str, list[int]], start: datetime, *, cluster: bool = False, trials: int = 1
+) -> list[TraceScore]:
+    out = []
+    for tier, values in per_tier.items():
+        for i, value in enumerate(values):
+            for trial in range(trials):
+                out.append(
+                    TraceScore(
+                        trace_id=f"{tier}-{i}#{trial}",
+                        timestamp=start + timedelta(minutes=i + 1),
+                        score=value,
+                        stratum=tier,
+                        keys={"customer_tier": tier},
+                        cluster=f"{tier}-{i}" if cluster else None,
+                    )
+                )
+    return out
+
+
+def test_both_sides_are_post_stratified_at_the_baselines_mix() -> None:
+    """Same quality per tier, enterprise over-sampled on both sides: no drop at all
+    (a weighted window against an unweighted baseline showed +0.1 here)."""
+    tiers = {
+        "consumer": [5, 4, 5, 4, 5, 4, 5, 4, 5, 4],
+        "enterprise": [2, 3, 2, 3, 2, 3, 2, 3, 2, 3],
+    }
+    mix = {"consumer": 9000, "enterprise": 1000}
+    base = scores(tiers, T0)
+    baseline = DriftBaseline(mean=3.5, source="window", scores=base, stratum_sizes=mix)
+    start = T0 + timedelta(days=7)
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=1)),
+        available=10_000,
+        scores=scores(tiers, start),
+        baseline=baseline,
+        judge_version="j",
+        stratum_sizes=mix,
+    )
+    assert report.delta == pytest.approx(0.0, abs=1e-12)
+    assert report.mean == pytest.approx(0.9 * 4.5 + 0.1 * 2.5)
+    assert report.design_effect is not None and report.design_effect > 1
+    assert not report.alert
+
+
+def test_a_runs_trials_count_once_per_case() -> None:
+    """Five identical trials of each case are one observation, not five."""
+    values = {"consumer": [5, 4, 3, 5, 4, 2, 5, 4, 3, 5]}
+    start = T0 + timedelta(days=7)
+    window = scores({"consumer": [4, 3, 4, 5, 3, 4, 2, 4, 5, 3, 4, 4]}, start)
+    reports = []
+    for trials, cluster in ((1, False), (5, True)):
+        base = scores(values, T0, cluster=cluster, trials=trials)
+        baseline = DriftBaseline(mean=4.0, source="run:x", scores=base)
+        reports.append(
+            build_report(
+                window=Window(start=start, end=start + timedelta(days=1)),
+                available=100,
+                scores=window,
+                baseline=baseline,
+                judge_version="j",
+                detectors=False,
+            )
+        )
+    one, clustered = reports
+    assert clustered.delta_ci is not None and one.delta_ci is not None
+    assert clustered.delta_ci.width == pytest.approx(one.delta_ci.width)
+
+
+def test_one_alpha_split_among_the_rules_the_report_runs() -> None:
+    start = T0 + timedelta(days=7)
+    base = scores({"consumer": [5, 4, 3, 5, 4, 2, 5, 4]}, T0)
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=1)),
+        available=100,
+        scores=scores({"consumer": [4, 3, 4, 5, 3, 4]}, start),
+        baseline=DriftBaseline(mean=4.0, source="window", scores=base),
+        judge_version="j",
+        by=("customer_tier",),
+        alpha=0.06,
+    )
+    assert report.rule_alpha == {"mean": 0.02, "bad share": 0.02, "slices": 0.02}
+    assert sum(report.rule_alpha.values()) == pytest.approx(report.alpha)
+
+
+def test_a_single_judged_trace_is_a_report_not_a_crash() -> None:
+    start = T0 + timedelta(days=7)
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=1)),
+        available=1,
+        scores=scores({"consumer": [2]}, start),
+        baseline=DriftBaseline(mean=4.0, source="number"),
+        judge_version="j",
+    )
+    assert report.n_samples == 1 and (report.mean_ci.lo, report.mean_ci.hi) == (1.0, 5.0)
+    assert not report.alert
+
+
+def test_a_number_baseline_with_slices_is_refused_with_the_reason() -> None:
+    with pytest.raises(UsageError, match="one number is no baseline for each slice"):
+        DriftRequest(baseline=4.2, by=("customer_tier",))

@@ -117,3 +117,43 @@ def test_a_single_judged_trace_is_a_report_not_a_crash() -> None:
 def test_a_number_baseline_with_slices_is_refused_with_the_reason() -> None:
     with pytest.raises(UsageError, match="one number is no baseline for each slice"):
         DriftRequest(baseline=4.2, by=("customer_tier",))
+
+
+def test_the_score_distribution_is_tested_against_a_judged_baseline() -> None:
+    from scipy.stats import chi2_contingency
+
+    from evallock.drift import drift_report
+
+    start = T0 + timedelta(days=7)
+    base_values = [5, 5, 4, 4, 4, 3, 3, 2, 1, 5, 4, 3]
+    now_values = [2, 2, 1, 3, 4, 5, 2, 1, 3, 3, 2, 4]
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=1)),
+        available=100,
+        scores=scores({"consumer": now_values}, start),
+        baseline=DriftBaseline(
+            mean=3.6, source="window", scores=scores({"consumer": base_values}, T0)
+        ),
+        judge_version="j",
+        detectors=False,
+    )
+    found = report.score_distribution
+    assert found is not None and found.details["df"] == 4
+    table = [
+        [base_values.count(k) for k in range(1, 6)],
+        [now_values.count(k) for k in range(1, 6)],
+    ]
+    expected = chi2_contingency(table, correction=False)
+    assert found.p_value == pytest.approx(expected.pvalue)
+    data = drift_report(report)
+    assert data["score_distribution"]["df"] == 4
+    assert data["rule_alpha"] == {"mean": 0.025, "bad share": 0.025}
+    number = build_report(
+        window=Window(start=start, end=start + timedelta(days=1)),
+        available=100,
+        scores=scores({"consumer": now_values}, start),
+        baseline=DriftBaseline(mean=3.6, source="number"),
+        judge_version="j",
+        detectors=False,
+    )
+    assert number.score_distribution is None

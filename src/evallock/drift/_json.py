@@ -51,6 +51,15 @@ def drift_report(
         "rule_alpha": report.rule_alpha,
         "p_value": report.p_value,
         "design_effect": report.design_effect,
+        "score_distribution": None
+        if report.score_distribution is None
+        else {
+            "test": report.score_distribution.method,
+            "statistic": report.score_distribution.statistic,
+            "df": report.score_distribution.details.get("df"),
+            "p_value": report.score_distribution.p_value,
+            "cramers_v": report.score_distribution.estimate,
+        },
         "reasons": report.reasons,
         "judge_version": report.judge_version,
         "notes": report.notes,

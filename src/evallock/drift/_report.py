@@ -39,7 +39,9 @@ from evallock.drift._window import Window
 from evallock.keys import Slice
 from evallock.stats import (
     Interval,
+    TestResult,
     adjust_holm,
+    chi_square_homogeneity_test,
     mean_estimate,
     mean_shift_test,
     post_stratified_mean,
@@ -136,6 +138,9 @@ class DriftReport:
     """One-sided p of "no drop" for the overall mean."""
     design_effect: float | None = None
     """Kish's design effect of the window's post-stratification (``--stratify-by``)."""
+    score_distribution: TestResult | None = None
+    """Chi-square homogeneity of the 1–5 score counts, window against a judged baseline
+    window (df reported; shown, not part of the alert)."""
 
 
 def _bad_share_rise(bad: int, n: int, base_values: Sequence[float]) -> tuple[float, float] | None:
@@ -406,6 +411,20 @@ def build_report(
         rule_alpha=rule_alpha,
         p_value=shift.p_value,
         design_effect=shift.deff,
+        score_distribution=_score_distribution(values, baseline),
+    )
+
+
+def _score_distribution(values: Sequence[float], baseline: DriftBaseline) -> TestResult | None:
+    """The 1–5 score counts of the window against the baseline window's (trace level only:
+    a golden-set run's trials are not independent draws)."""
+    base = [s.score for s in baseline.scores if s.score is not None and s.cluster is None]
+    if len(base) < 2 or len(values) < 2:
+        return None
+    scale = range(1, 6)
+    return chi_square_homogeneity_test(
+        [sum(1 for v in base if v == k) for k in scale],
+        [sum(1 for v in values if v == k) for k in scale],
     )
 
 

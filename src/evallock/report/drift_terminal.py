@@ -53,6 +53,16 @@ def print_drift(
             style="dim",
         )
     )
+    found = report.score_distribution
+    if found is not None:
+        console.print(
+            Text(
+                f"score distribution vs baseline: {found.method} χ² {found.statistic or 0:.2f},"
+                f" df {found.details.get('df')}, p {found.p_value:.3g} (shown, not part of the"
+                " alert)",
+                style="dim",
+            )
+        )
     if report.slices:
         table = Table(title="slices (Holm-adjusted)", title_justify="left")
         for column in ("slice", "n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):

@@ -203,6 +203,9 @@ def analyse_pairs(
         1 - 2 * alpha
     )  # a two-sided (1 − 2α) interval's ends are one-sided (1 − α) bounds
     details: dict[str, float | int | str] = {}
+    decided: tuple[Verdict, str] | None = None
+    interval: Interval | None = None
+    bounds: Interval | None = None
     if metric == "pass" and trials == 1:
         main = paired_difference(xa, xb, confidence=confidence)
         test = mcnemar_test(xa, xb, method="mid-p")
@@ -212,26 +215,13 @@ def analyse_pairs(
         verdict, note, lower, upper, method = _binary_verdict(
             only_a, only_b, n, alpha=alpha, min_effect=min_effect
         )
-        tango = _binary_interval(only_a, only_b, n, confidence=confidence, lower=lower, upper=upper)
-        p_value = test.p_value
-        name = f"{tango.method} interval; {test.method}; floor verdict: {method}"
-        return PairedAnalysis(
-            metric=metric,
-            n_pairs=n,
-            a=_arm(xa, metric, trials),
-            b=_arm(xb, metric, trials),
-            delta=main.estimate,
-            ci=tango,
-            lower=lower,
-            upper=upper,
-            p_value=p_value,
-            test=name,
-            verdict=verdict,
-            note=note,
-            details=details,
-            power=_power(xa, xb, metric, trials, alpha, min_effect) if with_power else None,
-            noise=None,
+        decided = verdict, note
+        interval = _binary_interval(
+            only_a, only_b, n, confidence=confidence, lower=lower, upper=upper
         )
+        p_value = test.p_value
+        name = f"{interval.method} interval; {test.method}; floor verdict: {method}"
+        bounds = Interval(lo=lower, hi=upper, confidence=1 - alpha, method=method)
     elif metric == "judge":
         main = paired_t_test(xa, xb, confidence=confidence)
         bounds = paired_t_test(xa, xb, confidence=bounds_confidence).interval
@@ -264,10 +254,13 @@ def analyse_pairs(
         bounds = paired_difference(xa, xb, confidence=bounds_confidence).interval
         p_value = main.p_value
         name = f"paired difference of per-case pass shares over {trials} trials (CLT)"
-    interval = main_interval if metric == "score" else main.interval
+    if metric == "score":
+        interval = main_interval
+    elif decided is None:
+        interval = main.interval
     assert interval is not None
     assert bounds is not None
-    verdict, note = decide(bounds.lo, bounds.hi, min_effect)
+    verdict, note = decided or decide(bounds.lo, bounds.hi, min_effect)
     return PairedAnalysis(
         metric=metric,
         n_pairs=n,

@@ -60,3 +60,27 @@ def test_proportion_difference_p_value_is_the_pooled_z_test() -> None:
     assert d.delta == pytest.approx(0.15)
     assert d.p_value == pytest.approx(2 * stats.norm.sf(z))
     assert d.interval.lo < 0.15 < d.interval.hi
+
+
+def test_shift_test_is_the_one_sample_t_against_a_number() -> None:
+    import statistics
+
+    from scipy.stats import ttest_1samp
+
+    from evallock.stats import estimate_interval, shift_test
+
+    values = [4.0, 3.0, 5.0, 4.0, 2.0, 4.0, 3.0, 5.0]
+    se = statistics.stdev(values) / len(values) ** 0.5
+    mean = statistics.fmean(values)
+    ours = shift_test(mean, se, 4.1, df=len(values) - 1, alternative="less")
+    theirs = ttest_1samp(values, 4.1, alternative="less")
+    assert ours.p_value == pytest.approx(theirs.pvalue)
+    assert ours.statistic == pytest.approx(theirs.statistic)
+    ci = ttest_1samp(values, 0.0).confidence_interval(0.95)
+    two = shift_test(mean, se, 0.0, df=len(values) - 1)
+    assert two.interval is not None
+    assert (two.interval.lo, two.interval.hi) == pytest.approx((ci.low, ci.high))
+    normal = estimate_interval(mean, se)
+    assert normal.hi - normal.lo == pytest.approx(2 * 1.959964 * se, rel=1e-6)
+    flat = shift_test(3.0, 0.0, 4.0, alternative="less")
+    assert flat.p_value == 0.0 and flat.interval is not None and flat.interval.lo == -1.0

@@ -28,11 +28,11 @@ keeping their state across reports is what would make it hold.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from evallock._lazy import lazy_module
 from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
 from evallock.drift._scores import BAD_SCORE, DriftBaseline, TraceScore
 from evallock.drift._window import Window
@@ -42,13 +42,13 @@ from evallock.stats import (
     TestResult,
     adjust_holm,
     chi_square_homogeneity_test,
+    estimate_interval,
     mean_estimate,
     mean_shift_test,
     post_stratified_mean,
+    shift_test,
     wilson_interval,
 )
-
-sps = lazy_module("scipy.stats")
 
 __all__ = ["DriftReport", "SliceDrift", "build_report"]
 
@@ -150,9 +150,9 @@ def _bad_share_rise(bad: int, n: int, base_values: Sequence[float]) -> tuple[flo
     pooled = (bad + base_bad) / (n + m)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
     rise = bad / n - base_bad / m
-    if se == 0:
-        return (rise, 0.0 if rise > 0 else 1.0) if rise else None
-    return rise, float(sps.norm.sf(rise / se))
+    if se == 0 and not rise:
+        return None
+    return rise, shift_test(rise, se, 0.0, alternative="greater").p_value
 
 
 def _cluster_values(scores: Sequence[TraceScore]) -> list[float]:
@@ -168,11 +168,6 @@ def _moments(values: Sequence[float]) -> tuple[int, float, float]:
     return len(values), sum(values), sum(v * v for v in values)
 
 
-def _var(values: Sequence[float]) -> float:
-    m = sum(values) / len(values)
-    return sum((v - m) ** 2 for v in values) / (len(values) - 1)
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class _Shift:
     mean: float
@@ -180,35 +175,7 @@ class _Shift:
     delta: float
     delta_ci: Interval | None
     p_value: float
-    deff: float | None
-
-
-def _normal_shift(mean: float, se_w: float, base: float, se_b: float, method: str) -> _Shift:
-    """A drop test from two estimates and their standard errors (normal)."""
-    norm = sps.norm
-    z975 = float(norm.ppf(0.975))
-    delta, se = mean - base, math.hypot(se_w, se_b)
-    mean_ci = Interval(lo=mean - z975 * se_w, hi=mean + z975 * se_w, confidence=0.95, method=method)
-    if se == 0:
-        point = Interval(lo=delta, hi=delta, confidence=0.95, method=method)
-        return _Shift(
-            mean=mean,
-            mean_ci=mean_ci,
-            delta=delta,
-            delta_ci=point,
-            p_value=0.0 if delta < 0 else 1.0,
-            deff=None,
-        )
-    return _Shift(
-        mean=mean,
-        mean_ci=mean_ci,
-        delta=delta,
-        delta_ci=Interval(
-            lo=delta - z975 * se, hi=delta + z975 * se, confidence=0.95, method=method
-        ),
-        p_value=float(norm.cdf(delta / se)),
-        deff=None,
-    )
+    deff: float | None = None
 
 
 def _shift(
@@ -219,34 +186,6 @@ def _shift(
     """The window's mean, its drop from the baseline, and the one-sided p of "no drop"."""
     values = [float(s.score) for s in judged if s.score is not None]
     base_values = _cluster_values(baseline.scores)
-    if stratum_sizes and len(stratum_sizes) > 1:
-        # Post-stratified on both sides at one mix, so a floor that over-samples a
-        # small stratum biases neither side: the baseline's own traffic mix when it
-        # has one, else the window's (a number or a golden-set run has no mix).
-        mix = baseline.stratum_sizes or stratum_sizes
-        shares: dict[Hashable, float] = {k: float(v) for k, v in mix.items()}
-        window = post_stratified_mean(values, [s.stratum for s in judged], shares)
-        method = "post-stratified"
-        if baseline.stratum_sizes and len(base_values) >= 2:
-            base = post_stratified_mean(
-                [float(s.score) for s in baseline.scores if s.score is not None],
-                [s.stratum for s in baseline.scores if s.score is not None],
-                shares,
-            )
-            base_mean, base_se = base.mean, base.se
-        elif len(base_values) >= 2:
-            base_mean, base_se = baseline.mean, math.sqrt(_var(base_values) / len(base_values))
-        else:
-            base_mean, base_se = baseline.mean, 0.0
-        found = _normal_shift(window.mean, window.se, base_mean, base_se, method)
-        return _Shift(
-            mean=found.mean,
-            mean_ci=found.mean_ci,
-            delta=found.delta,
-            delta_ci=found.delta_ci,
-            p_value=found.p_value,
-            deff=window.deff,
-        )
     if len(values) < 2:
         # One score says nothing of its spread: its interval is the whole 1–5 scale.
         whole = Interval(lo=1.0, hi=5.0, confidence=0.95, method="one score")
@@ -256,49 +195,65 @@ def _shift(
             delta=values[0] - baseline.mean,
             delta_ci=None,
             p_value=1.0,
-            deff=None,
+        )
+    if stratum_sizes and len(stratum_sizes) > 1:
+        # Post-stratified on both sides at one mix, so a floor that over-samples a
+        # small stratum biases neither side: the baseline's own traffic mix when it
+        # has one, else the window's (a number or a golden-set run has no mix).
+        mix = baseline.stratum_sizes or stratum_sizes
+        shares: dict[Hashable, float] = {k: float(v) for k, v in mix.items()}
+        window = post_stratified_mean(values, [s.stratum for s in judged], shares)
+        base_mean, base_se = baseline.mean, 0.0
+        if baseline.stratum_sizes and len(base_values) >= 2:
+            base = post_stratified_mean(
+                [float(s.score) for s in baseline.scores if s.score is not None],
+                [s.stratum for s in baseline.scores if s.score is not None],
+                shares,
+            )
+            base_mean, base_se = base.mean, base.se
+        elif len(base_values) >= 2:
+            base_se = statistics.stdev(base_values) / math.sqrt(len(base_values))
+        method = "post-stratified"
+        drop = shift_test(window.mean, window.se, base_mean, base_se, method=method)
+        return _Shift(
+            mean=window.mean,
+            mean_ci=estimate_interval(window.mean, window.se, method=method),
+            delta=drop.estimate,
+            delta_ci=drop.interval,
+            p_value=_less(drop),
+            deff=window.deff,
         )
     estimate = mean_estimate(values)
     assert estimate.interval is not None
-    if len(base_values) >= 2:
-        test = mean_shift_test(_moments(base_values), _moments(values), alternative="less")
+    if len(base_values) >= 2:  # a judged baseline: two samples (Welch)
         both = mean_shift_test(_moments(base_values), _moments(values))
         return _Shift(
             mean=estimate.estimate,
             mean_ci=estimate.interval,
             delta=both.estimate,
             delta_ci=both.interval,
-            p_value=test.p_value,
-            deff=None,
+            p_value=_less(both),
         )
-    # A number: no estimation error on the baseline side (a one-sample t).
-    n = len(values)
-    se = math.sqrt(_var(values) / n)
-    delta = estimate.estimate - baseline.mean
-    if se == 0:
-        point = Interval(lo=delta, hi=delta, confidence=0.95, method="t")
-        return _Shift(
-            mean=estimate.estimate,
-            mean_ci=estimate.interval,
-            delta=delta,
-            delta_ci=point,
-            p_value=0.0 if delta < 0 else 1.0,
-            deff=None,
-        )
-    t = sps.t
-    half = float(t.ppf(0.975, n - 1)) * se
+    # A number: no estimation error on the baseline side (the one-sample t).
+    se = statistics.stdev(values) / math.sqrt(len(values))
+    drop = shift_test(estimate.estimate, se, baseline.mean, df=len(values) - 1, method="t")
     return _Shift(
         mean=estimate.estimate,
         mean_ci=estimate.interval,
-        delta=delta,
-        delta_ci=Interval(lo=delta - half, hi=delta + half, confidence=0.95, method="t"),
-        p_value=float(t.cdf(delta / se, n - 1)),
-        deff=None,
+        delta=drop.estimate,
+        delta_ci=drop.interval,
+        p_value=_less(drop),
     )
 
 
-def _p(value: float) -> float:
-    return 1.0 if math.isnan(value) else float(value)
+def _less(test: TestResult) -> float:
+    """The one-sided p of "no drop" from a two-sided test of the same statistic."""
+    if test.statistic is None or math.isnan(test.statistic):
+        return 1.0
+    if math.isinf(test.statistic) or test.details.get("se") == 0:
+        return 0.0 if test.estimate < 0 else 1.0
+    half = test.p_value / 2.0
+    return half if test.estimate < 0 else 1.0 - half
 
 
 def build_report(
@@ -358,9 +313,9 @@ def build_report(
                 f"(Δ {s.delta:+.2f}, Holm-adjusted p {s.p_adjusted:.3g} < {share:.3g})"
             )
     base_sd = (
-        math.sqrt(_var(base_values))
+        statistics.stdev(base_values)
         if len(base_values) > 1
-        else (math.sqrt(_var(values)) if len(values) > 1 else 0.0)
+        else (statistics.stdev(values) if len(values) > 1 else 0.0)
     )
     base_bad = (
         sum(1 for v in base_values if v <= BAD_SCORE) / len(base_values) if base_values else None

@@ -36,9 +36,11 @@ sps = lazy_module("scipy.stats")
 __all__ = [
     "Difference",
     "Moments",
+    "estimate_interval",
     "mean_shift_test",
     "newcombe_interval",
     "proportion_difference",
+    "shift_test",
     "t_mean_interval",
     "welch_difference",
 ]
@@ -223,5 +225,85 @@ def mean_shift_test(
             "n_baseline": n_b,
             "n_window": n_w,
         },
+        alternative=alternative,
+    )
+
+
+def estimate_interval(
+    estimate: float,
+    se: float,
+    *,
+    confidence: float = 0.95,
+    df: float = math.inf,
+    method: str = "normal",
+) -> Interval:
+    """``estimate ± q·se``: a two-sided interval from an estimate and its standard error.
+
+    ``q`` is Student's t quantile with ``df`` degrees of freedom (the normal one when
+    ``df`` is infinite). For estimators whose SE comes from elsewhere (a post-stratified
+    mean, a clustered mean), so the interval maths stays here.
+
+    >>> estimate_interval(4.0, 0.1).to_json()  # doctest: +ELLIPSIS
+    [3.804..., 4.195...]
+    """
+    check_confidence(confidence)
+    if se < 0.0 or math.isnan(se):
+        raise UsageError(f"se must be a non-negative number, got {se}")
+    dist = sps.norm() if math.isinf(df) else sps.t(df)
+    half = float(dist.isf((1.0 - confidence) / 2.0)) * se
+    return Interval(lo=estimate - half, hi=estimate + half, confidence=confidence, method=method)
+
+
+def shift_test(
+    estimate: float,
+    se: float,
+    baseline: float,
+    baseline_se: float = 0.0,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+    df: float = math.inf,
+    method: str = "z",
+) -> TestResult:
+    """Has an estimate moved from a baseline? ``(estimate − baseline) / sqrt(se² + se_b²)``.
+
+    The general form behind :func:`mean_shift_test` for estimates whose standard errors
+    are known otherwise: a post-stratified mean against another (normal), or a sample
+    mean against a stated number (``baseline_se = 0`` and ``df = n − 1``: the one-sample
+    t). A zero total SE gives p 0 or 1 by the sign of the difference and a point interval.
+
+    Returns:
+        statistic = z (or t), estimate = estimate − baseline; the interval (two-sided at
+        ``confidence``) is on that difference; ``details`` has ``se`` and ``df``.
+    """
+    check_alternative(alternative)
+    check_confidence(confidence)
+    delta = estimate - baseline
+    total = math.hypot(se, baseline_se)
+    if total == 0.0:
+        below = delta < 0.0
+        p = {"less": 0.0 if below else 1.0, "greater": 0.0 if delta > 0.0 else 1.0}.get(
+            alternative, 0.0 if delta != 0.0 else 1.0
+        )
+        interval = Interval(lo=delta, hi=delta, confidence=confidence, method=method)
+        statistic = math.copysign(math.inf, delta) if delta else 0.0
+    else:
+        dist = sps.norm() if math.isinf(df) else sps.t(df)
+        statistic = delta / total
+        if alternative == "less":
+            p = float(dist.cdf(statistic))
+        elif alternative == "greater":
+            p = float(dist.sf(statistic))
+        else:
+            p = float(min(1.0, 2.0 * dist.sf(abs(statistic))))
+        interval = estimate_interval(delta, total, confidence=confidence, df=df, method=method)
+    return TestResult(
+        statistic=statistic,
+        p_value=p,
+        estimate=delta,
+        interval=interval,
+        method=method,
+        n=0,
+        details={"se": total, "df": df},
         alternative=alternative,
     )

@@ -157,3 +157,41 @@ def test_the_score_distribution_is_tested_against_a_judged_baseline() -> None:
         detectors=False,
     )
     assert number.score_distribution is None
+
+
+def test_detectors_state_the_arl0_a_baseline_this_size_really_gives() -> None:
+    """With an estimated baseline the chart's real ARL0 is far below its design figure;
+    the report says so (and keeps the detectors out of its alert)."""
+    import random
+
+    rng = random.Random(3)
+    start = T0 + timedelta(days=7)
+    window = [
+        TraceScore(
+            trace_id=f"w{i}",
+            timestamp=start + timedelta(hours=i % 168),
+            score=rng.choice([3, 4, 4, 5, 5]),
+        )
+        for i in range(196)
+    ]
+    base = scores({"consumer": [rng.choice([3, 4, 4, 5, 5]) for _ in range(200)]}, T0)
+    report = build_report(
+        window=Window(start=start, end=start + timedelta(days=7)),
+        available=1000,
+        scores=window,
+        baseline=DriftBaseline(mean=4.2, source="window", scores=base),
+        judge_version="j",
+    )
+    cusum = next(d for d in report.detectors if d.name == "CUSUM")
+    assert cusum.warmup == 7  # 200 baseline traces, ~28 a day
+    assert cusum.arl0_median is not None and cusum.arl0_low is not None
+    assert cusum.arl0_low < cusum.arl0_median < cusum.arl0
+    assert "CUSUM" not in " ".join(report.reasons)
+    number = build_report(
+        window=Window(start=start, end=start + timedelta(days=7)),
+        available=1000,
+        scores=window,
+        baseline=DriftBaseline(mean=4.2, source="number"),
+        judge_version="j",
+    )
+    assert all(d.warmup is None and d.arl0_median is None for d in number.detectors)

@@ -79,7 +79,16 @@ def drift_report(
             for s in report.slices
         ],
         "detectors": [
-            {"name": d.name, "arl0": d.arl0, "limit": d.limit, "fired_at": d.fired_at}
+            {
+                "name": d.name,
+                "arl0": d.arl0,
+                "limit": d.limit,
+                "fired_at": d.fired_at,
+                "warmup_batches": d.warmup,
+                "arl0_median_with_this_baseline": d.arl0_median,
+                "arl0_low_with_this_baseline": d.arl0_low,
+                "in_alert": False,
+            }
             for d in report.detectors
         ],
         "batches": [

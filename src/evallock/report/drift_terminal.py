@@ -81,7 +81,19 @@ def print_drift(
         console.print(table)
     for d in report.detectors:
         fired = ", ".join(d.fired_at) if d.fired_at else "quiet"
-        console.print(safe_text(f"{d.name}: limit {d.limit:.2f}, ARL0 {d.arl0:.0f} — {fired}", 400))
+        real = (
+            f"; on a baseline of ~{d.warmup} batches the median chart's ARL0 is"
+            f" {d.arl0_median:.0f} and one in ten is below {d.arl0_low:.0f}"
+            if d.arl0_median is not None and d.arl0_low is not None
+            else ""
+        )
+        console.print(
+            safe_text(
+                f"{d.name} (signal, not in the alert): limit {d.limit:.2f}, ARL0 {d.arl0:.0f}"
+                f" with a known baseline{real} — {fired}",
+                400,
+            )
+        )
     if history and report.batches:
         table = Table(title="batches", title_justify="left")
         for column in ("batch", "n", "mean", "bad share", "z", "fired"):

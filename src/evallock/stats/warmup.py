@@ -19,6 +19,7 @@ the target: the exceedance-probability design of Gandy & Kvaløy (2013).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -181,6 +182,7 @@ def _check(quantile: float, warmup: int) -> None:
         raise UsageError(f"warmup must be at least 3 values, got {warmup}")
 
 
+@functools.lru_cache(maxsize=256)
 def cusum_warmup_arl(
     *,
     h: float,
@@ -230,6 +232,7 @@ def cusum_warmup_arl(
     )
 
 
+@functools.lru_cache(maxsize=256)
 def ewma_warmup_arl(
     *,
     width: float,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -32,11 +32,14 @@ from typing import Literal
 import numpy as np
 
 from evallock import stats
+from evallock.analysis import monitor_experiment
 from evallock.drift._report import build_report
 from evallock.drift._scores import DriftBaseline, TraceScore
 from evallock.drift._window import Window
 from evallock.gate import separation
+from evallock.keys import Slice
 from evallock.stats.arl import one_sided_cusum_arl
+from evallock.store import SliceCounts
 
 Relation = Literal["=", "<=", ">=", "info"]
 TOLERANCE_SE = 4.5
@@ -750,6 +753,63 @@ def gate_separation(size: float, seed: int) -> list[Row]:
         )
     )
     return rows
+
+
+@check("online A/B monitor: false winner over daily looks")
+def experiment_monitor(size: float, seed: int) -> list[Row]:
+    """`evallock experiment` looked at daily for 30 days with equal buckets: a false
+    "B better"/"B worse" at any look at most alpha of the time (and a fixed-n test
+    looked at as often, for contrast)."""
+    rng = np.random.default_rng([seed, 23])
+    sims = _sims(1000, size)
+    any_call = fixed_call = 0
+    for _ in range(sims):
+        down = {"A": 0, "B": 0}
+        n = 0
+        called = fixed = False
+        for _day in range(30):
+            n += 200
+            for bucket in down:
+                down[bucket] += int(rng.binomial(200, 0.1))
+            store = _Counts(n, down)
+            found = monitor_experiment(store, a="A", b="B", alpha=0.05)
+            called = called or found.verdict != "keep running"
+            diff = (down["B"] - down["A"]) / n
+            pooled = (down["A"] + down["B"]) / (2 * n)
+            se = math.sqrt(2 * pooled * (1 - pooled) / n)
+            fixed = fixed or (se > 0 and abs(diff) / se > 1.959964)
+        any_call += called
+        fixed_call += fixed
+    return [
+        _rate_row(
+            "experiment monitor, 30 daily looks, H0: any verdict", 0.05, any_call, sims, "<="
+        ),
+        _rate_row("fixed-n z looked at daily (30 looks), H0", 0.05, fixed_call, sims, "info"),
+    ]
+
+
+class _Counts:
+    """A stand-in for ``store.traces`` holding the two buckets' running totals."""
+
+    def __init__(self, n: int, down: dict[str, int]) -> None:
+        self.n, self.down = n, down
+
+    def slices(
+        self, by: Sequence[str], *, since: datetime | None = None, until: datetime | None = None
+    ) -> list[SliceCounts]:
+        return [
+            SliceCounts(
+                slice=Slice.of(by, [bucket]),
+                n=self.n,
+                errors=0,
+                thumbs_down=count,
+                judge_n=0,
+                judge_sum=0.0,
+                judge_sumsq=0.0,
+                first_seen=None,
+            )
+            for bucket, count in self.down.items()
+        ]
 
 
 # --- running -----------------------------------------------------------------------------

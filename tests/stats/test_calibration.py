@@ -44,6 +44,7 @@ SIZE = {  # fraction of the full run's simulations: enough to catch a wrong form
     "drift report false alarms (200-trace baseline)": 0.15,
     "drift false alarms per month of daily checks": 0.2,
     "gate: point rule error at n=28 vs the stated separation": 0.5,
+    "online A/B monitor: false winner over daily looks": 0.3,
 }
 
 

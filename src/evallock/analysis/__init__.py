@@ -7,6 +7,13 @@ from evallock.analysis.coverage import (
     coverage_report,
     coverage_to_dict,
 )
+from evallock.analysis.experiment import (
+    EXPERIMENT_METRICS,
+    ArmOutcome,
+    ExperimentMonitor,
+    experiment_to_dict,
+    monitor_experiment,
+)
 from evallock.analysis.history import (
     HistoryPoint,
     RunDelta,
@@ -27,8 +34,11 @@ from evallock.analysis.offline_online import (
 
 __all__ = [
     "DEFAULT_COVERAGE_KEYS",
+    "EXPERIMENT_METRICS",
+    "ArmOutcome",
     "CoverageReport",
     "CoverageSlice",
+    "ExperimentMonitor",
     "HistoryPoint",
     "OfflineOnline",
     "OfflineOnlineSlice",
@@ -38,8 +48,10 @@ __all__ = [
     "SliceChange",
     "coverage_report",
     "coverage_to_dict",
+    "experiment_to_dict",
     "history_rows",
     "join_offline_online",
+    "monitor_experiment",
     "offline_online_to_dict",
     "pass_delta",
     "passes_by_case",

@@ -20,6 +20,7 @@ from evallock.cli import (
     _coverage,
     _demo,
     _drift,
+    _experiment,
     _gc,
     _history,
     _init,
@@ -54,6 +55,7 @@ app.add_typer(_traces.traces_app, name="traces")
 app.add_typer(_candidates.candidates_app, name="candidates")
 app.command("compare")(_compare.compare)
 app.command("coverage")(_coverage.coverage)
+app.command("experiment")(_experiment.experiment)
 app.command("demo")(_demo.demo)
 
 

@@ -399,6 +399,37 @@ class TwoSampleMixtureSPRT:
             raise UsageError(f"observations must be finite, got {x}")
         self._n[bucket] += 1
         self._total[bucket] += x
+        self._look()
+
+    @classmethod
+    def at(
+        cls,
+        *,
+        n_a: int,
+        total_a: float,
+        n_b: int,
+        total_b: float,
+        sigma2_a: float,
+        sigma2_b: float,
+        tau2: float,
+        theta0: float = 0.0,
+        alpha: float = 0.05,
+    ) -> TwoSampleMixtureSPRT:
+        """The test after one look at running totals (a monitor that looks now and then).
+
+        Each such look is one of the looks the guarantee covers: a monitor may look at
+        the totals whenever it likes and stop at any look. ``p_value`` and ``rejected``
+        then describe this look only (the path between looks is not known).
+        """
+        if n_a < 0 or n_b < 0:
+            raise UsageError("counts must be non-negative")
+        test = cls(sigma2_a=sigma2_a, sigma2_b=sigma2_b, tau2=tau2, theta0=theta0, alpha=alpha)
+        test._n = {"a": n_a, "b": n_b}
+        test._total = {"a": float(total_a), "b": float(total_b)}
+        test._look()
+        return test
+
+    def _look(self) -> None:
         variance = self._variance()
         if not math.isfinite(variance):
             return

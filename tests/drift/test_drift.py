@@ -152,3 +152,22 @@ def test_baseline_number_and_detectors_print_their_arl0(sqlite_store, fake_servi
     assert any("CUSUM crossed its limit" in note for note in report.notes)
     assert len(report.batches) == 7
     assert names["CUSUM"].fired_at and min(names["CUSUM"].fired_at) >= day(11)[:10]
+
+
+def test_a_second_check_continues_the_stored_monitor(sqlite_store, fake_service) -> None:
+    """The detectors' state is stored with the report; the next check of the same
+    monitor finds it and feeds only the batches since."""
+    sqlite_store.traces.add(make_traffic(days=10, per_day=30, drop_from_day=None))
+    first = run_drift(request(fake_service.base_url, day(7), day(8)), sqlite_store).report
+    second = run_drift(request(fake_service.base_url, day(8), day(9)), sqlite_store).report
+    assert first.monitor is not None and second.monitor is not None
+    assert second.monitor.monitor_id == first.monitor.monitor_id
+    assert first.monitor.last_batch_end is not None and second.monitor.last_batch_end is not None
+    assert second.monitor.last_batch_end > first.monitor.last_batch_end
+    assert (first.monitor.batches_fed, second.monitor.batches_fed) == (1, 2)
+    stored = sqlite_store.reports.drift_reports(limit=1)[0]
+    assert stored["monitor"]["id"] == second.monitor.monitor_id
+    other = run_drift(
+        request(fake_service.base_url, day(8), day(9), arl0=500.0), sqlite_store
+    ).report
+    assert other.monitor is not None and other.monitor.monitor_id != first.monitor.monitor_id

@@ -195,3 +195,57 @@ def test_detectors_state_the_arl0_a_baseline_this_size_really_gives() -> None:
         judge_version="j",
     )
     assert all(d.warmup is None and d.arl0_median is None for d in number.detectors)
+
+
+def test_detector_state_carries_over_and_each_batch_is_fed_once() -> None:
+    """Two daily checks of overlapping 7-day windows: the second feeds only the new
+    day to the charts, which go on from where the first left them."""
+    import random
+
+    rng = random.Random(8)
+    day0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+    def judged(days: range) -> list[TraceScore]:
+        return [
+            TraceScore(
+                trace_id=f"{d}-{i}",
+                timestamp=day0 + timedelta(days=d, minutes=10 * i),
+                score=rng.choice([2, 3, 3, 4]),
+            )
+            for d in days
+            for i in range(30)
+        ]
+
+    baseline = DriftBaseline(mean=4.5, source="number")
+    first = build_report(
+        window=Window(start=day0, end=day0 + timedelta(days=7, hours=12)),  # half a day more
+        available=1000,
+        scores=judged(range(8)),
+        baseline=baseline,
+        judge_version="j",
+        monitor_id="m1",
+    )
+    assert first.monitor is not None
+    assert first.monitor.last_batch_end == day0 + timedelta(days=7)  # day 8 not complete: not fed
+    cusum_first = first.monitor.charts["CUSUM"]
+    second = build_report(
+        window=Window(start=day0 + timedelta(days=1), end=day0 + timedelta(days=8)),
+        available=1000,
+        scores=judged(range(1, 8)),
+        baseline=baseline,
+        judge_version="j",
+        monitor_id="m1",
+        prior_monitor=first.monitor,
+    )
+    assert second.monitor is not None
+    assert second.monitor.last_batch_end == day0 + timedelta(days=8)
+    assert (first.monitor.batches_fed, second.monitor.batches_fed) == (7, 8)
+    # only day 7 was new: the batches of days 1-6 fire nothing again
+    assert all(not b.fired for b in second.batches if b.start < day0 + timedelta(days=7))
+    # the CUSUM went on from its saved statistic (a drop every day keeps it high)
+    assert second.monitor.charts["CUSUM"]["lower"] != cusum_first["lower"]
+    from evallock.drift._detect import MonitorState
+
+    again = MonitorState.from_json(second.monitor.to_json())
+    assert again == second.monitor
+    assert MonitorState.from_json({"id": "x"}) is None

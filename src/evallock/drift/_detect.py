@@ -18,10 +18,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from evallock.drift._scores import BAD_SCORE, TraceScore
 from evallock.drift._window import Window
+from evallock.errors import UsageError
 from evallock.stats import (
     CUSUM,
     EWMA,
@@ -29,8 +31,9 @@ from evallock.stats import (
     cusum_warmup_arl,
     ewma_warmup_arl,
 )
+from evallock.stats.detectors import DetectorState
 
-__all__ = ["BatchPoint", "DetectorRun", "run_detectors"]
+__all__ = ["BatchPoint", "DetectorRun", "MonitorState", "run_detectors"]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -75,6 +78,56 @@ def _label(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%MZ}"
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MonitorState:
+    """The detectors' state between reports, so each batch is fed to them once.
+
+    Kept in the stored report's JSON (``monitor``); the next report of the same
+    monitor (judge, baseline, batch length, ARL0) restores the charts and feeds
+    only the complete batches after ``last_batch_end``. That is what makes a chart
+    sequential across daily checks: re-running it over a 7-day window every day
+    would feed each batch seven times.
+    """
+
+    monitor_id: str
+    """Which monitor: a digest of the judge version, baseline, batch length and ARL0."""
+    batch_seconds: float
+    """The batch length; batches are aligned to the Unix epoch."""
+    last_batch_end: datetime | None
+    """End of the last batch fed (None: none yet)."""
+    charts: dict[str, DetectorState]
+    """Each chart's ``to_state()``, by name."""
+    batches_fed: int = 0
+    """Batches fed to the charts since the monitor started."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The form stored in the report."""
+        return {
+            "id": self.monitor_id,
+            "batch_seconds": self.batch_seconds,
+            "last_batch_end": self.last_batch_end.isoformat() if self.last_batch_end else None,
+            "charts": self.charts,
+            "batches_fed": self.batches_fed,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> MonitorState | None:
+        """Read a stored monitor back; None when it is missing or not one."""
+        if not isinstance(data, dict) or not isinstance(data.get("charts"), dict):
+            return None
+        try:
+            end = data.get("last_batch_end")
+            return cls(
+                monitor_id=str(data["id"]),
+                batch_seconds=float(data["batch_seconds"]),
+                last_batch_end=datetime.fromisoformat(end) if end else None,
+                charts={str(k): v for k, v in data["charts"].items() if isinstance(v, dict)},
+                batches_fed=int(data.get("batches_fed") or 0),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 def run_detectors(
     scores: Sequence[TraceScore],
     *,
@@ -85,26 +138,35 @@ def run_detectors(
     baseline_bad_share: float | None,
     arl0: float,
     baseline_n: int = 0,
-) -> tuple[list[BatchPoint], list[DetectorRun]]:
-    """Group the judged scores into batches and run every detector over them.
+    monitor_id: str = "",
+    prior: MonitorState | None = None,
+) -> tuple[list[BatchPoint], list[DetectorRun], MonitorState]:
+    """Group the judged scores into epoch-aligned batches and feed the charts the new ones.
 
-    ``baseline_n`` is how many values the baseline mean and SD were estimated from
-    (0 for a number): the runs then carry the ARL0 such a chart really has.
+    With ``prior`` (the same monitor's state from the last report) the charts go on
+    where they stopped and only complete batches after its ``last_batch_end`` are fed;
+    without it they start fresh. A batch not yet complete at ``window.end`` is shown,
+    not fed (the next report feeds it whole). ``baseline_n`` is how many values the
+    baseline was estimated from (0 for a number): the runs then carry the ARL0 such a
+    chart really has.
     """
-    """Group the judged scores into batches and run every detector over them."""
+    seconds = batch.total_seconds()
     buckets: dict[int, list[TraceScore]] = {}
     for s in scores:
         if s.score is not None:
-            index = int((s.timestamp - window.start) / batch)
-            buckets.setdefault(index, []).append(s)
-    cusum = CUSUM(mean=0.0, sd=1.0, arl0=arl0, mode="down")
-    ewma = EWMA(mean=0.0, sd=1.0, arl0=arl0, mode="down")
-    bernoulli = None
-    if baseline_bad_share is not None and 0 < baseline_bad_share < 0.5:
+            buckets.setdefault(math.floor(s.timestamp.timestamp() / seconds), []).append(s)
+    same = prior is not None and prior.batch_seconds == seconds
+    charts = prior.charts if prior is not None and same else {}
+    cusum = _restore(charts.get("CUSUM"), CUSUM) or CUSUM(mean=0.0, sd=1.0, arl0=arl0, mode="down")
+    ewma = _restore(charts.get("EWMA"), EWMA) or EWMA(mean=0.0, sd=1.0, arl0=arl0, mode="down")
+    bernoulli = _restore(charts.get("Bernoulli CUSUM"), BernoulliCUSUM)
+    if bernoulli is None and baseline_bad_share is not None and 0 < baseline_bad_share < 0.5:
         p1 = min(0.99, max(2 * baseline_bad_share, baseline_bad_share + 0.05))
         mean_batch = max(1, round(len(scores) / max(1, len(buckets))))
         bernoulli = BernoulliCUSUM(p0=baseline_bad_share, p1=p1, arl0=arl0 * mean_batch)
-    runs = {"CUSUM": [], "EWMA": [], "Bernoulli CUSUM": []}  # type: dict[str, list[str]]
+    fed_until = prior.last_batch_end if prior is not None and same else None
+    fed = prior.batches_fed if prior is not None and same else 0
+    runs: dict[str, list[str]] = {"CUSUM": [], "EWMA": [], "Bernoulli CUSUM": []}
     points: list[BatchPoint] = []
     sd = baseline_sd if baseline_sd > 0 else 1.0
     for index in sorted(buckets):
@@ -112,21 +174,14 @@ def run_detectors(
         values = [float(s.score or 0) for s in items]
         mean = sum(values) / len(values)
         z = (mean - baseline_mean) / (sd / math.sqrt(len(values)))
-        start = window.start + index * batch
+        start = datetime.fromtimestamp(index * seconds, UTC)
+        end = start + batch
         fired: list[str] = []
-        cusum.update(z)
-        if cusum.drift_detected:
-            fired.append("CUSUM")
-        ewma.update(z)
-        if ewma.drift_detected:
-            fired.append("EWMA")
-        if bernoulli is not None:
-            hit = False
-            for value in values:
-                bernoulli.update(1.0 if value <= BAD_SCORE else 0.0)
-                hit = hit or bernoulli.drift_detected
-            if hit:
-                fired.append("Bernoulli CUSUM")
+        new = end <= window.end and (fed_until is None or start >= fed_until)
+        if new:
+            fired += _feed(cusum, ewma, bernoulli, z, values)
+            fed_until = end
+            fed += 1
         for name in fired:
             runs[name].append(_label(start))
         points.append(
@@ -139,6 +194,17 @@ def run_detectors(
                 fired=fired,
             )
         )
+    state = MonitorState(
+        monitor_id=monitor_id,
+        batch_seconds=seconds,
+        last_batch_end=fed_until,
+        batches_fed=fed,
+        charts={
+            "CUSUM": cusum.to_state(),
+            "EWMA": ewma.to_state(),
+            **({"Bernoulli CUSUM": bernoulli.to_state()} if bernoulli is not None else {}),
+        },
+    )
     warmup = _warmup_batches(baseline_n, points)
     cusum_real = cusum_warmup_arl(h=cusum.h, warmup=warmup, two_sided=False) if warmup else None
     ewma_real = (
@@ -173,7 +239,7 @@ def run_detectors(
                 fired_at=runs["Bernoulli CUSUM"],
             )
         )
-    return points, detectors
+    return points, detectors, state
 
 
 def _warmup_batches(baseline_n: int, points: Sequence[BatchPoint]) -> int | None:
@@ -182,3 +248,37 @@ def _warmup_batches(baseline_n: int, points: Sequence[BatchPoint]) -> int | None
         return None
     per_batch = sum(p.n for p in points) / len(points)
     return max(3, min(500, round(baseline_n / max(per_batch, 1.0))))
+
+
+_Chart = TypeVar("_Chart", CUSUM, EWMA, BernoulliCUSUM)
+
+
+def _restore(state: DetectorState | None, kind: type[_Chart]) -> _Chart | None:
+    """The chart saved in ``state``, or None (none saved, or not one of this kind)."""
+    if state is None:
+        return None
+    try:
+        return kind.from_state(state)
+    except (KeyError, TypeError, ValueError, UsageError):
+        return None
+
+
+def _feed(
+    cusum: CUSUM, ewma: EWMA, bernoulli: BernoulliCUSUM | None, z: float, values: list[float]
+) -> list[str]:
+    """One batch into every chart; the names of those that alarmed."""
+    fired: list[str] = []
+    cusum.update(z)
+    if cusum.drift_detected:
+        fired.append("CUSUM")
+    ewma.update(z)
+    if ewma.drift_detected:
+        fired.append("EWMA")
+    if bernoulli is not None:
+        hit = False
+        for value in values:
+            bernoulli.update(1.0 if value <= BAD_SCORE else 0.0)
+            hit = hit or bernoulli.drift_detected
+        if hit:
+            fired.append("Bernoulli CUSUM")
+    return fired

@@ -51,6 +51,7 @@ def drift_report(
         "rule_alpha": report.rule_alpha,
         "p_value": report.p_value,
         "design_effect": report.design_effect,
+        "monitor": None if report.monitor is None else report.monitor.to_json(),
         "score_distribution": None
         if report.score_distribution is None
         else {

@@ -33,7 +33,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
+from evallock.drift._detect import BatchPoint, DetectorRun, MonitorState, run_detectors
 from evallock.drift._scores import BAD_SCORE, DriftBaseline, TraceScore
 from evallock.drift._window import Window
 from evallock.keys import Slice
@@ -138,6 +138,8 @@ class DriftReport:
     """One-sided p of "no drop" for the overall mean."""
     design_effect: float | None = None
     """Kish's design effect of the window's post-stratification (``--stratify-by``)."""
+    monitor: MonitorState | None = None
+    """The detectors' state after this report, for the next one (None without detectors)."""
     score_distribution: TestResult | None = None
     """Chi-square homogeneity of the 1–5 score counts, window against a judged baseline
     window (df reported; shown, not part of the alert)."""
@@ -271,12 +273,16 @@ def build_report(
     arl0: float = 370.0,
     notes: list[str] | None = None,
     detectors: bool = True,
+    monitor_id: str = "",
+    prior_monitor: MonitorState | None = None,
 ) -> DriftReport:
     """Compute the report from the window's judged sample and the baseline.
 
     ``alpha`` is the report's false-alarm rate, split among the rule families it
     runs (see the module docstring). ``detectors=False`` skips the sequential
     signals, which the alert does not use (the calibration bench runs thousands).
+    ``prior_monitor`` is the detectors' state from the last report of the same
+    ``monitor_id``: they go on from it and are fed only the batches since.
     """
     judged = [s for s in scores if s.score is not None]
     errors = len(scores) - len(judged)
@@ -320,10 +326,11 @@ def build_report(
     base_bad = (
         sum(1 for v in base_values if v <= BAD_SCORE) / len(base_values) if base_values else None
     )
-    batches, runs = (
-        ([], [])
-        if not detectors
-        else run_detectors(
+    batches: list[BatchPoint] = []
+    runs: list[DetectorRun] = []
+    state = None
+    if detectors:
+        batches, runs, state = run_detectors(
             judged,
             window=window,
             batch=batch,
@@ -332,8 +339,9 @@ def build_report(
             baseline_n=len(base_values),
             baseline_bad_share=base_bad,
             arl0=arl0,
+            monitor_id=monitor_id,
+            prior=prior_monitor,
         )
-    )
     signals = [
         f"{run.name} crossed its limit at {', '.join(run.fired_at)} (a sequential signal,"
         f" not part of this report's alpha)"
@@ -367,6 +375,7 @@ def build_report(
         p_value=shift.p_value,
         design_effect=shift.deff,
         score_distribution=_score_distribution(values, baseline),
+        monitor=state,
     )
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import anyio
 
+from evallock.drift._detect import MonitorState
 from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import KeyShift, key_shift
 from evallock.drift._json import drift_report
@@ -149,6 +150,7 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
     finally:
         writer.flush()
         await provider.aclose()
+    monitor_id = _monitor_id(request, baseline, version)
     report = build_report(
         window=window,
         available=available,
@@ -162,6 +164,8 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
         batch=request.batch,
         arl0=request.arl0,
         notes=notes,
+        monitor_id=monitor_id,
+        prior_monitor=_prior_monitor(store, monitor_id),
     )
     inputs: list[KeyShift] = []
     if request.baseline_window:
@@ -334,6 +338,34 @@ async def _run_baseline(
         scores=scores,
         judge_version=version,
     )
+
+
+def _monitor_id(request: DriftRequest, baseline: DriftBaseline, version: str) -> str:
+    """Which detector monitor a check continues: same judge, baseline, batch and ARL0."""
+    import hashlib
+
+    number = f"{baseline.mean:g}" if baseline.source == "number" else ""
+    parts = (
+        version,
+        baseline.source,
+        number,
+        str(request.batch.total_seconds()),
+        str(request.arl0),
+    )
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+MONITOR_LOOKBACK = 200
+"""Stored reports searched (newest first) for the monitor's last state."""
+
+
+def _prior_monitor(store: Store, monitor_id: str) -> MonitorState | None:
+    """The detectors' state the last report of this monitor left, if one is stored."""
+    for body in store.reports.drift_reports(limit=MONITOR_LOOKBACK):
+        found = MonitorState.from_json(body.get("monitor"))
+        if found is not None and found.monitor_id == monitor_id:
+            return found
+    return None
 
 
 def _save(

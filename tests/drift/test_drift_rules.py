@@ -186,6 +186,8 @@ def test_detectors_state_the_arl0_a_baseline_this_size_really_gives() -> None:
     assert cusum.warmup == 7  # 200 baseline traces, ~28 a day
     assert cusum.arl0_median is not None and cusum.arl0_low is not None
     assert cusum.arl0_low < cusum.arl0_median < cusum.arl0
+    # the limit is set, warm-up included, for the median baseline of this size
+    assert cusum.arl0_median == pytest.approx(370, rel=0.01)
     assert "CUSUM" not in " ".join(report.reasons)
     number = build_report(
         window=Window(start=start, end=start + timedelta(days=7)),

@@ -6,11 +6,13 @@ downward shifts only and are tuned by ARL0, the expected number of batches
 between false alarms with a known baseline. A judged baseline is an estimate: it
 holds about as much information as ``m = n0 / n`` batches, and a chart built on
 an estimated mean and SD false-alarms far more often than its design ARL0 for
-most such baselines. Each run therefore also states the median ARL0 of a chart
-built on a baseline this size and the ARL0 one chart in ten falls below
-(``stats.cusum_warmup_arl``): with 200 baseline traces and ~28 per daily batch,
-a 370 design has a median near 210 and one in ten below 20. This is why the
-report shows the detectors as signals, not as part of its alert.
+most such baselines: with 200 baseline traces and ~28 per daily batch, the
+known-baseline limit for 370 gives a median near 210 and one chart in ten below
+20. The limits are therefore set, warm-up included, so that the median chart of
+a baseline this size has the ARL0 asked (``stats.cusum_warmup_threshold``), and
+each run states the median and the ARL0 one chart in ten falls below. No limit
+gives it for nine baselines in ten at that size, which is why the report shows
+the detectors as signals, not as part of its alert.
 """
 
 from __future__ import annotations
@@ -157,8 +159,14 @@ def run_detectors(
             buckets.setdefault(math.floor(s.timestamp.timestamp() / seconds), []).append(s)
     same = prior is not None and prior.batch_seconds == seconds
     charts = prior.charts if prior is not None and same else {}
-    cusum = _restore(charts.get("CUSUM"), CUSUM) or CUSUM(mean=0.0, sd=1.0, arl0=arl0, mode="down")
-    ewma = _restore(charts.get("EWMA"), EWMA) or EWMA(mean=0.0, sd=1.0, arl0=arl0, mode="down")
+    per_batch = sum(len(v) for v in buckets.values()) / max(1, len(buckets))
+    design = _design(arl0, baseline_n, per_batch)
+    cusum = _restore(charts.get("CUSUM"), CUSUM) or CUSUM(
+        mean=0.0, sd=1.0, h=design[0], mode="down"
+    )
+    ewma = _restore(charts.get("EWMA"), EWMA) or EWMA(
+        mean=0.0, sd=1.0, width=design[1], mode="down"
+    )
     bernoulli = _restore(charts.get("Bernoulli CUSUM"), BernoulliCUSUM)
     if bernoulli is None and baseline_bad_share is not None and 0 < baseline_bad_share < 0.5:
         p1 = min(0.99, max(2 * baseline_bad_share, baseline_bad_share + 0.05))
@@ -240,6 +248,33 @@ def run_detectors(
             )
         )
     return points, detectors, state
+
+
+WARMUP_QUANTILE = 0.5
+"""Charts on an estimated baseline are designed for the median baseline of its size."""
+
+
+def _design(arl0: float, baseline_n: int, per_batch: float) -> tuple[float, float]:
+    """CUSUM h and EWMA L for ``arl0``: with an estimated baseline, the limits that give the
+    median chart of a baseline this size that ARL0 (warm-up included); else the known ones."""
+    from evallock.stats import (
+        cusum_threshold,
+        cusum_warmup_threshold,
+        ewma_warmup_width,
+        ewma_width,
+    )
+
+    known = cusum_threshold(arl0, two_sided=False), ewma_width(arl0, two_sided=False)
+    if not baseline_n or per_batch <= 0:
+        return known
+    warmup = max(3, min(500, round(baseline_n / per_batch)))
+    try:
+        return (
+            cusum_warmup_threshold(arl0, warmup=warmup, two_sided=False, quantile=WARMUP_QUANTILE),
+            ewma_warmup_width(arl0, warmup=warmup, two_sided=False, quantile=WARMUP_QUANTILE),
+        )
+    except UsageError:  # no limit reaches it for this warm-up: the known design, stated as such
+        return known
 
 
 def _warmup_batches(baseline_n: int, points: Sequence[BatchPoint]) -> int | None:

@@ -288,6 +288,7 @@ def _solve(low_arl: Callable[[float], float], target: float, start: float) -> fl
     return float(optimize.brentq(lambda x: low_arl(x) - target, lo, hi, xtol=1e-4))
 
 
+@functools.lru_cache(maxsize=256)
 def cusum_warmup_threshold(
     arl0: float, *, warmup: int, k: float = 0.5, two_sided: bool = True, quantile: float = 0.1
 ) -> float:
@@ -321,6 +322,7 @@ def cusum_warmup_threshold(
     return _solve(low_arl, arl0, 4.0)
 
 
+@functools.lru_cache(maxsize=256)
 def ewma_warmup_width(
     arl0: float,
     *,

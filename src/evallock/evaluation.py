@@ -23,6 +23,7 @@ from evallock.session import (
     RunSession,
     SessionStore,
     TargetSpec,
+    legacy_target_id,
     make_judge,
     make_provider,
     make_target_id,
@@ -141,6 +142,9 @@ async def _run_eval_async(
         gate = counter.result(
             thresholds=request.thresholds,
             baseline_run_id=baseline_run.run_id if baseline_run else None,
+            baseline_note=_what_changed(baseline_run, run, request.target)
+            if baseline_run
+            else None,
         )
         finished = session.finish(
             run,
@@ -157,6 +161,24 @@ async def _run_eval_async(
         not_passing_or_flaky=listed,
         read_results=partial(_read_results, dataset, store, run.run_id),
     )
+
+
+def _what_changed(baseline: Run, run: Run, target: TargetSpec) -> str:
+    """One line: which run the gate compared with, and what differs (model, prompt, keys)."""
+    before = baseline.settings.get("target") or {}
+    changes = []
+    for field_name in ("model", "prompt"):
+        old, new = before.get(field_name), getattr(target, field_name)
+        if old != new:
+            changes.append(f"{field_name} {old or '-'} → {new or '-'}")
+    for key in sorted(set(baseline.keys) | set(run.keys)):
+        if key in ("dataset_id", "judge_version"):
+            continue
+        old_value, new_value = baseline.keys.get(key), run.keys.get(key)
+        if old_value != new_value:
+            changes.append(f"{key} {old_value or '-'} → {new_value or '-'}")
+    what = "; ".join(changes) if changes else "same model, prompt and keys"
+    return f"compared with run {baseline.run_id}, the last pass on this service: {what}"
 
 
 def _read_results(
@@ -266,6 +288,9 @@ def _baseline_run(
         return None
     if spec == "last-pass":
         found: Run | None = store.runs.last_passing(dataset.name, make_target_id(target))
+        legacy = legacy_target_id(target)
+        if found is None and legacy is not None:  # runs stored before the id dropped the model
+            found = store.runs.last_passing(dataset.name, legacy)
         return found
     found = store.runs.get(spec)
     if found is None:

@@ -157,7 +157,11 @@ class GateCounter:
             self.flaky.append(result.case_id)
 
     def result(
-        self, *, thresholds: GateThresholds, baseline_run_id: str | None = None
+        self,
+        *,
+        thresholds: GateThresholds,
+        baseline_run_id: str | None = None,
+        baseline_note: str | None = None,
     ) -> GateResult:
         """The verdict over every case counted."""
         n, passed = self.n, self.passed
@@ -203,7 +207,9 @@ class GateCounter:
             baseline_run_id=baseline_run_id,
             thresholds=thresholds,
             separation=apart,
-            warnings=(apart.warning,) if apart is not None and apart.warning else (),
+            warnings=tuple(
+                w for w in (baseline_note, apart.warning if apart else None) if w is not None
+            ),
         )
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "SessionRuns",
     "SessionStore",
     "TargetSpec",
+    "legacy_target_id",
     "make_judge",
     "make_provider",
     "make_target_id",
@@ -81,6 +82,9 @@ class TargetSpec:
     keys: dict[str, str] = field(default_factory=dict)
     """Shared keys that describe this target (``prompt_version`` …); every run of it
     carries them, and a case's own keys win."""
+    name: str | None = None
+    """The service's name for baselines (default: its base URL, or the callable). A
+    model or prompt swap on the same service is still compared with its last pass."""
 
     def public(self) -> dict[str, Any]:
         """What may be stored: everything but the key."""
@@ -182,9 +186,24 @@ def new_run_id() -> str:
 
 
 def make_target_id(target: TargetSpec) -> str:
-    """Which service a spec names (without the prompt): how baselines are matched."""
+    """Which service a spec names: how ``last-pass`` finds a baseline.
+
+    The service, not its model or prompt: swapping ``--model bot-v3`` for ``bot-v4``
+    on the same endpoint is the regression a gate must catch, so it compares with
+    the last passing run of that endpoint. ``target.name`` overrides (two services
+    behind one URL, or one service moving URL).
+    """
+    if target.name:
+        return f"name:{target.name}"
     if target.python:
         return f"python:{target.python}"
+    return (target.base_url or "").rstrip("/")
+
+
+def legacy_target_id(target: TargetSpec) -> str | None:
+    """The id runs stored before 2026-12 carried (base URL ``#`` model), or None."""
+    if target.name or target.python:
+        return None
     return f"{(target.base_url or '').rstrip('/')}#{target.model}"
 
 

@@ -429,3 +429,71 @@ def test_gate_on_lower_bound_and_the_too_few_cases_note(
     assert "lower 95% bound" in " ".join(data["reasons"])
     bad = cli(*example_args(project, fake_service.base_url, "support-v3", "--gate-on", "median"))
     assert bad.code == 2 and "gate_on must be one of point, lower-bound" in bad.err
+
+
+def test_a_model_swap_on_the_same_service_is_compared_with_its_last_pass(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """The baseline follows the service, not the model: support-bot-v2 on the same endpoint
+    is held to support-bot-v1's last pass, new failures and all, and the output says what
+    changed."""
+
+    def args(version: str, model: str, *extra: str) -> list[str]:
+        found = example_args(project, fake_service.base_url, version, *extra)
+        found[found.index("--model") + 1] = model
+        return found
+
+    v3 = cli(*args("support-v3", "support-bot-v1"))
+    assert v3.code == 0, v3.out + v3.err
+    v4 = cli(*args("support-v4", "support-bot-v2", "--json", "v4.json"))
+    assert v4.code == 1
+    report = json.loads((tmp_path / "v4.json").read_text())
+    assert report["baseline_run_id"] is not None
+    assert report["new_failures"], "the model swap's new failures are reported"
+    note = report["warnings"][0]
+    assert "the last pass on this service" in note
+    assert (
+        "model support-bot-v1 → support-bot-v2" in note
+        and "prompt_version support-v3 → support-v4" in note
+    )
+    assert "new failure" in v4.out and "support-bot-v1 → support-bot-v2" in v4.out
+    # a named service keeps its own baselines
+    named = cli(
+        *args("support-v4", "support-bot-v2", "--target-name", "staging", "--json", "n.json")
+    )
+    assert json.loads((tmp_path / "n.json").read_text())["baseline_run_id"] is None
+    assert named.code == 1  # the lock still fails, with no baseline to compare
+
+
+def test_a_pass_stored_under_the_old_service_id_is_still_a_baseline(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """Runs stored before the id dropped the model carried base URL#model: last-pass
+    still finds them for the same model."""
+    from datetime import UTC, datetime
+
+    from evallock.records import Run
+    from evallock.store import open_store
+
+    url = f"sqlite:///{project}/e.db"
+    with open_store(url) as store:
+        store.runs.create(
+            Run(
+                run_id="old-pass",
+                dataset_id="golden@old",
+                dataset_name="golden",
+                target_id=f"{fake_service.base_url.rstrip('/')}#support-bot",
+                started_at=datetime(2026, 11, 1, tzinfo=UTC),
+            )
+        )
+        store.runs.finish(
+            "old-pass",
+            status="complete",
+            verdict="pass",
+            summary=None,
+            baseline_run_id=None,
+            finished_at=datetime(2026, 11, 1, 0, 5, tzinfo=UTC),
+        )
+    run = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", "r.json"))
+    assert run.code == 0, run.out + run.err
+    assert json.loads((tmp_path / "r.json").read_text())["baseline_run_id"] == "old-pass"

@@ -89,6 +89,7 @@ def target_from(
     api_key_env: str | None = None,
     python: str | None = None,
     keys: list[str] | None = None,
+    name: str | None = None,
 ) -> TargetSpec:
     """The target the flags name, each flag over ``target:`` in the config.
 
@@ -107,6 +108,7 @@ def target_from(
         model=model,
         api_key_env=api_key_env,
         python=python,
+        name=name,
         prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
         keys={**t.keys, **parse_key_flags(keys)} if keys else None,
     )

@@ -57,6 +57,13 @@ def run(
         str | None,
         typer.Option(help="Python target module:function instead of HTTP.", rich_help_panel=_T),
     ] = None,
+    target_name: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's name for baselines (default: its base URL or callable).",
+            rich_help_panel=_T,
+        ),
+    ] = None,
     key: Annotated[
         list[str] | None,
         typer.Option(
@@ -152,6 +159,7 @@ def run(
             api_key_env=api_key_env,
             python=python,
             keys=key,
+            name=target_name,
         ),
         judge=judge_from(
             settings,

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
+from typing import Literal
 
 import anyio
 
@@ -64,6 +65,9 @@ class EvalRequest:
     """``last-pass``, ``none`` or a run id."""
     resume: str | None = None
     """Continue this interrupted run."""
+    kind: Literal["gate", "experiment"] = "gate"
+    """``gate`` (a deploy's run) or ``experiment`` (ad hoc: kept out of the timeline
+    and never a baseline)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -265,6 +269,7 @@ def _start_or_resume(
         started_at=datetime.now(UTC),
         keys=keys,
         settings={
+            "kind": request.kind,
             "cases": request.cases,
             "target": request.target.public(),
             "judge": request.judge.public(),

@@ -41,6 +41,7 @@ __all__ = [
     "Grade",
     "Message",
     "Run",
+    "RunKind",
     "RunStats",
     "RunStatus",
     "RunSummary",
@@ -69,6 +70,8 @@ def passes_by_majority(passed: int, trials: int) -> bool:
     return passed * 2 > trials
 
 
+RunKind = Literal["gate", "ab", "experiment"]
+"""What a run was for; only gate runs enter the timeline and baselines."""
 RunStatus = Literal["running", "complete", "interrupted"]
 ErrorKind = Literal["target", "grader", "judge"]
 CandidateState = Literal["pending", "accepted", "rejected", "promoted"]
@@ -437,6 +440,15 @@ class Run:
     """Counts, pass rate and interval, locks failed, new failures … once complete."""
     baseline_run_id: str | None = None
     """The run it was compared with."""
+
+    @property
+    def kind(self) -> RunKind:
+        """``gate`` (a deploy's run: the timeline and baselines), ``ab`` (an arm of an A/B)
+        or ``experiment`` (an ad-hoc run, kept out of both)."""
+        kind = self.settings.get("kind")
+        if kind in ("gate", "ab", "experiment"):
+            return kind  # type: ignore[no-any-return]
+        return "ab" if "arm" in self.settings else "gate"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

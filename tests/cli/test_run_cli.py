@@ -497,3 +497,59 @@ def test_a_pass_stored_under_the_old_service_id_is_still_a_baseline(
     run = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", "r.json"))
     assert run.code == 0, run.out + run.err
     assert json.loads((tmp_path / "r.json").read_text())["baseline_run_id"] == "old-pass"
+
+
+def test_experiment_and_ab_runs_stay_out_of_the_timeline_and_baselines(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """Only gate runs are deploys: an ad-hoc --experiment run and the arms of an A/B
+    are not in `history` (unless --all-kinds) and never a last-pass baseline."""
+    url = f"sqlite:///{project}/e.db"
+    gate = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", "g.json"))
+    assert gate.code == 0, gate.out + gate.err
+    gate_id = json.loads((tmp_path / "g.json").read_text())["run_id"]
+    adhoc = cli(
+        *example_args(
+            project, fake_service.base_url, "support-v3", "--experiment", "--json", "x.json"
+        )
+    )
+    assert adhoc.code == 0
+    adhoc_id = json.loads((tmp_path / "x.json").read_text())["run_id"]
+    ab = cli(
+        "ab",
+        str(project / "golden.jsonl"),
+        "--base-url",
+        fake_service.base_url,
+        "--model",
+        "support-bot",
+        "--judge-base-url",
+        fake_service.base_url,
+        "--judge-model",
+        "judge",
+        "--a",
+        f"prompt={project}/prompts/support-v3.txt",
+        "--b",
+        f"prompt={project}/prompts/support-v4.txt",
+        "--store",
+        url,
+    )
+    assert ab.code == 0, ab.err
+    after = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", "a.json"))
+    assert json.loads((tmp_path / "a.json").read_text())["baseline_run_id"] == gate_id
+    shown = cli("history", str(project / "golden.jsonl"), "--store", url, "--json", "h.json")
+    assert shown.code == 0
+    ids = [row["run_id"] for row in json.loads((tmp_path / "h.json").read_text())]
+    assert gate_id in ids and adhoc_id not in ids and not any(i.endswith(("-a", "-b")) for i in ids)
+    everything = cli(
+        "history",
+        str(project / "golden.jsonl"),
+        "--store",
+        url,
+        "--all-kinds",
+        "--json",
+        "all.json",
+    )
+    assert everything.code == 0
+    all_ids = [row["run_id"] for row in json.loads((tmp_path / "all.json").read_text())]
+    assert adhoc_id in all_ids and any(i.endswith("-b") for i in all_ids)
+    assert after.code == 0

@@ -201,6 +201,7 @@ async def _compare_variants(
                     "experiment": variant.name,
                 },
                 settings={
+                    "kind": "ab",
                     "cases": request.cases,
                     "target": variant.target.public(),
                     "trials": request.options.trials,

@@ -9,7 +9,7 @@ prompt or model) is a deploy mark.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,15 +79,23 @@ def passes_by_case(records: Iterable[EvalRecord]) -> dict[str, bool]:
     return {case_id: passes_by_majority(won, total) for case_id, (won, total) in counts.items()}
 
 
-def run_history(store: HistoryStore, dataset_name: str, *, limit: int = 20) -> list[HistoryPoint]:
+def run_history(
+    store: HistoryStore,
+    dataset_name: str,
+    *,
+    limit: int = 20,
+    kinds: Collection[str] = ("gate",),
+) -> list[HistoryPoint]:
     """The complete runs of a dataset, oldest first, each with its delta from the one before.
 
     Args:
         store: the store.
         dataset_name: the case file's name (its stem); every version of the file counts.
         limit: how many of the newest runs to show.
+        kinds: the run kinds shown (the deploy timeline: gate runs only).
     """
-    runs = store.runs.find(dataset_name=dataset_name, status="complete", limit=limit)
+    found = store.runs.find(dataset_name=dataset_name, status="complete", limit=None)
+    runs = [run for run in found if run.kind in kinds][:limit]
     runs.reverse()
     points: list[HistoryPoint] = []
     previous: tuple[Run, dict[str, bool]] | None = None

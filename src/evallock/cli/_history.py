@@ -15,6 +15,13 @@ __all__ = ["history"]
 def history(
     cases: Annotated[Path, typer.Argument(help="The case file (runs are matched by its name).")],
     limit: Annotated[int, typer.Option(min=1, help="How many of the newest runs.")] = 20,
+    all_kinds: Annotated[
+        bool,
+        typer.Option(
+            "--all-kinds",
+            help="Also show A/B arms and experiment runs (default: the deploys' gate runs).",
+        ),
+    ] = False,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the history as JSON.")
     ] = None,
@@ -38,7 +45,8 @@ def history(
     settings = load(config, store)
     opened = open_store_for(settings)
     try:
-        points = run_history(opened, cases.stem, limit=limit)
+        kinds = ("gate", "ab", "experiment") if all_kinds else ("gate",)
+        points = run_history(opened, cases.stem, limit=limit, kinds=kinds)
     finally:
         opened.close()
     if json_out is not None:

@@ -89,6 +89,14 @@ def run(
     resume: Annotated[
         str | None, typer.Option(help="Continue an interrupted run by its id.")
     ] = None,
+    experiment: Annotated[
+        bool,
+        typer.Option(
+            "--experiment",
+            help="An ad-hoc run: gated and stored, but kept out of the history timeline and"
+            " never a baseline.",
+        ),
+    ] = False,
     min_pass_rate: Annotated[
         float | None,
         typer.Option(
@@ -184,6 +192,7 @@ def run(
         ),
         baseline=chosen_baseline,
         resume=resume,
+        kind="experiment" if experiment else "gate",
     )
     if resume:
         request = _resumed(request, open_store_for(settings), resume)

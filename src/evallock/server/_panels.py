@@ -133,8 +133,8 @@ def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
     """Per dataset and target, the complete runs oldest first, placed on a small chart."""
     series: dict[str, list[Run]] = {}
     for run in reversed(runs):  # runs come newest first
-        if run.status != "complete" or run.summary is None:
-            continue
+        if run.status != "complete" or run.summary is None or run.kind != "gate":
+            continue  # the timeline is the deploys' gate runs
         series.setdefault(f"{run.dataset_name} · {run.target_id}", []).append(run)
     charts = []
     for title, members in series.items():

@@ -92,7 +92,11 @@ def list_runs(
 def last_passing_run(
     conn: Connection, dataset_name: str, target_id: str, exclude_run_id: str | None
 ) -> Run | None:
-    """The newest complete run of this dataset and target whose verdict was ``pass``."""
+    """The newest complete *gate* run of this dataset and target whose verdict was ``pass``.
+
+    A run's kind lives in its settings (JSON), so the newest passes are read a page at a
+    time and the first gate run among them is taken (experiment runs never baseline).
+    """
     stmt = (
         select(runs)
         .where(
@@ -102,12 +106,19 @@ def last_passing_run(
             runs.c.verdict == "pass",
         )
         .order_by(runs.c.started_at.desc(), runs.c.run_id.desc())
-        .limit(1)
+        .limit(_PASS_PAGE)
     )
     if exclude_run_id is not None:
         stmt = stmt.where(runs.c.run_id != exclude_run_id)
-    row = conn.execute(stmt).first()
-    return None if row is None else run_from_row(row)
+    for row in conn.execute(stmt):
+        run = run_from_row(row)
+        if run.kind == "gate":
+            return run
+    return None
+
+
+_PASS_PAGE = 200
+"""Passing runs looked at for the newest gate run among them."""
 
 
 def record_page(conn: Connection, run_id: str, after: int) -> list[Any]:

@@ -11,7 +11,7 @@ from evallock.errors import JudgeError, UsageError
 from evallock.evaluation import JudgeSpec
 from evallock.runner import RetryPolicy
 
-from .conftest import day, make_traffic
+from .conftest import T0, day, make_traffic
 
 
 def request(judge_url: str, since: str, until: str, **changes: object) -> DriftRequest:
@@ -171,3 +171,30 @@ def test_a_second_check_continues_the_stored_monitor(sqlite_store, fake_service)
         request(fake_service.base_url, day(8), day(9), arl0=500.0), sqlite_store
     ).report
     assert other.monitor is not None and other.monitor.monitor_id != first.monitor.monitor_id
+
+
+def test_input_drift_is_an_alert_of_its_own(sqlite_store, fake_service) -> None:
+    """Quality holds but the traffic mix flips (consumer-heavy to pro-heavy): the report
+    alerts on input drift, its own line, within the report's alpha."""
+    from dataclasses import replace
+
+    traffic = make_traffic(days=10, per_day=60, drop_from_day=None)
+    flipped = [
+        replace(t, keys={**t.keys, "customer_tier": "pro", "intent": "account"})
+        if t.timestamp >= T0 + timedelta(days=7) and int(t.trace_id, 16) % 3
+        else t
+        for t in traffic
+    ]
+    sqlite_store.traces.add(flipped)
+    report = run_drift(request(fake_service.base_url, day(8), day(9), by=()), sqlite_store).report
+    assert "inputs" in report.rule_alpha
+    lines = [r for r in report.reasons if r.startswith("input drift")]
+    assert lines and any("customer_tier mix" in r and "major" in r for r in lines), report.reasons
+    assert report.alert
+    steady = run_drift(
+        request(
+            fake_service.base_url, day(5), day(6), by=(), baseline_window=f"{day(0)}..{day(5)}"
+        ),
+        sqlite_store,
+    ).report
+    assert not any(r.startswith("input drift") for r in steady.reasons), steady.reasons

@@ -15,7 +15,7 @@ from evallock._lazy import lazy_module
 
 sps = lazy_module("scipy.stats")
 
-__all__ = ["KeyShift", "key_shift", "psi"]
+__all__ = ["MODERATE_PSI", "KeyShift", "key_shift", "psi"]
 
 _EPSILON = 1e-4
 
@@ -36,6 +36,10 @@ class KeyShift:
     """``stable``, ``moderate`` or ``major`` by the PSI."""
     biggest_change: str
     """The category whose share moved most, e.g. ``enterprise 12% → 31%``."""
+
+
+MODERATE_PSI = 0.1
+"""A population stability index from here up is a moderate shift of the mix."""
 
 
 def psi(expected: Mapping[str, int], actual: Mapping[str, int]) -> float:
@@ -75,5 +79,5 @@ def key_shift(key: str, baseline: Mapping[str, int], current: Mapping[str, int])
         if moved
         else ""
     )
-    level = "stable" if value < 0.1 else "moderate" if value < 0.25 else "major"
+    level = "stable" if value < MODERATE_PSI else "moderate" if value < 0.25 else "major"
     return KeyShift(key=key, psi=value, chi2=chi2, p_value=p, level=level, biggest_change=change)

@@ -15,6 +15,9 @@ families the report runs:
   ``BAD_SHARE_FLOOR`` and the test rejects at the family's share.
 * **slices** (``--by``): each slice against its own baseline sample, Holm-adjusted
   across slices at the family's share (a slice with no baseline sample is not tested).
+* **inputs** (with a baseline window): each shared key's traffic mix (chi-square, and
+  at least a moderate PSI) and, with ``--input-embeddings``, the input texts (MMD),
+  Holm-adjusted at the family's share.
 
 The sequential detectors (CUSUM and EWMA on the batch means, Bernoulli CUSUM on
 bad scores) are shown with where they crossed, as signals, but are not part of the
@@ -50,11 +53,25 @@ from evallock.stats import (
     wilson_interval,
 )
 
-__all__ = ["DriftReport", "SliceDrift", "build_report"]
+__all__ = ["DriftReport", "InputTest", "SliceDrift", "build_report"]
 
 MIN_SLICE = 5
 BAD_SHARE_FLOOR = 0.05
 """A rise of the bad share smaller than this never alerts, however significant."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InputTest:
+    """One test of input drift the report alerts on (a key's mix, the embeddings)."""
+
+    name: str
+    """What was tested, e.g. ``customer_tier mix``."""
+    p_value: float
+    """Its p-value."""
+    detail: str
+    """The figures, for the alert line."""
+    large_enough: bool = True
+    """Whether the shift is large enough to alert on (a PSI of at least 0.1)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -275,6 +292,7 @@ def build_report(
     detectors: bool = True,
     monitor_id: str = "",
     prior_monitor: MonitorState | None = None,
+    input_tests: Sequence[InputTest] = (),
 ) -> DriftReport:
     """Compute the report from the window's judged sample and the baseline.
 
@@ -290,7 +308,12 @@ def build_report(
     if not values:
         raise ValueError("no trace in the sample could be judged")
     base_values = _cluster_values(baseline.scores)
-    families = ["mean", *(["bad share"] if base_values else []), *(["slices"] if by else [])]
+    families = [
+        "mean",
+        *(["bad share"] if base_values else []),
+        *(["slices"] if by else []),
+        *(["inputs"] if input_tests else []),
+    ]
     share = alpha / len(families)
     rule_alpha = dict.fromkeys(families, share)
     shift = _shift(judged, baseline, stratum_sizes)
@@ -312,6 +335,14 @@ def build_report(
                 f" (> {BAD_SHARE_FLOOR:.0%}; one-sided p {rise[1]:.3g} < {share:.3g})"
             )
     slices = _slices(judged, baseline, by, alert_drop, share)
+    if input_tests:
+        adjusted = adjust_holm([t.p_value for t in input_tests]).adjusted
+        for test, p_adj in zip(input_tests, adjusted, strict=True):
+            if test.large_enough and p_adj < share:
+                reasons.append(
+                    f"input drift, {test.name}: {test.detail} (Holm-adjusted p {p_adj:.3g}"
+                    f" < {share:.3g})"
+                )
     for s in slices:
         if s.alert:
             reasons.append(

@@ -12,10 +12,10 @@ import anyio
 
 from evallock.drift._detect import MonitorState
 from evallock.drift._embedding import EmbeddingDrift
-from evallock.drift._inputs import KeyShift, key_shift
+from evallock.drift._inputs import MODERATE_PSI, KeyShift, key_shift
 from evallock.drift._json import drift_report
 from evallock.drift._judge import judge_traces
-from evallock.drift._report import DriftReport, build_report
+from evallock.drift._report import DriftReport, InputTest, build_report
 from evallock.drift._sample import sample_traces
 from evallock.drift._scores import DriftBaseline, TraceScore
 from evallock.drift._window import Window, parse_range, parse_window
@@ -150,23 +150,6 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
     finally:
         writer.flush()
         await provider.aclose()
-    monitor_id = _monitor_id(request, baseline, version)
-    report = build_report(
-        window=window,
-        available=available,
-        scores=scores,
-        baseline=baseline,
-        judge_version=version,
-        by=request.by,
-        alert_drop=request.alert_drop,
-        alpha=request.alpha,
-        stratum_sizes=sizes if request.stratify_by else None,
-        batch=request.batch,
-        arl0=request.arl0,
-        notes=notes,
-        monitor_id=monitor_id,
-        prior_monitor=_prior_monitor(store, monitor_id),
-    )
     inputs: list[KeyShift] = []
     if request.baseline_window:
         base = parse_range(request.baseline_window)
@@ -188,6 +171,24 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
                 seed=request.seed,
             )
         )
+    monitor_id = _monitor_id(request, baseline, version)
+    report = build_report(
+        window=window,
+        available=available,
+        scores=scores,
+        baseline=baseline,
+        judge_version=version,
+        by=request.by,
+        alert_drop=request.alert_drop,
+        alpha=request.alpha,
+        stratum_sizes=sizes if request.stratify_by else None,
+        batch=request.batch,
+        arl0=request.arl0,
+        notes=notes,
+        monitor_id=monitor_id,
+        prior_monitor=_prior_monitor(store, monitor_id),
+        input_tests=_input_tests(inputs, embedding),
+    )
     report_id = _save(store, report, inputs, scores, embedding)
     return DriftOutcome(report=report, inputs=inputs, report_id=report_id, embedding=embedding)
 
@@ -338,6 +339,30 @@ async def _run_baseline(
         scores=scores,
         judge_version=version,
     )
+
+
+def _input_tests(inputs: list[KeyShift], embedding: EmbeddingDrift | None) -> list[InputTest]:
+    """The input-drift tests the report alerts on: each key's mix (at least a moderate PSI)
+    and the embedding MMD."""
+    tests = [
+        InputTest(
+            name=f"{k.key} mix",
+            p_value=k.p_value,
+            detail=f"PSI {k.psi:.2f} ({k.level}), chi-square p {k.p_value:.3g}",
+            large_enough=k.psi >= MODERATE_PSI,
+        )
+        for k in inputs
+    ]
+    if embedding is not None:
+        tests.append(
+            InputTest(
+                name="input texts (embeddings)",
+                p_value=embedding.p_value,
+                detail=f"MMD² {embedding.mmd2:.4f}, permutation p {embedding.p_value:.3g}",
+                large_enough=True,
+            )
+        )
+    return tests
 
 
 def _monitor_id(request: DriftRequest, baseline: DriftBaseline, version: str) -> str:

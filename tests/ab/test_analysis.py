@@ -266,3 +266,15 @@ def test_slice_wins_are_family_wise_controlled_at_the_floor() -> None:
     assert len(six) == 6 and six[0].verdict != "B wins"
     assert six[0].analysis is not None
     assert six[0].analysis.ci.confidence == pytest.approx(1 - 0.05 / 6)
+
+
+def test_arm_intervals_stay_inside_zero_and_one_with_trials() -> None:
+    """With --trials the per-arm interval is a CLT one on per-case shares: clipped to
+    [0, 1] (a pass-rate interval reached 1.030 before)."""
+    a = {f"c{i}": [1.0, 1.0, 1.0] for i in range(6)} | {"c6": [1.0, 1.0, 0.0]}
+    b = {f"c{i}": [1.0, 1.0, 1.0] for i in range(7)}
+    result = analyse_pairs(a, b, metric="pass", with_power=False)
+    assert result.a is not None and result.b is not None
+    for arm in (result.a, result.b):
+        assert 0.0 <= arm.ci.lo <= arm.mean <= arm.ci.hi <= 1.0
+    assert result.a.ci.hi == 1.0

@@ -95,7 +95,7 @@ def test_signals_of_each_kind_and_only_for_free_traces(store):
             alert=False,
             body={},
         ),
-        [(tid(5), 1, "wrong policy"), (tid(1), 5, "fine")],
+        [(tid(5), 1, "score 1/5: wrong policy"), (tid(1), 5, "fine")],  # as the judge writes it
     )
     thumbs = store.candidates.signals(["thumbs-down"])
     assert [s.trace_id for s in thumbs] == [tid(1), tid(2), tid(6)]

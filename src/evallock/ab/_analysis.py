@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from evallock.errors import UsageError
@@ -344,8 +344,12 @@ def _arm(values: list[float], metric: Metric, trials: int) -> ArmSummary:
     if metric == "pass" and trials == 1:
         return ArmSummary(mean=mean, ci=wilson_interval(round(sum(values)), len(values)))
     estimate = mean_estimate(values)
-    assert estimate.interval is not None
-    return ArmSummary(mean=mean, ci=estimate.interval)
+    ci = estimate.interval
+    assert ci is not None
+    # Per-case shares and rescaled scores live in [0, 1]: a CLT interval past an end is
+    # clipped there (the parameter cannot be outside, so coverage is unchanged).
+    clipped = replace(ci, lo=max(ci.lo, 0.0), hi=min(ci.hi, 1.0))
+    return ArmSummary(mean=mean, ci=clipped)
 
 
 def _power(

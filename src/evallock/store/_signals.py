@@ -8,6 +8,7 @@ A low judge score is a drift sample at or below the threshold.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
@@ -38,6 +39,10 @@ def _window(since: datetime | None, until: datetime | None) -> list[Any]:
     if until is not None:
         where.append(traces.c.timestamp < until)
     return where
+
+
+_SCORE_PREFIX = re.compile(r"^score \d/5(?::\s*|$)")
+"""The judge grader's own "score N/5: " at the head of a stored reason (said once, not twice)."""
 
 
 def _short(text: str | None) -> str:
@@ -87,7 +92,8 @@ def candidate_signals(
                 .order_by(drift_samples.c.score, drift_samples.c.report_id)
             )
             for row in conn.execute(query):
-                note(row, kind, f"judge score {row.js_score}/5: {_short(row.js_reason)}")
+                reason = _SCORE_PREFIX.sub("", row.js_reason or "", count=1)
+                note(row, kind, f"judge score {row.js_score}/5: {_short(reason)}")
         elif kind == "error":
             query = select(traces).where(traces.c.error.is_not(None), *where)
             for row in conn.execute(query):

@@ -31,7 +31,7 @@ ROWS = [
         "timestamp": "2026-10-04T09:12:44Z",
         "input": "When will order #R1041 ship?",
         "output": "It ships within 2 business days.",
-        "latency_ms": 812,
+        "latency_ms": 812.3456789,
         "tokens_in": 31,
         "tokens_out": 12,
         "cost": 0.00021,
@@ -145,6 +145,8 @@ def test_import_list_show(cli: Callable, store_url: str, tmp_path: Path) -> None
         "- down",
     ):
         assert text in shown.out, text
+    assert "812.3" in shown.out and "812.3456" not in shown.out  # rounded for reading
+    assert "0.00021" in shown.out
 
 
 def test_json_output(cli: Callable, store_url: str, tmp_path: Path) -> None:

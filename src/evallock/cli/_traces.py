@@ -176,15 +176,15 @@ def show(
         ("started", trace.timestamp.isoformat()),
         ("source", trace.source),
         ("model", trace.model),
-        ("latency ms", trace.latency_ms),
-        ("ttft ms", trace.ttft_ms),
+        ("latency ms", None if trace.latency_ms is None else f"{trace.latency_ms:.1f}"),
+        ("ttft ms", None if trace.ttft_ms is None else f"{trace.ttft_ms:.1f}"),
         (
             "tokens in/out",
             None
             if trace.tokens_in is None and trace.tokens_out is None
             else f"{trace.tokens_in}/{trace.tokens_out}",
         ),
-        ("cost", trace.cost),
+        ("cost", None if trace.cost is None else f"{trace.cost:.6g}"),
         ("error", trace.error),
     ]
     rows += [(f"key {name}", value) for name, value in sorted(trace.keys.items())]

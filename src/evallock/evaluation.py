@@ -182,7 +182,14 @@ def _what_changed(baseline: Run, run: Run, target: TargetSpec) -> str:
         if old_value != new_value:
             changes.append(f"{key} {old_value or '-'} → {new_value or '-'}")
     what = "; ".join(changes) if changes else "same model, prompt and keys"
-    return f"compared with run {baseline.run_id}, the last pass on this service: {what}"
+    line = f"compared with run {baseline.run_id}, the last pass on this service: {what}"
+    old_judge, new_judge = baseline.keys.get("judge_version"), run.keys.get("judge_version")
+    if old_judge and new_judge and old_judge != new_judge:
+        line += (
+            f". The judge or rubric changed ({old_judge} → {new_judge}): a judged case's new"
+            " failure may be the judge's, not the service's"
+        )
+    return line
 
 
 def _read_results(

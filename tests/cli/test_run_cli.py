@@ -553,3 +553,34 @@ def test_experiment_and_ab_runs_stay_out_of_the_timeline_and_baselines(
     all_ids = [row["run_id"] for row in json.loads((tmp_path / "all.json").read_text())]
     assert adhoc_id in all_ids and any(i.endswith("-b") for i in all_ids)
     assert after.code == 0
+
+
+def test_a_judge_change_is_flagged_where_scores_are_compared(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """The same service and prompt, but the judge's settings changed: the gate's note and
+    history say the judged scores are not comparable."""
+    url = f"sqlite:///{project}/e.db"
+    first = cli(*example_args(project, fake_service.base_url, "support-v3"))
+    assert first.code == 0, first.out + first.err
+    config = tmp_path / "judge.yaml"
+    config.write_text("judge:\n  params: {temperature: 0.3}\n")
+    second = cli(
+        *example_args(
+            project,
+            fake_service.base_url,
+            "support-v3",
+            "--json",
+            "j.json",
+            "--config",
+            str(config),
+        )
+    )
+    report = json.loads((tmp_path / "j.json").read_text())
+    assert report["baseline_run_id"] is not None
+    assert any("The judge or rubric changed" in w for w in report["warnings"]), report["warnings"]
+    assert "judge or rubric changed" in second.out
+    shown = cli("history", str(project / "golden.jsonl"), "--store", url, "--json", "h.json")
+    assert shown.code == 0
+    rows = json.loads((tmp_path / "h.json").read_text())
+    assert rows[0]["judge_changed"] is None and rows[-1]["judge_changed"] is not None

@@ -66,6 +66,9 @@ class HistoryPoint:
     delta: RunDelta | None
     """The change from the previous run, None for the first."""
     changed_keys: dict[str, tuple[str | None, str | None]] = field(default_factory=dict)
+    judge_changed: tuple[str | None, str | None] | None = None
+    """``(before, after)`` judge_version when the judge or rubric changed since the run
+    before: judged cases' scores are then not comparable across the two."""
     """Deploy keys that changed since the previous run: name → (before, after)."""
 
 
@@ -105,6 +108,7 @@ def run_history(
         passed = sum(passes.values())
         delta = None
         changed: dict[str, tuple[str | None, str | None]] = {}
+        judge: tuple[str | None, str | None] | None = None
         if previous is not None:
             prev_run, prev_passes = previous
             delta = pass_delta(prev_passes, passes)
@@ -112,6 +116,9 @@ def run_history(
                 before, after = prev_run.keys.get(key), run.keys.get(key)
                 if before != after:
                     changed[key] = (before, after)
+            old_judge, new_judge = prev_run.keys.get("judge_version"), run.keys.get("judge_version")
+            if old_judge and new_judge and old_judge != new_judge:
+                judge = (old_judge, new_judge)
         points.append(
             HistoryPoint(
                 run=run,
@@ -121,6 +128,7 @@ def run_history(
                 interval=wilson_interval(passed, n),
                 delta=delta,
                 changed_keys=changed,
+                judge_changed=judge,
             )
         )
         previous = (run, passes)
@@ -190,6 +198,7 @@ def history_rows(points: Sequence[HistoryPoint]) -> list[dict[str, Any]]:
                     "newly_passing": list(delta.newly_passing),
                 },
                 "changed_keys": {k: list(v) for k, v in point.changed_keys.items()},
+                "judge_changed": None if point.judge_changed is None else list(point.judge_changed),
             }
         )
     return rows

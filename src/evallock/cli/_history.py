@@ -77,6 +77,8 @@ def history(
         )
         if point.changed_keys:
             keys += " (deploy)"
+        if point.judge_changed:
+            keys += " (judge changed: scores not comparable)"
         delta = point.delta
         delta_text = p_text = failing = ""
         if delta is not None:

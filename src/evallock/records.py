@@ -380,7 +380,8 @@ class RunSummary:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredDriftReport:
-    """A drift report as the store keeps it: the columns it indexes, and the report body."""
+    """A drift report as the store keeps it: the columns it indexes and the report body
+    (read back, with the id and time the store gave it)."""
 
     window_start: datetime
     """Start of the window judged (UTC)."""
@@ -392,11 +393,16 @@ class StoredDriftReport:
     """Whether it alerted."""
     body: dict[str, Any]
     """The report as ``evallock drift --json`` prints it."""
+    report_id: str = ""
+    """Its id, given by the store (empty until it is stored)."""
+    created_at: datetime | None = None
+    """When it was stored (set by the store)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class StoredComparison:
-    """An A/B comparison as the store keeps it: the columns it indexes, and the report body."""
+    """An A/B comparison as the store keeps it: the columns it indexes and the report body
+    (read back, with the time it was stored)."""
 
     comparison_id: str
     """Its id."""
@@ -410,6 +416,8 @@ class StoredComparison:
     """``B wins``, ``A wins``, ``no significant difference`` …"""
     body: dict[str, Any]
     """The report as ``evallock ab --json`` prints it."""
+    created_at: datetime | None = None
+    """When it was stored (set by the store)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -110,8 +110,10 @@ def test_ab_reports_verdict_interval_and_slices(
 
     with open_store(f"sqlite:///{project}/ab.db") as store:
         (stored,) = store.reports.comparisons()
-    assert stored["comparison_id"] == report["comparison_id"]
-    assert stored["verdict"] == report["verdict"]
+    assert stored.comparison_id == report["comparison_id"]
+    assert stored.verdict == report["verdict"] and stored.dataset_id == report["dataset_id"]
+    assert (stored.run_a, stored.run_b) == (report["run_a"], report["run_b"])
+    assert stored.body == report  # the stored body is what --json printed
 
 
 def test_a_clearly_worse_b_is_a_wins_and_fail_if_worse_exits_1(cli, project, fake_service) -> None:

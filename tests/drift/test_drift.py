@@ -43,8 +43,10 @@ def test_planted_drop_alerts_on_the_right_window_and_names_the_slice(store, fake
     assert report.bad_share_ci.lo <= report.bad_share <= report.bad_share_ci.hi
     assert report.judge_version.startswith("judge@")
     assert report.baseline.judge_version == report.judge_version
-    stored = store.reports.drift_reports()
-    assert stored[0]["report_id"] == outcome.report_id and stored[0]["alert"] is True
+    latest = store.reports.drift_reports()[0]
+    assert latest.report_id == outcome.report_id and latest.alert is True
+    assert (latest.window_start, latest.window_end) == (report.window.start, report.window.end)
+    assert latest.body["window"] == str(report.window)  # the --json body, as printed
 
 
 def test_false_alarm_rate_on_drift_free_traffic(sqlite_store, fake_service) -> None:
@@ -166,7 +168,7 @@ def test_a_second_check_continues_the_stored_monitor(sqlite_store, fake_service)
     assert second.monitor.last_batch_end > first.monitor.last_batch_end
     assert (first.monitor.batches_fed, second.monitor.batches_fed) == (1, 2)
     stored = sqlite_store.reports.drift_reports(limit=1)[0]
-    assert stored["monitor"]["id"] == second.monitor.monitor_id
+    assert stored.body["monitor"]["id"] == second.monitor.monitor_id
     other = run_drift(
         request(fake_service.base_url, day(8), day(9), arl0=500.0), sqlite_store
     ).report

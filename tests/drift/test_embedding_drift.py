@@ -91,7 +91,7 @@ def test_new_kinds_of_questions_are_detected_with_examples(sqlite_store, fake_se
     assert outcome.embedding.p_value < 0.01
     assert set(outcome.embedding.examples) <= set(NEW_TOPIC) and outcome.embedding.examples
     stored = sqlite_store.reports.drift_reports()[0]
-    assert stored["input_embeddings"]["p_value"] == outcome.embedding.p_value
+    assert stored.body["input_embeddings"]["p_value"] == outcome.embedding.p_value
 
 
 def test_same_kind_of_questions_do_not_drift(sqlite_store, fake_service) -> None:

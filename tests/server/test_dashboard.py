@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -268,3 +269,27 @@ def test_no_auth_opens_the_page(app_factory: Any, seeded: Any) -> None:
     page = server.get("/")
     assert page.status_code == 200 and "Review queue" in page.text
     assert "Sign out" not in page.text
+
+
+def test_stored_reports_keep_their_api_shapes_and_panel_rows(
+    app_factory: Any, seeded: Any, api_keys: dict[str, str]
+) -> None:
+    """The store hands back typed records; ``/api/drift`` and ``/api/comparisons`` still
+    list each report as its ``--json`` body with the id and time in front, and the page
+    takes the window from the stored bounds."""
+    (drift,) = seeded.reports.drift_reports()
+    (comparison,) = seeded.reports.comparisons()
+    server = app_factory()
+    with server.client(api_keys["read"]) as client:
+        reports = client.get("/api/drift").json()["reports"]
+        comparisons = client.get("/api/comparisons").json()["comparisons"]
+    assert reports == [
+        {"report_id": drift.report_id, "created_at": drift.created_at.isoformat(), **drift.body}
+    ]
+    assert reports[0]["mean_ci"] == [3.48, 3.74] and reports[0]["alert"] is True
+    assert comparisons == [{"created_at": comparison.created_at.isoformat(), **comparison.body}]
+    assert comparisons[0]["comparison_id"] == "cmp-1" and comparisons[0]["ci"] == [-0.2, 0.06]
+    page = server.get("/", headers={"Authorization": f"Bearer {api_keys['read']}"}).text
+    start, end = drift.window_start, drift.window_end
+    assert f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}" in page
+    assert re.search(r"<td>support-v3</td><td>support-v4</td>", page)

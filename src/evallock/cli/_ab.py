@@ -145,6 +145,7 @@ def ab(
         remove_stale_reports,
         run_options,
         target_from,
+        write_json,
     )
     from evallock.errors import UsageError
     from evallock.report.ab import ab_markdown, ab_report
@@ -201,9 +202,7 @@ def ab(
         opened.close()
     print_comparison(outcome, out_console())
     if json_out is not None:
-        import orjson
-
-        json_out.write_bytes(orjson.dumps(ab_report(outcome), option=orjson.OPT_INDENT_2))
+        write_json(json_out, ab_report(outcome))
     if markdown is not None:
         markdown.write_text(ab_markdown(outcome), encoding="utf-8")
     return 1 if fail_if_worse and outcome.overall.verdict == "A wins" else 0

@@ -152,6 +152,7 @@ def drift(
         out_console,
         read_rubric,
         run_options,
+        write_json,
     )
     from evallock.drift import DriftRequest, parse_duration, post_webhook, run_drift
     from evallock.errors import JudgeError, UsageError
@@ -210,13 +211,7 @@ def drift(
     report = outcome.report
     print_drift(report, outcome.inputs, out_console(), history=history, embedding=outcome.embedding)
     if json_out is not None:
-        import orjson
-
-        json_out.write_bytes(
-            orjson.dumps(
-                drift_report(report, outcome.inputs, outcome.embedding), option=orjson.OPT_INDENT_2
-            )
-        )
+        write_json(json_out, drift_report(report, outcome.inputs, outcome.embedding))
     if not report.trustworthy:
         raise JudgeError(
             f"{report.judge_errors} of {report.judge_errors + report.n_samples} judge replies could"

@@ -386,8 +386,8 @@ MONITOR_LOOKBACK = 200
 
 def _prior_monitor(store: Store, monitor_id: str) -> MonitorState | None:
     """The detectors' state the last report of this monitor left, if one is stored."""
-    for body in store.reports.drift_reports(limit=MONITOR_LOOKBACK):
-        found = MonitorState.from_json(body.get("monitor"))
+    for stored in store.reports.drift_reports(limit=MONITOR_LOOKBACK):
+        found = MonitorState.from_json(stored.body.get("monitor"))
         if found is not None and found.monitor_id == monitor_id:
             return found
     return None

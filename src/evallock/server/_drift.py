@@ -21,9 +21,10 @@ from evallock.server._state import ServerState
 
 if TYPE_CHECKING:
     from evallock.drift import DriftOutcome, DriftRequest
+    from evallock.records import StoredComparison, StoredDriftReport
     from evallock.store import Store
 
-__all__ = ["drift_loop", "router"]
+__all__ = ["comparison_json", "drift_loop", "drift_report_json", "router"]
 
 log = logging.getLogger("evallock.server")
 
@@ -40,7 +41,7 @@ async def list_drift(request: Request, limit: int = Query(50, ge=1, le=1000)) ->
     """Each report as ``evallock drift --json`` writes it, with its id and time."""
     store = _state(request).store
     reports = await anyio.to_thread.run_sync(lambda: store.reports.drift_reports(limit=limit))
-    return {"reports": reports}
+    return {"reports": [drift_report_json(r) for r in reports]}
 
 
 @router.get("/comparisons", summary="Stored A/B comparisons, newest first")
@@ -50,7 +51,23 @@ async def list_comparisons(
     """Each comparison as ``evallock ab --json`` writes it."""
     store = _state(request).store
     items = await anyio.to_thread.run_sync(lambda: store.reports.comparisons(limit=limit))
-    return {"comparisons": items}
+    return {"comparisons": [comparison_json(c) for c in items]}
+
+
+def drift_report_json(stored: StoredDriftReport) -> dict[str, Any]:
+    """A stored drift report as ``GET /api/drift`` lists it: its id and time, then the
+    fields of ``evallock drift --json``."""
+    return {"report_id": stored.report_id, "created_at": _when(stored.created_at), **stored.body}
+
+
+def comparison_json(stored: StoredComparison) -> dict[str, Any]:
+    """A stored comparison as ``GET /api/comparisons`` lists it: its time, then the
+    fields of ``evallock ab --json``."""
+    return {"created_at": _when(stored.created_at), **stored.body}
+
+
+def _when(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()
 
 
 async def drift_loop(state: ServerState) -> None:

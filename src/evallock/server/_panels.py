@@ -16,10 +16,10 @@ from evallock.keys import DEFAULT_SLICE_KEYS, Slice
 from evallock.stats import t_mean_interval, wilson_interval
 
 if TYPE_CHECKING:
-    from evallock.records import Candidate, Run
+    from evallock.records import Candidate, Run, StoredComparison, StoredDriftReport
     from evallock.store import Store
 
-__all__ = ["Dashboard", "RunPoint", "SliceRow", "gather"]
+__all__ = ["ComparisonRow", "Dashboard", "DriftRow", "RunPoint", "SliceRow", "gather"]
 
 RUNS_SHOWN = 60
 """Runs read for the table and the charts."""
@@ -74,14 +74,74 @@ class SliceRow:
         return self.slice.values[0] or ""
 
 
+Pair = tuple[float | None, float | None]
+"""An interval read back from a report's JSON ``[lo, hi]`` (an infinite end is null)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftRow:
+    """One stored drift check: its window, judge and alert, and its report's figures."""
+
+    window: str
+    """The window judged, from the stored bounds."""
+    judge_version: str
+    """The judge that scored it."""
+    alert: bool
+    """Whether it alerted."""
+    n_samples: int | None
+    """Traces judged."""
+    judge_errors: int | None
+    """Judge replies that could not be used."""
+    mean: float | None
+    """Mean judge score, with ``mean_ci``."""
+    mean_ci: Pair | None
+    """Its 95 % interval."""
+    p10: float | None
+    """10th percentile of the scores."""
+    bad_share: float | None
+    """Share of bad scores."""
+    baseline_mean: float | None
+    """The mean it was compared with."""
+    delta: float | None
+    """mean − baseline mean, with ``delta_ci``."""
+    delta_ci: Pair | None
+    """Its 95 % interval."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ComparisonRow:
+    """One stored A/B comparison: its runs and verdict, and its report's figures."""
+
+    created: str
+    """When it was stored (UTC, to the minute)."""
+    dataset_id: str
+    """The cases compared on."""
+    label_a: str
+    """Variant A: its prompt version, or its run id."""
+    label_b: str
+    """Variant B, the same way."""
+    metric: str | None
+    """What was compared (pass, score …)."""
+    n_pairs: int | None
+    """Cases paired."""
+    delta: float | None
+    """B − A, with ``ci``."""
+    ci: Pair | None
+    """Its 95 % interval."""
+    p_value: float | None
+    """The paired test's p-value."""
+    verdict: str
+    """``B wins``, ``A wins`` or ``no significant difference``."""
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Dashboard:
     """Everything the page shows."""
 
     runs: list[dict[str, Any]] = field(default_factory=list)
     charts: list[tuple[str, list[RunPoint]]] = field(default_factory=list)
-    drift: list[dict[str, Any]] = field(default_factory=list)
-    comparisons: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[DriftRow] = field(default_factory=list)
+    comparisons: list[ComparisonRow] = field(default_factory=list)
     slices: list[SliceRow] = field(default_factory=list)
     queue: list[Candidate] = field(default_factory=list)
     queue_total: int = 0
@@ -96,8 +156,8 @@ def gather(store: Store, *, now: datetime | None = None) -> Dashboard:
     return Dashboard(
         runs=[_run_row(run) for run in runs],
         charts=_charts(runs),
-        drift=store.reports.drift_reports(limit=REPORTS_SHOWN),
-        comparisons=store.reports.comparisons(limit=REPORTS_SHOWN),
+        drift=[_drift_row(r) for r in store.reports.drift_reports(limit=REPORTS_SHOWN)],
+        comparisons=[_comparison_row(c) for c in store.reports.comparisons(limit=REPORTS_SHOWN)],
         slices=_slices(store, since=now - SLICE_WINDOW, until=now),
         queue=pending[:QUEUE_SHOWN],
         queue_total=len(pending),
@@ -127,6 +187,50 @@ def _run_row(run: Run) -> dict[str, Any]:
         "flaky": len(summary.flaky) if summary else 0,
         "errored": summary.errored if summary else None,
     }
+
+
+def _drift_row(stored: StoredDriftReport) -> DriftRow:
+    # The figures are read from the report's JSON (DESIGN section 4 names); a field a
+    # report of an older version lacks is shown empty.
+    body = stored.body
+    return DriftRow(
+        window=f"{stored.window_start:%Y-%m-%d %H:%M} – {stored.window_end:%Y-%m-%d %H:%M}",
+        judge_version=stored.judge_version,
+        alert=stored.alert,
+        n_samples=body.get("n_samples"),
+        judge_errors=body.get("judge_errors"),
+        mean=body.get("mean"),
+        mean_ci=_pair(body.get("mean_ci")),
+        p10=body.get("p10"),
+        bad_share=body.get("bad_share"),
+        baseline_mean=body.get("baseline_mean"),
+        delta=body.get("delta"),
+        delta_ci=_pair(body.get("delta_ci")),
+    )
+
+
+def _comparison_row(stored: StoredComparison) -> ComparisonRow:
+    body = stored.body
+    keys_a, keys_b = body.get("keys_a") or {}, body.get("keys_b") or {}
+    return ComparisonRow(
+        created="" if stored.created_at is None else f"{stored.created_at:%Y-%m-%d %H:%M}",
+        dataset_id=stored.dataset_id,
+        label_a=keys_a.get("prompt_version") or stored.run_a,
+        label_b=keys_b.get("prompt_version") or stored.run_b,
+        metric=body.get("metric"),
+        n_pairs=body.get("n_pairs"),
+        delta=body.get("delta"),
+        ci=_pair(body.get("ci")),
+        p_value=body.get("p_value"),
+        verdict=stored.verdict,
+    )
+
+
+def _pair(value: Any) -> Pair | None:
+    """``[lo, hi]`` as a report's JSON writes an interval (Interval.to_json), or None."""
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        return None
+    return (value[0], value[1])
 
 
 def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
@@ -92,7 +91,7 @@ def add_drift_report(
             "window_end": report.window_end,
             "judge_version": report.judge_version,
             "alert": report.alert,
-            "report": orjson.dumps(report.body).decode(),
+            "report": report.body,
         },
     )
     if samples:
@@ -106,21 +105,25 @@ def add_drift_report(
     return report_id
 
 
-def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
+def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[StoredDriftReport]:
     """Stored drift reports, newest first, each with its id and time."""
     query = select(drift_reports).order_by(drift_reports.c.created_at.desc()).limit(limit)
     return [
-        {
-            "report_id": row.report_id,
-            "created_at": _aware(row.created_at).isoformat(),
-            **orjson.loads(row.report),
-        }
+        StoredDriftReport(
+            report_id=row.report_id,
+            created_at=row.created_at,
+            window_start=row.window_start,
+            window_end=row.window_end,
+            judge_version=row.judge_version,
+            alert=row.alert,
+            body=row.report,
+        )
         for row in conn.execute(query)
     ]
 
 
 def add_comparison(conn: Connection, report: StoredComparison) -> str:
-    """Store an A/B comparison (its columns, and the JSON of ``evallock ab``)."""
+    """Store an A/B comparison (its columns, and the JSON of ``evallock ab``); its id."""
     conn.execute(
         comparisons.insert(),
         {
@@ -130,20 +133,24 @@ def add_comparison(conn: Connection, report: StoredComparison) -> str:
             "run_a": report.run_a,
             "run_b": report.run_b,
             "verdict": report.verdict,
-            "report": orjson.dumps(report.body).decode(),
+            "report": report.body,
         },
     )
     return report.comparison_id
 
 
-def list_comparisons(conn: Connection, *, limit: int = 50) -> list[dict[str, Any]]:
-    """Stored comparisons, newest first."""
+def list_comparisons(conn: Connection, *, limit: int = 50) -> list[StoredComparison]:
+    """Stored comparisons, newest first, each with its time."""
     query = select(comparisons).order_by(comparisons.c.created_at.desc()).limit(limit)
     return [
-        {"created_at": _aware(row.created_at).isoformat(), **orjson.loads(row.report)}
+        StoredComparison(
+            comparison_id=row.comparison_id,
+            created_at=row.created_at,
+            dataset_id=row.dataset_id,
+            run_a=row.run_a,
+            run_b=row.run_b,
+            verdict=row.verdict,
+            body=row.report,
+        )
         for row in conn.execute(query)
     ]
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -2,15 +2,15 @@
 
 Each report is a typed record (the columns the store indexes: window, judge
 version, alert; or dataset, runs, verdict) with the JSON the command printed as
-its body, read back newest first (the statements are in ``_drift.py``); a drift
-report's judged sample is kept beside it, where candidate signals find low judge
-scores.
+its body, read back newest first as the same record with its id and time (the
+statements are in ``_drift.py``). How a report is shown is the reader's business.
+A drift report's judged sample is kept beside it, where candidate signals find
+low judge scores.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from evallock.records import StoredComparison, StoredDriftReport
 from evallock.store import _drift
@@ -33,17 +33,17 @@ class ReportRepository:
         with self._db.write("cannot store the drift report") as conn:
             return _drift.add_drift_report(conn, report, samples)
 
-    def drift_reports(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Stored drift reports, newest first."""
+    def drift_reports(self, *, limit: int = 50) -> list[StoredDriftReport]:
+        """Stored drift reports, newest first, each with its id and time."""
         with self._db.read("cannot read drift reports") as conn:
             return _drift.list_drift_reports(conn, limit=limit)
 
     def add_comparison(self, report: StoredComparison) -> str:
-        """Store an A/B comparison (the JSON report of ``evallock ab``); its id."""
+        """Store an A/B comparison (its columns and the JSON of ``evallock ab``); its id."""
         with self._db.write("cannot store the comparison") as conn:
             return _drift.add_comparison(conn, report)
 
-    def comparisons(self, *, limit: int = 50) -> list[dict[str, Any]]:
-        """Stored comparisons, newest first."""
+    def comparisons(self, *, limit: int = 50) -> list[StoredComparison]:
+        """Stored comparisons, newest first, each with its time."""
         with self._db.read("cannot read comparisons") as conn:
             return _drift.list_comparisons(conn, limit=limit)

@@ -209,7 +209,7 @@ drift_reports = Table(
     Column("window_end", UTCDateTime, nullable=False),
     Column("judge_version", String, nullable=False),
     Column("alert", Boolean, nullable=False),
-    Column("report", Text, nullable=False),
+    Column("report", JSONText, nullable=False),
     Index(None, "created_at"),
 )
 
@@ -231,7 +231,7 @@ comparisons = Table(
     Column("run_a", String, nullable=False),
     Column("run_b", String, nullable=False),
     Column("verdict", String, nullable=False),
-    Column("report", Text, nullable=False),
+    Column("report", JSONText, nullable=False),
     Index(None, "created_at"),
 )
 

@@ -157,23 +157,21 @@ def run_detectors(
     for s in scores:
         if s.score is not None:
             buckets.setdefault(math.floor(s.timestamp.timestamp() / seconds), []).append(s)
-    same = prior is not None and prior.batch_seconds == seconds
-    charts = prior.charts if prior is not None and same else {}
-    per_batch = sum(len(v) for v in buckets.values()) / max(1, len(buckets))
-    design = _design(arl0, baseline_n, per_batch)
-    cusum = _restore(charts.get("CUSUM"), CUSUM) or CUSUM(
-        mean=0.0, sd=1.0, h=design[0], mode="down"
-    )
-    ewma = _restore(charts.get("EWMA"), EWMA) or EWMA(
-        mean=0.0, sd=1.0, width=design[1], mode="down"
-    )
+    kept = prior if prior is not None and prior.batch_seconds == seconds else None
+    charts = kept.charts if kept is not None else {}
+    per_batch = max(1.0, sum(len(v) for v in buckets.values()) / max(1, len(buckets)))
+    cusum = _restore(charts.get("CUSUM"), CUSUM)
+    ewma = _restore(charts.get("EWMA"), EWMA)
+    if cusum is None or ewma is None:  # the limits are solved only for a chart that starts
+        h, width = _design(arl0, baseline_n, per_batch)
+        cusum = cusum or CUSUM(mean=0.0, sd=1.0, h=h, mode="down")
+        ewma = ewma or EWMA(mean=0.0, sd=1.0, width=width, mode="down")
     bernoulli = _restore(charts.get("Bernoulli CUSUM"), BernoulliCUSUM)
     if bernoulli is None and baseline_bad_share is not None and 0 < baseline_bad_share < 0.5:
         p1 = min(0.99, max(2 * baseline_bad_share, baseline_bad_share + 0.05))
-        mean_batch = max(1, round(len(scores) / max(1, len(buckets))))
-        bernoulli = BernoulliCUSUM(p0=baseline_bad_share, p1=p1, arl0=arl0 * mean_batch)
-    fed_until = prior.last_batch_end if prior is not None and same else None
-    fed = prior.batches_fed if prior is not None and same else 0
+        bernoulli = BernoulliCUSUM(p0=baseline_bad_share, p1=p1, arl0=arl0 * round(per_batch))
+    fed_until = kept.last_batch_end if kept is not None else None
+    fed = kept.batches_fed if kept is not None else 0
     runs: dict[str, list[str]] = {"CUSUM": [], "EWMA": [], "Bernoulli CUSUM": []}
     points: list[BatchPoint] = []
     sd = baseline_sd if baseline_sd > 0 else 1.0

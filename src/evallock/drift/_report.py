@@ -233,13 +233,14 @@ def _shift(
         elif len(base_values) >= 2:
             base_se = statistics.stdev(base_values) / math.sqrt(len(base_values))
         method = "post-stratified"
-        drop = shift_test(window.mean, window.se, base_mean, base_se, method=method)
+        args = (window.mean, window.se, base_mean, base_se)
+        drop = shift_test(*args, method=method)
         return _Shift(
             mean=window.mean,
             mean_ci=estimate_interval(window.mean, window.se, method=method),
             delta=drop.estimate,
             delta_ci=drop.interval,
-            p_value=_less(drop),
+            p_value=shift_test(*args, alternative="less").p_value,
             deff=window.deff,
         )
     estimate = mean_estimate(values)
@@ -251,7 +252,9 @@ def _shift(
             mean_ci=estimate.interval,
             delta=both.estimate,
             delta_ci=both.interval,
-            p_value=_less(both),
+            p_value=mean_shift_test(
+                _moments(base_values), _moments(values), alternative="less"
+            ).p_value,
         )
     # A number: no estimation error on the baseline side (the one-sample t).
     se = statistics.stdev(values) / math.sqrt(len(values))
@@ -261,18 +264,10 @@ def _shift(
         mean_ci=estimate.interval,
         delta=drop.estimate,
         delta_ci=drop.interval,
-        p_value=_less(drop),
+        p_value=shift_test(
+            estimate.estimate, se, baseline.mean, df=len(values) - 1, alternative="less"
+        ).p_value,
     )
-
-
-def _less(test: TestResult) -> float:
-    """The one-sided p of "no drop" from a two-sided test of the same statistic."""
-    if test.statistic is None or math.isnan(test.statistic):
-        return 1.0
-    if math.isinf(test.statistic) or test.details.get("se") == 0:
-        return 0.0 if test.estimate < 0 else 1.0
-    half = test.p_value / 2.0
-    return half if test.estimate < 0 else 1.0 - half
 
 
 def build_report(

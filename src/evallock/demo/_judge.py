@@ -50,7 +50,8 @@ GARBAGE_REPLY = (
 """The reply to ``[[judge:garbage]]``: no JSON, no digits, nothing a parser can use."""
 
 _BLOCK = re.compile(
-    r"<(rubric|question|reference|answer|answer_a|answer_b)>\n?(.*?)\n?</\1>", re.DOTALL
+    r"<(rubric|system_prompt|question|reference|answer|answer_a|answer_b)>\n?(.*?)\n?</\1>",
+    re.DOTALL,
 )
 _SEED_FORM = re.compile(r"USER ASKED:\s*(.*?)\s*ASSISTANT REPLIED:\s*(.*)", re.DOTALL)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -69,6 +70,7 @@ class JudgeBlocks:
     """The tagged blocks of a judge request, unescaped; absent blocks are None."""
 
     rubric: str | None = None
+    system_prompt: str | None = None
     question: str | None = None
     reference: str | None = None
     answer: str | None = None

@@ -9,9 +9,43 @@ import anyio
 from evallock.drift._scores import TraceScore
 from evallock.errors import EvallockError
 from evallock.graders import JudgeClient, VerdictCache, judge_answer
-from evallock.records import Trace
+from evallock.records import Message, Trace
 
-__all__ = ["judge_traces"]
+__all__ = ["judge_traces", "judged_question"]
+
+_INSTRUCTIONS = ("system", "developer")
+
+
+def judged_question(trace: Trace) -> tuple[str | list[Message], str | None]:
+    """What the judge is asked about a trace: the user's side, and the app's system prompt.
+
+    The question is the conversation without its system and developer messages
+    (a single user message is its text); the system prompt is kept apart, for a
+    rubric that asks for it, so a long app prompt never drowns the user's words.
+
+    >>> from datetime import UTC, datetime
+    >>> trace = Trace(trace_id="0" * 32, timestamp=datetime(2026, 1, 1, tzinfo=UTC),
+    ...     input="hi", messages=[{"role": "system", "content": "Be kind."},
+    ...                           {"role": "user", "content": "hi"}])
+    >>> judged_question(trace)
+    ('hi', 'Be kind.')
+    """
+    messages = trace.messages or []
+    system = [m for m in messages if m.get("role") in _INSTRUCTIONS]
+    rest = [m for m in messages if m.get("role") not in _INSTRUCTIONS]
+    prompt = "\n\n".join(_text(m) for m in system) or None
+    if len(rest) > 1:
+        return rest, prompt
+    if len(rest) == 1 and isinstance(rest[0].get("content"), str):
+        return str(rest[0]["content"]), prompt
+    return trace.input or "", prompt
+
+
+def _text(message: Message) -> str:
+    content = message.get("content")
+    if isinstance(content, list):
+        return "\n".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content or "")
 
 
 async def judge_traces(
@@ -35,7 +69,7 @@ async def judge_traces(
 
     async def one(index: int, scope: anyio.CancelScope) -> None:
         trace = traces[index]
-        question = trace.messages if trace.messages else (trace.input or "")
+        question, system_prompt = judged_question(trace)
         async with limiter:
             try:
                 grade = await judge_answer(
@@ -48,6 +82,7 @@ async def judge_traces(
                     cache=cache,
                     params=dict(params or {}),
                     name="drift",
+                    system_prompt=system_prompt,
                 )
             except EvallockError as exc:  # the judge is down: stop, and say so plainly
                 fatal.append(exc)

@@ -6,6 +6,9 @@ lines (the bundled fake judge model parses it)::
     <rubric>
     {rubric}
     </rubric>
+    <system_prompt>      (only when the rubric asks for it, see below)
+    {system_prompt}
+    </system_prompt>
     <question>
     {question}
     </question>
@@ -16,7 +19,14 @@ lines (the bundled fake judge model parses it)::
     {answer}
     </answer>
 
-Inside the contents, any opening or closing tag of those four names gets a
+The question is the user's side of the conversation; the app's own system
+prompt is never mixed into it. A rubric that needs the system prompt (say, to
+check the answer follows the app's instructions) writes ``{{ system_prompt }}``
+where it refers to it: the placeholder becomes a pointer to the
+``<system_prompt>`` block, which is sent only then, and the judge version and
+the verdict key cover it.
+
+Inside the contents, any opening or closing tag of those names gets a
 backslash after its ``<`` (``</answer>`` becomes ``<\\/answer>``), so hostile
 text cannot close a block early. The judge replies with a JSON object
 ``{"score": 1-5, "reason": "..."}``; a reply that does not parse is a judge
@@ -50,6 +60,7 @@ __all__ = [
     "JUDGE_SYSTEM_PROMPT",
     "JUDGE_USER_TEMPLATE",
     "REFERENCE_RUBRIC",
+    "SYSTEM_PROMPT_PLACEHOLDER",
     "JudgeGrader",
     "JudgeParseError",
     "JudgeVerdict",
@@ -59,6 +70,7 @@ __all__ = [
     "judge_version",
     "parse_judge_reply",
     "render_question",
+    "rubric_wants_system_prompt",
     "verdict_key",
 ]
 
@@ -80,6 +92,11 @@ JUDGE_USER_TEMPLATE = (
 """The judge's user message; ``reference_block`` is empty or a ``<reference>`` block."""
 
 _REFERENCE_BLOCK = "<reference>\n{reference}\n</reference>\n"
+_SYSTEM_BLOCK = "<system_prompt>\n{system_prompt}\n</system_prompt>\n"
+SYSTEM_PROMPT_PLACEHOLDER = "{{ system_prompt }}"
+"""Written in a rubric, it sends the app's system prompt to the judge in its own block."""
+_PLACEHOLDER = re.compile(r"\{\{\s*system_prompt\s*\}\}")
+_POINTER = "the app's system prompt (in the <system_prompt> block)"
 
 JUDGE_PROMPT_TEMPLATE = JUDGE_SYSTEM_PROMPT + "\n\n" + JUDGE_USER_TEMPLATE + _REFERENCE_BLOCK
 """Everything fixed in the prompt; part of :func:`judge_version`, so editing it re-versions."""
@@ -104,7 +121,15 @@ Does the answer agree with the reference answer on everything the user needs to 
 """
 """The rubric for the short form ``grader: judge`` when no rubric is given."""
 
-_TAG_NAMES = ("rubric", "question", "reference", "answer", "answer_a", "answer_b")
+_TAG_NAMES = (
+    "rubric",
+    "system_prompt",
+    "question",
+    "reference",
+    "answer",
+    "answer_a",
+    "answer_b",
+)
 _TAG = re.compile(r"<(?=\s*/?\s*(?:" + "|".join(_TAG_NAMES) + r")\s*>)", re.IGNORECASE)
 
 
@@ -146,17 +171,45 @@ def render_question(question: str | Sequence[Message]) -> str:
     return "\n".join(f"{m.get('role', 'user')}: {_content_text(m)}" for m in question)
 
 
+def rubric_wants_system_prompt(rubric: str) -> bool:
+    """Whether ``rubric`` refers to the app's system prompt (``{{ system_prompt }}``).
+
+    >>> rubric_wants_system_prompt("Does it follow {{system_prompt}}?")
+    True
+    >>> rubric_wants_system_prompt("Is it right?")
+    False
+    """
+    return _PLACEHOLDER.search(rubric) is not None
+
+
 def build_judge_messages(
-    *, rubric: str, question: str, answer: str, reference: str | None = None
+    *,
+    rubric: str,
+    question: str,
+    answer: str,
+    reference: str | None = None,
+    system_prompt: str | None = None,
 ) -> list[Message]:
-    """The system and user messages for one judgement (contents escaped)."""
+    """The system and user messages for one judgement (contents escaped).
+
+    ``system_prompt`` is sent, in its own block, only when the rubric asks for it.
+    """
     block = "" if reference is None else _REFERENCE_BLOCK.format(reference=escape_tags(reference))
+    rubric_text = escape_tags(rubric.strip())
+    wanted = rubric_wants_system_prompt(rubric)
+    if wanted:
+        rubric_text = _PLACEHOLDER.sub(_POINTER, rubric_text)
     user = JUDGE_USER_TEMPLATE.format(
-        rubric=escape_tags(rubric.strip()),
+        rubric=rubric_text,
         question=escape_tags(question),
         reference_block=block,
         answer=escape_tags(answer),
     )
+    if wanted:
+        # the rubric's text is escaped, so its own block ends at the first "</rubric>"
+        shown = escape_tags(system_prompt) if system_prompt else "(the app sent no system prompt)"
+        head, tail = user.split("</rubric>\n", 1)
+        user = f"{head}</rubric>\n{_SYSTEM_BLOCK.format(system_prompt=shown)}{tail}"
     return [
         {"role": "system", "content": JUDGE_SYSTEM_PROMPT},
         {"role": "user", "content": user},
@@ -173,12 +226,26 @@ def judge_version(model: str, rubric: str, params: Mapping[str, Any] | None = No
     Any change of judge model, rubric, prompt template or params is a new version.
     """
     material = rubric + JUDGE_PROMPT_TEMPLATE + _canonical_json(dict(params or {}))
+    if rubric_wants_system_prompt(rubric):
+        material += _SYSTEM_BLOCK + _POINTER
     return f"{model}@{hashlib.sha256(material.encode()).hexdigest()[:12]}"
 
 
-def verdict_key(version: str, question: str, reference: str | None, answer: str) -> str:
-    """The verdict cache key: sha256 of the judge version and what was judged."""
-    material = _canonical_json([version, question, reference, answer])
+def verdict_key(
+    version: str,
+    question: str,
+    reference: str | None,
+    answer: str,
+    system_prompt: str | None = None,
+) -> str:
+    """The verdict cache key: sha256 of the judge version and what was judged.
+
+    ``system_prompt`` is given only when the judge was shown it (the rubric asked).
+    """
+    judged: list[str | None] = [version, question, reference, answer]
+    if system_prompt is not None:
+        judged.append(system_prompt)
+    material = _canonical_json(judged)
     return hashlib.sha256(material.encode()).hexdigest()
 
 
@@ -204,6 +271,7 @@ async def judge_answer(
     cache: VerdictCache | None = None,
     params: Mapping[str, Any] | None = None,
     name: str = "judge",
+    system_prompt: str | None = None,
 ) -> Grade:
     """Have the judge score one answer; reused by drift to score live traces.
 
@@ -217,6 +285,8 @@ async def judge_answer(
         cache: where verdicts are looked up first and stored once parsed.
         params: the judge's sampling params; they only version the verdict.
         name: the grade's name.
+        system_prompt: the app's system prompt, shown to the judge only when the
+            rubric refers to it (``{{ system_prompt }}``); never part of the question.
 
     Returns:
         A grade with ``judge_score`` 1–5 and ``score`` = (judge_score − 1) / 4, or a
@@ -230,14 +300,20 @@ async def judge_answer(
     if client is None:
         return error_grade(name, "no judge configured", "judge")
     text_question = render_question(question)
-    key = verdict_key(judge_version(client.model, rubric, params), text_question, reference, answer)
+    shown = (system_prompt or "") if rubric_wants_system_prompt(rubric) else None
+    version = judge_version(client.model, rubric, params)
+    key = verdict_key(version, text_question, reference, answer, shown)
     if cache is not None and (hit := cache.get(key)) is not None:
         try:
             return _grade(name, verdict_from_mapping(hit), pass_score)
         except JudgeParseError:
             pass  # a stale or foreign entry: ask again
     messages = build_judge_messages(
-        rubric=rubric, question=text_question, answer=answer, reference=reference
+        rubric=rubric,
+        question=text_question,
+        answer=answer,
+        reference=reference,
+        system_prompt=shown,
     )
     try:
         reply = await client.ask(messages)

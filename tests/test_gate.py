@@ -49,6 +49,15 @@ def test_a_failing_lock_fails_the_gate_whatever_the_pass_rate() -> None:
     assert gate.reasons == ("lock case failed: lock-1",)
 
 
+def test_an_errored_lock_fails_the_gate_but_is_never_called_a_returned_bug() -> None:
+    results = [result(f"c{i}", True) for i in range(9)]
+    results.append(result("lock-1", False, lock=True, error="'plan' is undefined"))
+    gate = evaluate_gate(results, thresholds=GateThresholds(min_pass_rate=0.5))
+    assert gate.verdict == "fail"
+    assert gate.locks_failed == () and gate.locks_errored == ("lock-1",)
+    assert gate.reasons == ("lock case errored, so it could not be checked: lock-1",)
+
+
 def test_new_failures_against_baseline() -> None:
     results = [result("a", False), result("b", False), result("c", True)]
     baseline = {"a": True, "b": False, "c": True}

@@ -320,6 +320,7 @@ def _summary(gate: GateResult, stats: RunStats) -> RunSummary:
         pass_rate=gate.pass_rate,
         pass_rate_ci=(gate.pass_rate_ci.lo, gate.pass_rate_ci.hi),
         locks_failed=gate.locks_failed,
+        locks_errored=gate.locks_errored,
         new_failures=gate.new_failures,
         flaky=gate.flaky,
         reasons=gate.reasons,

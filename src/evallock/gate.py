@@ -97,7 +97,7 @@ class GateResult:
     pass_rate_ci: Interval
     """95 % Wilson interval of the pass rate."""
     locks_failed: tuple[str, ...]
-    """Lock cases that did not pass."""
+    """Lock cases that were answered and failed their checks: a fixed bug came back."""
     new_failures: tuple[str, ...]
     """Cases that passed on the baseline and do not pass now."""
     flaky: tuple[str, ...]
@@ -108,6 +108,9 @@ class GateResult:
     """The run compared with, if any."""
     thresholds: GateThresholds = field(default_factory=GateThresholds)
     """What the run was held to."""
+    locks_errored: tuple[str, ...] = ()
+    """Lock cases that errored (target, template, grader or judge): not checked, so the
+    gate fails, but nothing says the bug is back."""
     separation: Separation | None = None
     """How well this many cases tell a good service from a bad one under the rule
     (None with no case, or with more cases than it takes)."""
@@ -137,6 +140,7 @@ class GateCounter:
         """Of which errored because the target failed."""
         self.errored_ids: list[str] = []
         self.locks_failed: list[str] = []
+        self.locks_errored: list[str] = []
         self.new_failures: list[str] = []
         self.flaky: list[str] = []
 
@@ -152,7 +156,7 @@ class GateCounter:
             if result.error_kind == "target":
                 self.target_errored += 1
         if result.lock and not result.passed:
-            self.locks_failed.append(result.case_id)
+            (self.locks_errored if result.errored else self.locks_failed).append(result.case_id)
         if result.flaky:
             self.flaky.append(result.case_id)
 
@@ -170,6 +174,10 @@ class GateCounter:
         reasons: list[str] = []
         if self.locks_failed:
             reasons.append(f"lock case failed: {', '.join(self.locks_failed)}")
+        if self.locks_errored:
+            reasons.append(
+                f"lock case errored, so it could not be checked: {', '.join(self.locks_errored)}"
+            )
         if n == 0:
             reasons.append("no case was graded")
         elif thresholds.gate_on == "lower-bound":
@@ -201,6 +209,7 @@ class GateCounter:
             pass_rate=pass_rate,
             pass_rate_ci=wilson_interval(passed, n),
             locks_failed=tuple(self.locks_failed),
+            locks_errored=tuple(self.locks_errored),
             new_failures=new_failures,
             flaky=tuple(self.flaky),
             errored_ids=tuple(self.errored_ids),

@@ -49,6 +49,7 @@ __all__ = [
     "check_keys",
     "check_text",
     "check_trace",
+    "check_vars",
 ]
 
 MAX_KEY_NAME = 64
@@ -186,6 +187,7 @@ def check_trace(trace: Trace, *, field: str = "") -> None:
             raise FieldLimitError(field + name, f"{value} is not a count in [0, 2^31)")
     if trace.messages is not None:
         check_depth(field + "messages", trace.messages)
+    check_vars(field + "vars", trace.vars)
 
 
 def _plainly_within(trace: Trace) -> bool:
@@ -214,7 +216,37 @@ def _plainly_within(trace: Trace) -> bool:
         for name, value in keys.items()
     ):
         return False
+    if trace.vars and not _small_vars(trace.vars):
+        return False
     return trace.messages is None or _shallow(trace.messages)
+
+
+def check_vars(field: str, value: Any) -> None:
+    """Refuse template variables that are not a JSON object within the limits: at most
+    :data:`MAX_KEYS` names of :data:`MAX_KEY_NAME` characters, nested at most
+    :data:`MAX_DEPTH` deep, :data:`MAX_TEXT` characters of JSON in all."""
+    if not isinstance(value, dict):
+        raise FieldLimitError(field, "expected a JSON object of template variables")
+    if len(value) > MAX_KEYS:
+        raise FieldLimitError(field, f"{len(value)} variables; at most {MAX_KEYS}")
+    for name in value:
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_KEY_NAME:
+            raise FieldLimitError(field, f"a variable name is empty or past {MAX_KEY_NAME} chars")
+    check_depth(field, value)
+    try:
+        size = len(orjson.dumps(value))
+    except (orjson.JSONEncodeError, TypeError) as exc:
+        raise FieldLimitError(field, f"not JSON: {exc}") from None
+    if size > MAX_TEXT:
+        raise FieldLimitError(field, f"{size:,} bytes of JSON; at most {MAX_TEXT:,}")
+
+
+def _small_vars(value: dict[str, Any]) -> bool:
+    try:
+        check_vars("vars", value)
+    except FieldLimitError:
+        return False
+    return True
 
 
 def _shallow(value: Any) -> bool:

@@ -322,7 +322,9 @@ class RunSummary:
     pass_rate_ci: tuple[float, float]
     """95 % Wilson interval of the pass rate, ``(lo, hi)``."""
     locks_failed: tuple[str, ...] = ()
-    """Lock cases that did not pass."""
+    """Lock cases that were answered and failed their checks."""
+    locks_errored: tuple[str, ...] = ()
+    """Lock cases that errored, so they could not be checked."""
     new_failures: tuple[str, ...] = ()
     """Cases that passed on the baseline and do not pass now."""
     flaky: tuple[str, ...] = ()
@@ -344,6 +346,7 @@ class RunSummary:
             "pass_rate": self.pass_rate,
             "pass_rate_ci": list(self.pass_rate_ci),
             "locks_failed": list(self.locks_failed),
+            "locks_errored": list(self.locks_errored),
             "new_failures": list(self.new_failures),
             "flaky": list(self.flaky),
             "reasons": list(self.reasons),
@@ -370,6 +373,7 @@ class RunSummary:
             pass_rate=float(data["pass_rate"]),
             pass_rate_ci=(float(ci[0]), float(ci[1])),
             locks_failed=tuple(data.get("locks_failed") or ()),
+            locks_errored=tuple(data.get("locks_errored") or ()),
             new_failures=tuple(data.get("new_failures") or ()),
             flaky=tuple(data.get("flaky") or ()),
             reasons=tuple(data.get("reasons") or ()),
@@ -491,6 +495,9 @@ class Trace:
     """How it arrived: ``otlp``, ``proxy`` or ``import``."""
     messages: list[Message] | None = None
     """The full input messages, when known."""
+    vars: dict[str, Any] = field(default_factory=dict)
+    """The prompt template's variables, when the client sent them (a case made from the
+    trace renders the template with them)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -536,6 +543,8 @@ class Signal:
     """What the service answered."""
     keys: dict[str, str] = field(default_factory=dict)
     """The trace's keys."""
+    vars: dict[str, Any] = field(default_factory=dict)
+    """The trace's prompt template variables."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -584,3 +584,23 @@ def test_a_judge_change_is_flagged_where_scores_are_compared(
     assert shown.code == 0
     rows = json.loads((tmp_path / "h.json").read_text())
     assert rows[0]["judge_changed"] is None and rows[-1]["judge_changed"] is not None
+
+
+def test_a_lock_that_errors_is_not_checked_and_not_called_a_returned_bug(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """A lock whose template variable is missing errors: the gate fails and says the lock
+    could not be checked, with the error; it never says the fixed bug came back."""
+    golden = project / "golden.jsonl"
+    rows = [json.loads(line) for line in golden.read_text().splitlines() if line.strip()]
+    lock = next(row for row in rows if row.get("source", {}).get("lock"))
+    del lock["vars"]  # the template's {% if plan == "enterprise" %} needs it
+    golden.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    report = tmp_path / "run.json"
+    ran = cli(*example_args(project, fake_service.base_url, "support-v3", "--json", str(report)))
+    assert ran.code == 1, ran.out + ran.err
+    assert "a fixed bug came back" not in ran.out
+    assert f"lock not checked (it errored): {lock['id']}" in ran.out
+    assert "'plan' is undefined" in ran.out
+    data = json.loads(report.read_text())
+    assert data["locks_failed"] == [] and data["locks_errored"] == [lock["id"]]

@@ -86,7 +86,13 @@ def test_the_review_loop_from_the_command_line(loop_cli, store_url, tmp_path) ->
         store_url,
     )
     assert rejected.code == 0
-    promoted = loop_cli("candidates", "promote", "--to", str(golden), "--store", store_url)
+    before = golden.read_bytes()
+    unchecked = loop_cli("candidates", "promote", "--to", str(golden), "--store", store_url)
+    assert unchecked.code == 2 and "names no target" in unchecked.err
+    assert golden.read_bytes() == before  # refused before anything was written
+    promoted = loop_cli(
+        "candidates", "promote", "--to", str(golden), "--store", store_url, "--no-check"
+    )
     assert promoted.code == 0, promoted.err
     assert f"promoted {ident} as fb-{tid(2)[:8]} (lock)" in promoted.out
     assert "dataset_id golden@" in promoted.out

@@ -385,3 +385,45 @@ def test_deeply_nested_metadata_is_a_422_not_a_500(app_server, api_keys) -> None
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["error"]["param"] == "keys.intent"
+
+
+def test_prompt_vars_header_is_recorded_on_the_trace_never_a_key_nor_sent_upstream(
+    app_factory, api_keys, store: Store, scripted_upstream: ScriptedUpstream
+) -> None:
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url)
+    headers = {
+        "X-Evallock-Prompt-Vars": '{"plan": "enterprise", "region": {"code": "eu"}}',
+        "X-Evallock-Customer-Tier": "enterprise",
+    }
+    with sdk(server, api_keys["ingest"], default_headers=headers) as client:
+        raw = client.chat.completions.with_raw_response.create(model="m", messages=QUESTION)
+        trace_id = raw.headers["x-evallock-trace-id"]
+    trace = stored(store, trace_id)
+    assert trace.vars == {"plan": "enterprise", "region": {"code": "eu"}}
+    assert trace.keys == {"customer_tier": "enterprise"}
+    sent = set(upstream.headers(0))
+    assert not any(name.startswith("x-evallock") for name in sent)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("{not json", "not JSON"),
+        ('["plan", "enterprise"]', "JSON object"),
+        ('{"plan": ' + "[" * 40 + "1" + "]" * 40 + "}", "nest"),
+    ],
+)
+def test_a_bad_prompt_vars_header_is_a_422_before_anything_goes_upstream(
+    app_factory, api_keys, store: Store, scripted_upstream: ScriptedUpstream, value, says
+) -> None:
+    upstream = scripted_upstream
+    server = app_factory(upstream=upstream.base_url)
+    with (
+        sdk(server, api_keys["ingest"], default_headers={"X-Evallock-Prompt-Vars": value}) as c,
+        pytest.raises(openai.UnprocessableEntityError) as caught,
+    ):
+        c.chat.completions.create(model="m", messages=QUESTION)
+    assert caught.value.body["param"] == "X-Evallock-Prompt-Vars"
+    assert says in caught.value.body["message"]
+    assert upstream.seen == [] and store.traces.count() == 0

@@ -262,3 +262,21 @@ def test_token_counts_beyond_32_bits_are_refused(store):
         store.traces.add([_trace(1, tokens_out=-1)])
     assert store.traces.add([_trace(1, tokens_in=2**31 - 1)]) == 1
     assert store.traces.count() == 1
+
+
+def test_template_vars_round_trip_merge_first_write_wins_and_are_bounded(store):
+    variables = {"plan": "enterprise", "seats": 40, "tags": ["a", {"b": None}]}
+    store.traces.add([_trace(1, vars=variables), _trace(2)])
+    assert store.traces.get(_trace(1).trace_id).vars == variables
+    assert store.traces.get(_trace(2).trace_id).vars == {}  # none sent: none stored
+    store.traces.add([_trace(2, vars={"plan": "pro"}), _trace(1, vars={"plan": "consumer"})])
+    assert store.traces.get(_trace(2).trace_id).vars == {"plan": "pro"}  # filled in
+    assert store.traces.get(_trace(1).trace_id).vars == variables  # never overwritten
+    deep: object = 1
+    for _ in range(40):
+        deep = [deep]
+    for bad in ({"plan": deep}, {f"v{n}": n for n in range(65)}, {"x" * 65: 1}):
+        with pytest.raises(FieldLimitError) as caught:
+            store.traces.add([_trace(3, vars=bad)])
+        assert caught.value.field == "vars"
+    assert store.traces.get(_trace(3).trace_id) is None

@@ -37,7 +37,23 @@ def test_llm_span_from_the_interop_example(openinference_attributes):
         "intent": "refund_request",
         "customer_tier": "gold",
     }
+    assert trace.vars == {"question": "Can I get a refund after 40 days?"}
     assert batch.feedback == []
+
+
+def test_template_variables_from_openinference_and_genai_attributes() -> None:
+    attributes = {
+        "openinference.span.kind": "LLM",
+        "llm.prompt_template.variables": '{"plan": "pro", "region": "us"}',
+        "gen_ai.prompt.variable.region": "eu",
+        "input.value": "hi",
+    }
+    [trace] = _batch(request(span(attributes=attributes)), protobuf=True).traces
+    assert trace.vars == {"plan": "pro", "region": "eu"}
+    not_an_object = {**attributes, "llm.prompt_template.variables": "[1, 2]"}
+    del not_an_object["gen_ai.prompt.variable.region"]
+    [bare] = _batch(request(span(attributes=not_an_object))).traces
+    assert bare.vars == {} and bare.input == "hi"  # the rest of the span is kept
 
 
 def test_openinference_and_genai_forms_of_one_call_agree(openinference_attributes, genai_export):

@@ -15,6 +15,7 @@ MODULES = [
     "evallock.traces._messages",
     "evallock.traces._openinference",
     "evallock.traces._spans",
+    "evallock.traces._summary",
 ]
 
 

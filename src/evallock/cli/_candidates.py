@@ -316,26 +316,41 @@ def promote(
         list[str] | None,
         typer.Option("--id", help="Promote only these accepted candidates (repeatable)."),
     ] = None,
+    no_check: Annotated[
+        bool,
+        typer.Option(
+            "--no-check",
+            help="Write without running each lock once against the config's target first.",
+        ),
+    ] = False,
     actor: _Actor = None,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
     """Append accepted candidates to the golden set as lock cases; print the new dataset_id.
 
+    Each new lock first runs once against the target of evallock.yaml (its prompt
+    template, its judge): one that errors (say a template variable the candidate
+    lacks: give it with `accept ID --var name=value`) is refused and nothing is
+    written; one that fails now is a live bug, one that passes a fixed one.
     Existing lines are never rewritten; promoting again is a no-op.
 
     Example: evallock candidates promote --to evals/golden.jsonl
     """
-    from evallock.cli._common import out_console
+    from evallock.cli._common import load, open_store_for, out_console
+    from evallock.cli._lockcheck import lock_check
     from evallock.feedback import promote_candidates, resolve_actor
     from evallock.report.candidates_terminal import print_promotion
 
-    opened = _open(config, store)
+    console = out_console()
+    settings = load(config, store)
+    check = None if no_check else lock_check(settings, console)
+    opened = open_store_for(settings)
     try:
         result = promote_candidates(
-            opened, to, actor=resolve_actor(actor), candidate_ids=candidate or None
+            opened, to, actor=resolve_actor(actor), candidate_ids=candidate or None, check=check
         )
     finally:
         opened.close()
-    print_promotion(result, out_console())
+    print_promotion(result, console)
     return 0

@@ -36,7 +36,7 @@ from evallock.feedback._dedupe import (
     signature_of,
     word_set,
 )
-from evallock.feedback._promote import PromoteResult, promote_candidates
+from evallock.feedback._promote import LockCheck, PromoteResult, promote_candidates
 from evallock.feedback._propose import (
     ProposalPlan,
     case_text,
@@ -77,6 +77,7 @@ __all__ = [
     "CandidateStore",
     "Candidates",
     "Embedder",
+    "LockCheck",
     "NearDuplicateIndex",
     "PromoteResult",
     "ProposalPlan",

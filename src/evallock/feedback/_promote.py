@@ -3,7 +3,9 @@
 Existing lines are never rewritten: the new lines are appended (after a newline
 when the file does not end with one). Before anything is written the whole new
 file is loaded by the real case loader in a scratch copy, so a line the loader
-would refuse never lands. If the store cannot record the promotion afterwards,
+would refuse never lands. A ``check`` (the CLI's: run each new lock once against the configured
+target) sees the new lines before they are written and may refuse them all.
+If the store cannot record the promotion afterwards,
 the file is cut back to its old length. A candidate whose trace already backs a
 case in the file (promoted earlier, or by hand) is marked promoted as that case
 instead of being written twice. Promotions into one directory hold an exclusive
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +35,10 @@ from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import case_id_for, case_line, validate_case_line
 from evallock.records import CandidateEvent
 
-__all__ = ["PromoteResult", "promote_candidates", "promotion_lock"]
+__all__ = ["LockCheck", "PromoteResult", "promote_candidates", "promotion_lock"]
+
+LockCheck = Callable[[Sequence[dict[str, Any]]], None]
+"""Sees the case lines a promotion would append; raises ``UsageError`` to refuse them."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -107,18 +112,23 @@ def promote_candidates(
     *,
     actor: str,
     candidate_ids: Sequence[str] | None = None,
+    check: LockCheck | None = None,
 ) -> PromoteResult:
     """Append every accepted candidate (or those named) to ``path`` as a lock case.
 
     Promoting twice is a no-op: promoted candidates are not accepted any more.
 
+    Args:
+        check: called with the new lines before anything is written; it raises
+            :class:`UsageError` to refuse them (nothing is written then).
+
     Raises:
         UsageError: the file is not JSONL or has bad lines, a named candidate is not
-            accepted, or a new line would not load.
+            accepted, a new line would not load, or ``check`` refused the lines.
     """
     file = Path(path)
     with promotion_lock(file):
-        return _promote(store, file, actor=actor, candidate_ids=candidate_ids)
+        return _promote(store, file, actor=actor, candidate_ids=candidate_ids, check=check)
 
 
 @contextmanager
@@ -144,7 +154,12 @@ def promotion_lock(file: Path) -> Iterator[None]:
 
 
 def _promote(
-    store: CandidateStore, file: Path, *, actor: str, candidate_ids: Sequence[str] | None
+    store: CandidateStore,
+    file: Path,
+    *,
+    actor: str,
+    candidate_ids: Sequence[str] | None,
+    check: LockCheck | None,
 ) -> PromoteResult:
     accepted = store.candidates.find(states=["accepted"], limit=None)
     if candidate_ids:
@@ -187,6 +202,8 @@ def _promote(
     if payload and old and not old.endswith(b"\n"):
         payload = b"\n" + payload
     dataset_id = _validated_dataset_id(file, old + payload) if (old.strip() or payload) else None
+    if lines and check is not None:
+        check(lines)
     if payload:
         _append(file, payload, len(old))
     now = datetime.now(UTC)

@@ -172,6 +172,7 @@ def _candidate(ident: str, item: dict[str, Any], now: datetime) -> Candidate:
         input=item["signal"].input,
         output=item["signal"].output,
         keys=dict(item["signal"].keys),
+        vars=dict(item["signal"].vars),
         reason=item["signal"].reason,
         signature=signature_of(item["signal"].input),
         duplicate_of=item["dup"],

@@ -40,6 +40,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         f"95% CI [{lo:.1%}, {hi:.1%}] |",
         f"| failed / errored | {gate.failed} / {gate.errored} |",
         f"| locks failed | {len(gate.locks_failed)} |",
+        f"| locks errored | {len(gate.locks_errored)} |",
         f"| new failures | {len(gate.new_failures)}"
         + (f" vs `{gate.baseline_run_id}`" if gate.baseline_run_id else " (no baseline)")
         + " |",
@@ -50,6 +51,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
     ]
     sections = [
         ("Locks failed (a fixed bug came back)", gate.locks_failed),
+        ("Locks errored (not checked)", gate.locks_errored),
         ("New failures", gate.new_failures),
         ("Flaky", gate.flaky),
         ("Errored", gate.errored_ids),

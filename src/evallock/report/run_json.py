@@ -34,6 +34,7 @@ def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
         "pass_rate_ci": gate.pass_rate_ci.to_json(),
         "pass_rate_ci_method": gate.pass_rate_ci.method,
         "locks_failed": list(gate.locks_failed),
+        "locks_errored": list(gate.locks_errored),
         "new_failures": list(gate.new_failures),
         "flaky": list(gate.flaky),
         "errored_cases": list(gate.errored_ids),

@@ -77,6 +77,8 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
     summary.append("baseline ").append_text(safe_text(baseline, 200))
     summary.append(f"  ·  new failures {len(gate.new_failures)}")
     summary.append(f"  ·  locks failed {len(gate.locks_failed)}")
+    if gate.locks_errored:
+        summary.append(f"  ·  locks errored {len(gate.locks_errored)}")
     stats = outcome.stats
     if stats.judge_errors:
         summary.append(f"  ·  judge errors {stats.judge_errors}", style="yellow")
@@ -96,8 +98,20 @@ def print_run(outcome: EvalOutcome, console: Console, *, max_rows: int = 30) -> 
 
 
 def print_locks_failed(outcome: EvalOutcome, console: Console) -> None:
-    """A failed lock is a fixed bug that came back: name its trace and the bug it guards."""
-    sources = {r.case_id: r.source for r in outcome.notable if r.lock}
+    """A failed lock is a fixed bug that came back: name its trace and the bug it guards.
+
+    A lock that errored was not checked: it is said so, with the error, never as a bug
+    that came back.
+    """
+    notable = {r.case_id: r for r in outcome.notable if r.lock}
+    for case_id in outcome.gate.locks_errored:
+        line = Text("  lock not checked (it errored): ", style="bold yellow")
+        line.append_text(safe_text(case_id, 60))
+        result = notable.get(case_id)
+        if result is not None and result.error:
+            line.append(" · ").append_text(safe_text(result.error, 300))
+        console.print(line)
+    sources = {case_id: r.source for case_id, r in notable.items()}
     for case_id in outcome.gate.locks_failed:
         source = sources.get(case_id)
         line = Text("  a fixed bug came back: ", style="bold red")

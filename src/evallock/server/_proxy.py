@@ -37,7 +37,7 @@ from evallock.server._errors import ApiError
 from evallock.server._limits import decode_content, media_type, read_raw_body
 from evallock.server._settings import ServerSettings
 from evallock.server._state import ServerState, server_state
-from evallock.server._tags import request_keys, request_trace_id, upstream_headers
+from evallock.server._tags import request_keys, request_trace_id, request_vars, upstream_headers
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.times import utc_now
 from evallock.traces import trace_from_chat
@@ -116,6 +116,7 @@ async def chat_completions(
         state=state,
         request=parsed,
         keys=request_keys(headers, parsed),
+        variables=request_vars(request.headers),
         trace_id=trace_id,
         started=started,
         started_at=started_at,
@@ -164,6 +165,7 @@ class _Call:
         state: ServerState,
         request: Mapping[str, Any],
         keys: dict[str, str],
+        variables: dict[str, Any],
         trace_id: str,
         started: float,
         started_at: Any,
@@ -171,6 +173,7 @@ class _Call:
         self.state = state
         self.request = request
         self.keys = keys
+        self.variables = variables
         self.trace_id = trace_id
         self.started = started
         self.started_at = started_at
@@ -261,6 +264,7 @@ class _Call:
             error=captured.error,
             keys=self.keys,
             trace_id=self.trace_id,
+            variables=self.variables,
         )
 
     def _on_written(self, future: asyncio.Future[None]) -> None:

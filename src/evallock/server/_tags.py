@@ -13,6 +13,10 @@ Every key name and value must be within ``evallock.limits`` (a value of 256
 characters at most, 64 keys at most): past that the request is refused with 422
 naming the header (``X-Evallock-Intent``) or the key, before anything goes upstream.
 
+The prompt template's variables come from ``X-Evallock-Prompt-Vars``, a JSON
+object (``{"plan": "enterprise"}``); they are not keys. Not JSON, not an object,
+or past the limits of :func:`evallock.limits.check_vars`: 422 naming the header.
+
 The trace id is ``X-Evallock-Trace-Id`` when the client chose one, else the
 trace id of a W3C ``traceparent`` (so the proxy's summary merges with the app's
 own spans), else a new one.
@@ -39,20 +43,31 @@ from evallock.keys import header_key, normalise_key
 from evallock.limits import (
     MAX_KEY_NAME,
     MAX_KEY_VALUE,
+    MAX_SHORT_TEXT,
     FieldLimitError,
     check_depth,
     check_keys,
     check_text,
+    check_vars,
 )
 from evallock.server._apikeys import looks_like_api_key
 from evallock.server._errors import ApiError
 from evallock.traces import new_trace_id, normalise_trace_id
 
-__all__ = ["TRACE_ID_HEADER", "request_keys", "request_trace_id", "upstream_headers"]
+__all__ = [
+    "PROMPT_VARS_HEADER",
+    "TRACE_ID_HEADER",
+    "request_keys",
+    "request_trace_id",
+    "request_vars",
+    "upstream_headers",
+]
 
 TRACE_ID_HEADER = "x-evallock-trace-id"
 """Request: the trace id the client chose. Response: the trace id recorded."""
-_NOT_KEYS = frozenset({"x-evallock-auth", TRACE_ID_HEADER})
+PROMPT_VARS_HEADER = "x-evallock-prompt-vars"
+"""Request: the prompt template's variables, a JSON object."""
+_NOT_KEYS = frozenset({"x-evallock-auth", TRACE_ID_HEADER, PROMPT_VARS_HEADER})
 _FORWARDED = frozenset(
     {
         "content-type",
@@ -118,6 +133,28 @@ def request_keys(
             _merge(keys, {key: value})
     check_keys("keys", keys)
     return keys
+
+
+def request_vars(headers: Mapping[str, str]) -> dict[str, Any]:
+    """The template variables of ``X-Evallock-Prompt-Vars`` (``{}`` without the header).
+
+    Raises:
+        FieldLimitError: not a JSON object, or past the limits (answered 422).
+
+    >>> request_vars({"x-evallock-prompt-vars": '{"plan": "pro"}'})
+    {'plan': 'pro'}
+    """
+    text = headers.get(PROMPT_VARS_HEADER)
+    if text is None:
+        return {}
+    shown = _header_name(PROMPT_VARS_HEADER)
+    check_text(shown, text, MAX_SHORT_TEXT)
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FieldLimitError(shown, f"not JSON: {exc}") from None
+    check_vars(shown, value)
+    return dict(value)
 
 
 def _header_name(name: str) -> str:

@@ -166,6 +166,7 @@ traces = Table(
     *(Column(key, String) for key in TRACE_KEY_COLUMNS),
     Column("extra", JSONText, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
+    Column("vars", JSONText),
     # (timestamp, trace_id): the order pages are read in, so a cursor is one range scan.
     Index(None, "timestamp", "trace_id"),
     *(Index(None, key) for key in INDEXED_TRACE_KEYS),

@@ -120,6 +120,7 @@ def candidate_signals(
                 input=text,
                 output=trace.output,
                 keys=trace.keys,
+                vars=trace.vars,
             )
         )
     signals.sort(key=lambda s: (s.timestamp, s.trace_id))

@@ -72,6 +72,7 @@ _FIRST_WINS: Final = (
     "model",
     "error",
     "messages",
+    "vars",
     *TRACE_KEY_COLUMNS,
 )
 _EXTRA_NAME = re.compile(r"^[a-z0-9_.]{1,64}$")
@@ -175,6 +176,7 @@ def _trace_to_row(trace: Trace, received_at: datetime) -> dict[str, Any]:
         error=clean_text(trace.error),
         source=clean_text(trace.source),
         messages=trace.messages,
+        vars=trace.vars or None,
         received_at=received_at,
     )
     return row
@@ -199,6 +201,7 @@ def _trace_from_row(row: Row[Any]) -> Trace:
         keys=keys,
         source=m["source"],
         messages=m["messages"],
+        vars=m["vars"] or {},
     )
 
 

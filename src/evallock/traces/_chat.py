@@ -48,6 +48,7 @@ def trace_from_chat(
     error: str | None,
     keys: Mapping[str, str],
     trace_id: str | None = None,
+    variables: Mapping[str, Any] | None = None,
 ) -> Trace:
     """The trace summary of one proxied chat completion.
 
@@ -64,6 +65,7 @@ def trace_from_chat(
         error: what went wrong (upstream status and message), None on success.
         keys: shared and extra keys from ``X-Evallock-*`` headers; empty values dropped.
         trace_id: the trace id from ``traceparent`` (any case); a new one when None.
+        variables: the prompt template's variables, when the client sent them.
 
     Raises:
         ValueError: a naive ``started_at`` or an unusable ``trace_id``.
@@ -94,6 +96,7 @@ def trace_from_chat(
         keys={name: value for name, value in keys.items() if value},
         source="proxy",
         messages=messages,
+        vars=dict(variables or {}),
     )
     check_trace(trace)
     return trace

@@ -67,6 +67,7 @@ class _TraceLine(BaseModel):
     keys: dict[str, _KeyValue] = {}
     extra: dict[str, Any] = {}
     messages: list[dict[str, Any]] | None = None
+    vars: dict[str, Any] = {}
     feedback: Literal["up", "down"] | float | None = None
 
     @field_validator("trace_id")
@@ -111,6 +112,7 @@ def _trace(line: _TraceLine) -> Trace:
         keys=keys,
         source="import",
         messages=messages,
+        vars=dict(line.vars),
     )
 
 

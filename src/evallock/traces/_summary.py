@@ -13,7 +13,10 @@ Per trace id in a request (DESIGN §6, interop §1–2):
   request: the store keeps the longest when more spans arrive later);
 * the error is the root's, else the main span's: status ``ERROR`` (or an
   ``exception`` event) with its message;
-* keys come from every span and resource of the trace (``_span_keys``).
+* keys come from every span and resource of the trace (``_span_keys``);
+* the prompt template's variables from OpenInference's
+  ``llm.prompt_template.variables`` (a JSON object) and GenAI's
+  ``gen_ai.prompt.variable.<name>``, the main span's winning.
 
 Every summary and rating is checked against the field limits once, in
 :meth:`Summaries.check`, with the path of the span it came from in front of the
@@ -22,8 +25,12 @@ field's name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
 
 from evallock.limits import check_feedback, check_trace
 from evallock.records import Feedback, Trace
@@ -39,7 +46,14 @@ from evallock.traces._ratings import EVALUATION_EVENT, annotation_feedback, eval
 from evallock.traces._span_keys import resource_keys, span_keys
 from evallock.traces._spans import STATUS_ERROR, Span
 
-__all__ = ["Summaries", "span_content", "span_error", "summarise_spans", "time_of"]
+__all__ = [
+    "Summaries",
+    "span_content",
+    "span_error",
+    "summarise_spans",
+    "template_vars",
+    "time_of",
+]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -140,9 +154,11 @@ def _summary(
         if cached is None:
             cached = key_cache[id(span.resource)] = resource_keys(span.resource)
         keys.update(cached)
+    variables: dict[str, Any] = {}
     for span in sorted(spans, key=lambda s: (s is main, s is root)):
         with located(span.where):
             keys.update(span_keys(span.attributes))
+        variables.update(template_vars(span.attributes))
     trace = Trace(
         trace_id=trace_id,
         timestamp=time_of(min(span.start_ns for span in spans)),
@@ -158,8 +174,38 @@ def _summary(
         keys=keys,
         source="otlp",
         messages=plain_json(content.messages),
+        vars=variables,
     )
     found.add_trace(trace, main.where)
+
+
+_OI_VARIABLES = "llm.prompt_template.variables"
+_GENAI_VARIABLE = "gen_ai.prompt.variable."
+
+
+def template_vars(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """The prompt template variables a span's attributes carry (``{}`` when none).
+
+    A ``llm.prompt_template.variables`` that is not a JSON object is not variables
+    (it stays out; the span's other data is kept).
+
+    >>> template_vars({"llm.prompt_template.variables": '{"plan": "pro"}',
+    ...                "gen_ai.prompt.variable.region": "eu"})
+    {'plan': 'pro', 'region': 'eu'}
+    """
+    found: dict[str, Any] = {}
+    text = attributes.get(_OI_VARIABLES)
+    if isinstance(text, str):
+        try:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            value = None
+        if isinstance(value, dict):
+            found.update(value)
+    for name, value in attributes.items():
+        if name.startswith(_GENAI_VARIABLE) and len(name) > len(_GENAI_VARIABLE):
+            found[name[len(_GENAI_VARIABLE) :]] = value
+    return found
 
 
 def _ratings(span: Span, found: Summaries) -> bool:

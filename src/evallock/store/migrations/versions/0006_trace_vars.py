@@ -1,0 +1,33 @@
+"""Traces keep their prompt template's variables.
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-05
+
+A client may send the variables it rendered its prompt template with (the
+recording proxy's ``X-Evallock-Prompt-Vars`` header, OpenInference's
+``llm.prompt_template.variables``, GenAI's ``gen_ai.prompt.variable.<name>``).
+A candidate case made from the trace carries them, so the lock it becomes
+renders the template as production did. Rows written before have none (NULL).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Add the nullable ``vars`` JSON text column."""
+    op.add_column("traces", sa.Column("vars", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    """Drop it."""
+    with op.batch_alter_table("traces") as batch:
+        batch.drop_column("vars")

@@ -2,7 +2,8 @@
 
 :func:`start_fake_service` runs the fake service (models ``support-bot`` and
 ``judge``) in a background thread; ``python -m evallock.demo.fake_service``
-runs it as a process. :func:`example_dir` is the bundled refund-bot project.
+runs it as a process. :func:`example_dir` is the bundled refund-bot project;
+:func:`send_traffic` plays its customers through a recording proxy.
 """
 
 from __future__ import annotations
@@ -10,5 +11,16 @@ from __future__ import annotations
 from evallock.demo._asgi import MODELS, FakeServiceApp
 from evallock.demo._example import example_dir
 from evallock.demo._server import FakeService, start_fake_service
+from evallock.demo._traffic import Customer, TrafficResult, customers, send_traffic
 
-__all__ = ["MODELS", "FakeService", "FakeServiceApp", "example_dir", "start_fake_service"]
+__all__ = [
+    "MODELS",
+    "Customer",
+    "FakeService",
+    "FakeServiceApp",
+    "TrafficResult",
+    "customers",
+    "example_dir",
+    "send_traffic",
+    "start_fake_service",
+]

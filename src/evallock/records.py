@@ -50,6 +50,7 @@ __all__ = [
     "StoredComparison",
     "StoredDriftReport",
     "Trace",
+    "TraceJudgement",
     "passes_by_majority",
 ]
 
@@ -380,6 +381,24 @@ class RunSummary:
             warnings=tuple(data.get("warnings") or ()),
             stats=RunStats(**{k: v for k, v in stored.items() if k in RunStats.__slots__}),
         )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TraceJudgement:
+    """One drift check's judge verdict on a trace: its score and the judge's reason."""
+
+    trace_id: str
+    """The trace judged."""
+    report_id: str
+    """The drift report whose sample it was in."""
+    judged_at: datetime
+    """When that report was stored."""
+    judge_version: str
+    """The judge and rubric (``model@hash``)."""
+    score: int | None
+    """1–5, or None when the judge's reply could not be used."""
+    reason: str
+    """The judge's reason, or the error."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -216,3 +216,38 @@ def test_bad_files_and_ids(cli: Callable, store_url: str, tmp_path: Path) -> Non
 def test_help_ends_with_an_example(cli: Callable, args: list[str]) -> None:
     result = cli(*args, "--help")
     assert result.code == 0 and "Example: evallock" in result.out
+
+
+def test_show_gives_the_template_vars_and_the_judge_scores_with_reasons(
+    cli: Callable, store_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime
+
+    from evallock.records import StoredDriftReport
+
+    row = {**ROWS[0], "vars": {"plan": "enterprise", "seats": [1, 2]}}
+    assert (
+        cli("traces", "import", str(jsonl(tmp_path / "t.jsonl", [row])), "--store", store_url).code
+        == 0
+    )
+    now = datetime.now(UTC)
+    with open_store(store_url) as store:
+        for score, reason in ((5, "matches the policy"), (None, "reply could not be parsed")):
+            report = StoredDriftReport(
+                window_start=now, window_end=now, judge_version="judge@abc", alert=False, body={}
+            )
+            store.reports.add_drift_report(
+                report, [(row["trace_id"], score, reason + " " + HOSTILE)]
+            )
+    shown = cli("traces", "show", row["trace_id"], "--store", store_url)
+    assert shown.code == 0, shown.err
+    assert "var plan" in shown.out and "enterprise" in shown.out
+    assert "judge scores: 2" in shown.out
+    assert "- 5/5 by judge@abc" in shown.out and "matches the policy" in shown.out
+    assert "- error by judge@abc" in shown.out
+    assert "\x1b" not in shown.out and "[bold red]not markup[/]" in shown.out
+    data = json.loads(
+        cli("traces", "show", row["trace_id"], "--store", store_url, "--json", "-").out
+    )
+    assert [j["score"] for j in data["judge"]] == [None, 5]  # newest first
+    assert data["trace"]["vars"] == {"plan": "enterprise", "seats": [1, 2]}

@@ -293,3 +293,71 @@ def test_stored_reports_keep_their_api_shapes_and_panel_rows(
     start, end = drift.window_start, drift.window_end
     assert f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M}" in page
     assert re.search(r"<td>support-v3</td><td>support-v4</td>", page)
+
+
+def test_a_trace_page_shows_its_judge_scores_and_reasons_escaped(
+    app_factory: Any, seeded: Any, api_keys: dict[str, str]
+) -> None:
+    trace = seeded.traces.get(f"{1:032x}")
+    now = datetime.now(UTC)
+    seeded.traces.add(
+        [Trace(trace_id=f"{9:032x}", timestamp=now, input="hi", vars={"plan": HOSTILE})]
+    )
+    seeded.reports.add_drift_report(
+        StoredDriftReport(
+            window_start=now - timedelta(days=1),
+            window_end=now,
+            judge_version="judge@def",
+            alert=False,
+            body={"judge_version": "judge@def"},
+        ),
+        [(trace.trace_id, 1, "covers 20% of the policy: " + HOSTILE)],
+    )
+    server = app_factory()
+    with server.client() as client:
+        assert client.get(f"/traces/{trace.trace_id}").status_code == 303  # sign in first
+        client.post("/login", data={"key": api_keys["read"]})
+        page = client.get(f"/traces/{trace.trace_id}")
+        missing = client.get(f"/traces/{'f' * 32}")
+        bad = client.get("/traces/not-hex")
+        with_vars = client.get(f"/traces/{9:032x}")
+        queue = client.get("/")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "1/5" in html and "judge@def" in html and "covers 20% of the policy" in html
+    assert "<script" not in html.lower() and "&lt;script&gt;" in html
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert missing.status_code == 404 and bad.status_code == 400
+    assert "var plan" in with_vars.text and "<script" not in with_vars.text.lower()
+    assert f'href="/traces/{trace.trace_id}"' in queue.text  # the review queue links to it
+    api = server.get(
+        f"/api/traces/{trace.trace_id}", headers={"Authorization": f"Bearer {api_keys['read']}"}
+    )
+    [verdict] = api.json()["judge"]
+    assert verdict["score"] == 1 and verdict["judge_version"] == "judge@def"
+    assert verdict["reason"].endswith(HOSTILE)  # JSON keeps the text as data
+
+
+def test_a_run_judged_by_another_judge_is_flagged_in_the_runs_table(
+    app_factory: Any, seeded: Any, fake_service: Any
+) -> None:
+    root = example_dir()
+    run_eval(
+        EvalRequest(
+            cases=str(root / "golden.jsonl"),
+            target=TargetSpec(
+                base_url=fake_service.base_url,
+                model="support-bot",
+                prompt=str(root / "prompts" / "support-v4.txt"),
+                keys={"prompt_version": "support-v4"},
+            ),
+            judge=JudgeSpec(base_url=fake_service.base_url, model="judge", params={"seed": 7}),
+            options=RunOptions(concurrency=8, retry=RetryPolicy(retries=1, base=0.01)),
+            thresholds=GateThresholds(),
+        ),
+        seeded,
+    )
+    html = app_factory(no_auth=True).get("/").text
+    assert html.count("⚠ judge changed") == 1
+    newest = seeded.runs.find()[0]
+    assert "judge or rubric changed since run" in html and newest.keys["judge_version"] in html

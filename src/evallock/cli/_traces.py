@@ -139,7 +139,8 @@ def show(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
-    """Show one trace: input messages, output, timing, usage, keys and its feedback.
+    """Show one trace: input messages, output, timing, usage, keys, template vars, its
+    feedback and its drift judge scores with the judge's reasons.
 
     Example: evallock traces show 4bf92f3577b34da6a3ce929d0e0e4736
     """
@@ -158,6 +159,7 @@ def show(
     try:
         trace = opened.traces.get(wanted)
         feedback = opened.feedback.find(trace_id=wanted)
+        judged = opened.reports.judgements(wanted)
     finally:
         opened.close()
     if trace is None:
@@ -165,7 +167,8 @@ def show(
             f"no trace {wanted}"
             + (f" ({len(feedback)} feedback waiting for it)" if feedback else "")
         )
-    if json_out is not None and _write_json(json_out, {"trace": trace, "feedback": feedback}):
+    payload = {"trace": trace, "feedback": feedback, "judge": judged}
+    if json_out is not None and _write_json(json_out, payload):
         return 0
     console = out_console()
     fields = Table(show_header=False, box=None, pad_edge=False)
@@ -188,6 +191,7 @@ def show(
         ("error", trace.error),
     ]
     rows += [(f"key {name}", value) for name, value in sorted(trace.keys.items())]
+    rows += [(f"var {name}", _var(value)) for name, value in sorted(trace.vars.items())]
     # Every label and value is plain Text: a key named "[link=…]" or holding ESC is
     # shown as the characters it is, never as markup or a terminal sequence.
     for label, value in rows:
@@ -209,7 +213,19 @@ def show(
     for item in feedback:
         line = f"- {item.rating} ({item.source}{', ' + item.name if item.name else ''}) id={item.feedback_id}"
         console.print(plain_text(line + (f": {item.comment}" if item.comment else "")))
+    console.print(plain_text(f"\njudge scores: {len(judged)}", style="bold"))
+    for verdict in judged:
+        score = "error" if verdict.score is None else f"{verdict.score}/5"
+        line = (
+            f"- {score} by {verdict.judge_version} (drift report {verdict.report_id},"
+            f" {verdict.judged_at:%Y-%m-%d %H:%M}Z): {verdict.reason}"
+        )
+        console.print(plain_text(line))
     return 0
+
+
+def _var(value: Any) -> str:
+    return value if isinstance(value, str) else _dump(value)
 
 
 def _time(flag: str, value: str | None) -> Any:

@@ -93,21 +93,27 @@ async def list_traces(
 
 @router.get(
     "/traces/{trace_id}",
-    summary="One trace summary with its feedback",
+    summary="One trace summary with its feedback and drift judge scores",
     responses={404: {"description": "No trace with this id."}},
 )
 async def get_trace(request: Request, trace_id: str) -> Response:
-    """The trace and every piece of feedback on it (including feedback that came first)."""
+    """The trace, every piece of feedback on it (including feedback that came first) and
+    the drift judge's verdicts on it (``judge``: score, reason, judge version, report)."""
     state = server_state(request)
     wanted = _trace_id(trace_id)
 
-    def read() -> tuple[Any, list[Any]]:
-        return state.store.traces.get(wanted), state.store.feedback.find(trace_id=wanted)
+    def read() -> tuple[Any, list[Any], list[Any]]:
+        store = state.store
+        return (
+            store.traces.get(wanted),
+            store.feedback.find(trace_id=wanted),
+            store.reports.judgements(wanted),
+        )
 
-    trace, feedback = await anyio.to_thread.run_sync(read)
+    trace, feedback, judged = await anyio.to_thread.run_sync(read)
     if trace is None:
         raise ApiError(404, f"no trace {wanted}", field="trace_id")
-    return json_response({"trace": trace, "feedback": feedback})
+    return json_response({"trace": trace, "feedback": feedback, "judge": judged})
 
 
 @router.get("/feedback", summary="List feedback, newest first")

@@ -1,4 +1,5 @@
-"""The dashboard, ``GET /``: eval runs over time, drift, A/B results, slices, the review queue.
+"""The dashboard, ``GET /``: eval runs over time, drift, A/B results, slices, the review queue;
+and one trace, ``GET /traces/{id}``: its messages, answer, keys, feedback and judge scores.
 
 Server-rendered HTML with no script at all, under a Content-Security-Policy that
 allows none: trace and case text is hostile, so it is escaped by the template
@@ -82,6 +83,37 @@ async def dashboard(request: Request) -> Response:
         store=state.store.url,
         signed_in=caller.key_id is not None,
     )
+
+
+@router.get("/traces/{trace_id}", response_class=HTMLResponse)
+async def trace_page(request: Request, trace_id: str) -> Response:
+    """One trace: messages, answer, timing, keys and template vars, feedback, judge scores."""
+    from evallock.traces import normalise_trace_id
+
+    state = server_state(request)
+    try:
+        await require("read")(request, None)
+    except ApiError as exc:
+        if exc.status == 401:
+            return RedirectResponse("/login", status_code=303, headers=_HEADERS)
+        return _page("login.html", status=exc.status, error=exc.message)
+    try:
+        wanted = normalise_trace_id(trace_id)
+    except ValueError as exc:
+        return _page("trace.html", status=400, trace=None, error=str(exc), wanted=trace_id[:64])
+
+    def read() -> tuple[Any, list[Any], list[Any]]:
+        store = state.store
+        return (
+            store.traces.get(wanted),
+            store.feedback.find(trace_id=wanted),
+            store.reports.judgements(wanted),
+        )
+
+    trace, feedback, judged = await anyio.to_thread.run_sync(read)
+    if trace is None:
+        return _page("trace.html", status=404, trace=None, error="no such trace", wanted=wanted)
+    return _page("trace.html", trace=trace, feedback=feedback, judged=judged, error=None)
 
 
 @router.get("/login", response_class=HTMLResponse)

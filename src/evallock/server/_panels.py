@@ -154,7 +154,7 @@ def gather(store: Store, *, now: datetime | None = None) -> Dashboard:
     runs = store.runs.find(limit=RUNS_SHOWN)
     pending = store.candidates.find(states=["pending"], limit=None)
     return Dashboard(
-        runs=[_run_row(run) for run in runs],
+        runs=[_run_row(run, _previous(run, runs[i + 1 :])) for i, run in enumerate(runs)],
         charts=_charts(runs),
         drift=[_drift_row(r) for r in store.reports.drift_reports(limit=REPORTS_SHOWN)],
         comparisons=[_comparison_row(c) for c in store.reports.comparisons(limit=REPORTS_SHOWN)],
@@ -165,10 +165,28 @@ def gather(store: Store, *, now: datetime | None = None) -> Dashboard:
     )
 
 
-def _run_row(run: Run) -> dict[str, Any]:
+def _previous(run: Run, older: list[Run]) -> Run | None:
+    """The newest of ``older`` on the same case file and service as ``run``."""
+    return next(
+        (r for r in older if r.dataset_id == run.dataset_id and r.target_id == run.target_id),
+        None,
+    )
+
+
+def _run_row(run: Run, previous: Run | None = None) -> dict[str, Any]:
+    """One row of the runs table; ``judge_changed`` names the judge change since ``previous``
+    (judged scores on either side are not comparable)."""
     summary = run.summary
     ci = summary.pass_rate_ci if summary is not None else (None, None)
+    judge = run.keys.get("judge_version")
+    before = previous.keys.get("judge_version") if previous is not None else None
+    changed = judge is not None and before is not None and judge != before
     return {
+        "judge_version": judge or "",
+        "judge_changed": f"judge or rubric changed since run {previous.run_id}: {before} → {judge};"
+        " judged scores before and after are not comparable"
+        if changed and previous is not None
+        else None,
         "run_id": run.run_id,
         "started": run.started_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
         "dataset_id": run.dataset_id,

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from evallock.keys import SHARED_KEYS
-from evallock.records import StoredComparison, StoredDriftReport, Trace
+from evallock.records import StoredComparison, StoredDriftReport, Trace, TraceJudgement
 from evallock.store._schema import comparisons, drift_reports, drift_samples, traces
 from evallock.store._traces import _trace_from_row
 
@@ -103,6 +103,34 @@ def add_drift_report(
             ],
         )
     return report_id
+
+
+def trace_judgements(conn: Connection, trace_id: str, *, limit: int) -> list[TraceJudgement]:
+    """The drift judge's verdicts on one trace, newest first."""
+    query = (
+        select(
+            drift_samples.c.report_id,
+            drift_samples.c.score,
+            drift_samples.c.reason,
+            drift_reports.c.created_at,
+            drift_reports.c.judge_version,
+        )
+        .join(drift_reports, drift_reports.c.report_id == drift_samples.c.report_id)
+        .where(drift_samples.c.trace_id == trace_id)
+        .order_by(drift_reports.c.created_at.desc(), drift_samples.c.report_id.desc())
+        .limit(limit)
+    )
+    return [
+        TraceJudgement(
+            trace_id=trace_id,
+            report_id=row.report_id,
+            judged_at=row.created_at,
+            judge_version=row.judge_version,
+            score=row.score,
+            reason=row.reason or "",
+        )
+        for row in conn.execute(query)
+    ]
 
 
 def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[StoredDriftReport]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from evallock.records import StoredComparison, StoredDriftReport
+from evallock.records import StoredComparison, StoredDriftReport, TraceJudgement
 from evallock.store import _drift
 from evallock.store._database import Database
 
@@ -37,6 +37,11 @@ class ReportRepository:
         """Stored drift reports, newest first, each with its id and time."""
         with self._db.read("cannot read drift reports") as conn:
             return _drift.list_drift_reports(conn, limit=limit)
+
+    def judgements(self, trace_id: str, *, limit: int = 20) -> list[TraceJudgement]:
+        """The drift judge's verdicts on one trace (score and reason), newest first."""
+        with self._db.read("cannot read the trace's judge scores") as conn:
+            return _drift.trace_judgements(conn, trace_id, limit=limit)
 
     def add_comparison(self, report: StoredComparison) -> str:
         """Store an A/B comparison (its columns and the JSON of ``evallock ab``); its id."""

@@ -221,6 +221,8 @@ drift_samples = Table(
     Column("trace_id", String, primary_key=True),
     Column("score", Integer),
     Column("reason", Text),
+    # a trace's page shows its judge scores: found by trace id, not by report
+    Index(None, "trace_id"),
 )
 
 comparisons = Table(

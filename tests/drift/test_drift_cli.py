@@ -213,3 +213,26 @@ def day_time(n: int):
     from datetime import datetime
 
     return datetime.fromisoformat(day(n))
+
+
+def test_the_report_says_which_judge_a_baseline_and_the_last_report_came_from(
+    cli, seeded, fake_service, tmp_path
+) -> None:
+    common = ["drift", "--since", day(7), "--until", day(11), "--store", seeded,
+              "--judge-base-url", fake_service.base_url, "--judge-model", "judge",
+              "--sample", "60"]  # fmt: skip
+    first = cli(*common, "--baseline", "4.2", "--json", "n.json")
+    assert first.code in (0, 1), first.err
+    notes = json.loads((tmp_path / "n.json").read_text())["notes"]
+    version = json.loads((tmp_path / "n.json").read_text())["judge_version"]
+    assert any(n.startswith("baseline 4.2 is a number") and version in n for n in notes)
+    assert not any("judge or rubric changed" in n for n in notes)  # no report before it
+    rubric = "Score 1-5: is the answer polite?"
+    second = cli(*common, "--baseline", "4.2", "--rubric", rubric, "--json", "r.json")
+    assert second.code in (0, 1), second.err
+    later = json.loads((tmp_path / "r.json").read_text())
+    assert later["judge_version"] != version
+    assert f"judge or rubric changed since the last report ({version} → " in " ".join(
+        later["notes"]
+    )
+    assert "judge or rubric changed since the last report" in second.out

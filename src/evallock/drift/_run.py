@@ -171,6 +171,7 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
                 seed=request.seed,
             )
         )
+    notes.extend(_judge_notes(request, store, version))
     monitor_id = _monitor_id(request, baseline, version)
     report = build_report(
         window=window,
@@ -339,6 +340,33 @@ async def _run_baseline(
         scores=scores,
         judge_version=version,
     )
+
+
+def _judge_notes(request: DriftRequest, store: Store, version: str) -> list[str]:
+    """What the reader must know about the judge behind the comparison.
+
+    A number baseline carries no judge: it compares only if this judge produced it. A
+    run baseline is re-judged now, and a window baseline judged now, so they never mix
+    judges. And scores of an earlier report by another judge or rubric do not compare
+    with this one's.
+    """
+    notes = []
+    if request.baseline is not None:
+        notes.append(
+            f"baseline {request.baseline:g} is a number: it compares only if it was scored by"
+            f" this judge and rubric ({version}); from another judge it is not comparable"
+        )
+    elif request.baseline_run is not None:
+        notes.append(
+            f"baseline run:{request.baseline_run} was re-judged now by this judge ({version})"
+        )
+    last = store.reports.drift_reports(limit=1)
+    if last and last[0].judge_version != version:
+        notes.append(
+            f"judge or rubric changed since the last report ({last[0].judge_version} →"
+            f" {version}): scores before and after are not comparable"
+        )
+    return notes
 
 
 def _input_tests(inputs: list[KeyShift], embedding: EmbeddingDrift | None) -> list[InputTest]:

@@ -27,7 +27,7 @@ _STATE_STYLE = {
 }
 
 
-def _keys(keys: dict[str, str], limit: int = 60) -> Text:
+def _keys(keys: dict[str, str], limit: int = 160) -> Text:
     shown = ("intent", "customer_tier", "feature", "language", "prompt_version")
     return safe_text(" ".join(f"{k}={keys[k]}" for k in shown if keys.get(k)), limit)
 
@@ -39,7 +39,12 @@ def print_candidates(candidates: Sequence[Candidate], console: Console) -> None:
         return
     table = Table(title=f"{len(candidates)} candidate(s)", title_justify="left")
     for column in ("id", "state", "traces", "keys", "input", "reason"):
-        table.add_column(column, no_wrap=column in ("id", "state", "traces"))
+        # keys fold rather than end in "…": each name=value is what tells candidates apart
+        table.add_column(
+            column,
+            no_wrap=column in ("id", "state", "traces"),
+            overflow="fold" if column == "keys" else "ellipsis",
+        )
     for c in candidates:
         state = Text(terminal_safe(c.state), style=_STATE_STYLE.get(c.state, ""))
         if c.duplicate_of:

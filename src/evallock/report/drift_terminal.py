@@ -65,7 +65,9 @@ def print_drift(
         )
     if report.slices:
         table = Table(title="slices (Holm-adjusted)", title_justify="left")
-        for column in ("slice", "n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):
+        # a slice label is never cut to "customer_tier=c…": it folds onto the next line
+        table.add_column("slice", overflow="fold")
+        for column in ("n", "mean [95% CI]", "baseline", "Δ", "p adj", "alert"):
             table.add_column(column)
         for s in report.slices:
             ci = f" [{s.mean_ci.lo:.2f}, {s.mean_ci.hi:.2f}]" if s.mean_ci else ""

@@ -1,27 +1,44 @@
 """``evallock demo`` tells the whole loop, end to end, on a fresh work directory.
 
-One run of the real command (in-process, the embedded SQLite store, the bundled
-fake model, a real ``evallock serve`` on a socket with real HTTP traffic) and
-then the checks, each on what the story promises a newcomer.
+One run of the story (the embedded SQLite store, the bundled fake model, a real
+``evallock serve`` on a socket with real HTTP traffic), kept serving as with
+``--keep-serving`` while the dashboard is read, and then the checks, each on what
+the story promises a newcomer.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import httpx
 import pytest
+from rich.console import Console
 
+from evallock.cli._story import Story
 from evallock.store import open_store
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def test_the_demo_tells_the_story_and_exits_0(cli, tmp_path: Path) -> None:
+def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     workdir = tmp_path / "demo"
-    result = cli("demo", "--workdir", str(workdir))
-    assert result.code == 0, result.out[-3000:] + result.err
-    out = result.out
+    pages: dict[str, httpx.Response] = {}
+
+    def look(root: str) -> None:  # what a user sees with --keep-serving
+        with httpx.Client(base_url=root, timeout=10) as client:
+            pages["/"] = client.get("/")
+            lock = _locks(workdir)[0]
+            pages["trace"] = client.get(f"/traces/{lock['source']['trace_id']}")
+
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    code = Story(workdir=workdir, console=console, keep_serving=True, hold=look).tell()
+    text = out.getvalue()  # the story and the commands shown
+    shown = capsys.readouterr().out  # what the commands printed
+    assert code == 0, text[-3000:] + shown[-3000:]
     # each step is shown as the command a user types, in the story's order
     commands = [
         "$ evallock run golden.jsonl --json v3.json",
@@ -34,27 +51,40 @@ def test_the_demo_tells_the_story_and_exits_0(cli, tmp_path: Path) -> None:
         "$ evallock compare --by prompt_version,customer_tier",
         "$ evallock coverage --golden golden.jsonl",
     ]
-    positions = [out.find(command) for command in commands]
+    positions = [text.find(command) for command in commands]
     assert -1 not in positions, [c for c, p in zip(commands, positions, strict=True) if p < 0]
     assert positions == sorted(positions)
-    assert "a fixed bug came back" in out
-    assert "offline win, online loss" in out
-    assert "Dashboard: http://127.0.0.1:" in out
-    assert "went off script" not in out
-    # one run of the demo (some 10 s) serves every check below
+    assert "a fixed bug came back" in shown and "lock not checked" not in shown
+    assert "passes now on" in shown  # each lock ran once on v3 before it was written
+    assert "offline win, online loss" in shown
+    assert "Dashboard: http://127.0.0.1:" in text and "went off script" not in text
+    # the dashboard was up and showed the story
+    assert pages["/"].status_code == 200 and "Review queue" in pages["/"].text
+    assert pages["trace"].status_code == 200 and "/5" in pages["trace"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)
     _drift_alerts_on_the_enterprise_slice_only(workdir)
     _compare_and_coverage_name_the_slice(workdir)
+
+
+def test_the_command_offers_keep_serving(cli) -> None:
+    shown = cli("demo", "--help")
+    assert (
+        shown.code == 0 and "--keep-serving" in shown.out and "Example: evallock demo" in shown.out
+    )
+
+
+def _locks(workdir: Path) -> list[dict]:
+    lines = [json.loads(line) for line in (workdir / "golden.jsonl").read_text().splitlines()]
+    return [line for line in lines if line.get("source", {}).get("lock")]
 
 
 def _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir: Path) -> None:
     v3, v4 = (json.loads((workdir / f"{v}.json").read_text()) for v in ("v3", "v4"))
     assert v3["verdict"] == v4["verdict"] == "pass" and v4["pass_rate"] > v3["pass_rate"]
     again = json.loads((workdir / "v4-again.json").read_text())
-    assert again["verdict"] == "fail" and again["locks_failed"]
+    assert again["verdict"] == "fail" and again["locks_failed"] and not again["locks_errored"]
     # the locks are pinned to real production traces, with the template variables they need
-    lines = [json.loads(line) for line in (workdir / "golden.jsonl").read_text().splitlines()]
-    locks = [line for line in lines if line.get("source", {}).get("lock")]
+    locks = _locks(workdir)
     assert {lock["id"] for lock in locks} == set(again["locks_failed"])
     store = open_store(f"sqlite:///{workdir / 'evallock.db'}")
     try:
@@ -63,6 +93,7 @@ def _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir: Path)
             assert lock["keys"]["customer_tier"] == "enterprise"
             trace = store.traces.get(lock["source"]["trace_id"])
             assert trace is not None and trace.keys["prompt_version"] == "refund-v4"
+            assert trace.vars == {"plan": "enterprise"}
             assert "account manager" in (trace.output or "")
     finally:
         store.close()

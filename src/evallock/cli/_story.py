@@ -22,7 +22,7 @@ import random
 import shlex
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -72,6 +72,8 @@ class Story:
     """Where ``evallock serve`` listens (0: a free port)."""
     keep_serving: bool = False
     """Leave the service and its dashboard up until Ctrl-C."""
+    hold: Callable[[str], None] = field(default=lambda root: _wait_for_interrupt())
+    """What keeps the service up, given its root URL (waiting for Ctrl-C by default)."""
     facts: dict[str, Any] = field(default_factory=dict)
     """What the steps found, for the summary (and the tests)."""
 
@@ -158,7 +160,7 @@ class Story:
                     f"\nThe dashboard stays up at {running.root_url}/ ; Ctrl-C stops it.",
                     markup=False,
                 )
-                _wait_for_interrupt()
+                self.hold(running.root_url)
         finally:
             running.stop()
 

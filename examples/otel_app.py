@@ -7,9 +7,9 @@ spans over OTLP/HTTP (protobuf) to evallock, and rates one answer thumbs-down.
 Run it against the bundled fake model and a local evallock::
 
     python -m evallock.demo.fake_service --port 8001 &
-    evallock serve --port 8000 &
+    evallock serve &
     export EVALLOCK_API_KEY=$(evallock keys create --scope ingest --name otel-example)
-    python examples/otel_app.py --evallock http://127.0.0.1:8000 --model-url http://127.0.0.1:8001/v1
+    python examples/otel_app.py --evallock http://127.0.0.1:4318 --model-url http://127.0.0.1:8001/v1
     evallock traces list --key prompt_version=support-v4
 """
 
@@ -21,6 +21,7 @@ import os
 import sys
 
 import httpx
+import jinja2
 import openai
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -29,18 +30,27 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-SYSTEM = "You are the support bot. Refunds: within 30 days of purchase, 5 business days to arrive."
+from evallock.demo import example_dir
+
+PLAN = "pro"
 QUESTIONS = [
-    ("refund", "How long does a refund take to arrive?"),
-    ("refund", "Can I get a refund after 40 days?"),
-    ("shipping", "When will my order ship?"),
+    ("refund", "How long does a refund take to reach my card?"),
+    ("refund", "I was billed twice this month."),
+    ("shipping", "How long does shipping take?"),
 ]
+
+
+def system_prompt(version: str, plan: str) -> str:
+    """The bundled example's prompt template, rendered for a customer's plan (the fake model
+    answers from its policy lines)."""
+    source = (example_dir() / "prompts" / f"{version}.txt").read_text(encoding="utf-8")
+    return jinja2.Template(source).render(plan=plan)
 
 
 def main() -> int:
     """Ask, trace, export, rate; print the trace ids."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--evallock", default="http://127.0.0.1:8000", help="evallock serve URL")
+    parser.add_argument("--evallock", default="http://127.0.0.1:4318", help="evallock serve URL")
     parser.add_argument("--model-url", default="http://127.0.0.1:8001/v1", help="model base URL")
     parser.add_argument("--model", default="support-bot")
     args = parser.parse_args()
@@ -48,7 +58,7 @@ def main() -> int:
     auth = {"Authorization": f"Bearer {key}"} if key else {}
 
     resource = Resource.create(
-        {"service.name": "support-bot", "service.version": "4.0.0", "customer_tier": "pro"}
+        {"service.name": "support-bot", "service.version": "4.0.0", "customer_tier": PLAN}
     )
     provider = TracerProvider(resource=resource)
     exporter = OTLPSpanExporter(
@@ -67,8 +77,9 @@ def main() -> int:
             span.set_attribute("gen_ai.prompt.version", "support-v4")
             span.set_attribute("evallock.intent", intent)
             span.set_attribute("evallock.feature", "help-widget")
+            span.set_attribute("gen_ai.prompt.variable.plan", PLAN)  # the template's variables
             messages = [
-                {"role": "system", "content": SYSTEM},
+                {"role": "system", "content": system_prompt("support-v4", PLAN)},
                 {"role": "user", "content": question},
             ]
             span.set_attribute("gen_ai.input.messages", json.dumps(_parts(messages)))
@@ -92,7 +103,7 @@ def main() -> int:
 
     # The user did not like the second answer: thumbs down, linked to its trace.
     if len(trace_ids) > 1:
-        rating = {"trace_id": trace_ids[1], "rating": "down", "comment": "Too vague about 40 days."}
+        rating = {"trace_id": trace_ids[1], "rating": "down", "comment": "When exactly?"}
         answer = httpx.post(f"{args.evallock}/v1/feedback", json=rating, headers=auth, timeout=10)
         answer.raise_for_status()
         print(f"rated {trace_ids[1]} down")

@@ -61,6 +61,16 @@ def test_help_ends_with_an_example(cli: Callable, args: list[str]) -> None:
     assert any(line.startswith("Example: evallock") for line in lines), result.out
 
 
+def test_serve_listens_on_otlp_https_port_by_default(cli: Callable) -> None:
+    """4318 is where an OpenTelemetry exporter left at its defaults sends; 8000 is the port
+    of the user's own service in the README's examples, so serve must not take it."""
+    from evallock.server import ServerSettings
+
+    assert ServerSettings().port == 4318
+    shown = cli("serve", "--help")
+    assert re.search(r"--port\b.*?\[default: 4318", shown.out, re.S), shown.out
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.1", "::"])
 def test_no_auth_refuses_a_non_loopback_bind(cli: Callable, host: str) -> None:
     result = cli("serve", "--no-auth", "--host", host, "--store", "sqlite:///x.db")

@@ -106,6 +106,11 @@ def test_both_examples_put_traces_in_with_keys_and_feedback(
     otel_ids = re.findall(r"^([0-9a-f]{32}) ", otel.stdout, re.M)
     proxy_ids = re.findall(r"^([0-9a-f]{32}) ", proxy.stdout, re.M)
     assert len(otel_ids) == 3 and len(proxy_ids) == 2
+    # the apps send the example's real prompt: policy answers, never the bot's fallback
+    for line in (otel.stdout + proxy.stdout).splitlines():
+        if re.match(r"^[0-9a-f]{32} ", line):
+            assert "not sure" not in line, line
+    assert "refunded within 5 business days" in proxy.stdout
 
     def listed() -> dict:
         result = evallock("traces", "list", "--json", "-", "--store", store_url)
@@ -137,3 +142,7 @@ def test_both_examples_put_traces_in_with_keys_and_feedback(
     for rated in (otel_ids[1], proxy_ids[1]):
         shown = evallock("traces", "show", rated, "--store", store_url)
         assert "feedback: 1" in shown.out and "- down" in shown.out
+    # the prompt template's variables came along: from a header, and from a span attribute
+    for trace_id, plan in ((proxy_ids[1], "enterprise"), (otel_ids[0], "pro")):
+        shown = evallock("traces", "show", trace_id, "--json", "-", "--store", store_url)
+        assert json.loads(shown.out)["trace"]["vars"] == {"plan": plan}

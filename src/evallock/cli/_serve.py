@@ -24,7 +24,14 @@ def serve(
     host: Annotated[
         str, typer.Option(help="Address to listen on; 0.0.0.0 for every interface.")
     ] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port to listen on; 4318 is OTLP/HTTP's, where OpenTelemetry exporters send by default.",
+        ),
+    ] = 4318,
     upstream: Annotated[
         str | None,
         typer.Option(
@@ -112,6 +119,9 @@ def serve(
 ) -> int:
     """Serve OTLP trace ingest, the recording proxy, feedback, the trace API and the dashboard.
 
+    Listens on 127.0.0.1:4318 by default: OTLP/HTTP's port, so an OpenTelemetry SDK
+    exporter left at its defaults (http://localhost:4318) reaches it.
+
     Routes: POST /v1/traces and /v1/logs (OTLP/HTTP, protobuf or JSON), POST
     /v1/chat/completions (recording proxy, with --upstream), POST /v1/feedback,
     GET /api/traces, and the dashboard at GET / (sign in with a read key);
@@ -121,7 +131,7 @@ def serve(
     With --drift-every, a drift check runs on that schedule and each report is
     stored (GET /api/drift lists them).
 
-    Example: evallock serve --port 8000 --upstream http://localhost:8001/v1 --store sqlite:///.evallock/evallock.db
+    Example: evallock serve --upstream http://localhost:8000/v1 --store sqlite:///.evallock/evallock.db
     """
     from evallock.cli._common import load
     from evallock.config import resolve_secret

@@ -32,7 +32,7 @@ class ServerSettings:
     """The store traces, feedback and API keys are kept in."""
     host: str = "127.0.0.1"
     """The address to listen on."""
-    port: int = 8000
+    port: int = 4318
     """The port to listen on (0 picks a free one)."""
     upstream: str | None = None
     """The OpenAI-compatible base URL the recording proxy forwards to, e.g. ``http://h:8001/v1``."""

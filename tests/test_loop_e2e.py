@@ -218,3 +218,35 @@ def test_offline_win_online_loss_becomes_a_lock(cli, fake_service, project, monk
     assert again_report["dataset_id"] == dataset_id
     passing = run("v3", "--baseline", "none")
     assert passing.code == 0, passing.out + passing.err
+
+    # 8. compare still answers "did v4 win offline when it shipped?": v4's newest run fails on
+    # the grown golden set, but the run its deploy was decided on passed, and it says so.
+    v4_id, v3_id = (json.loads((project / f"{v}.json").read_text())["run_id"] for v in ("v4", "v3"))
+    later = cli("compare", "--by", "prompt_version,customer_tier", "--store", store_url,
+                "--json", "-")  # fmt: skip
+    joined = json.loads(later.out)
+    assert {"prompt_version": "refund-v4", "customer_tier": "enterprise"} in joined["flagged"]
+    chosen = {r["run_id"] for r in joined["runs"]}
+    assert v4_id in chosen and again_report["run_id"] not in chosen and len(chosen) == 2
+    assert all(r["kind"] == "gate" and r["verdict"] == "pass" for r in joined["runs"])
+    assert joined["offline_rule"].startswith("per version, the newest passing gate run")
+    shown = cli("compare", "--store", store_url)
+    assert "offline side: per version, the newest passing gate run" in shown.out
+    assert v4_id in shown.out and "gate run, pass" in shown.out
+    # the runs can be named instead; the newest v4 run (failing, on the grown set) then shows
+    # v4's enterprise cases losing offline too: no offline win, so no flag
+    newest_v4 = again_report["run_id"]
+    named = cli("compare", "--store", store_url, "--run", newest_v4, "--run", v3_id,
+                "--json", "-")  # fmt: skip
+    assert named.code == 0, named.err
+    named_joined = json.loads(named.out)
+    assert named_joined["offline_rule"] == "the runs named with --run"
+    assert {r["run_id"] for r in named_joined["runs"]} == {newest_v4, v3_id}
+    unknown = cli("compare", "--store", store_url, "--run", "no-such-run")
+    assert unknown.code == 2 and "--run no-such-run: no such run" in unknown.err
+    same = cli("compare", "--store", store_url, "--run", newest_v4, "--run", v4_id)
+    assert same.code == 2 and "same version" in same.err
+    # a window that ends before any run leaves no offline side
+    window = cli("compare", "--store", store_url, "--offline-until", "2000-01-01T00:00:00Z",
+                 "--json", "-")  # fmt: skip
+    assert json.loads(window.out)["runs"] == []

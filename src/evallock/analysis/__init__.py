@@ -25,6 +25,7 @@ from evallock.analysis.history import (
 from evallock.analysis.offline_online import (
     OfflineOnline,
     OfflineOnlineSlice,
+    OfflinePick,
     OfflineSide,
     OnlineSide,
     SliceChange,
@@ -42,6 +43,7 @@ __all__ = [
     "HistoryPoint",
     "OfflineOnline",
     "OfflineOnlineSlice",
+    "OfflinePick",
     "OfflineSide",
     "OnlineSide",
     "RunDelta",

@@ -37,6 +37,8 @@ class RunReader(Protocol):
 
     def iter_records(self, run_id: str) -> Iterator[EvalRecord]: ...
 
+    def get(self, run_id: str) -> Run | None: ...
+
 
 class TraceSlicer(Protocol):
     """``store.traces`` as the analyses read it: outcomes per slice, and complaints."""

@@ -144,6 +144,8 @@ class OfflineOnline:
     """The case file whose runs are the offline side."""
     runs: tuple[OfflineRun, ...]
     """The runs used, one per version."""
+    offline_rule: str = ""
+    """Why those runs (the default rule, a window, or named with --run), in words."""
     slices: tuple[OfflineOnlineSlice, ...] = field(default_factory=tuple)
     """One per slice, flagged ones first."""
 
@@ -177,9 +179,12 @@ def offline_online_to_dict(joined: OfflineOnline) -> dict[str, Any]:
         "since": joined.since.isoformat() if joined.since else None,
         "until": joined.until.isoformat() if joined.until else None,
         "dataset_name": joined.dataset_name,
+        "offline_rule": joined.offline_rule,
         "runs": [
             {
                 "run_id": r.run.run_id,
+                "kind": r.run.kind,
+                "verdict": r.run.verdict,
                 "started_at": r.run.started_at.isoformat(),
                 "dataset_id": r.run.dataset_id,
                 "keys": r.run.keys,

@@ -1,11 +1,12 @@
 """Offline ⋈ online: the eval score beside the production outcome, slice by slice.
 
 Eval records and traces carry the same keys, so both can be grouped by, say,
-``prompt_version,customer_tier``. The offline side of a slice comes from the
-latest complete run of each version (records carry the run's keys and the
-case's): pass rate with its Wilson interval, judge score with a t interval. The
-online side comes from the traces of the window: thumbs-down rate and error rate
-(Wilson), and the judge score of drift samples (t interval).
+``prompt_version,customer_tier``. The offline side of a slice comes from one run
+of each version (by default its newest passing gate run, the one its deploy was
+decided on; or the runs named; records carry the run's keys and the case's): pass
+rate with its Wilson interval, judge score with a t interval. The online side
+comes from the traces of the window: thumbs-down rate and error rate (Wilson),
+and the judge score of drift samples (t interval).
 
 When the slices include a version key (prompt_version, model_version …), each
 version is compared with the one deployed before it (by first trace, else by
@@ -43,6 +44,7 @@ from evallock.analysis._offline_online import (
 )
 from evallock.analysis._slicing import (
     RUN_KEYS,
+    OfflinePick,
     OfflineRun,
     mean_interval,
     offline_runs,
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OfflineOnline",
     "OfflineOnlineSlice",
+    "OfflinePick",
     "OfflineSide",
     "OnlineSide",
     "SliceChange",
@@ -169,6 +172,7 @@ def join_offline_online(
     since: datetime | None = None,
     until: datetime | None = None,
     dataset_name: str | None = None,
+    pick: OfflinePick | None = None,
     alpha: float = 0.05,
 ) -> OfflineOnline:
     """Put each slice's offline score beside its online outcome, and flag the conflicts.
@@ -179,6 +183,8 @@ def join_offline_online(
         since: start of the traces' window (all traces when None).
         until: end of the traces' window.
         dataset_name: the case file whose runs count (default: that of the newest run).
+        pick: which runs are the offline side (named runs, a window); ``dataset_name``
+            fills its case file when it names none.
         alpha: the false discovery rate of the online-loss tests across slices.
 
     Raises:
@@ -189,7 +195,10 @@ def join_offline_online(
         raise UsageError("--by: give at least one key, e.g. prompt_version,customer_tier")
     version_at = [i for i, k in enumerate(keys) if k in RUN_KEYS]
     other_at = [i for i, k in enumerate(keys) if k not in RUN_KEYS]
-    dataset, runs = offline_runs(store, keys, dataset_name=dataset_name)
+    pick = pick or OfflinePick()
+    if dataset_name is not None and pick.dataset_name is None:
+        pick = replace(pick, dataset_name=dataset_name)
+    dataset, runs, rule = offline_runs(store, keys, pick)
     try:
         counts = store.traces.slices(keys, since=since, until=until)
     except ValueError as exc:
@@ -266,6 +275,7 @@ def join_offline_online(
         until=until,
         dataset_name=dataset,
         runs=tuple(runs.values()),
+        offline_rule=rule,
         slices=tuple(slices),
     )
 

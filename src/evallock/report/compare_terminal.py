@@ -89,13 +89,26 @@ def print_offline_online(joined: OfflineOnline, console: Console) -> None:
     if not joined.slices:
         console.print("nothing to compare: no complete runs and no traces in the window")
         return
+    if joined.runs:
+        head = Text("offline side: ", style="bold")
+        head.append_text(safe_text(joined.offline_rule, 200))
+        if joined.dataset_name:
+            head.append(" · case file ").append_text(safe_text(joined.dataset_name, 80))
+        console.print(head)
     for run in joined.runs:
-        line = Text("offline: run ")
+        line = Text("  run ")
         line.append_text(safe_text(run.run.run_id, 40))
         versions = " ".join(
             f"{k}={v}" for k, v in run.run.keys.items() if k in ("prompt_version", "model_version")
         )
         line.append("  ").append_text(safe_text(versions, 80))
+        rate = sum(run.passes.values()) / len(run.passes) if run.passes else None
+        line.append(
+            f"  {run.run.kind} run, {run.run.verdict or run.run.status}"
+            + (f", pass rate {rate:.1%} of {len(run.passes)}" if rate is not None else "")
+            + f", started {run.run.started_at:%Y-%m-%d %H:%M}Z, "
+        )
+        line.append_text(safe_text(run.run.dataset_id, 60))
         console.print(line)
     title = Text("offline ⋈ online by ") + safe_text(",".join(joined.by), 80)
     table = Table(title=title, title_justify="left")

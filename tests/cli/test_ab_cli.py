@@ -313,3 +313,43 @@ def test_fewer_than_two_pairs_is_exit_2(cli, tmp_path, fake_service) -> None:
         "model=support-bot-v2",
     )
     assert result.code == 2 and "at least 2" in result.err
+
+
+def test_two_by_keys_give_each_key_alone_and_then_both(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """v4's enterprise refund regression shows in the customer_tier slice on its own, though
+    the cross product splits enterprise into slices too small to test."""
+    result = cli(
+        *ab_args(project, fake_service.base_url, "support-v3", "support-v4",
+                 "--by", "customer_tier,intent", "--min-slice-pairs", "5", "--json", "ab.json")
+    )  # fmt: skip
+    assert result.code in (0, 1), result.out + result.err
+    slices = json.loads((tmp_path / "ab.json").read_text())["slices"]
+    cuts = [tuple(s["by"]) for s in slices]
+    # each key alone in --by's order, then the cross product; each cut listed together
+    assert list(dict.fromkeys(cuts)) == [
+        ("customer_tier",),
+        ("intent",),
+        ("customer_tier", "intent"),
+    ]
+    assert cuts == sorted(
+        cuts, key=[("customer_tier",), ("intent",), ("customer_tier", "intent")].index
+    )
+    tiers = {s["keys"]["customer_tier"]: s for s in slices if s["by"] == ["customer_tier"]}
+    assert sum(s["n_pairs"] for s in tiers.values()) == 28  # every pair once per cut
+    enterprise = tiers["enterprise"]
+    assert enterprise["n_pairs"] == 7 and enterprise["delta"] < 0
+    crossed = [s for s in slices if s["by"] == ["customer_tier", "intent"]]
+    assert sum(s["n_pairs"] for s in crossed) == 28
+    # one Holm family over every slice of every cut
+    from evallock.stats import adjust_holm
+
+    tested = [s for s in slices if s["p_holm"] is not None]
+    assert {tuple(s["by"]) for s in tested} >= {("customer_tier",), ("intent",)}
+    expected = adjust_holm([s["p_value"] for s in tested]).adjusted
+    assert [s["p_holm"] for s in tested] == pytest.approx(list(expected))
+    assert (
+        "customer_tier=enterprise" in result.out
+        and "customer_tier=enterprise,intent=refund" in result.out
+    )

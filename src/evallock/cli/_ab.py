@@ -93,7 +93,9 @@ def ab(
     by: Annotated[
         str | None,
         typer.Option(
-            help="Slice keys, e.g. intent,customer_tier (Holm and BH adjusted).", rich_help_panel=_S
+            help="Slice keys, e.g. intent,customer_tier: each key alone, then crossed (Holm and"
+            " BH adjusted over all).",
+            rich_help_panel=_S,
         ),
     ] = None,
     min_slice_pairs: Annotated[

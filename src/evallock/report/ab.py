@@ -74,6 +74,7 @@ def ab_report(outcome: ABOutcome) -> dict[str, Any]:
             {
                 "slice": s.label,
                 "keys": s.slice.as_dict(),
+                "by": list(s.slice.keys),
                 "n_pairs": s.n_pairs,
                 "delta": s.analysis.delta if s.analysis else None,
                 "ci": s.analysis.ci.to_json() if s.analysis else None,

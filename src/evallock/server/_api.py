@@ -7,7 +7,7 @@ query never stalls ingest or the proxy.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query
@@ -29,7 +29,11 @@ from evallock.server._query import (
 from evallock.server._state import server_state
 from evallock.traces import normalise_trace_id
 
-__all__ = ["router"]
+if TYPE_CHECKING:
+    from evallock.records import Feedback, Trace, TraceJudgement
+    from evallock.store import Store
+
+__all__ = ["read_trace", "router"]
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require("read"))])
 
@@ -101,19 +105,25 @@ async def get_trace(request: Request, trace_id: str) -> Response:
     the drift judge's verdicts on it (``judge``: score, reason, judge version, report)."""
     state = server_state(request)
     wanted = _trace_id(trace_id)
-
-    def read() -> tuple[Any, list[Any], list[Any]]:
-        store = state.store
-        return (
-            store.traces.get(wanted),
-            store.feedback.find(trace_id=wanted),
-            store.reports.judgements(wanted),
-        )
-
-    trace, feedback, judged = await anyio.to_thread.run_sync(read)
+    trace, feedback, judged = await read_trace(state.store, wanted)
     if trace is None:
         raise ApiError(404, f"no trace {wanted}", field="trace_id")
     return json_response({"trace": trace, "feedback": feedback, "judge": judged})
+
+
+async def read_trace(
+    store: Store, trace_id: str
+) -> tuple[Trace | None, list[Feedback], list[TraceJudgement]]:
+    """A trace, the feedback on it and the drift judge's verdicts (read on a worker thread)."""
+
+    def read() -> tuple[Trace | None, list[Feedback], list[TraceJudgement]]:
+        return (
+            store.traces.get(trace_id),
+            store.feedback.find(trace_id=trace_id),
+            store.reports.judgements(trace_id),
+        )
+
+    return await anyio.to_thread.run_sync(read)
 
 
 @router.get("/feedback", summary="List feedback, newest first")

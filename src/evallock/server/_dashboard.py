@@ -25,8 +25,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from evallock.server._api import read_trace
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
-from evallock.server._auth import SESSION_COOKIE, require
+from evallock.server._auth import SESSION_COOKIE, Caller, require
 from evallock.server._bodylimit import FORM_LIMIT
 from evallock.server._errors import ApiError
 from evallock.server._panels import gather
@@ -70,19 +71,27 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 async def dashboard(request: Request) -> Response:
     """The dashboard, or the sign-in page for a browser without a key."""
     state = server_state(request)
-    try:
-        caller = await require("read")(request, None)
-    except ApiError as exc:
-        if exc.status == 401:
-            return RedirectResponse("/login", status_code=303, headers=_HEADERS)
-        return _page("login.html", status=exc.status, error=exc.message)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
     data = await anyio.to_thread.run_sync(gather, state.store)
     return _page(
         "dashboard.html",
         data=data,
         store=state.store.url,
-        signed_in=caller.key_id is not None,
+        signed_in=caller is not None and caller.key_id is not None,
     )
+
+
+async def _reader(request: Request) -> tuple[Caller | None, Response | None]:
+    """``(caller, None)`` when the caller may read; else ``(None, the answer)``: sign in
+    (303) or the refusal."""
+    try:
+        return await require("read")(request, None), None
+    except ApiError as exc:
+        if exc.status == 401:
+            return None, RedirectResponse("/login", status_code=303, headers=_HEADERS)
+        return None, _page("login.html", status=exc.status, error=exc.message)
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
@@ -91,26 +100,14 @@ async def trace_page(request: Request, trace_id: str) -> Response:
     from evallock.traces import normalise_trace_id
 
     state = server_state(request)
-    try:
-        await require("read")(request, None)
-    except ApiError as exc:
-        if exc.status == 401:
-            return RedirectResponse("/login", status_code=303, headers=_HEADERS)
-        return _page("login.html", status=exc.status, error=exc.message)
+    _, refused = await _reader(request)
+    if refused is not None:
+        return refused
     try:
         wanted = normalise_trace_id(trace_id)
     except ValueError as exc:
         return _page("trace.html", status=400, trace=None, error=str(exc), wanted=trace_id[:64])
-
-    def read() -> tuple[Any, list[Any], list[Any]]:
-        store = state.store
-        return (
-            store.traces.get(wanted),
-            store.feedback.find(trace_id=wanted),
-            store.reports.judgements(wanted),
-        )
-
-    trace, feedback, judged = await anyio.to_thread.run_sync(read)
+    trace, feedback, judged = await read_trace(state.store, wanted)
     if trace is None:
         return _page("trace.html", status=404, trace=None, error="no such trace", wanted=wanted)
     return _page("trace.html", trace=trace, feedback=feedback, judged=judged, error=None)

@@ -41,6 +41,7 @@ def test_newest_form_from_the_interop_example(genai_export):
     assert trace.keys == {
         "service_version": "2.8.1",
         "deployment_environment": "production",
+        "prompt_name": "refund-policy",  # gen_ai.prompt.name
         "prompt_version": "v14",
         "session_id": "conv-7781",
         "retriever_version": "bm25-2026-02",

@@ -36,6 +36,8 @@ def test_llm_span_from_the_interop_example(openinference_attributes):
         "retriever_version": "bm25-2026-02",
         "intent": "refund_request",
         "customer_tier": "gold",
+        "user_id": "u-2291",  # user.id
+        "tags": '["billing","eu"]',  # tag.tags
     }
     assert trace.vars == {"question": "Can I get a refund after 40 days?"}
     assert batch.feedback == []
@@ -190,3 +192,52 @@ def test_post_hoc_annotation_on_a_carrier_span_rates_the_linked_trace():
     assert [t.trace_id for t in batch.traces] == [TRACE]  # the carrier is no request of its own
     [rating] = batch.feedback
     assert (rating.trace_id, rating.rating, rating.score) == (target, "1", 1.0)
+
+
+def test_langfuse_and_openllmetry_attributes_become_keys_content_never_does() -> None:
+    langfuse = {
+        "langfuse.observation.type": "generation",
+        "langfuse.observation.input": '[{"role": "user", "content": "hi"}]',
+        "langfuse.observation.prompt.name": "refund",
+        "langfuse.observation.prompt.version": 4,
+        "langfuse.session.id": "s-1",
+        "langfuse.user.id": "u-1",
+        "langfuse.release": "2026.12.1",
+        "langfuse.environment": "production",
+        "langfuse.trace.tags": ["vip"],
+        "langfuse.trace.metadata": '{"customer_tier": "enterprise", "note": "free text"}',
+        "langfuse.trace.metadata.intent": "refund",
+    }
+    [trace] = _batch(request(span(attributes=langfuse)), protobuf=True).traces
+    assert trace.keys == {
+        "prompt_name": "refund",
+        "prompt_version": "4",
+        "session_id": "s-1",
+        "user_id": "u-1",
+        "release": "2026.12.1",
+        "deployment_environment": "production",
+        "tags": '["vip"]',
+        "customer_tier": "enterprise",  # metadata entries named like a shared key only
+        "intent": "refund",
+    }
+    traceloop = {
+        "traceloop.association.properties.customer_tier": "pro",
+        "traceloop.association.properties.ticket.id": "T-9",
+        "traceloop.prompt.key": "refund",
+        "traceloop.prompt.version": 3,
+        "traceloop.workflow.name": "support",
+        "traceloop.entity.name": "answer",
+        "traceloop.entity.input": '{"question": "hi"}',
+        "traceloop.prompt.template_variables": '{"plan": "pro"}',
+        "evallock.customer_tier": "enterprise",  # ours wins over the dialects'
+    }
+    [trace] = _batch(request(span(attributes=traceloop))).traces
+    assert trace.keys == {
+        "customer_tier": "enterprise",
+        "ticket_id": "T-9",
+        "prompt_name": "refund",
+        "prompt_version": "3",
+        "workflow_name": "support",
+        "entity_name": "answer",
+    }
+    assert trace.vars == {"plan": "pro"}

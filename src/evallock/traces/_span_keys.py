@@ -7,12 +7,19 @@ not a ``model_version``). Sources, weakest first (a later one wins):
   ``service.version`` → ``service_version``, ``deployment.environment.name`` (or the
   older ``deployment.environment``) → ``deployment_environment``;
 * ``evallock.<key>`` resource attributes;
-* the conventions' own names on the span: ``gen_ai.prompt.version`` and
-  ``llm.prompt_template.version`` → ``prompt_version``, ``session.id`` and
-  ``gen_ai.conversation.id`` → ``session_id``;
-* OpenInference ``metadata`` (a JSON object) entries named like a shared key;
+* the conventions' own names on the span (the table :data:`SPAN_ALIASES`: OTel
+  GenAI, OpenInference, Langfuse and OpenLLMetry names of the prompt version,
+  session, end user, tags, release …);
+* OpenInference ``metadata`` and Langfuse ``langfuse.trace.metadata`` (JSON
+  objects) entries named like a shared key, and Langfuse's flattened
+  ``langfuse.trace.metadata.<key>``;
+* OpenLLMetry's ``traceloop.association.properties.<key>``: every one, as the app
+  set it to tag the trace;
 * ``evallock.<key>`` span attributes (dots in the name become ``_``:
   ``evallock.retriever.version`` → ``retriever_version``).
+
+Content attributes (``traceloop.entity.input``, ``langfuse.observation.output`` …)
+never become keys.
 
 Values become text: numbers and booleans as JSON spells them, arrays and kvlists
 as compact JSON, bytes as base64.
@@ -28,7 +35,7 @@ import orjson
 from evallock.keys import SHARED_KEYS, normalise_key
 from evallock.traces._messages import json_value
 
-__all__ = ["key_text", "resource_keys", "span_keys"]
+__all__ = ["SPAN_ALIASES", "key_text", "resource_keys", "span_keys"]
 
 _SHARED = frozenset(SHARED_KEYS)
 _PREFIX = "evallock."
@@ -37,12 +44,35 @@ _RESOURCE_ALIASES = {
     "deployment.environment": "deployment_environment",
     "deployment.environment.name": "deployment_environment",  # after the older name: it wins
 }
-_SPAN_ALIASES = {
+SPAN_ALIASES: dict[str, str] = {
+    # OTel GenAI
+    "gen_ai.prompt.name": "prompt_name",
     "gen_ai.prompt.version": "prompt_version",
-    "llm.prompt_template.version": "prompt_version",
     "gen_ai.conversation.id": "session_id",
+    "enduser.id": "user_id",
+    # OpenInference (session.id and user.id are also the OTel registry's and Langfuse's)
+    "llm.prompt_template.version": "prompt_version",
     "session.id": "session_id",
+    "user.id": "user_id",
+    "tag.tags": "tags",
+    # Langfuse
+    "langfuse.observation.prompt.name": "prompt_name",
+    "langfuse.observation.prompt.version": "prompt_version",
+    "langfuse.session.id": "session_id",
+    "langfuse.user.id": "user_id",
+    "langfuse.trace.tags": "tags",
+    "langfuse.release": "release",
+    "langfuse.version": "version",
+    "langfuse.environment": "deployment_environment",
+    # OpenLLMetry (Traceloop)
+    "traceloop.prompt.key": "prompt_name",
+    "traceloop.prompt.version": "prompt_version",
+    "traceloop.workflow.name": "workflow_name",
+    "traceloop.entity.name": "entity_name",
 }
+"""Attribute → key, per dialect; when two name the same key on one span, the later wins."""
+_ASSOCIATION = "traceloop.association.properties."
+_LANGFUSE_METADATA = "langfuse.trace.metadata"
 
 
 def key_text(value: Any) -> str | None:
@@ -98,17 +128,25 @@ def resource_keys(resource: dict[str, Any]) -> dict[str, str]:
 def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
     """The keys one span's own attributes give (without its resource's)."""
     keys: dict[str, str] = {}
-    for name, alias in _SPAN_ALIASES.items():
+    for name, alias in SPAN_ALIASES.items():
         if name in attributes:
             _put(keys, alias, attributes[name])
-    metadata = attributes.get("metadata")
-    if metadata is not None:
-        data = json_value(metadata, "attributes.metadata")
-        if isinstance(data, dict):
-            for name, value in data.items():
-                key = normalise_key(str(name))
-                if key in _SHARED:
-                    _put(keys, key, value)
+    for field in ("metadata", _LANGFUSE_METADATA):
+        metadata = attributes.get(field)
+        if metadata is not None:
+            data = json_value(metadata, f"attributes.{field}")
+            if isinstance(data, dict):
+                for name, value in data.items():
+                    key = normalise_key(str(name))
+                    if key in _SHARED:
+                        _put(keys, key, value)
+    flattened = _LANGFUSE_METADATA + "."
+    for name, value in attributes.items():
+        if name.startswith(flattened) and normalise_key(name[len(flattened) :]) in _SHARED:
+            _put(keys, normalise_key(name[len(flattened) :]), value)
+    for name, value in attributes.items():
+        if name.startswith(_ASSOCIATION) and len(name) > len(_ASSOCIATION):
+            _put(keys, normalise_key(name[len(_ASSOCIATION) :].replace(".", "_")), value)
     for name, value in attributes.items():
         if name.startswith(_PREFIX):
             _put(keys, _evallock_key(name), value)

@@ -15,7 +15,8 @@ Per trace id in a request (DESIGN §6, interop §1–2):
   ``exception`` event) with its message;
 * keys come from every span and resource of the trace (``_span_keys``);
 * the prompt template's variables from OpenInference's
-  ``llm.prompt_template.variables`` (a JSON object) and GenAI's
+  ``llm.prompt_template.variables`` and OpenLLMetry's
+  ``traceloop.prompt.template_variables`` (JSON objects) and GenAI's
   ``gen_ai.prompt.variable.<name>``, the main span's winning.
 
 Every summary and rating is checked against the field limits once, in
@@ -180,6 +181,7 @@ def _summary(
 
 
 _OI_VARIABLES = "llm.prompt_template.variables"
+_TRACELOOP_VARIABLES = "traceloop.prompt.template_variables"
 _GENAI_VARIABLE = "gen_ai.prompt.variable."
 
 
@@ -194,18 +196,23 @@ def template_vars(attributes: Mapping[str, Any]) -> dict[str, Any]:
     {'plan': 'pro', 'region': 'eu'}
     """
     found: dict[str, Any] = {}
-    text = attributes.get(_OI_VARIABLES)
+    for name in (_TRACELOOP_VARIABLES, _OI_VARIABLES):
+        found.update(_json_object(attributes.get(name)))
+    for name, value in attributes.items():
+        if name.startswith(_GENAI_VARIABLE) and len(name) > len(_GENAI_VARIABLE):
+            found[name[len(_GENAI_VARIABLE) :]] = value
+    return found
+
+
+def _json_object(text: Any) -> dict[str, Any]:
     if isinstance(text, str):
         try:
             value = orjson.loads(text)
         except orjson.JSONDecodeError:
             value = None
         if isinstance(value, dict):
-            found.update(value)
-    for name, value in attributes.items():
-        if name.startswith(_GENAI_VARIABLE) and len(name) > len(_GENAI_VARIABLE):
-            found[name[len(_GENAI_VARIABLE) :]] = value
-    return found
+            return value
+    return {}
 
 
 def _ratings(span: Span, found: Summaries) -> bool:

@@ -122,7 +122,8 @@ def serve(
     Listens on 127.0.0.1:4318 by default: OTLP/HTTP's port, so an OpenTelemetry SDK
     exporter left at its defaults (http://localhost:4318) reaches it.
 
-    Routes: POST /v1/traces and /v1/logs (OTLP/HTTP, protobuf or JSON), POST
+    Routes: POST /v1/traces and /v1/logs (OTLP/HTTP, protobuf or JSON; /v1/metrics
+    is answered and dropped), POST
     /v1/chat/completions (recording proxy, with --upstream), POST /v1/feedback,
     GET /api/traces, and the dashboard at GET / (sign in with a read key);
     /healthz, /readyz and /docs need no key. Every other route needs a key from

@@ -37,6 +37,7 @@ from evallock.server._hosts import LoopbackHosts
 from evallock.server._ingest import router as ingest_router
 from evallock.server._metrics import Metrics
 from evallock.server._openapi import install_openapi
+from evallock.server._otlp_metrics import router as metrics_router
 from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
 from evallock.server._settings import ServerSettings
@@ -111,6 +112,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
     routers = (
         health_router,
         ingest_router,
+        metrics_router,
         proxy_router,
         feedback_router,
         api_router,

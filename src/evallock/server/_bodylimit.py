@@ -16,7 +16,7 @@ body parsing for the review API) can buffer more than its limit:
 =========================================  ==========================
 route                                      limit
 =========================================  ==========================
-``/v1/traces``, ``/v1/logs``               ``max_body_bytes``
+``/v1/traces``, ``/v1/logs``, ``/v1/metrics`` ``max_body_bytes``
 ``/v1/chat/completions``, ``/v1/feedback`` ``max_body_bytes``
 ``/login``, ``/logout``                    4 KiB
 ``/api/*`` and every other route           256 KiB

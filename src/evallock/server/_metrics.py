@@ -24,6 +24,8 @@ class Metrics:
     """OTLP spans (and log records) decoded from accepted requests."""
     spans_rejected: int = 0
     """Of those, how many were unusable (reported as OTLP partial success)."""
+    metric_points_dropped: int = 0
+    """OTLP metric data points received on ``/v1/metrics`` and dropped (not stored)."""
     traces_written: int = 0
     """Trace summaries committed to the store."""
     feedback_written: int = 0

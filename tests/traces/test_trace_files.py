@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 
 import orjson
@@ -170,3 +171,31 @@ def test_hostile_text_is_kept_as_written(tmp_path):
 def test_an_llm_span_alone_in_a_file(tmp_path):
     [trace] = read_trace_file(_write(tmp_path, request(span(span_id=LLM)))).traces
     assert trace.trace_id == TRACE
+
+
+def test_otlp_logs_lines_and_gzip_as_the_collector_file_exporter_writes_them(
+    tmp_path, evaluation_export
+) -> None:
+    plain = _write(tmp_path, DESIGN_LINE, orjson.dumps(evaluation_export).decode())
+    loaded = read_trace_file(plain)
+    assert [t.trace_id for t in loaded.traces] == [DESIGN_LINE["trace_id"]]
+    ratings = {f.trace_id: f for f in loaded.feedback}
+    judged = ratings["89d60bc7acef1141d97392b18134d84b"]  # the evaluation event's trace
+    assert judged.name == "policy_groundedness" and judged.score == 0.25
+    packed = tmp_path / "traces.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    again = read_trace_file(packed)
+    assert again.traces == loaded.traces and len(again.feedback) == len(loaded.feedback)
+
+
+def test_bad_logs_lines_and_broken_gzip_name_the_file(tmp_path, evaluation_export) -> None:
+    record = evaluation_export["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0]
+    del record["traceId"]
+    path = _write(tmp_path, DESIGN_LINE, orjson.dumps(evaluation_export).decode())
+    with pytest.raises(CaseFileError) as caught:
+        read_trace_file(path)
+    assert f"{path}:2:" in str(caught.value) and "traceId is missing" in str(caught.value)
+    broken = tmp_path / "cut.jsonl.gz"
+    broken.write_bytes(gzip.compress(b'{"trace_id": "x"}\n')[:-6])
+    with pytest.raises(UsageError, match="cut.jsonl.gz: cannot read"):
+        read_trace_file(broken)

@@ -29,11 +29,20 @@ _JsonOpt = Annotated[
 
 @traces_app.command("import")
 def import_traces(
-    file: Annotated[Path, typer.Argument(help="JSONL (DESIGN §6) or an OTLP JSON export.")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL trace summaries, or OTLP JSON trace or log exports one a line"
+            " (the collector's file exporter); .gz is read through gzip."
+        ),
+    ],
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
     """Backfill traces (and their feedback) from a file; a bad line stops it before any write.
+
+    A line is a trace summary, an OTLP ExportTraceServiceRequest or an OTLP
+    ExportLogsServiceRequest in JSON (evaluation events become feedback).
 
     Lines are reported as file:line: what is wrong. A trace already stored is merged,
     not duplicated, so importing a file twice is harmless.

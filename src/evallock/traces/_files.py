@@ -7,7 +7,13 @@ may even be mixed in one file:
   ``output`` …, ``keys``, ``extra``, and an optional ``"feedback": "up"|"down"``);
 * an OTLP ``ExportTraceServiceRequest`` in JSON (what the collector's file
   exporter writes, one request a line). Spans of one trace may sit on several
-  lines; they are summarised together once the whole file is read.
+  lines; they are summarised together once the whole file is read;
+* an OTLP ``ExportLogsServiceRequest`` in JSON (the file exporter's logs): GenAI
+  evaluation events become feedback, message events fill their trace, as
+  ``POST /v1/logs`` reads them.
+
+A file ending in ``.gz`` (the file exporter's compression) is read through gzip,
+up to :data:`MAX_FILE_BYTES` decompressed.
 
 Like case files, a file with any bad line is refused whole, each problem reported
 as ``file:line: reason``: malformed lines and values past their limits
@@ -38,9 +44,10 @@ from evallock.traces._batch import FeedbackError, OtlpDecodeError, TraceFile
 from evallock.traces._feedback import feedback_id_of, rating_of
 from evallock.traces._ids import normalise_trace_id
 from evallock.traces._messages import MAX_COUNT, last_user_text
-from evallock.traces._otlp_json import spans_from_mapping
+from evallock.traces._logs import summarise_logs
+from evallock.traces._otlp_json import logs_from_json, spans_from_mapping
 from evallock.traces._span_keys import key_text
-from evallock.traces._spans import Span
+from evallock.traces._spans import LogEvent, Rejections, Span
 from evallock.traces._summary import summarise_spans
 
 __all__ = ["read_trace_file"]
@@ -132,12 +139,25 @@ def _feedback(line: _TraceLine) -> Feedback | None:
     )
 
 
+MAX_FILE_BYTES = 2 * 1024**3
+"""The most a trace file may hold once decompressed (2 GiB)."""
+
+
 def _read(file: Path) -> str:
+    import gzip
+    import zlib
+
     try:
-        return file.read_text(encoding="utf-8")
+        if file.suffix.lower() != ".gz":
+            return file.read_text(encoding="utf-8")
+        with gzip.open(file, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            raise UsageError(f"{file}: decompresses past {MAX_FILE_BYTES:,} bytes; split it")
+        return data.decode("utf-8")
     except FileNotFoundError:
         raise UsageError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
         raise UsageError(f"{file}: cannot read: {exc}") from None
 
 
@@ -178,6 +198,8 @@ def read_trace_file(path: str | Path) -> TraceFile:
     traces: list[Trace] = []
     feedback: list[Feedback] = []
     spans: list[Span] = []
+    logs: list[LogEvent] = []
+    log_rejections = Rejections()
     first_line: dict[str, int] = {}
     for number, raw_line in enumerate(_lines(_read(file)), start=1):
         stripped = raw_line.strip()
@@ -202,6 +224,17 @@ def read_trace_file(path: str | Path) -> TraceFile:
             for span in decoded.spans:
                 span.where = f"{where}: {span.where}"
             spans.extend(decoded.spans)
+        elif "resourceLogs" in raw or "resource_logs" in raw:
+            try:
+                decoded = logs_from_json(stripped.encode())
+            except (OtlpDecodeError, FieldLimitError) as exc:
+                problems.append(f"{where}: {exc}")
+                continue
+            if decoded.rejections.count:
+                problems.append(f"{where}: {decoded.rejections.message('log record')}")
+            for event in decoded.logs:
+                event.where = f"{where}: {event.where}"
+            logs.extend(decoded.logs)
         else:
             try:
                 line = _TraceLine.model_validate(raw)
@@ -224,10 +257,16 @@ def read_trace_file(path: str | Path) -> TraceFile:
     try:
         summaries = summarise_spans(spans)
         summaries.check()  # the fields are named from "file:line: resourceSpans[…]…" on
+        from_logs = summarise_logs(logs, log_rejections)
+        from_logs.check()
     except FieldLimitError as exc:
         raise CaseFileError([str(exc)]) from None
+    if log_rejections.count:
+        raise CaseFileError([log_rejections.message("log record")])
     traces.extend(dataclasses.replace(trace, source="import") for trace in summaries.traces)
+    traces.extend(dataclasses.replace(trace, source="import") for trace in from_logs.traces)
     feedback.extend(summaries.feedback)
-    if not traces:
+    feedback.extend(from_logs.feedback)
+    if not traces and not feedback:
         raise CaseFileError([f"{file}: no traces"])
     return TraceFile(traces=traces, feedback=feedback)

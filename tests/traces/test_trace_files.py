@@ -197,5 +197,5 @@ def test_bad_logs_lines_and_broken_gzip_name_the_file(tmp_path, evaluation_expor
     assert f"{path}:2:" in str(caught.value) and "traceId is missing" in str(caught.value)
     broken = tmp_path / "cut.jsonl.gz"
     broken.write_bytes(gzip.compress(b'{"trace_id": "x"}\n')[:-6])
-    with pytest.raises(UsageError, match="cut.jsonl.gz: cannot read"):
+    with pytest.raises(UsageError, match=r"cut\.jsonl\.gz: cannot read"):
         read_trace_file(broken)

@@ -43,8 +43,8 @@ from evallock.records import Feedback, Message, Trace
 from evallock.traces._batch import FeedbackError, OtlpDecodeError, TraceFile
 from evallock.traces._feedback import feedback_id_of, rating_of
 from evallock.traces._ids import normalise_trace_id
-from evallock.traces._messages import MAX_COUNT, last_user_text
 from evallock.traces._logs import summarise_logs
+from evallock.traces._messages import MAX_COUNT, last_user_text
 from evallock.traces._otlp_json import logs_from_json, spans_from_mapping
 from evallock.traces._span_keys import key_text
 from evallock.traces._spans import LogEvent, Rejections, Span

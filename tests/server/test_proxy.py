@@ -8,6 +8,7 @@ run a real server.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -86,15 +87,36 @@ def test_streaming_answer_and_trace(
     assert text == expected.choices[0].message.content
     if include_usage:
         assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    else:  # the proxy asked for usage, for the trace; the client never sees that event
+        assert all(c.choices and c.usage is None for c in chunks)
     trace = stored(store, trace_id)
     assert trace.output == text
     assert trace.ttft_ms is not None and trace.ttft_ms <= trace.latency_ms
     assert trace.error is None
-    if include_usage:
-        assert trace.tokens_in == chunks[-1].usage.prompt_tokens
-        assert trace.tokens_out == chunks[-1].usage.completion_tokens
-    else:
-        assert trace.tokens_in is None and trace.tokens_out is None  # unknown, never 0
+    # token counts are recorded whether or not the client asked for usage
+    assert (trace.tokens_in, trace.tokens_out) == (
+        expected.usage.prompt_tokens,
+        expected.usage.completion_tokens,
+    )
+
+
+def test_without_stream_usage_the_request_goes_up_as_sent_and_tokens_stay_unknown(
+    app_factory, api_keys, store: Store, scripted_upstream: ScriptedUpstream
+) -> None:
+    upstream = scripted_upstream
+    with sdk(app_factory(upstream=upstream.base_url), api_keys["ingest"]) as client:
+        list(client.chat.completions.create(model="m", messages=QUESTION, stream=True))
+    assert json.loads(upstream.seen[0]["body"])["stream_options"] == {"include_usage": True}
+    server = app_factory(upstream=upstream.base_url, stream_usage=False)
+    with sdk(server, api_keys["ingest"]) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="m", messages=QUESTION, stream=True
+        )
+        list(raw.parse())
+        trace_id = raw.headers["x-evallock-trace-id"]
+    assert "stream_options" not in json.loads(upstream.seen[1]["body"])
+    trace = stored(store, trace_id)
+    assert trace.tokens_in is None and trace.tokens_out is None  # unknown, never 0
 
 
 def test_raw_stream_is_passed_through_unchanged(app_server, api_keys, fake_service) -> None:

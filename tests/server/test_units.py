@@ -234,7 +234,18 @@ def test_status_protobuf_decodes_as_google_rpc_status() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["_settings", "_limits", "_errors", "_apikeys", "_auth", "_tags", "_query"]
+    "name",
+    [
+        "_settings",
+        "_limits",
+        "_errors",
+        "_apikeys",
+        "_auth",
+        "_tags",
+        "_query",
+        "_capture",
+        "_otlp_metrics",
+    ],
 )
 def test_doctests(name: str) -> None:
     import doctest

@@ -54,6 +54,14 @@ def serve(
             min=0.1, help="Seconds to wait for the upstream's next byte.", rich_help_panel=_P
         ),
     ] = 600.0,
+    stream_usage: Annotated[
+        bool,
+        typer.Option(
+            help="On streamed answers, ask the upstream for token usage (stream_options."
+            "include_usage) and strip that extra event from clients that did not ask for it.",
+            rich_help_panel=_P,
+        ),
+    ] = True,
     no_auth: Annotated[
         bool,
         typer.Option(
@@ -162,6 +170,7 @@ def serve(
             upstream=upstream,
             upstream_api_key=resolve_secret(upstream_api_key_env),
             upstream_timeout_s=upstream_timeout,
+            stream_usage=stream_usage,
             no_auth=no_auth,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             decode_budget_bytes=None

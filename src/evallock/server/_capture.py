@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Captured", "StreamCapture", "capture_completion", "error_message"]
+__all__ = ["Captured", "StreamCapture", "UsageStrip", "capture_completion", "error_message"]
 
 _MAX_LINE = 8 * 1024 * 1024  # a "line" longer than this is not SSE: stop reading it
 
@@ -134,6 +134,73 @@ class StreamCapture:
                 if isinstance(function.get("arguments"), str):
                     slot["arguments"] += function["arguments"]
         return got
+
+
+@dataclass(slots=True)
+class UsageStrip:
+    r"""Drops the usage-only event from a stream whose client did not ask for usage.
+
+    The proxy asks the upstream for ``stream_options.include_usage`` so the trace
+    gets token counts; a client that did not ask must not see the extra final
+    event (``"choices": []`` and a ``usage`` object) its SDK never expected. Events
+    pass through whole as soon as they are complete; only a partial event waits.
+
+    >>> strip = UsageStrip()
+    >>> strip.feed(b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\ndata: {"cho')
+    b'data: {"choices": [{"delta": {"content": "hi"}}]}\n\n'
+    >>> strip.feed(b'ices": [], "usage": {"total_tokens": 3}}\n\ndata: [DONE]\n\n')
+    b'data: [DONE]\n\n'
+    """
+
+    _pending: bytes = b""
+
+    def feed(self, chunk: bytes) -> bytes:
+        """The complete events of ``pending + chunk``, the usage-only one left out."""
+        buffer = self._pending + chunk
+        out: list[bytes] = []
+        start = 0
+        while True:
+            end = _event_end(buffer, start)
+            if end < 0:
+                break
+            event = buffer[start:end]
+            if not _usage_only(event):
+                out.append(event)
+            start = end
+        self._pending = buffer[start:]
+        if len(self._pending) > _MAX_LINE:  # not SSE as we know it: stop holding it back
+            out.append(self._pending)
+            self._pending = b""
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        """What is left when the stream ends (an unterminated last event)."""
+        rest, self._pending = self._pending, b""
+        return b"" if _usage_only(rest) else rest
+
+
+def _event_end(buffer: bytes, start: int) -> int:
+    """The end (past its blank line) of the first complete event from ``start``, or -1."""
+    ends = [i for i in (buffer.find(b"\n\n", start), buffer.find(b"\r\n\r\n", start)) if i >= 0]
+    if not ends:
+        return -1
+    first = min(ends)
+    return first + (2 if buffer.startswith(b"\n\n", first) else 4)
+
+
+def _usage_only(event: bytes) -> bool:
+    if b'"usage"' not in event:
+        return False
+    payload = b"\n".join(
+        line[5:].lstrip(b" ") for line in event.splitlines() if line.startswith(b"data:")
+    )
+    try:
+        data = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return False
+    return (
+        isinstance(data, dict) and data.get("choices") == [] and isinstance(data.get("usage"), dict)
+    )
 
 
 def capture_completion(status: int, body: bytes) -> Captured:

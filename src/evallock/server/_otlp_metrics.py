@@ -89,13 +89,13 @@ def count_data_points(body: bytes, content_type: str) -> int:
     """
     if content_type == JSON:
         return _count_json(body)
-    from google.protobuf.message import DecodeError
+    from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
     from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2 as metrics_pb
 
     export = metrics_pb.ExportMetricsServiceRequest()
     try:
         export.ParseFromString(body)
-    except (DecodeError, RecursionError) as exc:
+    except (DecodeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"not an ExportMetricsServiceRequest: {exc}") from None
     points = 0
     for resource in export.resource_metrics:

@@ -32,7 +32,7 @@ from starlette.responses import Response, StreamingResponse
 
 from evallock.records import Trace
 from evallock.server._auth import Caller, require
-from evallock.server._capture import Captured, StreamCapture, capture_completion
+from evallock.server._capture import Captured, StreamCapture, UsageStrip, capture_completion
 from evallock.server._errors import ApiError
 from evallock.server._limits import decode_content, media_type, read_raw_body
 from evallock.server._settings import ServerSettings
@@ -112,6 +112,14 @@ async def chat_completions(
     parsed = _json_object(decode_content(raw, request.headers.get("content-encoding"), limit=limit))
     headers = request.headers.items()
     trace_id = request_trace_id(request.headers)
+    strip = False
+    if state.settings.stream_usage and _wants_usage_added(parsed):
+        # the trace needs token counts; the client will not see the extra event
+        options = parsed.get("stream_options")
+        extra = options if isinstance(options, dict) else {}
+        parsed = {**parsed, "stream_options": {**extra, "include_usage": True}}
+        raw = orjson.dumps(parsed)
+        strip = True
     call = _Call(
         state=state,
         request=parsed,
@@ -139,7 +147,7 @@ async def chat_completions(
     answer_headers.append((_TRACE_HEADER.lower(), trace_id))
     ctype = media_type(upstream.headers.get("content-type"))
     if upstream.status < 400 and ctype == "text/event-stream":
-        stream = StreamingResponse(call.relay(upstream), status_code=upstream.status)
+        stream = StreamingResponse(call.relay(upstream, strip), status_code=upstream.status)
         _set_headers(stream, answer_headers)
         return stream
     try:
@@ -183,14 +191,25 @@ class _Call:
         latency_ms = (time.perf_counter() - self.started) * 1000
         return BackgroundTask(self.record_later, captured, latency_ms)
 
-    async def relay(self, upstream: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-        """Yield the upstream's chunks as they arrive, reading each for the record."""
+    async def relay(
+        self, upstream: aiohttp.ClientResponse, strip_usage: bool = False
+    ) -> AsyncIterator[bytes]:
+        """Yield the upstream's chunks as they arrive, reading each for the record.
+
+        With ``strip_usage`` the usage event the proxy asked for is kept from the client.
+        """
         capture = StreamCapture(started=self.started)
+        strip = UsageStrip() if strip_usage else None
         error: str | None = "client disconnected before the stream ended"
         try:
             async for chunk in upstream.content.iter_any():
                 capture.feed(chunk)
-                yield chunk
+                if strip is None:
+                    yield chunk
+                elif relayed := strip.feed(chunk):
+                    yield relayed
+            if strip is not None and (rest := strip.flush()):
+                yield rest
             error = None if capture.done else "upstream stream ended without [DONE]"
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             error = f"upstream stream broke: {type(exc).__name__}: {exc}"
@@ -272,6 +291,14 @@ class _Call:
             return
         self.state.metrics.recording_failures += 1
         _log.error("proxy trace %s not recorded: %s", self.trace_id, future.exception())
+
+
+def _wants_usage_added(request: Mapping[str, Any]) -> bool:
+    """A streamed chat request that did not ask for ``stream_options.include_usage``."""
+    if request.get("stream") is not True:
+        return False
+    options = request.get("stream_options")
+    return not (isinstance(options, dict) and options.get("include_usage") is True)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -41,6 +41,9 @@ class ServerSettings:
     evallock key in ``Authorization`` (and so has no upstream key of its own there)."""
     upstream_timeout_s: float = 600.0
     """Longest wait for the upstream between two bytes of its answer."""
+    stream_usage: bool = True
+    """Ask the upstream for usage on streamed answers a client did not ask it for (so the
+    trace has token counts), and keep that extra final event from the client."""
     no_auth: bool = False
     """Serve without API keys; only allowed on a loopback address."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES

@@ -131,6 +131,8 @@ def test_revoked_keys_and_keys_stored_only_hashed(app_server, store: Store, stor
     assert store.api_keys.revoke(created.key_id)
     revoked = app_server.get("/api/traces", headers=headers)
     assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+    # the answer names the store it checked: a key made against another store is the usual cause
+    assert f"checked the store {store.url}" in revoked.json()["detail"]
     engine = create_engine(store_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect() as conn:
         rows = [tuple(str(v) for v in row) for row in conn.execute(text("SELECT * FROM api_keys"))]

@@ -144,8 +144,15 @@ def key_required() -> ApiError:
     )
 
 
-def _unknown_key() -> ApiError:
-    return ApiError(401, "unknown or revoked API key", headers=_CHALLENGE)
+def _unknown_key(state: Any) -> ApiError:
+    """The 401 for a key the store does not hold live, naming the store it checked (a key
+    created against another store is the usual cause)."""
+    return ApiError(
+        401,
+        f"unknown or revoked API key (checked the store {state.store.url}; keys are per store:"
+        " `evallock keys list --store …`)",
+        headers=_CHALLENGE,
+    )
 
 
 async def _session_key(request: Request, state: Any) -> tuple[str, str]:
@@ -165,7 +172,7 @@ async def _session_key(request: Request, state: Any) -> tuple[str, str]:
     found: tuple[str, str] | None = await state.keys.lookup_digest(session.key_digest)
     if found is None or found[0] != session.key_id:
         state.sessions.end(token)
-        raise _unknown_key()
+        raise _unknown_key(state)
     return found
 
 
@@ -187,7 +194,7 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
         if token is not None:
             found = await state.keys.lookup(token)
             if found is None:
-                raise _unknown_key()
+                raise _unknown_key(state)
         elif request.method in _SAFE_METHODS:
             found = await _session_key(request, state)
         else:

@@ -35,6 +35,7 @@ from evallock.server._feedback import router as feedback_router
 from evallock.server._health import router as health_router
 from evallock.server._hosts import LoopbackHosts
 from evallock.server._ingest import router as ingest_router
+from evallock.server._langfuse import router as langfuse_router
 from evallock.server._metrics import Metrics
 from evallock.server._openapi import install_openapi
 from evallock.server._otlp_metrics import router as metrics_router
@@ -115,6 +116,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         metrics_router,
         proxy_router,
         feedback_router,
+        langfuse_router,
         api_router,
         drift_router,
         candidates_router,

@@ -20,6 +20,7 @@ its digest, so revoking it ends the session within ``auth_cache_s``. With
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -116,11 +117,37 @@ def bearer_token(value: str | None) -> str | None:
     return token.strip()
 
 
+def basic_secret(value: str | None) -> str | None:
+    """The password of an ``Authorization: Basic`` value, when it is shaped like our key.
+
+    The Langfuse SDK authenticates with Basic ``public_key:secret_key``: set its
+    secret key to an evallock key (the public key is not checked).
+
+    >>> import base64
+    >>> basic_secret("Basic " + base64.b64encode(b"pk-lf-1:evl_" + b"a" * 43).decode())[:6]
+    'evl_aa'
+    >>> basic_secret("Basic " + base64.b64encode(b"user:hunter2").decode()) is None
+    True
+    """
+    if not value:
+        return None
+    scheme, _, encoded = value.strip().partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip() or len(encoded) > 1024:
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    _, sep, secret = decoded.partition(":")
+    return secret if sep and looks_like_api_key(secret) else None
+
+
 def header_token(headers: Mapping[str, str]) -> tuple[str | None, bool]:
     """The evallock key request headers carry, and whether it came in ``Authorization``.
 
     A bearer token in ``Authorization`` that is not shaped like an evallock key is
     left alone: on the proxy it is the upstream's key, and it could never match ours.
+    A Basic credential whose password is an evallock key counts (Langfuse's SDK).
 
     >>> header_token({"authorization": "Bearer sk-upstream"})
     (None, False)
@@ -128,7 +155,8 @@ def header_token(headers: Mapping[str, str]) -> tuple[str | None, bool]:
     own = bearer_token(headers.get(AUTH_HEADER))
     if own is not None:
         return own, False
-    token = bearer_token(headers.get("authorization"))
+    authorization = headers.get("authorization")
+    token = bearer_token(authorization) or basic_secret(authorization)
     if token is not None and looks_like_api_key(token):
         return token, True
     return None, False

@@ -50,7 +50,7 @@ FORM_LIMIT = 4 * 1024
 """The sign-in form's limit (a key is 47 characters)."""
 SMALL_LIMIT = 256 * 1024
 """The limit of every route not named in the table: the review API's JSON bodies."""
-_LARGE_PATHS = OTLP_PATHS | {"/v1/chat/completions", "/v1/feedback"}
+_LARGE_PATHS = OTLP_PATHS | {"/v1/chat/completions", "/v1/feedback", "/api/public/scores"}
 _FORM_PATHS = frozenset({"/login", "/logout"})
 _OPEN_PATHS = _FORM_PATHS | {"/healthz", "/readyz"}
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -44,7 +44,7 @@ __all__ = [
     "undecodable",
 ]
 
-OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs", "/v1/metrics"})
+OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs", "/v1/metrics", "/api/public/otel/v1/traces"})
 """Routes whose errors are OTLP ``Status`` messages."""
 PROXY_PATHS = frozenset({"/v1/chat/completions"})
 """Routes whose errors are OpenAI error envelopes."""

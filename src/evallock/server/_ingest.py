@@ -1,5 +1,9 @@
 """OTLP/HTTP ingest: ``POST /v1/traces`` and ``POST /v1/logs``, protobuf or JSON, gzip.
 
+Langfuse's SDK exports its spans to ``POST /api/public/otel/v1/traces`` with Basic
+auth (``public_key:secret_key``): that path is the same route, and a secret key that
+is an evallock key authenticates it (``_auth.basic_secret``).
+
 The route takes the body's bytes from the decode budget (``_budget.py``), reads
 the body within the size limit (undoing gzip under the same cap), decodes it
 with :mod:`evallock.traces`, hands the summaries to the writer and answers only
@@ -82,6 +86,13 @@ Decoder = Callable[[bytes, str], TraceBatch]
 @router.post(
     "/v1/traces",
     summary="OTLP/HTTP trace export",
+    dependencies=[Depends(require("ingest"))],
+    openapi_extra=_BODY_DOC,
+    responses=_RESPONSES,
+)
+@router.post(
+    "/api/public/otel/v1/traces",
+    summary="OTLP/HTTP trace export, at Langfuse's path (Basic auth, secret key = an evallock key)",
     dependencies=[Depends(require("ingest"))],
     openapi_extra=_BODY_DOC,
     responses=_RESPONSES,

@@ -37,6 +37,7 @@ from evallock.limits import check_feedback, check_trace
 from evallock.records import Feedback, Trace
 from evallock.traces._batch import located
 from evallock.traces._genai import genai_content, is_inference
+from evallock.traces._langfuse import is_generation, langfuse_content
 from evallock.traces._messages import Content, plain_json
 from evallock.traces._openinference import (
     inline_annotations,
@@ -108,6 +109,8 @@ def span_content(span: Span) -> Content:
     content = genai_content(span)
     if content.input is None or content.output is None or content.model is None:
         content.fill(openinference_content(span))
+    if content.input is None or content.output is None or content.tokens_in is None:
+        content.fill(langfuse_content(span))
     return content
 
 
@@ -140,7 +143,13 @@ def _summary(
 ) -> None:
     """Summarise one trace into ``found``; its fields are named from its main span's path."""
     root = _root(spans) if len(spans) > 1 else spans[0]
-    models = [span for span in spans if is_inference(span.attributes) or is_llm(span.attributes)]
+    models = [
+        span
+        for span in spans
+        if is_inference(span.attributes)
+        or is_llm(span.attributes)
+        or is_generation(span.attributes)
+    ]
     main = max(models, key=lambda span: (span.end_ns, span.start_ns)) if models else root
     with located(main.where):
         content = span_content(main)

@@ -1,0 +1,101 @@
+"""Langfuse's scores API, ``POST /api/public/scores``: a Langfuse SDK's scores become feedback.
+
+The SDK (v3 and later) sends a JSON list of score bodies (``traceId``, ``name``,
+``value``, ``dataType``, ``comment`` …) with Basic auth whose secret key is an
+evallock key. Each score is read as ``POST /v1/feedback`` reads a Langfuse score
+(the same decoder, the same limits). Like Langfuse, the answer is 202
+``{"message": "Accepted"}`` when every score was stored, and 207 with
+``accepted``, ``rejected`` and one error per rejected score (its index and why)
+otherwise: a score that names only a session or an observation has no trace to
+rate here, and says so. The stored ones are committed before the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends
+from starlette.requests import Request
+from starlette.responses import Response
+
+from evallock.limits import FieldLimitError, check_depth
+from evallock.records import Feedback
+from evallock.server._auth import require
+from evallock.server._budget import read_within_budget
+from evallock.server._errors import ApiError, json_response, limit_error, store_failure
+from evallock.server._limits import media_type
+from evallock.server._state import server_state
+from evallock.server._writer import WriterBusy, WriterClosed
+from evallock.traces import parse_feedback_items
+
+__all__ = ["router"]
+
+MAX_SCORES = 1000
+"""Most scores in one request."""
+
+router = APIRouter(tags=["feedback"])
+
+
+@router.post(
+    "/api/public/scores",
+    summary="Langfuse scores API: scores become feedback (Basic auth; secret key: an evallock key)",
+    dependencies=[Depends(require("ingest"))],
+    status_code=202,
+    responses={
+        202: {"description": 'Every score stored: `{"message": "Accepted"}`.'},
+        207: {"description": "Some stored: `accepted`, `rejected`, `errors` (index, message)."},
+        400: {"description": "Not a JSON list (or object) of scores."},
+        415: {"description": "Not JSON."},
+        422: {"description": "A value past its documented limit; nothing stored."},
+        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+    },
+)
+async def create_scores(request: Request) -> Response:
+    """Store each Langfuse score as feedback; say which were rejected and why."""
+    state = server_state(request)
+    ctype = media_type(request.headers.get("content-type"))
+    if ctype != "application/json":
+        raise ApiError(415, f"Content-Type {ctype or 'none'!r}: send application/json")
+    with state.budget.reserve() as held:
+        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
+        try:
+            payload = orjson.loads(body)
+            check_depth("body", payload)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"body is not JSON: {exc}") from None
+        except FieldLimitError as exc:
+            raise limit_error(exc) from None
+        scores = payload if isinstance(payload, list) else [payload]
+        if not scores or len(scores) > MAX_SCORES or not all(isinstance(s, dict) for s in scores):
+            raise ApiError(400, f"body: a list of 1 to {MAX_SCORES} score objects", field="body")
+        items, errors = _read(scores)
+        if items:
+            try:
+                await state.writer.write(feedback=items)
+            except (WriterBusy, WriterClosed) as exc:
+                raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
+            except Exception as exc:
+                raise store_failure(exc, "the scores") from None
+    if not errors:
+        return json_response({"message": "Accepted"}, status=202)
+    return json_response(
+        {"accepted": len(items), "rejected": len(errors), "errors": errors}, status=207
+    )
+
+
+def _read(scores: list[dict[str, Any]]) -> tuple[list[Feedback], list[dict[str, Any]]]:
+    """The scores as feedback, and an error (index, message) for each that is not."""
+    items: list[Feedback] = []
+    errors: list[dict[str, Any]] = []
+    for index, score in enumerate(scores):
+        if not score.get("traceId"):
+            what = "a session" if score.get("sessionId") else "no trace"
+            message = f"[{index}].traceId: missing ({what}); evallock rates traces"
+            errors.append({"index": index, "message": message})
+            continue
+        try:
+            items.extend(parse_feedback_items(score))
+        except (ValueError, FieldLimitError) as exc:
+            errors.append({"index": index, "message": f"[{index}].{exc}"})
+    return items, errors

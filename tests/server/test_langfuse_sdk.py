@@ -1,0 +1,85 @@
+"""The Langfuse SDK, unmodified, pointed at ``evallock serve``: its spans and scores arrive.
+
+Only the SDK's configuration changes: ``base_url`` is evallock, the public key is
+anything and the secret key is an evallock ingest key (Basic auth). The socket is
+the point (the SDK's own OTLP exporter and HTTP client), so a real server runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from evallock.store import Store
+
+from .conftest import wait_for
+
+langfuse = pytest.importorskip("langfuse")
+
+
+def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
+    server, api_keys, store: Store
+) -> None:
+    # The SDK keeps one exporter per public key for the process: a fresh key per test
+    # keeps this test's spans going to this test's server.
+    client = langfuse.Langfuse(
+        public_key=f"pk-lf-{uuid.uuid4().hex}",
+        secret_key=api_keys["ingest"],
+        base_url=server.url,
+        flush_at=1,
+    )
+    try:
+        messages = [
+            {"role": "system", "content": "You answer refund questions."},
+            {"role": "user", "content": "Can I get a refund after 40 days?"},
+        ]
+        with client.start_as_current_observation(
+            as_type="generation",
+            name="chat",
+            model="support-bot-2026",
+            input=messages,
+            metadata={"customer_tier": "enterprise"},
+        ) as generation:
+            generation.update(
+                output={"role": "assistant", "content": "Refunds are within 30 days."},
+                usage_details={"input": 31, "output": 7},
+            )
+            trace_id = client.get_current_trace_id()
+        client.create_score(trace_id=trace_id, name="user_feedback", value=0, data_type="BOOLEAN")
+        client.flush()
+    finally:
+        client.shutdown()
+    trace = wait_for(lambda: store.traces.get(trace_id))
+    assert trace.input == "Can I get a refund after 40 days?"
+    assert trace.output == "Refunds are within 30 days."
+    assert trace.messages == messages
+    assert trace.model == "support-bot-2026"
+    assert (trace.tokens_in, trace.tokens_out) == (31, 7)
+    [rating] = wait_for(lambda: store.feedback.find(trace_id=trace_id))
+    assert (rating.rating, rating.source, rating.name) == ("down", "langfuse", "user_feedback")
+
+
+def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
+    server, api_keys
+) -> None:
+    import base64
+
+    import httpx
+
+    def basic(secret: str) -> dict[str, str]:
+        token = base64.b64encode(f"pk-lf-x:{secret}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    scores = [
+        {"traceId": "a" * 32, "name": "helpful", "value": 1, "dataType": "BOOLEAN"},
+        {"sessionId": "s-1", "name": "helpful", "value": 1},
+    ]
+    with httpx.Client(base_url=server.url) as http:
+        refused = http.post("/api/public/scores", json=scores, headers=basic("evl_" + "x" * 43))
+        assert refused.status_code == 401 and "checked the store" in refused.text
+        partial = http.post("/api/public/scores", json=scores, headers=basic(api_keys["ingest"]))
+    assert partial.status_code == 207
+    body = partial.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert body["errors"][0]["index"] == 1 and "a session" in body["errors"][0]["message"]

@@ -34,13 +34,16 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
             {"role": "system", "content": "You answer refund questions."},
             {"role": "user", "content": "Can I get a refund after 40 days?"},
         ]
-        with client.start_as_current_observation(
-            as_type="generation",
-            name="chat",
-            model="support-bot-2026",
-            input=messages,
-            metadata={"customer_tier": "enterprise"},
-        ) as generation:
+        with (
+            langfuse.propagate_attributes(user_id="u-7", session_id="s-9"),
+            client.start_as_current_observation(
+                as_type="generation",
+                name="chat",
+                model="support-bot-2026",
+                input=messages,
+                metadata={"customer_tier": "enterprise"},
+            ) as generation,
+        ):
             generation.update(
                 output={"role": "assistant", "content": "Refunds are within 30 days."},
                 usage_details={"input": 31, "output": 7},
@@ -56,6 +59,8 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
     assert trace.messages == messages
     assert trace.model == "support-bot-2026"
     assert (trace.tokens_in, trace.tokens_out) == (31, 7)
+    assert trace.keys["customer_tier"] == "enterprise"  # metadata named like a shared key
+    assert (trace.keys["user_id"], trace.keys["session_id"]) == ("u-7", "s-9")
     [rating] = wait_for(lambda: store.feedback.find(trace_id=trace_id))
     assert (rating.rating, rating.source, rating.name) == ("down", "langfuse", "user_feedback")
 

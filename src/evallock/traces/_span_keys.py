@@ -10,9 +10,10 @@ not a ``model_version``). Sources, weakest first (a later one wins):
 * the conventions' own names on the span (the table :data:`SPAN_ALIASES`: OTel
   GenAI, OpenInference, Langfuse and OpenLLMetry names of the prompt version,
   session, end user, tags, release …);
-* OpenInference ``metadata`` and Langfuse ``langfuse.trace.metadata`` (JSON
-  objects) entries named like a shared key, and Langfuse's flattened
-  ``langfuse.trace.metadata.<key>``;
+* OpenInference ``metadata`` and Langfuse ``langfuse.trace.metadata`` and
+  ``langfuse.observation.metadata`` (JSON objects) entries named like a shared
+  key, and Langfuse's flattened ``langfuse.{trace,observation}.metadata.<key>``
+  (each value JSON, as the SDK writes it);
 * OpenLLMetry's ``traceloop.association.properties.<key>``: every one, as the app
   set it to tag the trace;
 * ``evallock.<key>`` span attributes (dots in the name become ``_``:
@@ -72,7 +73,7 @@ SPAN_ALIASES: dict[str, str] = {
 }
 """Attribute → key, per dialect; when two name the same key on one span, the later wins."""
 _ASSOCIATION = "traceloop.association.properties."
-_LANGFUSE_METADATA = "langfuse.trace.metadata"
+_LANGFUSE_METADATA = ("langfuse.trace.metadata", "langfuse.observation.metadata")
 
 
 def key_text(value: Any) -> str | None:
@@ -131,7 +132,7 @@ def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
     for name, alias in SPAN_ALIASES.items():
         if name in attributes:
             _put(keys, alias, attributes[name])
-    for field in ("metadata", _LANGFUSE_METADATA):
+    for field in ("metadata", *_LANGFUSE_METADATA):
         metadata = attributes.get(field)
         if metadata is not None:
             data = json_value(metadata, f"attributes.{field}")
@@ -140,10 +141,13 @@ def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
                     key = normalise_key(str(name))
                     if key in _SHARED:
                         _put(keys, key, value)
-    flattened = _LANGFUSE_METADATA + "."
     for name, value in attributes.items():
-        if name.startswith(flattened) and normalise_key(name[len(flattened) :]) in _SHARED:
-            _put(keys, normalise_key(name[len(flattened) :]), value)
+        if name.startswith("langfuse.") and ".metadata." in name:
+            head, _, key = name.partition(".metadata.")
+            if head + ".metadata" in _LANGFUSE_METADATA and normalise_key(key) in _SHARED:
+                # the SDK writes each value as JSON ('"enterprise"')
+                decoded = json_value(value, f"attributes.{name}")
+                _put(keys, normalise_key(key), value if decoded is None else decoded)
     for name, value in attributes.items():
         if name.startswith(_ASSOCIATION) and len(name) > len(_ASSOCIATION):
             _put(keys, normalise_key(name[len(_ASSOCIATION) :].replace(".", "_")), value)

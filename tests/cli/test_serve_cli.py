@@ -128,6 +128,8 @@ def test_serve_as_a_process_records_and_stops_cleanly(
                 "serve",
                 "--port",
                 "0",
+                "--grpc-port",
+                "0",
                 "--no-auth",
                 "--store",
                 store_url,
@@ -146,6 +148,8 @@ def test_serve_as_a_process_records_and_stops_cleanly(
             time.sleep(0.05)
         url = found.group(1)
         assert httpx.get(f"{url}/readyz").json()["auth"] is False
+        # OTLP/gRPC listens beside HTTP (the lifespan has run once /readyz answers)
+        assert re.search(r"OTLP/gRPC on 127\.0\.0\.1:\d+", log.read_text()), log.read_text()
         answer = httpx.post(
             f"{url}/v1/chat/completions",
             json={"model": "support-bot", "messages": [{"role": "user", "content": "refund?"}]},

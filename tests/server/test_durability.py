@@ -66,7 +66,7 @@ def serve_process(
     key = create_api_key(store, name="durability", scope="ingest").secret
     log = open(tmp_path / "serve.log", "w+")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
-        serve_command("--port", "0", "--store", store_url, "--log-level", "warning"),
+        serve_command("--port", "0", "--no-grpc", "--store", store_url, "--log-level", "warning"),
         stdout=log,
         stderr=log,
         text=True,

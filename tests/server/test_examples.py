@@ -49,6 +49,8 @@ def running(
             "serve",
             "--port",
             "0",
+            "--grpc-port",
+            "0",
             "--store",
             store_url,
             "--upstream",

@@ -54,6 +54,15 @@ def serve(
             min=0.1, help="Seconds to wait for the upstream's next byte.", rich_help_panel=_P
         ),
     ] = 600.0,
+    grpc_port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Port of OTLP/gRPC ingest (the OTel SDKs' default protocol and port).",
+        ),
+    ] = 4317,
+    no_grpc: Annotated[bool, typer.Option("--no-grpc", help="Take OTLP over HTTP only.")] = False,
     stream_usage: Annotated[
         bool,
         typer.Option(
@@ -128,7 +137,9 @@ def serve(
     """Serve OTLP trace ingest, the recording proxy, feedback, the trace API and the dashboard.
 
     Listens on 127.0.0.1:4318 by default: OTLP/HTTP's port, so an OpenTelemetry SDK
-    exporter left at its defaults (http://localhost:4318) reaches it.
+    exporter left at its defaults (http://localhost:4318) reaches it; and takes
+    OTLP/gRPC on 4317 (--grpc-port, --no-grpc), the SDKs' default protocol, with the
+    key in the call's metadata (authorization: Bearer evl_…).
 
     Routes: POST /v1/traces and /v1/logs (OTLP/HTTP, protobuf or JSON; /v1/metrics
     is answered and dropped), POST
@@ -171,6 +182,7 @@ def serve(
             upstream_api_key=resolve_secret(upstream_api_key_env),
             upstream_timeout_s=upstream_timeout,
             stream_usage=stream_usage,
+            grpc_port=None if no_grpc else grpc_port,
             no_auth=no_auth,
             max_body_bytes=int(max_body_mb * 1024 * 1024),
             decode_budget_bytes=None

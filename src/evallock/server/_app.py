@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -83,6 +84,12 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = await _start(settings, store)
         app.state.evallock = state
+        if settings.grpc_port is not None:
+            try:
+                await _start_grpc(state, settings.grpc_port)
+            except BaseException:
+                await _stop(state, close_store=store is None)
+                raise
         schedule = None
         if settings.drift_every_s is not None and settings.drift is not None:
             schedule = asyncio.create_task(drift_loop(state))
@@ -159,7 +166,23 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
     return state
 
 
+async def _start_grpc(state: ServerState, port: int) -> None:
+    """Start OTLP/gRPC beside HTTP on ``port`` (stopped by :func:`_stop`); say where."""
+    from evallock.server._grpc import GrpcIngest
+
+    settings = state.settings
+    grpc = GrpcIngest(state, host=settings.host, port=port)
+    port = grpc.start()
+    state.grpc = grpc
+    shown = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"evallock serve: OTLP/gRPC on {shown}:{port}", file=sys.stderr, flush=True)
+
+
 async def _stop(state: ServerState, *, close_store: bool) -> None:
+    if state.grpc is not None:
+        # off the loop: calls in flight wait on the loop to commit their rows
+        await anyio.to_thread.run_sync(state.grpc.stop)
+        state.grpc = None
     try:
         await state.writer.close()
     finally:

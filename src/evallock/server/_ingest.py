@@ -52,7 +52,7 @@ from evallock.traces import (
     decode_otlp_traces,
 )
 
-__all__ = ["router"]
+__all__ = ["export_response", "router"]
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -172,10 +172,11 @@ def _success(batch: TraceBatch, content_type: str, *, logs: bool) -> Response:
             }
         }
         return json_response(body)
-    return Response(_protobuf_response(batch, partial, logs=logs), media_type=PROTOBUF)
+    return Response(export_response(batch, partial, logs=logs), media_type=PROTOBUF)
 
 
-def _protobuf_response(batch: TraceBatch, partial: bool, *, logs: bool) -> bytes:
+def export_response(batch: TraceBatch, partial: bool, *, logs: bool) -> bytes:
+    """The protobuf ``Export…ServiceResponse`` for a committed batch (HTTP and gRPC alike)."""
     if logs:
         from opentelemetry.proto.collector.logs.v1 import logs_service_pb2 as logs_pb
 

@@ -41,6 +41,9 @@ class ServerSettings:
     evallock key in ``Authorization`` (and so has no upstream key of its own there)."""
     upstream_timeout_s: float = 600.0
     """Longest wait for the upstream between two bytes of its answer."""
+    grpc_port: int | None = None
+    """Also take OTLP over gRPC on this port (4317 is its default; 0 picks a free one);
+    None: HTTP only."""
     stream_usage: bool = True
     """Ask the upstream for usage on streamed answers a client did not ask it for (so the
     trace has token counts), and keep that extra final event from the client."""

@@ -21,6 +21,7 @@ from evallock.server._writer import GroupCommitWriter
 if TYPE_CHECKING:
     import aiohttp
 
+    from evallock.server._grpc import GrpcIngest
     from evallock.store import Store
 
 __all__ = ["ServerState", "server_state"]
@@ -46,6 +47,8 @@ class ServerState:
     """Dashboard sign-ins, in memory only (they end when the service restarts)."""
     upstream: aiohttp.ClientSession | None = None
     """The pooled client to the proxy's upstream, when ``--upstream`` is set."""
+    grpc: GrpcIngest | None = None
+    """The OTLP/gRPC server, when ``grpc_port`` is set."""
 
 
 def server_state(request: Request) -> ServerState:

@@ -38,12 +38,12 @@ from evallock.server._errors import (
     store_failure,
     undecodable,
 )
-from evallock.server._limits import media_type
-from evallock.server._state import server_state
+from evallock.server._limits import accepted_media_type
+from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import parse_feedback_items
 
-__all__ = ["router"]
+__all__ = ["commit_feedback", "router"]
 
 _MAX_ITEMS = 10_000
 router = APIRouter(tags=["feedback"])
@@ -92,11 +92,7 @@ router = APIRouter(tags=["feedback"])
 async def post_feedback(request: Request) -> Response:
     """Store one or more ratings; answers once they are committed."""
     state = server_state(request)
-    ctype = media_type(request.headers.get("content-type"))
-    if ctype != "application/json":
-        raise ApiError(
-            415, f"Content-Type {ctype or 'none'!r} is not supported: send application/json"
-        )
+    accepted_media_type(request, "application/json")
     with state.budget.reserve() as held:
         body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
         try:
@@ -106,17 +102,27 @@ async def post_feedback(request: Request) -> Response:
         del body
         items = _checked(payload)
         del payload
-        try:
-            await state.writer.write(feedback=items)
-        except (WriterBusy, WriterClosed) as exc:
-            raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
-        except Exception as exc:
-            raise store_failure(exc, "the feedback") from None
+        await commit_feedback(state, items, "the feedback")
     data = [{"id": item.feedback_id, "trace_id": item.trace_id} for item in items]
     answer: dict[str, Any] = {"data": data}
     if len(items) == 1:
         answer["id"] = items[0].feedback_id
     return json_response(answer)
+
+
+async def commit_feedback(state: ServerState, items: list[Feedback], what: str) -> None:
+    """Write ``items`` and wait for the commit: 503 (retryable) when the writer cannot.
+
+    Raises:
+        ApiError: 503 with ``Retry-After`` when the writer is full or closing, or the
+            store failed (``what`` names the rows in the message).
+    """
+    try:
+        await state.writer.write(feedback=items)
+    except (WriterBusy, WriterClosed) as exc:
+        raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
+    except Exception as exc:
+        raise store_failure(exc, what) from None
 
 
 def _checked(payload: Any) -> list[Feedback]:

@@ -41,7 +41,7 @@ from evallock.server._errors import (
     store_failure,
     undecodable,
 )
-from evallock.server._limits import media_type
+from evallock.server._limits import accepted_media_type
 from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import (
@@ -116,10 +116,7 @@ async def ingest_logs(request: Request) -> Response:
 
 async def _ingest(request: Request, decode: Decoder, *, logs: bool) -> Response:
     state = server_state(request)
-    content_type = media_type(request.headers.get("content-type"))
-    if content_type not in (PROTOBUF, JSON):
-        shown = content_type or "none"
-        raise ApiError(415, f"Content-Type {shown!r} is not supported: send {PROTOBUF} or {JSON}")
+    content_type = accepted_media_type(request, PROTOBUF, JSON)
     with state.budget.reserve() as held:
         body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
         batch = await _decode(decode, body, content_type)

@@ -23,10 +23,10 @@ from evallock.limits import FieldLimitError, check_depth
 from evallock.records import Feedback
 from evallock.server._auth import require
 from evallock.server._budget import read_within_budget
-from evallock.server._errors import ApiError, json_response, limit_error, store_failure
-from evallock.server._limits import media_type
+from evallock.server._errors import ApiError, json_response, limit_error
+from evallock.server._feedback import commit_feedback
+from evallock.server._limits import accepted_media_type
 from evallock.server._state import server_state
-from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import parse_feedback_items
 
 __all__ = ["router"]
@@ -54,9 +54,7 @@ router = APIRouter(tags=["feedback"])
 async def create_scores(request: Request) -> Response:
     """Store each Langfuse score as feedback; say which were rejected and why."""
     state = server_state(request)
-    ctype = media_type(request.headers.get("content-type"))
-    if ctype != "application/json":
-        raise ApiError(415, f"Content-Type {ctype or 'none'!r}: send application/json")
+    accepted_media_type(request, "application/json")
     with state.budget.reserve() as held:
         body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
         try:
@@ -71,12 +69,7 @@ async def create_scores(request: Request) -> Response:
             raise ApiError(400, f"body: a list of 1 to {MAX_SCORES} score objects", field="body")
         items, errors = _read(scores)
         if items:
-            try:
-                await state.writer.write(feedback=items)
-            except (WriterBusy, WriterClosed) as exc:
-                raise ApiError(503, f"{exc}; retry shortly", headers={"Retry-After": "1"}) from None
-            except Exception as exc:
-                raise store_failure(exc, "the scores") from None
+            await commit_feedback(state, items, "the scores")
     if not errors:
         return json_response({"message": "Accepted"}, status=202)
     return json_response(

@@ -16,7 +16,14 @@ from starlette.requests import Request
 
 from evallock.server._errors import ApiError
 
-__all__ = ["decode_content", "media_type", "read_body", "read_raw_body", "too_large"]
+__all__ = [
+    "accepted_media_type",
+    "decode_content",
+    "media_type",
+    "read_body",
+    "read_raw_body",
+    "too_large",
+]
 
 _CHUNK = 64 * 1024
 
@@ -28,6 +35,20 @@ def media_type(content_type: str | None) -> str:
     'application/json'
     """
     return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def accepted_media_type(request: Request, *allowed: str) -> str:
+    """The request's media type when it is one of ``allowed``.
+
+    Raises:
+        ApiError: 415 naming the type sent and those the route takes.
+    """
+    found = media_type(request.headers.get("content-type"))
+    if found not in allowed:
+        raise ApiError(
+            415, f"Content-Type {found or 'none'!r} is not supported: send {' or '.join(allowed)}"
+        )
+    return found
 
 
 async def read_raw_body(request: Request, *, limit: int) -> bytes:

@@ -24,7 +24,7 @@ from evallock.limits import MAX_DEPTH, check_depth
 from evallock.server._auth import require
 from evallock.server._budget import read_within_budget
 from evallock.server._errors import ApiError, json_response
-from evallock.server._limits import media_type
+from evallock.server._limits import accepted_media_type
 from evallock.server._state import server_state
 
 __all__ = ["DROPPED", "count_data_points", "router"]
@@ -54,10 +54,7 @@ router = APIRouter(tags=["ingest"])
 async def ingest_metrics(request: Request) -> Response:
     """Count an ``ExportMetricsServiceRequest``'s data points and answer that they were dropped."""
     state = server_state(request)
-    content_type = media_type(request.headers.get("content-type"))
-    if content_type not in (PROTOBUF, JSON):
-        shown = content_type or "none"
-        raise ApiError(415, f"Content-Type {shown!r} is not supported: send {PROTOBUF} or {JSON}")
+    content_type = accepted_media_type(request, PROTOBUF, JSON)
     with state.budget.reserve() as held:
         body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
         try:

@@ -7,6 +7,10 @@ Accepted bodies (one JSON document, ``application/json``):
 - Phoenix annotations: ``{"data": [{"trace_id"|"span_id", "name", "result": {…}, …}]}``;
 - a JSON array of any of these.
 
+Phoenix's client posts its trace annotations to ``POST /v1/trace_annotations``
+(``sync`` or not): the same route, answering ``{"data": [{"id"}, …]}`` as Phoenix
+does. A span annotation naming only a span id has no trace here yet: 400.
+
 The whole body is validated before anything is stored: one bad item answers
 400 naming the item and field (422 for a value past its limit in
 ``evallock.limits``: a 10 MB id, a body nested deeper than 32 levels), and
@@ -84,6 +88,18 @@ router = APIRouter(tags=["feedback"])
     responses={
         200: {"description": "Committed: the ids stored (or already stored)."},
         400: {"description": "Invalid feedback; `field` names what is wrong. Nothing stored."},
+        415: {"description": "Not JSON."},
+        422: {"description": "A value past its documented limit; `field` names it."},
+        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+    },
+)
+@router.post(
+    "/v1/trace_annotations",
+    summary="Phoenix's trace annotations (as its client posts them): stored as feedback",
+    dependencies=[Depends(require("ingest"))],
+    responses={
+        200: {"description": "Committed: `data` lists the ids (Phoenix's `sync=true` answer)."},
+        400: {"description": "Invalid annotation; `field` names what is wrong. Nothing stored."},
         415: {"description": "Not JSON."},
         422: {"description": "A value past its documented limit; `field` names it."},
         429: {"description": "Other requests are decoding; retry after `Retry-After`."},

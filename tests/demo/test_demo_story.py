@@ -28,10 +28,17 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     pages: dict[str, httpx.Response] = {}
 
     def look(root: str) -> None:  # what a user sees with --keep-serving
+        # the drift check judged a sample (2 in 3 traces): a complained-about trace it judged
+        store = open_store(f"sqlite:///{workdir / 'evallock.db'}")
+        try:
+            complained = [t for c in store.candidates.find(limit=None) for t in c.trace_ids]
+            judged = next(t for t in complained if store.reports.judgements(t))
+        finally:
+            store.close()
         with httpx.Client(base_url=root, timeout=10) as client:
             pages["/"] = client.get("/")
-            lock = _locks(workdir)[0]
-            pages["trace"] = client.get(f"/traces/{lock['source']['trace_id']}")
+            pages["lock"] = client.get(f"/traces/{_locks(workdir)[0]['source']['trace_id']}")
+            pages["judged"] = client.get(f"/traces/{judged}")
 
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
@@ -60,7 +67,8 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert "Dashboard: http://127.0.0.1:" in text and "went off script" not in text
     # the dashboard was up and showed the story
     assert pages["/"].status_code == 200 and "Review queue" in pages["/"].text
-    assert pages["trace"].status_code == 200 and "/5" in pages["trace"].text
+    assert pages["lock"].status_code == 200 and "account manager" in pages["lock"].text
+    assert pages["judged"].status_code == 200 and "1/5" in pages["judged"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)
     _drift_alerts_on_the_enterprise_slice_only(workdir)
     _compare_and_coverage_name_the_slice(workdir)

@@ -101,6 +101,25 @@ def test_structured_messages_system_instructions_and_tool_calls():
     assert trace.messages[3] == {"role": "tool", "tool_call_id": "c1", "content": "rain"}
 
 
+def test_openlit_shape_system_message_once_and_its_ttft_attribute():
+    """openlit sends the system prompt both as gen_ai.system_instructions and as a system
+    message, and its time to first token as gen_ai.server.time_to_first_token."""
+    inputs = [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "Refund?"}]},
+    ]
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "m-1",
+        "gen_ai.system_instructions": "Be brief.",
+        "gen_ai.input.messages": orjson.dumps(inputs).decode(),
+        "gen_ai.server.time_to_first_token": 0.125,
+    }
+    trace = _one(request(span(attributes=attributes)))
+    assert [m["role"] for m in trace.messages] == ["system", "user"]
+    assert trace.ttft_ms == 125.0
+
+
 def test_event_form_messages_on_the_span():
     events = [
         event("gen_ai.system.message", 10, content="You are the billing bot."),

@@ -151,6 +151,13 @@ def _system_message(value: Any) -> Message | None:
     return None if text is None else {"role": "system", "content": text}
 
 
+def _has_message(messages: list[Message] | None, wanted: Message) -> bool:
+    return any(
+        m.get("role") == wanted["role"] and message_text(m) == wanted["content"]
+        for m in messages or ()
+    )
+
+
 def genai_content(span: Span) -> Content:
     """What the ``gen_ai.*`` attributes and events of one span say about the request.
 
@@ -166,7 +173,9 @@ def genai_content(span: Span) -> Content:
             a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens"))
         ),
     )
-    ttft_ms = finite(a.get("gen_ai.response.time_to_first_chunk"), scale=1000.0)
+    # the conventions' name, then openlit's (both in seconds)
+    first = a.get("gen_ai.response.time_to_first_chunk", a.get("gen_ai.server.time_to_first_token"))
+    ttft_ms = finite(first, scale=1000.0)
     if ttft_ms is not None and ttft_ms >= 0:
         content.ttft_ms = ttft_ms
     inputs = _attribute_messages(a, "gen_ai.input.messages", messages_from_genai)
@@ -179,7 +188,8 @@ def genai_content(span: Span) -> Content:
     if inputs is None and outputs is None and span.events:
         inputs, outputs = _from_events(span)
     system = _system_message(a.get("gen_ai.system_instructions"))
-    if system is not None:
+    if system is not None and not _has_message(inputs, system):
+        # openlit sends the instructions both ways: keep them once
         inputs = [system, *(inputs or [])]
     if inputs:
         content.messages = inputs

@@ -66,7 +66,7 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
 
 
 def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
-    server, api_keys
+    server, api_keys, store: Store
 ) -> None:
     import base64
 
@@ -77,14 +77,19 @@ def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
         return {"Authorization": f"Basic {token}"}
 
     scores = [
-        {"traceId": "a" * 32, "name": "helpful", "value": 1, "dataType": "BOOLEAN"},
+        {"traceId": "a" * 32, "name": "helpful", "value": 1, "dataType": "BOOLEAN",
+         "timestamp": "2026-11-30T10:00:00.000Z"},
         {"sessionId": "s-1", "name": "helpful", "value": 1},
-    ]
+        {"traceId": "b" * 32, "name": "helpful", "value": 1, "timestamp": "yesterday"},
+    ]  # fmt: skip
     with httpx.Client(base_url=server.url) as http:
         refused = http.post("/api/public/scores", json=scores, headers=basic("evl_" + "x" * 43))
         assert refused.status_code == 401 and "checked the store" in refused.text
         partial = http.post("/api/public/scores", json=scores, headers=basic(api_keys["ingest"]))
     assert partial.status_code == 207
     body = partial.json()
-    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert (body["accepted"], body["rejected"]) == (1, 2)
     assert body["errors"][0]["index"] == 1 and "a session" in body["errors"][0]["message"]
+    assert body["errors"][1]["index"] == 2 and "timestamp" in body["errors"][1]["message"]
+    [kept] = store.feedback.find(trace_id="a" * 32)
+    assert kept.created_at.isoformat() == "2026-11-30T10:00:00+00:00"  # the score's own time

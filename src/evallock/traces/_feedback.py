@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -221,7 +222,28 @@ def _langfuse(payload: Mapping[str, Any]) -> Feedback:
         source="langfuse",
         author=_text(payload, "authorUserId", MAX_KEY_VALUE),
         name=name,
+        created_at=_timestamp(payload, "timestamp"),
     )
+
+
+def _timestamp(payload: Mapping[str, Any], field: str) -> datetime | None:
+    """The score's own time (ISO 8601 with a zone), or None to take the arrival time.
+
+    Raises:
+        FeedbackError: not an ISO 8601 time with a time zone.
+    """
+    value = payload.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise FeedbackError(f"{field}: expected an ISO 8601 time, got {shown(value)}")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise FeedbackError(f"{field}: expected an ISO 8601 time, got {shown(value)}") from None
+    if moment.utcoffset() is None:
+        raise FeedbackError(f"{field}: {value!r} has no time zone")
+    return moment.astimezone(UTC)
 
 
 def _phoenix(payload: Mapping[str, Any]) -> Feedback:

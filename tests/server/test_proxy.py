@@ -449,3 +449,17 @@ def test_a_bad_prompt_vars_header_is_a_422_before_anything_goes_upstream(
     assert caught.value.body["param"] == "X-Evallock-Prompt-Vars"
     assert says in caught.value.body["message"]
     assert upstream.seen == [] and store.traces.count() == 0
+
+
+def test_models_and_embeddings_pass_through_unrecorded(
+    app_factory, api_keys, store: Store, fake_service
+) -> None:
+    with sdk(app_factory(), api_keys["ingest"]) as client:
+        ids = {model.id for model in client.models.list()}
+        assert {"support-bot", "judge"} <= ids
+        assert client.models.retrieve("support-bot").id == "support-bot"
+        with pytest.raises(openai.NotFoundError):  # the upstream's 404, as it sent it
+            client.models.retrieve("no-such-model")
+    with sdk(app_factory(), "sk-not-ours") as client, pytest.raises(openai.AuthenticationError):
+        client.models.list()
+    assert store.traces.count() == 0  # not traces: nothing recorded

@@ -40,6 +40,7 @@ from evallock.server._langfuse import router as langfuse_router
 from evallock.server._metrics import Metrics
 from evallock.server._openapi import install_openapi
 from evallock.server._otlp_metrics import router as metrics_router
+from evallock.server._passthrough import router as passthrough_router
 from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
 from evallock.server._settings import ServerSettings
@@ -122,6 +123,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         ingest_router,
         metrics_router,
         proxy_router,
+        passthrough_router,
         feedback_router,
         langfuse_router,
         api_router,

@@ -13,14 +13,16 @@ body parsing for the review API) can buffer more than its limit:
   413 the moment it passes the limit; whatever the route had begun to answer is
   replaced by the 413.
 
-=========================================  ==========================
-route                                      limit
-=========================================  ==========================
-``/v1/traces``, ``/v1/logs``, ``/v1/metrics`` ``max_body_bytes``
-``/v1/chat/completions``, ``/v1/feedback`` ``max_body_bytes``
-``/login``, ``/logout``                    4 KiB
-``/api/*`` and every other route           256 KiB
-=========================================  ==========================
+===============================================  ==================
+route                                            limit
+===============================================  ==================
+``/v1/traces``, ``/v1/logs``, ``/v1/metrics``    ``max_body_bytes``
+``/v1/chat/completions``, ``/v1/embeddings``     ``max_body_bytes``
+``/v1/feedback``, ``/api/public/scores``         ``max_body_bytes``
+``/api/public/otel/v1/traces``                   ``max_body_bytes``
+``/login``, ``/logout``                          4 KiB
+``/api/*`` and every other route                 256 KiB
+===============================================  ==================
 
 Routes still read through ``_limits.read_body``, which applies the same cap
 after ``Content-Encoding`` is undone. Refusals are rendered like every other
@@ -50,7 +52,12 @@ FORM_LIMIT = 4 * 1024
 """The sign-in form's limit (a key is 47 characters)."""
 SMALL_LIMIT = 256 * 1024
 """The limit of every route not named in the table: the review API's JSON bodies."""
-_LARGE_PATHS = OTLP_PATHS | {"/v1/chat/completions", "/v1/feedback", "/api/public/scores"}
+_LARGE_PATHS = OTLP_PATHS | {
+    "/v1/chat/completions",
+    "/v1/feedback",
+    "/api/public/scores",
+    "/v1/embeddings",
+}
 _FORM_PATHS = frozenset({"/login", "/logout"})
 _OPEN_PATHS = _FORM_PATHS | {"/healthz", "/readyz"}
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -47,10 +47,16 @@ from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
 from evallock.traces import parse_feedback_items
 
-__all__ = ["commit_feedback", "router"]
+__all__ = ["JSON_BODY_ERRORS", "commit_feedback", "router"]
 
 _MAX_ITEMS = 10_000
 router = APIRouter(tags=["feedback"])
+JSON_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
+    415: {"description": "Not JSON."},
+    422: {"description": "A value past its documented limit; `field` names it."},
+    429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+}
+"""The refusals every JSON-bodied feedback route documents."""
 
 
 @router.post(
@@ -88,9 +94,7 @@ router = APIRouter(tags=["feedback"])
     responses={
         200: {"description": "Committed: the ids stored (or already stored)."},
         400: {"description": "Invalid feedback; `field` names what is wrong. Nothing stored."},
-        415: {"description": "Not JSON."},
-        422: {"description": "A value past its documented limit; `field` names it."},
-        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+        **JSON_BODY_ERRORS,
     },
 )
 @router.post(
@@ -100,9 +104,7 @@ router = APIRouter(tags=["feedback"])
     responses={
         200: {"description": "Committed: `data` lists the ids (Phoenix's `sync=true` answer)."},
         400: {"description": "Invalid annotation; `field` names what is wrong. Nothing stored."},
-        415: {"description": "Not JSON."},
-        422: {"description": "A value past its documented limit; `field` names it."},
-        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+        **JSON_BODY_ERRORS,
     },
 )
 async def post_feedback(request: Request) -> Response:

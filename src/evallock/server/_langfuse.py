@@ -24,7 +24,7 @@ from evallock.records import Feedback
 from evallock.server._auth import require
 from evallock.server._budget import read_within_budget
 from evallock.server._errors import ApiError, json_response, limit_error
-from evallock.server._feedback import commit_feedback
+from evallock.server._feedback import JSON_BODY_ERRORS, commit_feedback
 from evallock.server._limits import accepted_media_type
 from evallock.server._state import server_state
 from evallock.traces import parse_feedback_items
@@ -46,9 +46,7 @@ router = APIRouter(tags=["feedback"])
         202: {"description": 'Every score stored: `{"message": "Accepted"}`.'},
         207: {"description": "Some stored: `accepted`, `rejected`, `errors` (index, message)."},
         400: {"description": "Not a JSON list (or object) of scores."},
-        415: {"description": "Not JSON."},
-        422: {"description": "A value past its documented limit; nothing stored."},
-        429: {"description": "Other requests are decoding; retry after `Retry-After`."},
+        **JSON_BODY_ERRORS,
     },
 )
 async def create_scores(request: Request) -> Response:

@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 
 from evallock.errors import UsageError
-from evallock.records import Feedback, Trace
+from evallock.records import Feedback, ToolCall, Trace
 
 __all__ = [
     "MAX_DEPTH",
@@ -42,12 +42,14 @@ __all__ = [
     "MAX_NUMBER",
     "MAX_SHORT_TEXT",
     "MAX_TEXT",
+    "MAX_TOOL_CALLS",
     "FieldLimitError",
     "check_depth",
     "check_feedback",
     "check_finite",
     "check_keys",
     "check_text",
+    "check_tool_calls",
     "check_trace",
     "check_vars",
 ]
@@ -68,6 +70,8 @@ MAX_DEPTH = 32
 """Deepest nesting of a JSON value (objects and arrays) inside a payload."""
 MAX_NUMBER = 1e300
 """Largest magnitude of a stored number (latency, cost, score)."""
+MAX_TOOL_CALLS = 256
+"""Most tool calls kept on one trace."""
 
 
 class FieldLimitError(UsageError):
@@ -188,6 +192,21 @@ def check_trace(trace: Trace, *, field: str = "") -> None:
     if trace.messages is not None:
         check_depth(field + "messages", trace.messages)
     check_vars(field + "vars", trace.vars)
+    check_tool_calls(field + "tool_calls", trace.tool_calls)
+
+
+def check_tool_calls(field: str, calls: list[ToolCall]) -> None:
+    """Refuse more than :data:`MAX_TOOL_CALLS` calls, or a call with a field past its limit:
+    the name :data:`MAX_KEY_VALUE`, the id :data:`MAX_ID`, arguments and result
+    :data:`MAX_TEXT` characters."""
+    if len(calls) > MAX_TOOL_CALLS:
+        raise FieldLimitError(field, f"{len(calls)} tool calls; at most {MAX_TOOL_CALLS}")
+    for index, call in enumerate(calls):
+        where = f"{field}[{index}]."
+        check_text(where + "name", call.name, MAX_KEY_VALUE)
+        check_text(where + "id", call.id, MAX_ID)
+        check_text(where + "arguments", call.arguments, MAX_TEXT)
+        check_text(where + "result", call.result, MAX_TEXT)
 
 
 def _plainly_within(trace: Trace) -> bool:
@@ -218,6 +237,8 @@ def _plainly_within(trace: Trace) -> bool:
         return False
     if trace.vars and not _small_vars(trace.vars):
         return False
+    if trace.tool_calls and not _small_calls(trace.tool_calls):
+        return False
     return trace.messages is None or _shallow(trace.messages)
 
 
@@ -244,6 +265,14 @@ def check_vars(field: str, value: Any) -> None:
 def _small_vars(value: dict[str, Any]) -> bool:
     try:
         check_vars("vars", value)
+    except FieldLimitError:
+        return False
+    return True
+
+
+def _small_calls(calls: list[ToolCall]) -> bool:
+    try:
+        check_tool_calls("tool_calls", calls)
     except FieldLimitError:
         return False
     return True

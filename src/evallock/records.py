@@ -49,6 +49,7 @@ __all__ = [
     "SignalKind",
     "StoredComparison",
     "StoredDriftReport",
+    "ToolCall",
     "Trace",
     "TraceJudgement",
     "passes_by_majority",
@@ -483,6 +484,25 @@ class Run:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCall:
+    """One tool call the model made while answering, in the one shape every path stores.
+
+    The recording proxy (chat completions and Responses, streamed or not), every
+    OTLP dialect and the JSONL import all read their own spelling into this.
+    """
+
+    name: str
+    """The tool (function) the model called."""
+    arguments: str = ""
+    """Its arguments as the model wrote them: JSON text, not always valid JSON."""
+    id: str | None = None
+    """The call id that ties the call to its result (``call_…``), when known."""
+    result: str | None = None
+    """What the tool returned, when the trace holds it (a tool span, or a tool message
+    answering this id later in the same trace)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Trace:
     """A trace summary: one row per user request to the service, from any ingest path."""
 
@@ -517,6 +537,8 @@ class Trace:
     vars: dict[str, Any] = field(default_factory=dict)
     """The prompt template's variables, when the client sent them (a case made from the
     trace renders the template with them)."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The tool calls the model made in this trace, in order (empty when none)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -253,7 +253,7 @@ def test_a_failing_store_never_breaks_the_answer(app_server, api_keys, store: St
     server = app_server
 
     class Broken:
-        def add_traces(self, traces: list[Any]) -> int:
+        def add_traces(self, traces: list[Any], spans: Any) -> int:
             raise RuntimeError("disk full")
 
         def add_feedback(self, items: list[Any]) -> int:
@@ -463,3 +463,72 @@ def test_models_and_embeddings_pass_through_unrecorded(
     with sdk(app_factory(), "sk-not-ours") as client, pytest.raises(openai.AuthenticationError):
         client.models.list()
     assert store.traces.count() == 0  # not traces: nothing recorded
+
+
+TOOLS = [
+    {
+        "type": "function",
+        "function": {
+            "name": "order_status",
+            "description": "Where an order is.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    }
+]
+WHERE = [{"role": "user", "content": "What is my order status?"}]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_tool_calls_are_stored_in_one_shape_streamed_or_not(
+    app_server, api_keys, store: Store, stream
+) -> None:
+    """The SDK's own parse of the answer and the stored trace agree, call for call."""
+    from evallock.records import ToolCall
+
+    with sdk(app_server, api_keys["ingest"]) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="support-bot", messages=WHERE, tools=TOOLS, stream=stream
+        )
+        trace_id = raw.headers["x-evallock-trace-id"]
+        if stream:
+            calls: dict[int, dict[str, str]] = {}
+            for chunk in raw.parse():
+                for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+                    slot = calls.setdefault(delta.index, {"arguments": ""})
+                    slot["id"] = delta.id or slot.get("id", "")
+                    slot["name"] = delta.function.name or slot.get("name", "")
+                    slot["arguments"] += delta.function.arguments or ""
+            seen = [ToolCall(**c) for c in calls.values()]
+        else:
+            message = raw.parse().choices[0].message
+            assert message.content is None
+            seen = [
+                ToolCall(name=c.function.name, arguments=c.function.arguments, id=c.id)
+                for c in message.tool_calls
+            ]
+    assert [call.name for call in seen] == ["order_status"]
+    assert json.loads(seen[0].arguments) == {"query": "What is my order status?"}
+    trace = stored(store, trace_id)
+    assert trace.tool_calls == seen
+    assert trace.output is None  # the answer was the call
+    assert trace.tokens_out is not None
+
+
+def test_the_tool_result_turn_is_answered_and_recorded(app_server, api_keys, store: Store) -> None:
+    with sdk(app_server, api_keys["ingest"]) as client:
+        first = client.chat.completions.create(model="support-bot", messages=WHERE, tools=TOOLS)
+        call = first.choices[0].message.tool_calls[0]
+        history = [
+            *WHERE,
+            first.choices[0].message.model_dump(exclude_none=True),
+            {"role": "tool", "tool_call_id": call.id, "content": "shipped on Monday"},
+        ]
+        raw = client.chat.completions.with_raw_response.create(
+            model="support-bot", messages=history, tools=TOOLS
+        )
+        answer = raw.parse().choices[0].message.content
+    assert answer == "The tools say: shipped on Monday"
+    trace = stored(store, raw.headers["x-evallock-trace-id"])
+    assert trace.output == answer
+    assert trace.tool_calls == []  # the call belongs to the trace that made it
+    assert trace.messages[-1] == history[-1]

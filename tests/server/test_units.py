@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from evallock.errors import ConfigError, UsageError
+from evallock.records import ToolCall
 from evallock.server import ServerSettings, hash_api_key, key_filters, parse_time, scope_allows
 from evallock.server._capture import StreamCapture, capture_completion
 from evallock.server._errors import ApiError, rpc_status_protobuf
@@ -176,9 +177,8 @@ def test_stream_capture_without_usage_tool_calls_and_errors() -> None:
     capture.feed(b"".join(_event(c) for c in calls).replace(b"\n\n", b"\r\n\r\n"))
     result = capture.result()
     assert result.usage is None  # unknown, not zero
-    assert orjson.loads(result.text or "") == [
-        {"arguments": '{"a": 1}', "id": "t1", "name": "lookup"}
-    ]
+    assert result.text is None  # no content: the answer is the tool call
+    assert result.tool_calls == [ToolCall(name="lookup", arguments='{"a": 1}', id="t1")]
     assert result.error == "upstream error mid-stream: overloaded"
     assert not capture.done
 
@@ -189,6 +189,12 @@ def test_whole_answers_and_error_answers() -> None:
     )
     ok = capture_completion(200, body)
     assert (ok.text, ok.model, ok.usage) == ("hi", "m", {"prompt_tokens": 1})
+    assert ok.tool_calls == []
+    call = {"id": "c9", "type": "function", "function": {"name": "refund", "arguments": "{}"}}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    calling = capture_completion(200, orjson.dumps({"choices": [{"message": message}]}))
+    assert calling.text is None
+    assert calling.tool_calls == [ToolCall(name="refund", arguments="{}", id="c9")]
     error = capture_completion(429, b'{"error": {"message": "slow down", "type": "requests"}}')
     assert error.error == "upstream HTTP 429: slow down"
     assert capture_completion(502, b"<html>bad gateway</html>").error == (

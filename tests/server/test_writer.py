@@ -31,7 +31,7 @@ class Spy:
         self.gate = threading.Event()
         self.gate.set()
 
-    def add_traces(self, traces: list[Trace]) -> int:
+    def add_traces(self, traces: list[Trace], spans: dict[str, str]) -> int:
         self.gate.wait()
         time.sleep(self.delay)
         if any(t.input == "poison" for t in traces):

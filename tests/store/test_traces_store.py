@@ -280,3 +280,42 @@ def test_template_vars_round_trip_merge_first_write_wins_and_are_bounded(store):
             store.traces.add([_trace(3, vars=bad)])
         assert caught.value.field == "vars"
     assert store.traces.get(_trace(3).trace_id) is None
+
+
+def test_tool_calls_round_trip_merge_first_write_wins_and_are_not_an_empty_answer(store):
+    from evallock.records import ToolCall
+
+    calls = [
+        ToolCall(name="refund_policy", arguments='{"plan": "enterprise"}', id="call_1"),
+        ToolCall(name="kb", arguments=HOSTILE, result=UNICODE + "\x00"),
+    ]
+    store.traces.add([_trace(1, output=None, tool_calls=calls), _trace(2, output=None)])
+    stored = store.traces.get(f"{1:032x}")
+    assert stored.tool_calls == [calls[0], replace(calls[1], result=UNICODE + "\ufffd")]
+    # a later batch of the same trace does not replace the calls it stored
+    store.traces.add([_trace(1, tool_calls=[ToolCall(name="other")])])
+    assert store.traces.get(f"{1:032x}").tool_calls == stored.tool_calls
+    # a trace whose answer is only tool calls is not "empty output"; one with neither is
+    empty = store.candidates.signals(["empty-output"])
+    assert [signal.trace_id for signal in empty] == [f"{2:032x}"]
+
+
+def test_span_ids_lead_to_their_trace_and_the_first_trace_keeps_a_span(store):
+    store.traces.add([_trace(1)], spans={"aaaaaaaaaaaaaaa1": f"{1:032x}"})
+    store.traces.add([_trace(2)], spans={"aaaaaaaaaaaaaaa1": f"{2:032x}", "b" * 16: f"{2:032x}"})
+    assert store.traces.trace_of_span("aaaaaaaaaaaaaaa1") == f"{1:032x}"
+    assert store.traces.trace_of_span("b" * 16) == f"{2:032x}"
+    assert store.traces.trace_of_span("c" * 16) is None
+    with pytest.raises(FieldLimitError, match=r"spans\.span_id"):
+        store.traces.add([_trace(3)], spans={"x" * 300: f"{3:032x}"})
+    assert store.traces.get(f"{3:032x}") is None  # nothing of the refused batch was written
+
+
+def test_a_tool_call_past_its_limits_is_refused_naming_the_field(store):
+    from evallock.records import ToolCall
+
+    with pytest.raises(FieldLimitError, match=r"tool_calls\[0\]\.name"):
+        store.traces.add([_trace(1, tool_calls=[ToolCall(name="n" * 300)])])
+    with pytest.raises(FieldLimitError, match="at most 256"):
+        store.traces.add([_trace(1, tool_calls=[ToolCall(name="n")] * 257)])
+    assert store.traces.get(f"{1:032x}") is None

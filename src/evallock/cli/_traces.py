@@ -55,7 +55,7 @@ def import_traces(
     loaded = read_trace_file(file)
     opened = open_store_for(load(config, store))
     try:
-        new = opened.traces.add(loaded.traces) if loaded.traces else 0
+        new = opened.traces.add(loaded.traces, spans=loaded.span_traces) if loaded.traces else 0
         rated = opened.feedback.add(loaded.feedback) if loaded.feedback else 0
     finally:
         opened.close()

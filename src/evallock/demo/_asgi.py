@@ -4,7 +4,8 @@ A raw ASGI callable, no framework: a benchmark pushes thousands of requests a
 second through it, so a request costs one JSON parse, one answer and one JSON
 dump. Routes:
 
-- ``POST /v1/chat/completions``: the models below, streaming or not;
+- ``POST /v1/chat/completions``: the models below, streaming or not; offered
+  ``tools``, the support bot calls one (:mod:`evallock.demo._tools`);
 - ``GET /v1/models``: the model list (``GET /v1/models/{id}`` for one);
 - ``GET /health``: ``{"status": "ok"}``, never behind the API key;
 - ``GET /_stats``: request counters by path, status and model;
@@ -24,6 +25,7 @@ import itertools
 import logging
 import secrets
 import time
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -52,6 +54,7 @@ from evallock.demo._request import (
     require_method,
 )
 from evallock.demo._stats import Stats
+from evallock.demo._tools import planned_call, tool_answer
 
 __all__ = ["MODELS", "FakeServiceApp"]
 
@@ -175,15 +178,19 @@ class FakeServiceApp:
             await asyncio.sleep(self.latency_s)
         if plan is not None and plan.sleep_ms and not await _sleep(receive, plan.sleep_ms):
             return  # the client gave up waiting: nobody to answer
+        number = next(self._ids)
+        call = planned_call(request, messages, f"call_{self._id_prefix}{number:08x}")
         if plan is not None and plan.empty:
             content = ""
+        elif call is not None:
+            content = call["arguments"]  # what the answer's tokens are counted on
         elif kind == "judge":
             content = answer_judge(user, position_bias=self.judge_position_bias)
         else:
-            content = answer_support(messages)
-        content, finish_reason = truncate(content, limit)
+            content = tool_answer(messages) or answer_support(messages)
+        content, finish_reason = truncate(content, None if call else limit)
         shape = CompletionShape(
-            id=f"chatcmpl-{self._id_prefix}{next(self._ids):08x}",
+            id=f"chatcmpl-{self._id_prefix}{number:08x}",
             created=int(time.time()),
             model=model,
             n=n,
@@ -194,9 +201,12 @@ class FakeServiceApp:
         if request.get("stream") is True:
             options = request.get("stream_options")
             wants_usage = isinstance(options, dict) and options.get("include_usage") is True
-            await self._send_stream(send, shape, content, finish_reason, usage, wants_usage)
+            events = stream_events(
+                shape, content, finish_reason, usage if wants_usage else None, call
+            )
+            await self._send_stream(send, shape, events)
         else:
-            completion = completion_body(shape, content, finish_reason, usage)
+            completion = completion_body(shape, content, finish_reason, usage, call)
             await self._send_json(send, 200, completion, [(b"x-request-id", shape.id.encode())])
 
     async def _send_fault(self, send: Send, plan: FaultPlan, model: str) -> None:
@@ -225,18 +235,12 @@ class FakeServiceApp:
         await send({"type": "http.response.body", "body": body})
 
     async def _send_stream(
-        self,
-        send: Send,
-        shape: CompletionShape,
-        content: str,
-        finish_reason: str,
-        usage: dict[str, Any],
-        wants_usage: bool,
+        self, send: Send, shape: CompletionShape, events: Iterable[bytes]
     ) -> None:
         self.stats.count_status(200)
         headers = [*_SSE_HEADERS, (b"x-request-id", shape.id.encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        for event in stream_events(shape, content, finish_reason, usage if wants_usage else None):
+        for event in events:
             await send({"type": "http.response.body", "body": event, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
 

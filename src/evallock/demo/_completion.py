@@ -83,17 +83,26 @@ def usage_body(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     }
 
 
+def _tool_calls(call: dict[str, Any]) -> list[dict[str, Any]]:
+    function = {"name": call["name"], "arguments": call["arguments"]}
+    return [{"id": call["id"], "type": "function", "function": function}]
+
+
 def completion_body(
-    shape: CompletionShape, content: str, finish_reason: str, usage: dict[str, Any]
+    shape: CompletionShape,
+    content: str,
+    finish_reason: str,
+    usage: dict[str, Any],
+    call: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A non-streaming ``chat.completion`` object (interop §4.2)."""
+    """A non-streaming ``chat.completion`` object (interop §4.2); with ``call``
+    (``{"id", "name", "arguments"}``) the answer is that tool call, without text."""
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    if call is not None:
+        message = {**message, "content": None, "tool_calls": _tool_calls(call)}
+        finish_reason = "tool_calls"
     choices = [
-        {
-            "index": index,
-            "message": {"role": "assistant", "content": content, "refusal": None},
-            "logprobs": None,
-            "finish_reason": finish_reason,
-        }
+        {"index": index, "message": message, "logprobs": None, "finish_reason": finish_reason}
         for index in range(shape.n)
     ]
     return {
@@ -121,20 +130,38 @@ def _chunk(shape: CompletionShape, choices: list[dict[str, Any]], usage: Any = N
     return b"data: " + orjson.dumps(body) + b"\n\n"
 
 
+def _call_chunks(shape: CompletionShape, call: dict[str, Any], index: int) -> Iterator[bytes]:
+    """A streamed tool call: its id and name first, then the arguments in two pieces."""
+    head = _tool_calls({**call, "arguments": ""})[0]
+    first = {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **head}]}
+    yield _chunk(shape, [{"index": index, "delta": first, "finish_reason": None}])
+    arguments = call["arguments"]
+    half = len(arguments) // 2
+    for piece in (arguments[:half], arguments[half:]):
+        delta = {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+        yield _chunk(shape, [{"index": index, "delta": delta, "finish_reason": None}])
+    yield _chunk(shape, [{"index": index, "delta": {}, "finish_reason": "tool_calls"}])
+
+
 def stream_events(
     shape: CompletionShape,
     content: str,
     finish_reason: str,
     usage: dict[str, Any] | None,
+    call: dict[str, Any] | None = None,
 ) -> Iterator[bytes]:
     """The SSE events of a streamed completion, ``data: [DONE]`` last (interop §4.3).
 
     Per choice: a role chunk, one chunk per word (with its leading space), a
-    chunk with the ``finish_reason``. Then, when ``usage`` is given (the client
-    sent ``stream_options.include_usage``), a usage chunk with ``choices: []``.
+    chunk with the ``finish_reason``; with ``call``, the tool call's chunks instead.
+    Then, when ``usage`` is given (the client sent ``stream_options.include_usage``),
+    a usage chunk with ``choices: []``.
     """
     pieces = _PIECE.findall(content)
     for index in range(shape.n):
+        if call is not None:
+            yield from _call_chunks(shape, call, index)
+            continue
         yield _chunk(
             shape,
             [

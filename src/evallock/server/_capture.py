@@ -16,6 +16,9 @@ from typing import Any
 
 import orjson
 
+from evallock.records import ToolCall
+from evallock.traces import tool_call, tool_calls_in
+
 __all__ = ["Captured", "StreamCapture", "UsageStrip", "capture_completion", "error_message"]
 
 _MAX_LINE = 8 * 1024 * 1024  # a "line" longer than this is not SSE: stop reading it
@@ -26,7 +29,9 @@ class Captured:
     """An answer as recorded."""
 
     text: str | None = None
-    """The first choice's content (tool calls as JSON when there is no content)."""
+    """The first choice's content."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """The first choice's tool calls."""
     model: str | None = None
     """The model the upstream says answered."""
     usage: dict[str, Any] | None = None
@@ -73,8 +78,9 @@ class StreamCapture:
         captured = self._result
         if self._parts:
             captured.text = "".join(self._parts)
-        elif self._tools:
-            captured.text = orjson.dumps([self._tools[i] for i in sorted(self._tools)]).decode()
+        captured.tool_calls = [
+            call for call in (tool_call(self._tools[i]) for i in sorted(self._tools)) if call
+        ]
         return captured
 
     def _line(self, line: bytes) -> None:
@@ -225,8 +231,7 @@ def capture_completion(status: int, body: bytes) -> Captured:
         content = message.get("content")
         if isinstance(content, str):
             captured.text = content
-        elif message.get("tool_calls"):
-            captured.text = orjson.dumps(message["tool_calls"]).decode()
+        captured.tool_calls = tool_calls_in([message])
     return captured
 
 

@@ -160,7 +160,9 @@ class GrpcIngest:
 
     async def _commit(self, batch: TraceBatch) -> None:
         state = self._state
-        await state.writer.write(traces=batch.traces, feedback=batch.feedback)
+        await state.writer.write(
+            traces=batch.traces, feedback=batch.feedback, spans=batch.span_traces
+        )
         state.metrics.spans_received += batch.spans
         state.metrics.spans_rejected += batch.rejected_spans
 

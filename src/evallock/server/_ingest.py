@@ -146,7 +146,9 @@ async def _decode(decode: Decoder, body: bytes, content_type: str) -> TraceBatch
 
 async def _commit(state: ServerState, batch: TraceBatch) -> None:
     try:
-        await state.writer.write(traces=batch.traces, feedback=batch.feedback)
+        await state.writer.write(
+            traces=batch.traces, feedback=batch.feedback, spans=batch.span_traces
+        )
     except WriterBusy as exc:
         raise ApiError(503, f"busy: {exc}; retry shortly", headers={"Retry-After": "1"}) from None
     except WriterClosed:

@@ -284,6 +284,7 @@ class _Call:
             keys=self.keys,
             trace_id=self.trace_id,
             variables=self.variables,
+            tool_calls=captured.tool_calls,
         )
 
     def _on_written(self, future: asyncio.Future[None]) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -39,7 +39,7 @@ _log = logging.getLogger("evallock.server")
 class TraceSink(Protocol):
     """The part of the store the writer needs."""
 
-    def add_traces(self, traces: list[Trace]) -> int: ...
+    def add_traces(self, traces: list[Trace], spans: dict[str, str]) -> int: ...
 
     def add_feedback(self, items: list[Feedback]) -> int: ...
 
@@ -52,9 +52,9 @@ class StoreSink:
         self._traces = store.traces
         self._feedback = store.feedback
 
-    def add_traces(self, traces: list[Trace]) -> int:
+    def add_traces(self, traces: list[Trace], spans: dict[str, str]) -> int:
         """``store.traces.add``: one transaction; how many trace ids were new."""
-        return self._traces.add(traces)
+        return self._traces.add(traces, spans=spans)
 
     def add_feedback(self, items: list[Feedback]) -> int:
         """``store.feedback.add``: one transaction; how many items were new."""
@@ -73,6 +73,7 @@ class WriterClosed(Exception):
 class _Pending:
     traces: list[Trace]
     feedback: list[Feedback]
+    spans: Mapping[str, str]
     future: asyncio.Future[None]
 
     @property
@@ -137,9 +138,15 @@ class GroupCommitWriter:
         self._executor.shutdown(wait=True)
 
     def submit(
-        self, *, traces: Sequence[Trace] = (), feedback: Sequence[Feedback] = ()
+        self,
+        *,
+        traces: Sequence[Trace] = (),
+        feedback: Sequence[Feedback] = (),
+        spans: Mapping[str, str] | None = None,
     ) -> asyncio.Future[None]:
         """Queue rows and return a future that resolves once they are committed.
+
+        ``spans`` (span id → trace id) are filed with the traces, in their transaction.
 
         Raises:
             WriterClosed: the writer is stopping.
@@ -147,7 +154,8 @@ class GroupCommitWriter:
         """
         if self._closing or self._task is None:
             raise WriterClosed("the writer is shutting down")
-        item = _Pending(list(traces), list(feedback), asyncio.get_running_loop().create_future())
+        future = asyncio.get_running_loop().create_future()
+        item = _Pending(list(traces), list(feedback), spans or {}, future)
         if self._pending_rows and self._pending_rows + item.rows > self._max_pending_rows:
             raise WriterBusy(f"{self._pending_rows} rows are waiting to be written")
         item.future.add_done_callback(_retrieve)
@@ -157,7 +165,11 @@ class GroupCommitWriter:
         return item.future
 
     async def write(
-        self, *, traces: Sequence[Trace] = (), feedback: Sequence[Feedback] = ()
+        self,
+        *,
+        traces: Sequence[Trace] = (),
+        feedback: Sequence[Feedback] = (),
+        spans: Mapping[str, str] | None = None,
     ) -> None:
         """Queue rows and wait until they are committed.
 
@@ -170,7 +182,7 @@ class GroupCommitWriter:
         """
         if not traces and not feedback:
             return
-        await asyncio.shield(self.submit(traces=traces, feedback=feedback))
+        await asyncio.shield(self.submit(traces=traces, feedback=feedback, spans=spans))
 
     async def _run(self) -> None:
         while True:
@@ -197,9 +209,12 @@ class GroupCommitWriter:
     async def _commit(self, batch: list[_Pending]) -> None:
         traces = [t for item in batch for t in item.traces]
         feedback = [f for item in batch for f in item.feedback]
+        spans = {s: t for item in batch for s, t in item.spans.items()}
         loop = asyncio.get_running_loop()
         try:
-            written = await loop.run_in_executor(self._executor, self._store, traces, feedback)
+            written = await loop.run_in_executor(
+                self._executor, self._store, traces, feedback, spans
+            )
         except Exception as exc:
             self._metrics.commit_failures += 1
             if len(batch) > 1:
@@ -218,8 +233,10 @@ class GroupCommitWriter:
             if not item.future.done():
                 item.future.set_result(None)
 
-    def _store(self, traces: list[Trace], feedback: list[Feedback]) -> tuple[int, int]:
-        wrote_traces = self._sink.add_traces(traces) if traces else 0
+    def _store(
+        self, traces: list[Trace], feedback: list[Feedback], spans: dict[str, str]
+    ) -> tuple[int, int]:
+        wrote_traces = self._sink.add_traces(traces, spans) if traces else 0
         wrote_feedback = self._sink.add_feedback(feedback) if feedback else 0
         return wrote_traces, wrote_feedback
 

@@ -50,6 +50,7 @@ __all__ = [
     "feedback",
     "metadata",
     "runs",
+    "trace_spans",
     "traces",
 ]
 
@@ -167,9 +168,19 @@ traces = Table(
     Column("extra", JSONText, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     Column("vars", JSONText),
+    Column("tool_calls", JSONText),
     # (timestamp, trace_id): the order pages are read in, so a cursor is one range scan.
     Index(None, "timestamp", "trace_id"),
     *(Index(None, key) for key in INDEXED_TRACE_KEYS),
+)
+
+# Which trace each span belongs to, so an annotation naming only a span finds its trace.
+# No foreign key: a span id is kept only for the trace row it arrived with.
+trace_spans = Table(
+    "trace_spans",
+    metadata,
+    Column("span_id", String, primary_key=True),
+    Column("trace_id", String, nullable=False),
 )
 
 # No foreign key to traces: feedback may arrive before the trace it rates.

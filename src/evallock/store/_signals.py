@@ -100,7 +100,9 @@ def candidate_signals(
                 note(row, kind, f"error: {_short(row.error)}")
         elif kind == "empty-output":
             empty = or_(traces.c.output.is_(None), func.trim(traces.c.output) == "")
-            query = select(traces).where(empty, traces.c.error.is_(None), *where)
+            # an answer that is only tool calls is not empty
+            no_calls = traces.c.tool_calls.is_(None)
+            query = select(traces).where(empty, no_calls, traces.c.error.is_(None), *where)
             for row in conn.execute(query):
                 note(row, kind, "empty output")
         else:  # pragma: no cover - the CLI checks the names

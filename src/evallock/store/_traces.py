@@ -44,9 +44,9 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from evallock.keys import normalise_key, split_keys
 from evallock.limits import FieldLimitError
-from evallock.records import Trace
+from evallock.records import ToolCall, Trace
 from evallock.store._engine import insert_or_ignore
-from evallock.store._schema import TRACE_KEY_COLUMNS, traces
+from evallock.store._schema import TRACE_KEY_COLUMNS, trace_spans, traces
 from evallock.store._types import JSONText, dumps
 
 __all__ = [
@@ -58,6 +58,7 @@ __all__ = [
     "get_trace",
     "list_traces",
     "merge_trace_rows",
+    "trace_of_span",
 ]
 
 _IN_CHUNK: Final = 500
@@ -73,6 +74,7 @@ _FIRST_WINS: Final = (
     "error",
     "messages",
     "vars",
+    "tool_calls",
     *TRACE_KEY_COLUMNS,
 )
 _EXTRA_NAME = re.compile(r"^[a-z0-9_.]{1,64}$")
@@ -177,6 +179,7 @@ def _trace_to_row(trace: Trace, received_at: datetime) -> dict[str, Any]:
         source=clean_text(trace.source),
         messages=trace.messages,
         vars=trace.vars or None,
+        tool_calls=[_call_json(call) for call in trace.tool_calls] or None,
         received_at=received_at,
     )
     return row
@@ -202,6 +205,29 @@ def _trace_from_row(row: Row[Any]) -> Trace:
         source=m["source"],
         messages=m["messages"],
         vars=m["vars"] or {},
+        tool_calls=[_call_of(item) for item in m["tool_calls"] or ()],
+    )
+
+
+def _call_json(call: ToolCall) -> dict[str, Any]:
+    """A tool call as stored: the fields that are set, text cleaned as every column is."""
+    stored: dict[str, Any] = {
+        "name": clean_text(call.name),
+        "arguments": clean_text(call.arguments),
+    }
+    if call.id is not None:
+        stored["id"] = clean_text(call.id)
+    if call.result is not None:
+        stored["result"] = clean_text(call.result)
+    return stored
+
+
+def _call_of(item: dict[str, Any]) -> ToolCall:
+    return ToolCall(
+        name=item["name"],
+        arguments=item.get("arguments", ""),
+        id=item.get("id"),
+        result=item.get("result"),
     )
 
 
@@ -223,8 +249,16 @@ def merge_trace_rows(stored: dict[str, Any], new: Mapping[str, Any]) -> dict[str
     return stored
 
 
-def add_traces(conn: Connection, items: Sequence[Trace], received_at: datetime) -> int:
+def add_traces(
+    conn: Connection,
+    items: Sequence[Trace],
+    received_at: datetime,
+    spans: Mapping[str, str] | None = None,
+) -> int:
     """Insert or merge trace summaries inside the caller's transaction; returns how many were new.
+
+    ``spans`` (span id → trace id) are filed so :func:`trace_of_span` finds their trace;
+    a span id filed before keeps its first trace.
 
     Raises:
         FieldLimitError: a token count past 32 bits.
@@ -238,6 +272,10 @@ def add_traces(conn: Connection, items: Sequence[Trace], received_at: datetime) 
     if not batch:
         return 0
     rows = [batch[trace_id] for trace_id in sorted(batch)]
+    if spans:
+        insert = insert_or_ignore(conn.dialect.name, trace_spans)
+        filed = [{"span_id": s, "trace_id": t} for s, t in sorted(spans.items())]
+        conn.execute(insert, filed)
     new = _insert_new(conn, rows)
     clashes = [row for row in rows if row["trace_id"] not in new]
     if clashes:
@@ -302,6 +340,12 @@ def _merge_into_stored(conn: Connection, rows: list[dict[str, Any]]) -> None:
                 updates.append(merged)
     if updates:
         conn.execute(_UPDATE, updates)
+
+
+def trace_of_span(conn: Connection, span_id: str) -> str | None:
+    """The id of the trace a span arrived in, or None when no such span was stored."""
+    query = select(trace_spans.c.trace_id).where(trace_spans.c.span_id == clean_text(span_id))
+    return conn.execute(query).scalar()
 
 
 def get_trace(conn: Connection, trace_id: str) -> Trace | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from evallock.limits import check_trace
+from evallock.limits import MAX_ID, check_text, check_trace
 from evallock.records import BAD_SCORE, Trace
 from evallock.store import _drift, _slices, _traces
 from evallock.store._database import Database, check_aware, check_page, check_window
@@ -30,8 +30,11 @@ class TraceRepository:
         """Work on ``db``."""
         self._db = db
 
-    def add(self, traces: Sequence[Trace]) -> int:
+    def add(self, traces: Sequence[Trace], *, spans: Mapping[str, str] | None = None) -> int:
         """Store trace summaries in one transaction; returns how many trace ids were new.
+
+        ``spans`` maps the ids of the spans the summaries came from to their trace id,
+        so an annotation naming only a span finds its trace (:meth:`trace_of_span`).
 
         A trace id already stored is merged: fields still empty are filled, stored
         content is never overwritten, new ``extra`` keys are added, ``timestamp``
@@ -50,14 +53,22 @@ class TraceRepository:
             return 0
         for trace in traces:
             check_trace(trace)
+        for span_id, trace_id in (spans or {}).items():
+            check_text("spans.span_id", span_id, MAX_ID)
+            check_text("spans.trace_id", trace_id, MAX_ID)
         now = utc_now()
         with self._db.write(f"cannot add {len(traces)} traces") as conn:
-            return _traces.add_traces(conn, traces, now)
+            return _traces.add_traces(conn, traces, now, spans)
 
     def get(self, trace_id: str) -> Trace | None:
         """The summary of one trace, or None."""
         with self._db.read(f"cannot read trace {trace_id!r}") as conn:
             return _traces.get_trace(conn, trace_id)
+
+    def trace_of_span(self, span_id: str) -> str | None:
+        """The id of the trace the span ``span_id`` arrived in (over OTLP), or None."""
+        with self._db.read(f"cannot look up span {span_id!r}") as conn:
+            return _traces.trace_of_span(conn, span_id)
 
     def get_many(self, trace_ids: Sequence[str]) -> list[Trace]:
         """The traces with these ids, in the order given (missing ones skipped)."""

@@ -24,6 +24,7 @@ from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
 from evallock.traces._feedback import parse_feedback, parse_feedback_items
 from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
+from evallock.traces._tools import tool_call, tool_calls_in
 
 __all__ = [
     "FeedbackError",
@@ -38,5 +39,7 @@ __all__ = [
     "parse_feedback",
     "parse_feedback_items",
     "read_trace_file",
+    "tool_call",
+    "tool_calls_in",
     "trace_from_chat",
 ]

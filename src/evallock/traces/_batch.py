@@ -113,6 +113,8 @@ class TraceBatch:
     """Why they were rejected, in one line; empty when none were."""
     feedback: list[Feedback] = field(default_factory=list)
     """Ratings carried in the request (evaluation events, OpenInference annotations)."""
+    span_traces: dict[str, str] = field(default_factory=dict)
+    """The trace id of every span summarised (span id → trace id), for the store to file."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -123,3 +125,5 @@ class TraceFile:
     """One summary per trace, in file order."""
     feedback: list[Feedback] = field(default_factory=list)
     """Ratings given in the file (``"feedback": "down"`` on a JSONL line)."""
+    span_traces: dict[str, str] = field(default_factory=dict)
+    """The trace id of every OTLP span in the file (span id → trace id)."""

@@ -7,12 +7,12 @@ OTLP ingest produces, so the rest of evallock does not care how a trace came in.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from evallock.limits import check_depth, check_trace
-from evallock.records import Message, Trace
+from evallock.records import Message, ToolCall, Trace
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 from evallock.traces._messages import count_of, finite, last_user_text, plain_json, text_of
 
@@ -49,6 +49,7 @@ def trace_from_chat(
     keys: Mapping[str, str],
     trace_id: str | None = None,
     variables: Mapping[str, Any] | None = None,
+    tool_calls: Sequence[ToolCall] = (),
 ) -> Trace:
     """The trace summary of one proxied chat completion.
 
@@ -66,6 +67,7 @@ def trace_from_chat(
         keys: shared and extra keys from ``X-Evallock-*`` headers; empty values dropped.
         trace_id: the trace id from ``traceparent`` (any case); a new one when None.
         variables: the prompt template's variables, when the client sent them.
+        tool_calls: the tool calls in the answer.
 
     Raises:
         ValueError: a naive ``started_at`` or an unusable ``trace_id``.
@@ -97,6 +99,7 @@ def trace_from_chat(
         source="proxy",
         messages=messages,
         vars=dict(variables or {}),
+        tool_calls=list(tool_calls),
     )
     check_trace(trace)
     return trace

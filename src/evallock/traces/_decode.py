@@ -61,6 +61,7 @@ def decode_otlp_traces(body: bytes, content_type: str) -> TraceBatch:
         rejected_spans=decoded.rejections.count,
         rejection_message=decoded.rejections.message("span"),
         feedback=summaries.feedback,
+        span_traces=summaries.spans,
     )
 
 

@@ -49,6 +49,7 @@ from evallock.traces._otlp_json import logs_from_json, spans_from_mapping
 from evallock.traces._span_keys import key_text
 from evallock.traces._spans import LogEvent, Rejections, Span
 from evallock.traces._summary import summarise_spans
+from evallock.traces._tools import tool_call
 
 __all__ = ["read_trace_file"]
 
@@ -75,12 +76,21 @@ class _TraceLine(BaseModel):
     extra: dict[str, Any] = {}
     messages: list[dict[str, Any]] | None = None
     vars: dict[str, Any] = {}
+    tool_calls: list[dict[str, Any]] = []
     feedback: Literal["up", "down"] | float | None = None
 
     @field_validator("trace_id")
     @classmethod
     def _hex(cls, value: str) -> str:
         return normalise_trace_id(value)
+
+    @field_validator("tool_calls")
+    @classmethod
+    def _calls(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, item in enumerate(value):
+            if tool_call(item) is None:
+                raise ValueError(f"item {index} names no tool (expected a `name`)")
+        return value
 
 
 def _problem(error: ValidationError) -> str:
@@ -94,6 +104,7 @@ def _problem(error: ValidationError) -> str:
 
 def _trace(line: _TraceLine) -> Trace:
     check_depth("extra", line.extra)  # before its values are written as JSON text
+    check_depth("tool_calls", line.tool_calls)
     messages: list[Message] | None = line.messages
     text = line.input
     if isinstance(line.input, list):
@@ -120,6 +131,7 @@ def _trace(line: _TraceLine) -> Trace:
         source="import",
         messages=messages,
         vars=dict(line.vars),
+        tool_calls=[call for call in map(tool_call, line.tool_calls) if call is not None],
     )
 
 
@@ -269,4 +281,4 @@ def read_trace_file(path: str | Path) -> TraceFile:
     feedback.extend(from_logs.feedback)
     if not traces and not feedback:
         raise CaseFileError([f"{file}: no traces"])
-    return TraceFile(traces=traces, feedback=feedback)
+    return TraceFile(traces=traces, feedback=feedback, span_traces=summaries.spans)

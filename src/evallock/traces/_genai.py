@@ -28,6 +28,7 @@ from evallock.traces._messages import (
     text_of,
 )
 from evallock.traces._spans import Span
+from evallock.traces._tools import tool_calls_in
 
 __all__ = ["MESSAGE_EVENTS", "genai_content", "is_inference", "message_from_event"]
 
@@ -97,20 +98,33 @@ def _legacy_messages(value: Any, field: str) -> list[Message] | None:
 
 
 def _flattened(attributes: dict[str, Any], prefix: str) -> list[Message] | None:
-    """OpenLLMetry's ``gen_ai.prompt.<i>.role`` / ``.content`` attributes."""
-    found: dict[int, Message] = {}
+    """OpenLLMetry's ``gen_ai.prompt.<i>.role`` / ``.content`` attributes, with the
+    message's ``.tool_calls.<j>.name`` / ``.arguments`` / ``.id`` and ``.tool_call_id``."""
+    found: dict[int, dict[str, Any]] = {}
     for key, value in attributes.items():
         if not key.startswith(prefix):
             continue
         index, _, field = key[len(prefix) :].partition(".")
-        if field in ("role", "content") and (number := list_index(index)) is not None:
+        if (number := list_index(index)) is None:
+            continue
+        if field in ("role", "content", "tool_call_id"):
             found.setdefault(number, {})[field] = value
+        elif field.startswith("tool_calls."):
+            call, _, name = field[len("tool_calls.") :].partition(".")
+            if name in ("id", "name", "arguments") and (at := list_index(call)) is not None:
+                calls = found.setdefault(number, {}).setdefault("tool_calls", {})
+                calls.setdefault(at, {})[name] = value
     if not found:
         return None
-    return [
-        {"role": m.get("role", "user"), "content": m.get("content")}
-        for _, m in sorted(found.items())
-    ]
+    messages: list[Message] = []
+    for _, fields in sorted(found.items()):
+        message: Message = {"role": fields.get("role", "user"), "content": fields.get("content")}
+        if fields.get("tool_calls"):
+            message["tool_calls"] = [call for _, call in sorted(fields["tool_calls"].items())]
+        if fields.get("tool_call_id") is not None:
+            message["tool_call_id"] = fields["tool_call_id"]
+        messages.append(message)
+    return messages
 
 
 def _from_events(span: Span) -> tuple[list[Message] | None, list[Message] | None]:
@@ -196,4 +210,5 @@ def genai_content(span: Span) -> Content:
         content.input = last_user_text(inputs)
     if outputs:
         content.output = next((t for t in map(message_text, outputs) if t is not None), None)
+        content.tool_calls = tool_calls_in(outputs) or None
     return content

@@ -26,6 +26,7 @@ from evallock.traces._messages import (
     text_of,
 )
 from evallock.traces._spans import Span
+from evallock.traces._tools import tool_calls_in
 
 __all__ = ["is_generation", "langfuse_content"]
 
@@ -70,6 +71,7 @@ def langfuse_content(span: Span) -> Content:
         answer = json_value(a.get(prefix + "output"), f"attributes.{prefix}output")
         if content.output is None and answer is not None:
             content.output = _output(answer)
+            content.tool_calls = tool_calls_in(_answer_messages(answer)) or None
     return content
 
 
@@ -88,11 +90,20 @@ def _input(value: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
 
 
 def _output(value: Any) -> str | None:
-    if isinstance(value, dict) and "content" in value:
+    if isinstance(value, dict) and ("content" in value or "tool_calls" in value):
         return message_text(value)
     if isinstance(value, list) and value and isinstance(value[-1], dict):
         return message_text(value[-1])
     return _as_text(value)
+
+
+def _answer_messages(value: Any) -> list[dict[str, Any]]:
+    """The assistant message(s) of an output value (a message, or a list ending in one)."""
+    if isinstance(value, dict):
+        return [value]
+    if isinstance(value, list):
+        return [m for m in value if isinstance(m, dict)]
+    return []
 
 
 def _as_text(value: Any) -> str | None:

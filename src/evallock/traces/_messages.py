@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from evallock.limits import MAX_DEPTH, MAX_NUMBER, check_depth
-from evallock.records import Message
+from evallock.records import Message, ToolCall
 
 __all__ = [
     "MAX_COUNT",
@@ -48,6 +48,8 @@ class Content:
     tokens_out: int | None = None
     cost: float | None = None
     ttft_ms: float | None = None
+    tool_calls: list[ToolCall] | None = None
+    """The tool calls in the answer (None when the dialect saw none)."""
 
     def fill(self, other: Content) -> None:
         """Take ``other``'s value for every field that is still None here."""

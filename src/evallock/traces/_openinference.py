@@ -22,6 +22,7 @@ from evallock.traces._messages import (
     message_text,
 )
 from evallock.traces._spans import Span
+from evallock.traces._tools import tool_calls_in
 
 __all__ = ["inline_annotations", "is_llm", "openinference_content", "unflatten"]
 
@@ -127,6 +128,7 @@ def openinference_content(span: Span) -> Content:
     outputs = _messages(a, "llm.output_messages")
     if outputs:
         content.output = next((t for t in map(message_text, outputs) if t is not None), None)
+        content.tool_calls = tool_calls_in(outputs) or None
     if content.output is None:
         choices = unflatten(a, "llm.choices.")
         text = choices[0].get("completion.text") if choices else None

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from evallock.limits import check_feedback, check_trace
-from evallock.records import Feedback, Trace
+from evallock.records import Feedback, ToolCall, Trace
 from evallock.traces._batch import located
 from evallock.traces._genai import genai_content, is_inference
 from evallock.traces._langfuse import is_generation, langfuse_content
@@ -47,6 +47,7 @@ from evallock.traces._openinference import (
 from evallock.traces._ratings import EVALUATION_EVENT, annotation_feedback, evaluation_feedback
 from evallock.traces._span_keys import resource_keys, span_keys
 from evallock.traces._spans import STATUS_ERROR, Span
+from evallock.traces._tools import merge_calls, tool_results_in, tool_span_call
 
 __all__ = [
     "Summaries",
@@ -74,6 +75,8 @@ class Summaries:
 
     traces: list[Trace]
     feedback: list[Feedback]
+    spans: dict[str, str] = field(default_factory=dict)
+    """The trace id of each span summarised (span id → trace id)."""
     origins: dict[str, str] = field(default_factory=dict)
     """Where each trace (by id) and rating (by feedback id) came from in the request."""
 
@@ -159,6 +162,7 @@ def _summary(
         content.input = content.input or fallback.input
         content.output = content.output or fallback.output
     keys: dict[str, str] = {}
+    tool_calls = _tool_calls(spans, models, main, content) if len(spans) > 1 else None
     for span in spans:
         cached = key_cache.get(id(span.resource))
         if cached is None:
@@ -185,8 +189,30 @@ def _summary(
         source="otlp",
         messages=plain_json(content.messages),
         vars=variables,
+        tool_calls=(content.tool_calls or []) if tool_calls is None else tool_calls,
     )
     found.add_trace(trace, main.where)
+    for span in spans:
+        found.spans.setdefault(span.span_id, trace_id)
+
+
+def _tool_calls(
+    spans: list[Span], models: list[Span], main: Span, content: Content
+) -> list[ToolCall]:
+    """The calls of every model span's answer in the trace (in the order they ended), each
+    with its result: a tool message answering its id, or the tool span that ran it."""
+    calls: list[ToolCall] = []
+    results: dict[str, str] = {}
+    for span in sorted(models, key=lambda s: (s.end_ns, s.start_ns)):
+        if span is main:
+            said = content
+        else:
+            with located(span.where):
+                said = span_content(span)
+        calls.extend(said.tool_calls or ())
+        results.update(tool_results_in(said.messages))
+    ran = [call for call in map(tool_span_call, (s.attributes for s in spans)) if call]
+    return merge_calls(calls, results, ran)
 
 
 _OI_VARIABLES = "llm.prompt_template.variables"

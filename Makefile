@@ -4,6 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# Client libraries whose pins clash with the suite's (openlit wants openai<3) get their own
+# installs, each first on the path of the conformance test's client process only.
+CLIENTS := $(VENV)/clients/.installed-stamp
 
 .PHONY: demo test lint typecheck unit bench bench-startup clean test-embeddings
 
@@ -12,6 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CLIENTS): $(STAMP) tests/conformance/requirements-openlit.txt tests/conformance/requirements-openllmetry.txt
+	for client in openlit openllmetry; do \
+		rm -rf $(VENV)/clients/$$client && \
+		$(BIN)/python -m pip install --quiet --no-warn-conflicts --target $(VENV)/clients/$$client \
+			-r tests/conformance/requirements-$$client.txt || exit 1; \
+	done
+	touch $(CLIENTS)
 
 demo: $(STAMP)
 	$(BIN)/evallock demo
@@ -26,7 +37,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # One pytest-xdist worker per core; a worker that runs out steals queued tests from the other.
-unit: $(STAMP)
+unit: $(STAMP) $(CLIENTS)
 	$(BIN)/pytest -q -n auto --dist worksteal
 
 # The embeddings extra (a real sentence-embedding model, loaded offline) is optional and heavy:

@@ -25,6 +25,7 @@ __all__ = [
     "BAD_SCORE",
     "CANDIDATE_STATES",
     "SIGNAL_KINDS",
+    "UNDESCRIBED_ERROR",
     "Assertion",
     "Candidate",
     "CandidateEvent",
@@ -61,6 +62,12 @@ Message = dict[str, Any]
 BAD_SCORE = 2
 """A judge score (1-5) at or below this is *bad*: drift's bad share, a complaint in
 ``coverage`` and ``candidates propose``."""
+
+
+UNDESCRIBED_ERROR = "error"
+"""A trace's ``error`` when a span failed without saying how (no status message, exception
+or ``error.type``). The store lets a later span's description of the failure replace it:
+an HTTP client span that failed bare may arrive before the model call span that says why."""
 
 
 def passes_by_majority(passed: int, trials: int) -> bool:

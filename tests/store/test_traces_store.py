@@ -319,3 +319,11 @@ def test_a_tool_call_past_its_limits_is_refused_naming_the_field(store):
     with pytest.raises(FieldLimitError, match="at most 256"):
         store.traces.add([_trace(1, tool_calls=[ToolCall(name="n")] * 257)])
     assert store.traces.get(f"{1:032x}") is None
+
+
+def test_a_bare_error_is_replaced_by_the_first_error_that_says_what_went_wrong(store):
+    store.traces.add([_trace(1, output=None, error="error", model=None)])
+    store.traces.add([_trace(1, output=None, error="NotFoundError: 404 no such model", model="m")])
+    store.traces.add([_trace(1, output=None, error="a third description")])
+    stored = store.traces.get(f"{1:032x}")
+    assert (stored.error, stored.model) == ("NotFoundError: 404 no such model", "m")

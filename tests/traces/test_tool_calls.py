@@ -247,3 +247,61 @@ def test_jsonl_import_reads_both_spellings_and_names_a_bad_call(tmp_path):
     bad.write_bytes(orjson.dumps(lines[0]))
     with pytest.raises(CaseFileError, match=r"bad.jsonl:1: tool_calls: .*names no tool"):
         read_trace_file(bad)
+
+
+def test_a_choice_event_log_record_carries_its_tool_calls():
+    from evallock.traces import decode_otlp_logs
+
+    from .otlp_builders import log_record, logs_request
+
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "refund_policy", "arguments": '{"plan":"enterprise"}'},
+    }
+    records = [
+        log_record("gen_ai.user.message", at_ms=2, body={"content": "Refund?"}),
+        log_record(
+            "gen_ai.choice",
+            at_ms=9,
+            body={
+                "index": 0,
+                "finish_reason": "tool_calls",
+                "message": {"role": "assistant", "tool_calls": [call]},
+            },
+        ),
+    ]
+    batch = decode_otlp_logs(to_json(logs_request(*records)), "application/json")
+    (trace,) = batch.traces
+    assert trace.tool_calls == [REFUND]
+    assert trace.output is None
+    assert batch.span_traces == {LLM: TRACE}
+
+
+def test_openinference_failed_call_keeps_its_requested_model_and_a_call_only_answer_no_text():
+    failed = {
+        "openinference.span.kind": "LLM",
+        "llm.invocation_parameters": '{"model": "no-such-model", "temperature": 0}',
+        "input.value": "Refund?",
+    }
+    trace, _ = _one(
+        request(span(attributes=failed, status={"code": 2, "message": "404 model not found"}))
+    )
+    assert (trace.model, trace.error) == ("no-such-model", "404 model not found")
+    called = {
+        "openinference.span.kind": "LLM",
+        "llm.output_messages.0.message.role": "assistant",
+        "llm.output_messages.0.message.tool_calls.0.tool_call.function.name": "refund_policy",
+        "output.value": '{"id": "chatcmpl-1", "choices": []}',
+    }
+    trace, _ = _one(request(span(attributes=called)))
+    assert trace.output is None  # not the raw response JSON of output.value
+    assert [call.name for call in trace.tool_calls] == ["refund_policy"]
+
+
+def test_openlit_cost_is_read_and_its_zero_means_unpriced():
+    base = {"gen_ai.operation.name": "chat", "gen_ai.request.model": "m"}
+    trace, _ = _one(request(span(attributes={**base, "gen_ai.usage.cost": 0.0125})))
+    assert trace.cost == 0.0125
+    trace, _ = _one(request(span(attributes={**base, "gen_ai.usage.cost": 0.0})))
+    assert trace.cost is None

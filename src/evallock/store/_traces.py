@@ -3,9 +3,11 @@
 Spans of one trace can arrive in several requests (and the recording proxy and
 an app's own spans can share a trace id), so a trace id seen before is *merged*:
 
-* content (input, output, tokens, model, error, messages, shared keys …) is
-  first-write-wins: a column that is still empty is filled, a stored value is
-  never overwritten; ``extra`` keys are added, stored ones kept;
+* content (input, output, tokens, model, error, messages, tool calls, shared keys …)
+  is first-write-wins: a column that is still empty is filled, a stored value is
+  never overwritten (except a bare ``error``, :data:`~evallock.records.UNDESCRIBED_ERROR`,
+  which the first error that says what went wrong replaces); ``extra`` keys are
+  added, stored ones kept;
 * the two timing fields converge instead: ``timestamp`` keeps the earliest
   start and ``latency_ms`` the longest duration, so the root span fixes them
   whichever batch it comes in.
@@ -44,7 +46,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from evallock.keys import normalise_key, split_keys
 from evallock.limits import FieldLimitError
-from evallock.records import ToolCall, Trace
+from evallock.records import UNDESCRIBED_ERROR, ToolCall, Trace
 from evallock.store._engine import insert_or_ignore
 from evallock.store._schema import TRACE_KEY_COLUMNS, trace_spans, traces
 from evallock.store._types import JSONText, dumps
@@ -239,6 +241,8 @@ def merge_trace_rows(stored: dict[str, Any], new: Mapping[str, Any]) -> dict[str
     for name in _FIRST_WINS:
         if stored[name] is None and new[name] is not None:
             stored[name] = new[name]
+    if stored["error"] == UNDESCRIBED_ERROR and new["error"] not in (None, UNDESCRIBED_ERROR):
+        stored["error"] = new["error"]  # a bare failure, now described
     if new["timestamp"] < stored["timestamp"]:
         stored["timestamp"] = new["timestamp"]
     latency = new["latency_ms"]

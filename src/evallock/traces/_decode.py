@@ -89,4 +89,5 @@ def decode_otlp_logs(body: bytes, content_type: str) -> TraceBatch:
         rejected_spans=decoded.rejections.count,
         rejection_message=decoded.rejections.message("log record"),
         feedback=summaries.feedback,
+        span_traces=summaries.spans,
     )

@@ -281,4 +281,6 @@ def read_trace_file(path: str | Path) -> TraceFile:
     feedback.extend(from_logs.feedback)
     if not traces and not feedback:
         raise CaseFileError([f"{file}: no traces"])
-    return TraceFile(traces=traces, feedback=feedback, span_traces=summaries.spans)
+    return TraceFile(
+        traces=traces, feedback=feedback, span_traces={**from_logs.spans, **summaries.spans}
+    )

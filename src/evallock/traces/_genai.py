@@ -6,7 +6,8 @@ structured value); v1.28–v1.36 instrumentations (still the default of many)
 send one *event* per message (``gen_ai.user.message`` … ``gen_ai.choice``), on the
 span or as log records; the oldest put ``gen_ai.prompt`` / ``gen_ai.completion`` on
 the span, as attributes, as ``gen_ai.content.*`` events or flattened
-``gen_ai.prompt.<i>.content`` (OpenLLMetry). Usage names of every era are read too.
+``gen_ai.prompt.<i>.content`` (OpenLLMetry). Usage names of every era are read too, and
+openlit's ``gen_ai.usage.cost`` (0 there means "not in its price table": unknown).
 """
 
 from __future__ import annotations
@@ -182,6 +183,8 @@ def genai_content(span: Span) -> Content:
     a = span.attributes
     content = Content(
         model=_str(a.get("gen_ai.response.model")) or _str(a.get("gen_ai.request.model")),
+        # openlit's, priced from its table; it writes 0 for a model the table lacks
+        cost=finite(a.get("gen_ai.usage.cost")) or None,
         tokens_in=count_of(a.get("gen_ai.usage.input_tokens", a.get("gen_ai.usage.prompt_tokens"))),
         tokens_out=count_of(
             a.get("gen_ai.usage.output_tokens", a.get("gen_ai.usage.completion_tokens"))

@@ -22,6 +22,7 @@ from evallock.traces._ratings import EVALUATION_EVENT, evaluation_feedback
 from evallock.traces._span_keys import resource_keys, span_keys
 from evallock.traces._spans import LogEvent, Rejections, Span, reject_times
 from evallock.traces._summary import Summaries, time_of
+from evallock.traces._tools import tool_calls_in
 
 __all__ = ["DETAILS_EVENT", "summarise_logs"]
 
@@ -71,6 +72,7 @@ def _trace(trace_id: str, events: list[LogEvent]) -> Trace:
     if outputs and content.output is None:
         outputs.sort(key=lambda pair: pair[0])
         content.output = next((t for _, m in outputs if (t := message_text(m)) is not None), None)
+        content.tool_calls = content.tool_calls or tool_calls_in([m for _, m in outputs])
     return Trace(
         trace_id=trace_id,
         timestamp=time_of(events[0].time_ns),
@@ -84,6 +86,7 @@ def _trace(trace_id: str, events: list[LogEvent]) -> Trace:
         keys=keys,
         source="otlp",
         messages=plain_json(content.messages),
+        tool_calls=content.tool_calls or [],
     )
 
 
@@ -124,4 +127,7 @@ def summarise_logs(logs: list[LogEvent], rejections: Rejections) -> Summaries:
         found.add_feedback(rating, event.where)
     for trace_id, events in conversations.items():
         found.add_trace(_trace(trace_id, events), events[0].where)
+        for event in events:
+            if event.span_id:
+                found.spans.setdefault(event.span_id, trace_id)
     return found

@@ -104,11 +104,21 @@ def _text_value(value: Any) -> str | None:
     return value if isinstance(value, str) else str(value)
 
 
+def _requested_model(attributes: dict[str, Any]) -> str | None:
+    """The model in ``llm.invocation_parameters`` (all a failed call says of its model)."""
+    parameters = attributes.get("llm.invocation_parameters")
+    if not isinstance(parameters, str) or '"model"' not in parameters:
+        return None
+    data = json_value(parameters, "attributes.llm.invocation_parameters")
+    model = data.get("model") if isinstance(data, dict) else None
+    return model if isinstance(model, str) and model else None
+
+
 def openinference_content(span: Span) -> Content:
     """What the OpenInference attributes of one span say about the request."""
     a = span.attributes
     model = a.get("llm.response.model_name") or a.get("llm.model_name")
-    model = model or a.get("llm.request.model_name")
+    model = model or a.get("llm.request.model_name") or _requested_model(a)
     content = Content(
         model=model if isinstance(model, str) else None,
         tokens_in=count_of(a.get("llm.token_count.prompt")),
@@ -129,7 +139,8 @@ def openinference_content(span: Span) -> Content:
     if outputs:
         content.output = next((t for t in map(message_text, outputs) if t is not None), None)
         content.tool_calls = tool_calls_in(outputs) or None
-    if content.output is None:
+    if content.output is None and not content.tool_calls:
+        # (an answer that is only tool calls has no text: output.value is its raw JSON)
         choices = unflatten(a, "llm.choices.")
         text = choices[0].get("completion.text") if choices else None
         content.output = text if isinstance(text, str) else _text_value(a.get("output.value"))

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 
 from evallock.limits import check_feedback, check_trace
-from evallock.records import Feedback, ToolCall, Trace
+from evallock.records import UNDESCRIBED_ERROR, Feedback, ToolCall, Trace
 from evallock.traces._batch import located
 from evallock.traces._genai import genai_content, is_inference
 from evallock.traces._langfuse import is_generation, langfuse_content
@@ -131,7 +131,7 @@ def span_error(span: Span) -> str | None:
         if text:
             return text
     kind = span.attributes.get("error.type")
-    return str(kind) if kind else "error"
+    return str(kind) if kind else UNDESCRIBED_ERROR
 
 
 def _root(spans: list[Span]) -> Span:

@@ -198,7 +198,7 @@ def test_values_past_their_limits_are_422_naming_the_field(
 def test_a_parser_failure_is_a_400_never_a_500(
     store: Store, api_keys: dict[str, str], monkeypatch: pytest.MonkeyPatch, error: Exception
 ) -> None:
-    def broken(payload: object) -> object:
+    def broken(*payload: object) -> object:
         raise error
 
     monkeypatch.setattr(_feedback, "parse_feedback_items", broken)

@@ -39,3 +39,46 @@ def test_trace_annotations_from_the_phoenix_client_become_feedback(
     [rating] = store.feedback.find(trace_id=trace_id)
     assert (rating.source, rating.name, rating.score) == ("phoenix", "correctness", 0.0)
     assert rating.comment and "5 business days" in rating.comment
+
+
+def test_span_annotations_find_the_trace_their_span_arrived_in(
+    server, api_keys, store: Store
+) -> None:
+    """Spans come over OTLP (the SDK exporter); the client annotates one span by its id."""
+    import httpx
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    headers = {"Authorization": f"Bearer {api_keys['ingest']}"}
+    exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", headers=headers)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("app")
+    with tracer.start_as_current_span("agent") as root:
+        with tracer.start_as_current_span("llm", attributes={"input.value": "refund?"}) as llm:
+            pass
+    provider.shutdown()
+    trace_id = f"{root.get_span_context().trace_id:032x}"
+    span_id = f"{llm.get_span_context().span_id:016x}"
+
+    client = phoenix_client.Client(base_url=server.url, api_key=api_keys["ingest"])
+    inserted = client.spans.add_span_annotation(
+        span_id=span_id,
+        annotation_name="helpfulness",
+        annotator_kind="HUMAN",
+        label="thumbs_down",
+        explanation="did not answer the question",
+        sync=True,
+    )
+    assert inserted is not None and inserted["id"]
+    [rating] = store.feedback.find(trace_id=trace_id)
+    assert (rating.rating, rating.name, rating.source) == ("down", "helpfulness", "phoenix")
+
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        client.spans.add_span_annotation(
+            span_id="00f067aa0ba902b7", annotation_name="helpfulness", label="good", sync=True
+        )
+    assert refused.value.response.status_code == 404
+    assert "00f067aa0ba902b7" in refused.value.response.text
+    assert len(store.feedback.find(trace_id=trace_id)) == 1

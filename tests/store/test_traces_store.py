@@ -303,9 +303,8 @@ def test_tool_calls_round_trip_merge_first_write_wins_and_are_not_an_empty_answe
 def test_span_ids_lead_to_their_trace_and_the_first_trace_keeps_a_span(store):
     store.traces.add([_trace(1)], spans={"aaaaaaaaaaaaaaa1": f"{1:032x}"})
     store.traces.add([_trace(2)], spans={"aaaaaaaaaaaaaaa1": f"{2:032x}", "b" * 16: f"{2:032x}"})
-    assert store.traces.trace_of_span("aaaaaaaaaaaaaaa1") == f"{1:032x}"
-    assert store.traces.trace_of_span("b" * 16) == f"{2:032x}"
-    assert store.traces.trace_of_span("c" * 16) is None
+    found = store.traces.traces_of_spans(["aaaaaaaaaaaaaaa1", "b" * 16, "c" * 16])
+    assert found == {"aaaaaaaaaaaaaaa1": f"{1:032x}", "b" * 16: f"{2:032x}"}
     with pytest.raises(FieldLimitError, match=r"spans\.span_id"):
         store.traces.add([_trace(3)], spans={"x" * 300: f"{3:032x}"})
     assert store.traces.get(f"{3:032x}") is None  # nothing of the refused batch was written

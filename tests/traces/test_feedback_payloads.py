@@ -192,8 +192,19 @@ def test_phoenix_data_lists_of_several_items():
         parse_feedback_items({"data": []})
 
 
-def test_a_phoenix_span_annotation_without_trace_id_is_refused_with_a_reason():
+def test_a_phoenix_span_annotation_rates_the_trace_its_span_arrived_in():
+    from evallock.traces import UnknownSpanError, annotated_spans
+
     payload = {k: v for k, v in PHOENIX.items() if k != "trace_id"}
+    payload["span_id"] = "00F067AA0BA902B7"
+    assert annotated_spans({"data": [payload]}) == ["00f067aa0ba902b7"]
+    with pytest.raises(UnknownSpanError, match=r"^span_id: no span 00f067aa0ba902b7 has arrived"):
+        parse_feedback(payload)
+    (rating,) = parse_feedback_items(payload, {"00f067aa0ba902b7": TRACE})
+    assert rating.trace_id == TRACE
+    # a span id that is not one cannot be looked up: the trace id is what is missing
+    payload["span_id"] = "not-a-span"
+    assert annotated_spans(payload) == []
     with pytest.raises(ValueError, match=r"^trace_id: missing \(span_id alone is not enough"):
         parse_feedback(payload)
 

@@ -7,9 +7,11 @@ Accepted bodies (one JSON document, ``application/json``):
 - Phoenix annotations: ``{"data": [{"trace_id"|"span_id", "name", "result": {…}, …}]}``;
 - a JSON array of any of these.
 
-Phoenix's client posts its trace annotations to ``POST /v1/trace_annotations``
-(``sync`` or not): the same route, answering ``{"data": [{"id"}, …]}`` as Phoenix
-does. A span annotation naming only a span id has no trace here yet: 400.
+Phoenix's client posts its trace annotations to ``POST /v1/trace_annotations`` and its
+span annotations to ``POST /v1/span_annotations`` (``sync`` or not): the same route,
+answering ``{"data": [{"id"}, …]}`` as Phoenix does. A span annotation rates the trace
+its span arrived in (span ids are filed at ingest); one naming a span that has not
+arrived is a 404 naming it, as in Phoenix.
 
 The whole body is validated before anything is stored: one bad item answers
 400 naming the item and field (422 for a value past its limit in
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
@@ -45,7 +48,7 @@ from evallock.server._errors import (
 from evallock.server._limits import accepted_media_type
 from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
-from evallock.traces import parse_feedback_items
+from evallock.traces import UnknownSpanError, annotated_spans, parse_feedback_items
 
 __all__ = ["JSON_BODY_ERRORS", "commit_feedback", "router"]
 
@@ -57,6 +60,9 @@ JSON_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     429: {"description": "Other requests are decoding; retry after `Retry-After`."},
 }
 """The refusals every JSON-bodied feedback route documents."""
+_UNKNOWN_SPAN: dict[str, Any] = {
+    "description": "A span annotation names a span that has not arrived. Nothing stored."
+}
 
 
 @router.post(
@@ -94,6 +100,7 @@ JSON_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         200: {"description": "Committed: the ids stored (or already stored)."},
         400: {"description": "Invalid feedback; `field` names what is wrong. Nothing stored."},
+        404: _UNKNOWN_SPAN,
         **JSON_BODY_ERRORS,
     },
 )
@@ -104,6 +111,18 @@ JSON_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
     responses={
         200: {"description": "Committed: `data` lists the ids (Phoenix's `sync=true` answer)."},
         400: {"description": "Invalid annotation; `field` names what is wrong. Nothing stored."},
+        404: _UNKNOWN_SPAN,
+        **JSON_BODY_ERRORS,
+    },
+)
+@router.post(
+    "/v1/span_annotations",
+    summary="Phoenix's span annotations: stored as feedback on the span's trace",
+    dependencies=[Depends(require("ingest"))],
+    responses={
+        200: {"description": "Committed: `data` lists the ids (Phoenix's `sync=true` answer)."},
+        400: {"description": "Invalid annotation; `field` names what is wrong. Nothing stored."},
+        404: _UNKNOWN_SPAN,
         **JSON_BODY_ERRORS,
     },
 )
@@ -118,7 +137,9 @@ async def post_feedback(request: Request) -> Response:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"body is not JSON: {exc}") from None
         del body
-        items = _checked(payload)
+        named = annotated_spans(payload)
+        spans = await _traces_of(state, named) if 0 < len(named) <= _MAX_ITEMS else {}
+        items = _checked(payload, spans)
         del payload
         await commit_feedback(state, items, "the feedback")
     data = [{"id": item.feedback_id, "trace_id": item.trace_id} for item in items]
@@ -143,11 +164,20 @@ async def commit_feedback(state: ServerState, items: list[Feedback], what: str) 
         raise store_failure(exc, what) from None
 
 
-def _checked(payload: Any) -> list[Feedback]:
-    """:func:`_parse` with every item within its limits; 422 naming the field, 400 otherwise."""
+async def _traces_of(state: ServerState, span_ids: list[str]) -> dict[str, str]:
+    """The traces the named spans arrived in (a store read, on a worker thread)."""
+    try:
+        return await anyio.to_thread.run_sync(state.store.traces.traces_of_spans, span_ids)
+    except Exception as exc:
+        raise store_failure(exc, "the spans the annotations name") from None
+
+
+def _checked(payload: Any, spans: dict[str, str]) -> list[Feedback]:
+    """:func:`_parse` with every item within its limits; 422 naming the field, 400 otherwise
+    (404 for a span annotation whose span has not arrived)."""
     try:
         check_depth("body", payload)
-        items = _parse(payload)
+        items = _parse(payload, spans)
     except FieldLimitError as exc:
         raise limit_error(exc) from None
     except BODY_ERRORS as exc:
@@ -156,7 +186,7 @@ def _checked(payload: Any) -> list[Feedback]:
     return items
 
 
-def _parse(payload: Any) -> list[Feedback]:
+def _parse(payload: Any, spans: dict[str, str]) -> list[Feedback]:
     """Every feedback item of a body, or a 400 naming the first bad one."""
     if isinstance(payload, dict):
         documents: list[Any] = [payload]
@@ -178,11 +208,13 @@ def _parse(payload: Any) -> list[Feedback]:
             raise ApiError(400, f"{at}: expected a JSON object", field=at)
         try:
             # parse_feedback_items checks every item against the limits (check_feedback).
-            parsed = parse_feedback_items(document)
+            parsed = parse_feedback_items(document, spans)
         except FieldLimitError as exc:
             if not where:
                 raise
             raise FieldLimitError(where + exc.field, exc.reason) from None
+        except UnknownSpanError as exc:
+            raise ApiError(404, f"{where}{exc}", field=_field_of(str(exc), where)) from None
         except ValueError as exc:
             raise ApiError(400, f"{where}{exc}", field=_field_of(str(exc), where)) from None
         items.extend(parsed)

@@ -60,7 +60,7 @@ __all__ = [
     "get_trace",
     "list_traces",
     "merge_trace_rows",
-    "trace_of_span",
+    "traces_of_spans",
 ]
 
 _IN_CHUNK: Final = 500
@@ -261,7 +261,7 @@ def add_traces(
 ) -> int:
     """Insert or merge trace summaries inside the caller's transaction; returns how many were new.
 
-    ``spans`` (span id → trace id) are filed so :func:`trace_of_span` finds their trace;
+    ``spans`` (span id → trace id) are filed so :func:`traces_of_spans` finds their trace;
     a span id filed before keeps its first trace.
 
     Raises:
@@ -346,10 +346,15 @@ def _merge_into_stored(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(_UPDATE, updates)
 
 
-def trace_of_span(conn: Connection, span_id: str) -> str | None:
-    """The id of the trace a span arrived in, or None when no such span was stored."""
-    query = select(trace_spans.c.trace_id).where(trace_spans.c.span_id == clean_text(span_id))
-    return conn.execute(query).scalar()
+def traces_of_spans(conn: Connection, span_ids: Sequence[str]) -> dict[str, str]:
+    """The trace each stored span arrived in (span id → trace id); unknown spans left out."""
+    found: dict[str, str] = {}
+    wanted = sorted({clean_text(span_id) for span_id in span_ids})
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        query = select(trace_spans).where(trace_spans.c.span_id.in_(chunk))
+        found.update((row.span_id, row.trace_id) for row in conn.execute(query))
+    return found
 
 
 def get_trace(conn: Connection, trace_id: str) -> Trace | None:

@@ -34,7 +34,7 @@ class TraceRepository:
         """Store trace summaries in one transaction; returns how many trace ids were new.
 
         ``spans`` maps the ids of the spans the summaries came from to their trace id,
-        so an annotation naming only a span finds its trace (:meth:`trace_of_span`).
+        so an annotation naming only a span finds its trace (:meth:`traces_of_spans`).
 
         A trace id already stored is merged: fields still empty are filled, stored
         content is never overwritten, new ``extra`` keys are added, ``timestamp``
@@ -65,10 +65,10 @@ class TraceRepository:
         with self._db.read(f"cannot read trace {trace_id!r}") as conn:
             return _traces.get_trace(conn, trace_id)
 
-    def trace_of_span(self, span_id: str) -> str | None:
-        """The id of the trace the span ``span_id`` arrived in (over OTLP), or None."""
-        with self._db.read(f"cannot look up span {span_id!r}") as conn:
-            return _traces.trace_of_span(conn, span_id)
+    def traces_of_spans(self, span_ids: Sequence[str]) -> dict[str, str]:
+        """The trace each span arrived in (span id → trace id); spans never stored are left out."""
+        with self._db.read(f"cannot look up {len(span_ids)} spans") as conn:
+            return _traces.traces_of_spans(conn, span_ids)
 
     def get_many(self, trace_ids: Sequence[str]) -> list[Trace]:
         """The traces with these ids, in the order given (missing ones skipped)."""

@@ -18,10 +18,11 @@ from evallock.traces._batch import (
     OtlpDecodeError,
     TraceBatch,
     TraceFile,
+    UnknownSpanError,
 )
 from evallock.traces._chat import trace_from_chat
 from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
-from evallock.traces._feedback import parse_feedback, parse_feedback_items
+from evallock.traces._feedback import annotated_spans, parse_feedback, parse_feedback_items
 from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 from evallock.traces._tools import tool_call, tool_calls_in
@@ -32,6 +33,8 @@ __all__ = [
     "OtlpDecodeError",
     "TraceBatch",
     "TraceFile",
+    "UnknownSpanError",
+    "annotated_spans",
     "decode_otlp_logs",
     "decode_otlp_traces",
     "new_trace_id",

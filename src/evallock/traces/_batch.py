@@ -30,6 +30,7 @@ __all__ = [
     "OtlpDecodeError",
     "TraceBatch",
     "TraceFile",
+    "UnknownSpanError",
     "located",
     "shown",
 ]
@@ -45,6 +46,10 @@ class OtlpContentTypeError(OtlpDecodeError):
 
 class FeedbackError(ValueError):
     """A feedback payload that fits none of the shapes; the message starts with the field."""
+
+
+class UnknownSpanError(FeedbackError):
+    """A span annotation names a span that has not arrived (HTTP 404, as Phoenix answers)."""
 
 
 def shown(value: object, limit: int = 40) -> str:

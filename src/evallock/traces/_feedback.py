@@ -5,7 +5,8 @@
 * ours: ``{"trace_id", "rating": "up"|"down"|number, "comment"?, "id"?}``;
 * a Langfuse score: ``{"traceId", "name", "value", "dataType"?, "comment"?, "id"?}``;
 * a Phoenix annotation: ``{"trace_id", "name", "annotator_kind", "result": {"label"?,
-  "score"?, "explanation"?}, "identifier"?}``, alone or as ``{"data": [...]}``.
+  "score"?, "explanation"?}, "identifier"?}``, alone or as ``{"data": [...]}``; a span
+  annotation names ``span_id`` instead of ``trace_id`` and rates the span's trace.
 
 Thumbs come out as ``rating`` ``up``/``down`` (score 1/0), numbers as their text.
 A payload without an id gets one derived from its content, so a retried request
@@ -37,10 +38,16 @@ from evallock.limits import (
     check_text,
 )
 from evallock.records import Feedback
-from evallock.traces._batch import FeedbackError, located, shown
-from evallock.traces._ids import normalise_trace_id
+from evallock.traces._batch import FeedbackError, UnknownSpanError, located, shown
+from evallock.traces._ids import id_from_text, normalise_trace_id
 
-__all__ = ["feedback_id_of", "parse_feedback", "parse_feedback_items", "rating_of"]
+__all__ = [
+    "annotated_spans",
+    "feedback_id_of",
+    "parse_feedback",
+    "parse_feedback_items",
+    "rating_of",
+]
 
 _UP = frozenset({"up", "thumbs_up", "thumbsup", "thumbs-up", "👍", "positive", "like", "good"})
 _DOWN = frozenset(
@@ -246,8 +253,41 @@ def _timestamp(payload: Mapping[str, Any], field: str) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-def _phoenix(payload: Mapping[str, Any]) -> Feedback:
-    trace_id = _trace_id(payload, "trace_id")
+def _span_id(payload: Mapping[str, Any]) -> str | None:
+    """The span a Phoenix annotation names without naming its trace (16 hex digits), else None."""
+    value = payload.get("span_id")
+    if payload.get("trace_id") or not isinstance(value, str) or not value:
+        return None
+    try:
+        return id_from_text(value.strip(), 8)
+    except ValueError:
+        return None
+
+
+def annotated_spans(payload: Any) -> list[str]:
+    """The span ids a feedback body's Phoenix annotations name instead of a trace id: what
+    the caller looks up (``store.traces.traces_of_spans``) before :func:`parse_feedback_items`."""
+    nodes = payload.get("data") if isinstance(payload, Mapping) else None
+    if not isinstance(nodes, list):
+        nodes = payload if isinstance(payload, list) else [payload]
+    found = []
+    for node in nodes:
+        if isinstance(node, Mapping) and (span_id := _span_id(node)) is not None:
+            found.append(span_id)
+    return found
+
+
+def _phoenix(payload: Mapping[str, Any], spans: Mapping[str, str]) -> Feedback:
+    span_named = _span_id(payload)
+    if span_named is not None:
+        trace_id = spans.get(span_named, "")
+        if not trace_id:
+            raise UnknownSpanError(
+                f"span_id: no span {span_named} has arrived here (a span annotation finds its"
+                " trace once the span is stored; send it after the span, or name trace_id)"
+            )
+    else:
+        trace_id = _trace_id(payload, "trace_id")
     name = _text(payload, "name", MAX_KEY_VALUE)
     if name is None:
         raise FeedbackError("name: missing (a Phoenix annotation needs a name)")
@@ -277,14 +317,14 @@ def _phoenix(payload: Mapping[str, Any]) -> Feedback:
     )
 
 
-def _parse_one(payload: Any) -> Feedback:
+def _parse_one(payload: Any, spans: Mapping[str, str]) -> Feedback:
     if not isinstance(payload, Mapping):
         raise FeedbackError(f"expected a JSON object, got {type(payload).__name__}")
     for name, value in payload.items():
         # Nested past this, hashing the payload for its id (and storing it) would fail.
         check_depth(name if isinstance(name, str) else "body", value)
     if "annotator_kind" in payload or "result" in payload:
-        return _phoenix(payload)
+        return _phoenix(payload, spans)
     if "traceId" in payload or "dataType" in payload:
         return _langfuse(payload)
     if "value" in payload and "rating" not in payload:
@@ -292,12 +332,17 @@ def _parse_one(payload: Any) -> Feedback:
     return _ours(payload)
 
 
-def parse_feedback_items(payload: Mapping[str, Any]) -> list[Feedback]:
+def parse_feedback_items(
+    payload: Mapping[str, Any], spans: Mapping[str, str] | None = None
+) -> list[Feedback]:
     """Every feedback record of a body; Phoenix's ``{"data": [...]}`` may carry several.
 
-    Every record is checked against the field limits (``check_feedback``) here.
+    Every record is checked against the field limits (``check_feedback``) here. A
+    Phoenix span annotation (``span_id``, no ``trace_id``) rates the trace ``spans``
+    maps its span to (the ids :func:`annotated_spans` lists, looked up in the store).
 
     Raises:
+        UnknownSpanError: a span annotation names a span not in ``spans``.
         FeedbackError: an item does not fit any shape; the message names the field
             (``data[2].result: …`` for list items).
         FieldLimitError: a value past its limit (``data[2].comment``): the whole
@@ -305,7 +350,7 @@ def parse_feedback_items(payload: Mapping[str, Any]) -> list[Feedback]:
     """
     data = payload.get("data") if isinstance(payload, Mapping) else None
     if data is None:
-        item = _parse_one(payload)
+        item = _parse_one(payload, spans or {})
         check_feedback(item)
         return [item]
     if not isinstance(data, list) or not data:
@@ -316,10 +361,10 @@ def parse_feedback_items(payload: Mapping[str, Any]) -> list[Feedback]:
             raise FeedbackError(f"data[{index}]: expected a JSON object, got {type(node).__name__}")
         try:
             with located(f"data[{index}]"):
-                item = _parse_one(node)
+                item = _parse_one(node, spans or {})
                 check_feedback(item)
         except FeedbackError as exc:
-            raise FeedbackError(f"data[{index}].{exc}") from None
+            raise type(exc)(f"data[{index}].{exc}") from None
         items.append(item)
     return items
 

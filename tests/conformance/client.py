@@ -169,6 +169,26 @@ def setup_openlit() -> Callable[[], contextlib.AbstractContextManager[Any]]:
     return contextlib.nullcontext
 
 
+def setup_langfuse() -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """The Langfuse SDK's OpenAI drop-in (``from langfuse.openai import openai``), its
+    environment pointed at evallock: the secret key is the evallock key (Basic auth)."""
+    os.environ.update(
+        LANGFUSE_BASE_URL=EVALLOCK,
+        LANGFUSE_PUBLIC_KEY="pk-lf-conformance",
+        LANGFUSE_SECRET_KEY=KEY,
+        LANGFUSE_FLUSH_AT="1",
+    )
+    return contextlib.nullcontext
+
+
+# The keys a Langfuse user passes on each call (the drop-in reads langfuse_* metadata).
+LANGFUSE_METADATA = {
+    "langfuse_session_id": "s-lf",
+    "langfuse_user_id": "u-lf",
+    "customer_tier": "enterprise",
+}
+
+
 # -- the app -----------------------------------------------------------------------------------
 
 PROVIDERS: list[Any] = []
@@ -196,6 +216,27 @@ class Recorder:
         self.seen |= ids
         return fresh[0]
 
+    def traced(self, call: Callable[[], Any]) -> tuple[Any, str]:
+        """Make the call; what it returned, and the trace id its spans got."""
+        result = call()
+        return result, self.new_trace()
+
+
+class LangfuseRecorder:
+    """Langfuse's way to know a call's trace: the app function under ``@observe``."""
+
+    def traced(self, call: Callable[[], Any]) -> tuple[Any, str]:
+        from langfuse import get_client, observe
+
+        trace_ids: list[str] = []
+
+        @observe(name="support-request")
+        def app() -> Any:
+            trace_ids.append(str(get_client().get_current_trace_id()))
+            return call()
+
+        return app(), trace_ids[0]
+
 
 def _calls(message: Any) -> list[dict[str, str]]:
     return [
@@ -211,27 +252,39 @@ def main() -> None:
         "genai-latest": lambda: setup_genai(latest=True),
         "openllmetry": setup_openllmetry,
         "openlit": setup_openlit,
+        "langfuse": setup_langfuse,
     }[DIALECT]
     keys = setup()
-    recorder = Recorder()
+    extra: dict[str, Any] = {}
+    recorder: Recorder | LangfuseRecorder
+    if DIALECT == "langfuse":
+        from langfuse.openai import openai
 
-    import openai
+        recorder = LangfuseRecorder()
+        extra = {"metadata": LANGFUSE_METADATA}
+    else:
+        import openai
+
+        recorder = Recorder()
 
     client = openai.OpenAI(base_url=LLM, api_key="unused", max_retries=0)
     seen: dict[str, Any] = {}
 
-    with keys():
-        answer = client.chat.completions.create(model="support-bot", messages=QUESTION)
+    def create(**options: Any) -> Any:
+        with keys():
+            return client.chat.completions.create(**options, **extra)
+
+    answer, trace_id = recorder.traced(lambda: create(model="support-bot", messages=QUESTION))
     seen["plain"] = {
-        "trace_id": recorder.new_trace(),
+        "trace_id": trace_id,
         "output": answer.choices[0].message.content,
         "tokens_in": answer.usage.prompt_tokens,
         "tokens_out": answer.usage.completion_tokens,
         "model": answer.model,
     }
 
-    with keys():
-        stream = client.chat.completions.create(
+    def streamed() -> tuple[list[str], Any]:
+        stream = create(
             model="support-bot",
             messages=QUESTION,
             stream=True,
@@ -242,30 +295,41 @@ def main() -> None:
             if chunk.choices and chunk.choices[0].delta.content:
                 parts.append(chunk.choices[0].delta.content)
             usage = chunk.usage or usage
+        return parts, usage
+
+    (parts, usage), trace_id = recorder.traced(streamed)
     seen["streamed"] = {
-        "trace_id": recorder.new_trace(),
+        "trace_id": trace_id,
         "output": "".join(parts),
         "tokens_in": usage.prompt_tokens,
         "tokens_out": usage.completion_tokens,
         "model": "support-bot",
     }
 
-    with keys():
-        called = client.chat.completions.create(model="support-bot", messages=WHERE, tools=TOOLS)
+    called, trace_id = recorder.traced(
+        lambda: create(model="support-bot", messages=WHERE, tools=TOOLS)
+    )
     seen["tool_call"] = {
-        "trace_id": recorder.new_trace(),
+        "trace_id": trace_id,
         "tool_calls": _calls(called.choices[0].message),
         "tokens_in": called.usage.prompt_tokens,
         "tokens_out": called.usage.completion_tokens,
         "model": called.model,
     }
 
-    with keys(), contextlib.suppress(openai.NotFoundError):
-        client.chat.completions.create(model="no-such-model", messages=QUESTION)
-    seen["error"] = {"trace_id": recorder.new_trace(), "model": "no-such-model"}
+    def failing() -> None:
+        with contextlib.suppress(openai.NotFoundError):
+            create(model="no-such-model", messages=QUESTION)
+
+    _, trace_id = recorder.traced(failing)
+    seen["error"] = {"trace_id": trace_id, "model": "no-such-model"}
 
     for provider in PROVIDERS:
         provider.force_flush()
+    if DIALECT == "langfuse":
+        from langfuse import get_client
+
+        get_client().flush()
     print(json.dumps(seen))
 
 

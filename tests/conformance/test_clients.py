@@ -64,6 +64,9 @@ DIALECTS = {
         keys={"prompt_version": "refund-v4", "customer_tier": "enterprise", "session_id": "s-tl"},
         target="openllmetry",
     ),
+    "langfuse": Dialect(
+        keys={"session_id": "s-lf", "user_id": "u-lf", "customer_tier": "enterprise"}
+    ),
     "openlit": Dialect(
         keys={"deployment_environment": "production"},
         target="openlit",

@@ -50,6 +50,9 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
             )
             trace_id = client.get_current_trace_id()
         client.create_score(trace_id=trace_id, name="user_feedback", value=0, data_type="BOOLEAN")
+        client.create_score(
+            trace_id=trace_id, name="sentiment", value="negative", data_type="CATEGORICAL"
+        )
         client.flush()
     finally:
         client.shutdown()
@@ -61,8 +64,11 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
     assert (trace.tokens_in, trace.tokens_out) == (31, 7)
     assert trace.keys["customer_tier"] == "enterprise"  # metadata named like a shared key
     assert (trace.keys["user_id"], trace.keys["session_id"]) == ("u-7", "s-9")
-    [rating] = wait_for(lambda: store.feedback.find(trace_id=trace_id))
-    assert (rating.rating, rating.source, rating.name) == ("down", "langfuse", "user_feedback")
+    ratings = wait_for(lambda: len(found := store.feedback.find(trace_id=trace_id)) == 2 and found)
+    assert sorted((r.name, r.rating, r.source) for r in ratings) == [
+        ("sentiment", "down", "langfuse"),  # a "negative" sentiment is a thumbs-down
+        ("user_feedback", "down", "langfuse"),
+    ]
 
 
 def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(

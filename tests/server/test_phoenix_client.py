@@ -55,9 +55,11 @@ def test_span_annotations_find_the_trace_their_span_arrived_in(
     exporter = OTLPSpanExporter(endpoint=f"{server.url}/v1/traces", headers=headers)
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("app")
-    with tracer.start_as_current_span("agent") as root:
-        with tracer.start_as_current_span("llm", attributes={"input.value": "refund?"}) as llm:
-            pass
+    with (
+        tracer.start_as_current_span("agent") as root,
+        tracer.start_as_current_span("llm", attributes={"input.value": "refund?"}) as llm,
+    ):
+        pass
     provider.shutdown()
     trace_id = f"{root.get_span_context().trace_id:032x}"
     span_id = f"{llm.get_span_context().span_id:016x}"

@@ -241,3 +241,30 @@ def test_langfuse_and_openllmetry_attributes_become_keys_content_never_does() ->
         "entity_name": "answer",
     }
     assert trace.vars == {"plan": "pro"}
+
+
+def test_langfuse_openai_drop_in_spans_streamed_text_and_session_metadata() -> None:
+    """What ``from langfuse.openai import openai`` under ``@observe`` sends: a streamed
+    answer as plain text, session and user as ``langfuse_*`` metadata, and the app span's
+    output a whole completion object."""
+    generation = {
+        "langfuse.observation.type": "generation",
+        "langfuse.observation.input": '[{"role": "user", "content": "hi"}]',
+        "langfuse.observation.output": "Hello there.",  # not JSON: the joined stream
+        "langfuse.observation.metadata.langfuse_session_id": '"s-lf"',
+        "langfuse.observation.metadata.langfuse_user_id": '"u-lf"',
+        "langfuse.observation.metadata.note": '"free text"',
+    }
+    [trace] = _batch(request(span(attributes=generation))).traces
+    assert (trace.input, trace.output) == ("hi", "Hello there.")
+    assert trace.keys == {"session_id": "s-lf", "user_id": "u-lf"}
+    completion = {
+        "id": "chatcmpl-1",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi!"}}],
+    }
+    app = {
+        "langfuse.observation.type": "span",
+        "langfuse.observation.output": orjson.dumps(completion).decode(),
+    }
+    [trace] = _batch(request(span(attributes=app))).traces
+    assert trace.output == "Hi!"  # the completion's text, not its JSON

@@ -111,6 +111,8 @@ def test_langfuse_boolean_score_from_the_interop_example():
         (4.5, "NUMERIC", ("4.5", 4.5)),
         (3, None, ("3", 3.0)),
         ("thumbs_up", "CATEGORICAL", ("up", 1.0)),
+        ("negative", "CATEGORICAL", ("down", 0.0)),  # a sentiment score
+        ("Thumbs Down", "CATEGORICAL", ("down", 0.0)),
         ("needs-work", "CATEGORICAL", ("needs-work", None)),
     ],
 )

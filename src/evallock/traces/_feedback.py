@@ -49,9 +49,21 @@ __all__ = [
     "rating_of",
 ]
 
-_UP = frozenset({"up", "thumbs_up", "thumbsup", "thumbs-up", "👍", "positive", "like", "good"})
+_UP = frozenset(
+    {"up", "thumbs_up", "thumbsup", "thumbs-up", "thumbs up", "👍", "positive", "like", "good"}
+)
 _DOWN = frozenset(
-    {"down", "thumbs_down", "thumbsdown", "thumbs-down", "👎", "negative", "dislike", "bad"}
+    {
+        "down",
+        "thumbs_down",
+        "thumbsdown",
+        "thumbs-down",
+        "thumbs down",
+        "👎",
+        "negative",
+        "dislike",
+        "bad",
+    }
 )
 
 

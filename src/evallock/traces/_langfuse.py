@@ -65,14 +65,23 @@ def langfuse_content(span: Span) -> Content:
         cost=finite(cost.get("total")) if isinstance(cost, dict) else None,
     )
     for prefix in (_PREFIX, "langfuse.trace."):
-        given = json_value(a.get(prefix + "input"), f"attributes.{prefix}input")
+        given = _value(a.get(prefix + "input"), f"attributes.{prefix}input")
         if content.input is None and given is not None:
             content.messages, content.input = _input(given)
-        answer = json_value(a.get(prefix + "output"), f"attributes.{prefix}output")
+        answer = _value(a.get(prefix + "output"), f"attributes.{prefix}output")
         if content.output is None and answer is not None:
             content.output = _output(answer)
             content.tool_calls = tool_calls_in(_answer_messages(answer)) or None
     return content
+
+
+def _value(raw: Any, field: str) -> Any:
+    """An input or output attribute: JSON as its value, other text as itself (the SDK
+    writes a streamed answer as the plain text it joined)."""
+    value = json_value(raw, field)
+    if value is None and isinstance(raw, str) and raw:
+        return raw
+    return value
 
 
 def _first(usage: dict[str, Any], *names: str) -> Any:
@@ -90,6 +99,9 @@ def _input(value: Any) -> tuple[list[dict[str, Any]] | None, str | None]:
 
 
 def _output(value: Any) -> str | None:
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        # an OpenAI completion object, as an @observe'd function that returns one records it
+        value = _first_message(value["choices"])
     if isinstance(value, dict) and ("content" in value or "tool_calls" in value):
         return message_text(value)
     if isinstance(value, list) and value and isinstance(value[-1], dict):
@@ -97,8 +109,16 @@ def _output(value: Any) -> str | None:
     return _as_text(value)
 
 
+def _first_message(choices: list[Any]) -> dict[str, Any]:
+    first = choices[0] if choices and isinstance(choices[0], dict) else {}
+    message = first.get("message")
+    return message if isinstance(message, dict) else {"content": first.get("text")}
+
+
 def _answer_messages(value: Any) -> list[dict[str, Any]]:
     """The assistant message(s) of an output value (a message, or a list ending in one)."""
+    if isinstance(value, dict) and isinstance(value.get("choices"), list):
+        return [_first_message(value["choices"])]
     if isinstance(value, dict):
         return [value]
     if isinstance(value, list):

@@ -13,7 +13,9 @@ not a ``model_version``). Sources, weakest first (a later one wins):
 * OpenInference ``metadata`` and Langfuse ``langfuse.trace.metadata`` and
   ``langfuse.observation.metadata`` (JSON objects) entries named like a shared
   key, and Langfuse's flattened ``langfuse.{trace,observation}.metadata.<key>``
-  (each value JSON, as the SDK writes it);
+  (each value JSON, as the SDK writes it); the Langfuse OpenAI drop-in's
+  ``langfuse_session_id`` / ``langfuse_user_id`` / ``langfuse_tags`` metadata are
+  the session, user and tags;
 * OpenLLMetry's ``traceloop.association.properties.<key>``: every one, as the app
   set it to tag the trace;
 * ``evallock.<key>`` span attributes (dots in the name become ``_``:
@@ -126,6 +128,20 @@ def resource_keys(resource: dict[str, Any]) -> dict[str, str]:
     return keys
 
 
+_LANGFUSE_METADATA_KEYS = {
+    "langfuse_session_id": "session_id",
+    "langfuse_user_id": "user_id",
+    "langfuse_tags": "tags",
+}
+"""Metadata the Langfuse OpenAI drop-in reads as trace attributes (it sends them as metadata)."""
+_METADATA_KEYS = _SHARED | frozenset(_LANGFUSE_METADATA_KEYS.values())
+"""The keys a metadata entry may fill."""
+
+
+def _metadata_key(name: str) -> str:
+    return _LANGFUSE_METADATA_KEYS.get(name) or normalise_key(name)
+
+
 def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
     """The keys one span's own attributes give (without its resource's)."""
     keys: dict[str, str] = {}
@@ -138,16 +154,17 @@ def span_keys(attributes: dict[str, Any]) -> dict[str, str]:
             data = json_value(metadata, f"attributes.{field}")
             if isinstance(data, dict):
                 for name, value in data.items():
-                    key = normalise_key(str(name))
-                    if key in _SHARED:
+                    key = _metadata_key(str(name))
+                    if key in _METADATA_KEYS:
                         _put(keys, key, value)
     for name, value in attributes.items():
         if name.startswith("langfuse.") and ".metadata." in name:
-            head, _, key = name.partition(".metadata.")
-            if head + ".metadata" in _LANGFUSE_METADATA and normalise_key(key) in _SHARED:
+            head, _, raw = name.partition(".metadata.")
+            key = _metadata_key(raw)
+            if head + ".metadata" in _LANGFUSE_METADATA and key in _METADATA_KEYS:
                 # the SDK writes each value as JSON ('"enterprise"')
                 decoded = json_value(value, f"attributes.{name}")
-                _put(keys, normalise_key(key), value if decoded is None else decoded)
+                _put(keys, key, value if decoded is None else decoded)
     for name, value in attributes.items():
         if name.startswith(_ASSOCIATION) and len(name) > len(_ASSOCIATION):
             _put(keys, normalise_key(name[len(_ASSOCIATION) :].replace(".", "_")), value)

@@ -160,7 +160,8 @@ def _summary(
         with located(root.where):
             fallback = span_content(root)
         content.input = content.input or fallback.input
-        content.output = content.output or fallback.output
+        if not content.tool_calls:  # an answer of tool calls has no text: none is borrowed
+            content.output = content.output or fallback.output
     keys: dict[str, str] = {}
     tool_calls = _tool_calls(spans, models, main, content) if len(spans) > 1 else None
     for span in spans:

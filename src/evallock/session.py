@@ -85,6 +85,13 @@ class TargetSpec:
     name: str | None = None
     """The service's name for baselines (default: its base URL, or the callable). A
     model or prompt swap on the same service is still compared with its last pass."""
+    api: Literal["chat", "responses"] = "chat"
+    """Which OpenAI API asks it: chat completions, or the Responses API (``input``)."""
+
+    def __post_init__(self) -> None:
+        # a flag (``run --api``) is checked as the file's value is
+        if self.api not in ("chat", "responses"):
+            raise ConfigError(f"target.api {self.api!r}: expected chat or responses")
 
     def public(self) -> dict[str, Any]:
         """What may be stored: everything but the key."""
@@ -229,6 +236,7 @@ def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
         api_key=target.api_key,
         params=target.params,
         max_connections=concurrency,
+        api=target.api,
     )
 
 

@@ -604,3 +604,27 @@ def test_a_lock_that_errors_is_not_checked_and_not_called_a_returned_bug(
     assert "'plan' is undefined" in ran.out
     data = json.loads(report.read_text())
     assert data["locks_failed"] == [] and data["locks_errored"] == [lock["id"]]
+
+
+def test_api_responses_asks_the_service_through_the_responses_api(
+    cli, project, fake_service, service_stats, tmp_path
+) -> None:
+    """The same golden set, gated through POST /v1/responses, grades alike."""
+    chat_json, responses_json = tmp_path / "chat.json", tmp_path / "responses.json"
+    chat = cli(
+        *example_args(project, fake_service.base_url, "support-v3", "--json", str(chat_json))
+    )
+    assert chat.code == 0, chat.out + chat.err
+    service_stats.reset()
+    responses = cli(
+        *example_args(project, fake_service.base_url, "support-v3", "--api", "responses"),
+        "--json",
+        str(responses_json),
+    )
+    assert responses.code == 0, responses.out + responses.err
+    summary = json.loads(responses_json.read_text())
+    # every question to the target went to /responses (the judge's verdicts were cached)
+    assert service_stats.get()["by_path"] == {"/v1/responses": summary["n"]}
+    assert summary["pass_rate"] == json.loads(chat_json.read_text())["pass_rate"]
+    bad = cli(*example_args(project, fake_service.base_url, "support-v3", "--api", "completions"))
+    assert bad.code == 2 and "target.api 'completions'" in bad.err

@@ -14,6 +14,7 @@ MODULES = [
     "evallock.demo._judge",
     "evallock.demo._knowledge",
     "evallock.demo._policy",
+    "evallock.demo._tools",
     "evallock.demo._traffic",
 ]
 

@@ -88,3 +88,19 @@ def test_parse_retry_after_forms() -> None:
     assert 25 < (parse_retry_after({"retry-after": future}) or 0) <= 31
     past = email.utils.formatdate(time.time() - 30, usegmt=True)
     assert parse_retry_after({"retry-after": past}) == 0.0
+
+
+def test_the_responses_api_gives_the_same_answer_with_its_usage(
+    fake_service, service_stats
+) -> None:
+    chat = ask(fake_service.base_url, "I was charged twice")
+    responses = ask(fake_service.base_url, "I was charged twice", api="responses")
+    assert responses.text == chat.text
+    assert (responses.tokens_in, responses.tokens_out) == (chat.tokens_in, chat.tokens_out)
+    assert responses.model == "support-bot"
+    assert service_stats.get()["by_path"]["/v1/responses"] == 1
+    with pytest.raises(ProviderError, match="404") as refused:
+        ask(fake_service.base_url, "hi", api="responses", model="no-such-model")
+    assert not refused.value.retryable
+    with pytest.raises(ValueError, match="expected one of chat, responses"):
+        OpenAICompatProvider(base_url=fake_service.base_url, model="m", api="completions")

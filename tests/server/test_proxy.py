@@ -532,3 +532,86 @@ def test_the_tool_result_turn_is_answered_and_recorded(app_server, api_keys, sto
     assert trace.output == answer
     assert trace.tool_calls == []  # the call belongs to the trace that made it
     assert trace.messages[-1] == history[-1]
+
+
+POLICY = "Greeting: Hi!\n- [refund] Refunds take 5 business days."
+FLAT_TOOLS = [
+    {
+        "type": "function",
+        "name": "order_status",
+        "description": "Where an order is.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+    }
+]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+def test_responses_api_is_relayed_and_recorded(app_server, api_keys, store: Store, stream) -> None:
+    from evallock.records import ToolCall
+
+    question = "How long does a refund take?"
+    headers = {"X-Evallock-Prompt-Version": "refund-v5"}
+    with sdk(app_server, api_keys["ingest"], default_headers=headers) as client:
+        raw = client.responses.with_raw_response.create(
+            model="support-bot", instructions=POLICY, input=question, stream=stream
+        )
+        trace_id = raw.headers["x-evallock-trace-id"]
+        if stream:
+            events = list(raw.parse())
+            assert events[-1].type == "response.completed"
+            answer = events[-1].response
+        else:
+            answer = raw.parse()
+        calling = client.responses.with_raw_response.create(
+            model="support-bot", input="What is my order status?", tools=FLAT_TOOLS
+        )
+        called = calling.parse()
+    assert answer.output_text == "Hi! Refunds take 5 business days."
+    trace = stored(store, trace_id)
+    assert (trace.input, trace.output, trace.model) == (question, answer.output_text, "support-bot")
+    assert trace.messages == [
+        {"role": "system", "content": POLICY},
+        {"role": "user", "content": question},
+    ]
+    assert (trace.tokens_in, trace.tokens_out) == (
+        answer.usage.input_tokens,
+        answer.usage.output_tokens,
+    )
+    assert trace.keys == {"prompt_version": "refund-v5"}
+    assert trace.error is None and trace.tool_calls == []
+    assert (trace.ttft_ms is not None) == stream
+    [call] = called.output
+    recorded = stored(store, calling.headers["x-evallock-trace-id"])
+    assert recorded.tool_calls == [
+        ToolCall(name=call.name, arguments=call.arguments, id=call.call_id)
+    ]
+    assert recorded.output is None
+
+
+def test_responses_api_errors_and_tool_results_are_recorded(
+    app_server, api_keys, store: Store
+) -> None:
+    with sdk(app_server, api_keys["ingest"]) as client:
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="no-such-model", input="hi")
+        first = client.responses.create(
+            model="support-bot", input="What is my order status?", tools=FLAT_TOOLS
+        )
+        call = first.output[0]
+        history = [
+            {"role": "user", "content": "What is my order status?"},
+            {"type": "function_call", "call_id": call.call_id, "name": call.name,
+             "arguments": call.arguments},
+            {"type": "function_call_output", "call_id": call.call_id, "output": "shipped"},
+        ]  # fmt: skip
+        raw = client.responses.with_raw_response.create(
+            model="support-bot", input=history, tools=FLAT_TOOLS
+        )
+        answer = raw.parse()
+    assert answer.output_text == "The tools say: shipped"
+    trace = stored(store, raw.headers["x-evallock-trace-id"])
+    assert trace.output == answer.output_text
+    assert trace.messages[1]["tool_calls"][0]["function"]["name"] == "order_status"
+    assert trace.messages[2] == {"role": "tool", "tool_call_id": call.call_id, "content": "shipped"}
+    failed = wait_for(lambda: [t for t in store.traces.find(limit=10) if t.error is not None])
+    assert "404" in failed[0].error and failed[0].model == "no-such-model"

@@ -295,3 +295,32 @@ def test_store_failures_permanent_or_retryable() -> None:
         wrapped(OperationalError("x", {}, Exception("connection refused"))), "the spans"
     )
     assert busy.status == 503 and busy.headers["Retry-After"] == "1"
+
+
+def test_responses_stream_capture_whole_broken_and_failed() -> None:
+    from evallock.demo._responses import response_body, response_events
+    from evallock.server._capture import ResponsesStreamCapture, capture_response
+
+    request = {"model": "m", "input": "hi"}
+    whole = response_body(request, response_id="resp_1", content="Hello there", call=None,
+                          input_tokens=1)  # fmt: skip
+    events = list(response_events(whole))
+    capture = ResponsesStreamCapture(started=0.0)
+    for event in events:
+        capture.feed(event)
+    done = capture.result()
+    assert capture.done and (done.text, done.model) == ("Hello there", "m")
+    assert done.usage["output_tokens"] == 2 and done.ttft_ms is not None
+    assert done.error is None
+    broken = ResponsesStreamCapture(started=0.0)
+    for event in events[:-3]:  # cut off before the text was done
+        broken.feed(event)
+    kept = broken.result()
+    assert not broken.done and kept.text == "Hello there" and kept.usage is None
+    failed = ResponsesStreamCapture(started=0.0)
+    failed.feed(b'event: error\ndata: {"type": "error", "message": "overloaded"}\n\n')
+    assert failed.result().error == "upstream error mid-stream: overloaded"
+    gone = capture_response(200, orjson.dumps({**whole, "status": "failed",
+                                               "error": {"message": "server_error"}}))  # fmt: skip
+    assert gone.error == "response failed: server_error"
+    assert capture_response(200, orjson.dumps({**whole, "status": "incomplete"})).error is None

@@ -13,9 +13,12 @@ MODULES = [
     "evallock.traces._feedback",
     "evallock.traces._ids",
     "evallock.traces._messages",
+    "evallock.traces._langfuse",
     "evallock.traces._openinference",
+    "evallock.traces._responses",
     "evallock.traces._spans",
     "evallock.traces._summary",
+    "evallock.traces._tools",
 ]
 
 

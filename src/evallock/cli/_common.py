@@ -90,6 +90,7 @@ def target_from(
     python: str | None = None,
     keys: list[str] | None = None,
     name: str | None = None,
+    api: str | None = None,
 ) -> TargetSpec:
     """The target the flags name, each flag over ``target:`` in the config.
 
@@ -109,6 +110,7 @@ def target_from(
         api_key_env=api_key_env,
         python=python,
         name=name,
+        api=api,
         prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
         keys={**t.keys, **parse_key_flags(keys)} if keys else None,
     )

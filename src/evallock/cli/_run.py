@@ -64,6 +64,13 @@ def run(
             rich_help_panel=_T,
         ),
     ] = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="OpenAI API to ask the service through: chat (POST /chat/completions, the default) or responses (POST /responses).",
+            rich_help_panel=_T,
+        ),
+    ] = None,
     key: Annotated[
         list[str] | None,
         typer.Option(
@@ -168,6 +175,7 @@ def run(
             python=python,
             keys=key,
             name=target_name,
+            api=api,
         ),
         judge=judge_from(
             settings,

@@ -6,6 +6,8 @@ dump. Routes:
 
 - ``POST /v1/chat/completions``: the models below, streaming or not; offered
   ``tools``, the support bot calls one (:mod:`evallock.demo._tools`);
+- ``POST /v1/responses``: the same models through the Responses API
+  (:mod:`evallock.demo._responses`), streaming or not;
 - ``GET /v1/models``: the model list (``GET /v1/models/{id}`` for one);
 - ``GET /health``: ``{"status": "ok"}``, never behind the API key;
 - ``GET /_stats``: request counters by path, status and model;
@@ -52,6 +54,12 @@ from evallock.demo._request import (
     parse_request,
     read_body,
     require_method,
+)
+from evallock.demo._responses import (
+    chat_messages,
+    parse_responses_request,
+    response_body,
+    response_events,
 )
 from evallock.demo._stats import Stats
 from evallock.demo._tools import planned_call, tool_answer
@@ -147,6 +155,9 @@ class FakeServiceApp:
         if path == "/v1/chat/completions":
             require_method(method, "POST")
             await self._chat(await read_body(receive), receive, send)
+        elif path == "/v1/responses":
+            require_method(method, "POST")
+            await self._responses(await read_body(receive), receive, send)
         elif path == "/v1/models":
             require_method(method, "GET")
             data = [_model_entry(name) for name in MODELS]
@@ -160,24 +171,30 @@ class FakeServiceApp:
         else:
             raise Reject(404, f"Invalid URL ({method} {path})")
 
-    async def _chat(self, body: bytes, receive: Receive, send: Send) -> None:
-        request = parse_request(body)
+    async def _answer(
+        self,
+        request: dict[str, Any],
+        messages: list[Any],
+        body: bytes,
+        receive: Receive,
+        send: Send,
+    ) -> tuple[int, dict[str, Any] | None, str] | None:
+        """The demo model's answer to a conversation: the request number, the tool call it
+        makes (or None) and its text; None when a fault was sent or the client left."""
         model: str = request["model"]
-        messages: list[Any] = request["messages"]
         kind = MODELS.get(model)
         if kind is None:
             raise model_not_found(model)
-        limit, n = max_tokens(request), choice_count(request)
         user = last_user_text(messages)
         plan = parse_faults(user)
         self.stats.count_model(model)
         if plan is not None and self.faults.should_fail(plan, body):
             await self._send_fault(send, plan, model)
-            return
+            return None
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
         if plan is not None and plan.sleep_ms and not await _sleep(receive, plan.sleep_ms):
-            return  # the client gave up waiting: nobody to answer
+            return None  # the client gave up waiting: nobody to answer
         number = next(self._ids)
         call = planned_call(request, messages, f"call_{self._id_prefix}{number:08x}")
         if plan is not None and plan.empty:
@@ -188,6 +205,43 @@ class FakeServiceApp:
             content = answer_judge(user, position_bias=self.judge_position_bias)
         else:
             content = tool_answer(messages) or answer_support(messages)
+        return number, call, content
+
+    async def _responses(self, body: bytes, receive: Receive, send: Send) -> None:
+        request = parse_responses_request(body)
+        messages = chat_messages(request)
+        answered = await self._answer(request, messages, body, receive, send)
+        if answered is None:
+            return
+        number, call, content = answered
+        limit = request.get("max_output_tokens")
+        limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
+        content, finish_reason = truncate(content, None if call else limit)
+        response_id = f"resp_{self._id_prefix}{number:08x}"
+        whole = response_body(
+            request,
+            response_id=response_id,
+            content=content,
+            call=call,
+            input_tokens=sum(count_tokens(message_text(m)) for m in messages),
+            incomplete=finish_reason == "length",
+        )
+        self.stats.count_answer(request["model"])
+        if request.get("stream") is True:
+            shape = CompletionShape(id=response_id, created=0, model=request["model"])
+            await self._send_stream(send, shape, response_events(whole))
+        else:
+            await self._send_json(send, 200, whole, [(b"x-request-id", response_id.encode())])
+
+    async def _chat(self, body: bytes, receive: Receive, send: Send) -> None:
+        request = parse_request(body)
+        messages: list[Any] = request["messages"]
+        limit, n = max_tokens(request), choice_count(request)
+        answered = await self._answer(request, messages, body, receive, send)
+        if answered is None:
+            return
+        number, call, content = answered
+        model: str = request["model"]
         content, finish_reason = truncate(content, None if call else limit)
         shape = CompletionShape(
             id=f"chatcmpl-{self._id_prefix}{number:08x}",

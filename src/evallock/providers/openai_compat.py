@@ -1,4 +1,5 @@
-"""The OpenAI-compatible chat provider: any ``/v1/chat/completions`` endpoint over aiohttp.
+"""The OpenAI-compatible provider: any ``/v1/chat/completions`` (or, with ``api="responses"``,
+``/v1/responses``) endpoint over aiohttp.
 
 aiohttp, not httpx: measured on this project's 2-core machine against the bundled
 service, one pooled client loop at concurrency 32 cost 0.21 ms CPU per request
@@ -20,9 +21,11 @@ from multidict import CIMultiDictProxy
 from evallock.providers._base import ProviderError
 from evallock.records import Completion, Message
 
-__all__ = ["OpenAICompatProvider", "parse_retry_after"]
+__all__ = ["API_NAMES", "OpenAICompatProvider", "parse_retry_after"]
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
+API_NAMES = ("chat", "responses")
+"""The OpenAI APIs a target can be asked through."""
 
 
 class OpenAICompatProvider:
@@ -34,6 +37,8 @@ class OpenAICompatProvider:
         api_key: sent as ``Authorization: Bearer``; None sends no header.
         params: extra request fields (``temperature``, ``max_completion_tokens`` …).
         max_connections: pool size; the runner sets it to its concurrency.
+        api: ``chat`` (``POST /chat/completions``, the messages as ``messages``) or
+            ``responses`` (``POST /responses``, the messages as ``input``).
 
     The client session is created on first use, inside the running event loop.
     """
@@ -46,10 +51,15 @@ class OpenAICompatProvider:
         api_key: str | None = None,
         params: dict[str, Any] | None = None,
         max_connections: int = 16,
+        api: str = "chat",
     ) -> None:
+        if api not in API_NAMES:
+            raise ValueError(f"api {api!r}: expected one of {', '.join(API_NAMES)}")
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._url = f"{self.base_url}/chat/completions"
+        self.api = api
+        self._url = f"{self.base_url}/{'responses' if api == 'responses' else 'chat/completions'}"
+        self._field = "input" if api == "responses" else "messages"
         self._params = dict(params or {})
         self._headers = {"content-type": "application/json", "accept": "application/json"}
         if api_key:
@@ -68,12 +78,14 @@ class OpenAICompatProvider:
 
     @property
     def target_id(self) -> str:
-        """``base_url#model``: the service, not the prompt (a prompt change is what we test)."""
-        return f"{self.base_url}#{self.model}"
+        """``base_url#model`` (``#responses`` added for that API): the service, not the
+        prompt (a prompt change is what we test)."""
+        suffix = "#responses" if self.api == "responses" else ""
+        return f"{self.base_url}#{self.model}{suffix}"
 
     async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
         """POST one chat completion; classify failures as retryable or not."""
-        body = orjson.dumps({**self._params, "model": self.model, "messages": messages})
+        body = orjson.dumps({**self._params, "model": self.model, self._field: messages})
         started = time.perf_counter()
         try:
             async with self._client().post(
@@ -96,6 +108,8 @@ class OpenAICompatProvider:
         latency_ms = (time.perf_counter() - started) * 1000.0
         if status >= 400:
             raise _status_error(self._url, status, reason or "", headers, content)
+        if self.api == "responses":
+            return _parse_response(self._url, content, latency_ms)
         return _parse_completion(self._url, content, latency_ms)
 
     async def aclose(self) -> None:
@@ -168,5 +182,37 @@ def _parse_completion(url: str, content: bytes, latency_ms: float) -> Completion
         latency_ms=latency_ms,
         tokens_in=usage.get("prompt_tokens"),
         tokens_out=usage.get("completion_tokens"),
+        model=body.get("model"),
+    )
+
+
+def _parse_response(url: str, content: bytes, latency_ms: float) -> Completion:
+    """A Responses API answer: the text of its output messages, its usage."""
+    try:
+        body = orjson.loads(content)
+        items = body["output"]
+        if not isinstance(items, list):
+            raise TypeError
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        raise ProviderError(
+            f"{url}: answer is not a response: {content[:200]!r}", retryable=False
+        ) from None
+    if isinstance(body.get("error"), dict) and body["error"].get("message"):
+        raise ProviderError(f"{url}: response failed: {body['error']['message']}", retryable=False)
+    texts = [
+        part["text"]
+        for item in items
+        if isinstance(item, dict) and item.get("type") == "message"
+        for part in item.get("content") or ()
+        if isinstance(part, dict)
+        and part.get("type") == "output_text"
+        and isinstance(part.get("text"), str)
+    ]
+    usage = body.get("usage") or {}
+    return Completion(
+        text="".join(texts),
+        latency_ms=latency_ms,
+        tokens_in=usage.get("input_tokens"),
+        tokens_out=usage.get("output_tokens"),
         model=body.get("model"),
     )

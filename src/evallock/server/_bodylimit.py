@@ -13,16 +13,18 @@ body parsing for the review API) can buffer more than its limit:
   413 the moment it passes the limit; whatever the route had begun to answer is
   replaced by the 413.
 
-===============================================  ==================
-route                                            limit
-===============================================  ==================
-``/v1/traces``, ``/v1/logs``, ``/v1/metrics``    ``max_body_bytes``
-``/v1/chat/completions``, ``/v1/embeddings``     ``max_body_bytes``
-``/v1/feedback``, ``/api/public/scores``         ``max_body_bytes``
-``/api/public/otel/v1/traces``                   ``max_body_bytes``
-``/login``, ``/logout``                          4 KiB
-``/api/*`` and every other route                 256 KiB
-===============================================  ==================
+=====================================================  ==================
+route                                                  limit
+=====================================================  ==================
+``/v1/traces``, ``/v1/logs``, ``/v1/metrics``          ``max_body_bytes``
+``/v1/chat/completions``, ``/v1/responses``            ``max_body_bytes``
+``/v1/embeddings``                                     ``max_body_bytes``
+``/v1/feedback``, ``/api/public/scores``               ``max_body_bytes``
+``/v1/trace_annotations``, ``/v1/span_annotations``    ``max_body_bytes``
+``/api/public/otel/v1/traces``                         ``max_body_bytes``
+``/login``, ``/logout``                                4 KiB
+``/api/*`` and every other route                       256 KiB
+=====================================================  ==================
 
 Routes still read through ``_limits.read_body``, which applies the same cap
 after ``Content-Encoding`` is undone. Refusals are rendered like every other
@@ -54,7 +56,10 @@ SMALL_LIMIT = 256 * 1024
 """The limit of every route not named in the table: the review API's JSON bodies."""
 _LARGE_PATHS = OTLP_PATHS | {
     "/v1/chat/completions",
+    "/v1/responses",
     "/v1/feedback",
+    "/v1/trace_annotations",
+    "/v1/span_annotations",
     "/api/public/scores",
     "/v1/embeddings",
 }

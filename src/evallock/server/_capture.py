@@ -17,9 +17,17 @@ from typing import Any
 import orjson
 
 from evallock.records import ToolCall
-from evallock.traces import tool_call, tool_calls_in
+from evallock.traces import responses_answer, tool_call, tool_calls_in
 
-__all__ = ["Captured", "StreamCapture", "UsageStrip", "capture_completion", "error_message"]
+__all__ = [
+    "Captured",
+    "ResponsesStreamCapture",
+    "StreamCapture",
+    "UsageStrip",
+    "capture_completion",
+    "capture_response",
+    "error_message",
+]
 
 _MAX_LINE = 8 * 1024 * 1024  # a "line" longer than this is not SSE: stop reading it
 
@@ -233,6 +241,67 @@ def capture_completion(status: int, body: bytes) -> Captured:
             captured.text = content
         captured.tool_calls = tool_calls_in([message])
     return captured
+
+
+def capture_response(status: int, body: bytes) -> Captured:
+    """Read a whole Responses API answer (``POST /v1/responses``), or an error answer."""
+    try:
+        payload = orjson.loads(body) if body else None
+    except orjson.JSONDecodeError:
+        payload = None
+    if status >= 400:
+        reason = error_message(payload) if isinstance(payload, dict) else _snippet(body)
+        return Captured(error=f"upstream HTTP {status}: {reason}")
+    if not isinstance(payload, dict):
+        return Captured(error=f"upstream answered HTTP {status} with a body that is not JSON")
+    return _from_response(payload)
+
+
+def _from_response(payload: dict[str, Any]) -> Captured:
+    answer = responses_answer(payload)
+    return Captured(
+        text=answer.text,
+        tool_calls=answer.tool_calls,
+        model=answer.model,
+        usage=answer.usage,
+        error=answer.error,
+    )
+
+
+@dataclass(slots=True)
+class ResponsesStreamCapture(StreamCapture):
+    """Parses a Responses API event stream: the final ``response.completed`` (or
+    ``.failed`` / ``.incomplete``) event carries the whole response; the deltas before
+    it time the first token and keep the text of a stream that breaks off."""
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        if kind in ("response.output_text.delta", "response.function_call_arguments.delta"):
+            delta = event.get("delta")
+            if isinstance(delta, str) and delta:
+                if self._result.ttft_ms is None:
+                    self._result.ttft_ms = (time.perf_counter() - self.started) * 1000
+                if kind == "response.output_text.delta":
+                    self._parts.append(delta)
+        elif kind in ("response.completed", "response.failed", "response.incomplete"):
+            self.done = True
+            if isinstance(event.get("response"), dict):
+                final = _from_response(event["response"])
+                final.ttft_ms = self._result.ttft_ms
+                self._result = final
+                self._parts = []  # the final response holds the whole text
+        elif kind == "error":
+            self._result.error = "upstream error mid-stream: " + error_message(event)
+
+    def result(self) -> Captured:
+        """What was captured so far (call after the stream ended or broke)."""
+        if self._pending:
+            self._line(self._pending.rstrip(b"\r"))
+            self._pending = b""
+        self._dispatch()
+        if self._parts and self._result.text is None:
+            self._result.text = "".join(self._parts)
+        return self._result
 
 
 def error_message(payload: Any) -> str:

@@ -46,7 +46,7 @@ __all__ = [
 
 OTLP_PATHS = frozenset({"/v1/traces", "/v1/logs", "/v1/metrics", "/api/public/otel/v1/traces"})
 """Routes whose errors are OTLP ``Status`` messages."""
-PROXY_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/models"})
+PROXY_PATHS = frozenset({"/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/models"})
 """Routes whose errors are OpenAI error envelopes."""
 _PROTOBUF = "application/x-protobuf"
 # google.rpc.Code for each HTTP status we send (the OTLP spec leaves Status.code optional).

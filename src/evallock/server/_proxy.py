@@ -1,4 +1,5 @@
-"""The recording proxy: ``POST /v1/chat/completions`` relayed to the upstream, and recorded.
+"""The recording proxy: ``POST /v1/chat/completions`` and ``POST /v1/responses`` relayed
+to the upstream, and recorded.
 
 The body goes upstream byte for byte, with only the client headers an
 OpenAI-compatible API reads (an allow-list, ``_tags.upstream_headers``): never the
@@ -20,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -32,7 +34,14 @@ from starlette.responses import Response, StreamingResponse
 
 from evallock.records import Trace
 from evallock.server._auth import Caller, require
-from evallock.server._capture import Captured, StreamCapture, UsageStrip, capture_completion
+from evallock.server._capture import (
+    Captured,
+    ResponsesStreamCapture,
+    StreamCapture,
+    UsageStrip,
+    capture_completion,
+    capture_response,
+)
 from evallock.server._errors import ApiError
 from evallock.server._limits import decode_content, media_type, read_raw_body
 from evallock.server._settings import ServerSettings
@@ -77,20 +86,40 @@ def open_upstream(settings: ServerSettings) -> aiohttp.ClientSession:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Api:
+    """One OpenAI API the proxy records: where it goes upstream and how answers are read."""
+
+    path: str
+    """The path after the upstream's base URL (``chat/completions``)."""
+    capture: Callable[[int, bytes], Captured]
+    """Reads a whole answer."""
+    stream: type[StreamCapture]
+    """Reads a streamed answer."""
+    asks_usage: bool
+    """Whether a stream reports usage only when asked (``stream_options.include_usage``)."""
+
+
+_CHAT = _Api("chat/completions", capture_completion, StreamCapture, asks_usage=True)
+_RESPONSES = _Api("responses", capture_response, ResponsesStreamCapture, asks_usage=False)
+_PROXY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The upstream's answer, streamed or whole, with X-Evallock-Trace-Id."},
+    401: {"description": "No valid evallock API key."},
+    502: {"description": "The upstream did not answer."},
+}
+_JSON_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
 @router.post(
     "/v1/chat/completions",
     summary="Recording proxy for OpenAI-compatible chat completions",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
-    },
-    responses={
-        200: {"description": "The upstream's answer, streamed or whole, with X-Evallock-Trace-Id."},
-        401: {"description": "No valid evallock API key."},
-        502: {"description": "The upstream did not answer."},
-    },
+    openapi_extra=_JSON_BODY,
+    responses=_PROXY_RESPONSES,
 )
 async def chat_completions(
     request: Request, caller: Caller = Depends(require("ingest"))
@@ -101,19 +130,36 @@ async def chat_completions(
     (``evallock.<key>=…``), ``Helicone-Property-*``, LiteLLM's spend-logs metadata and
     the body's ``metadata``. Upstream errors come back exactly as the upstream sent them.
     """
+    return await _proxied(request, caller, _CHAT)
+
+
+@router.post(
+    "/v1/responses",
+    summary="Recording proxy for the OpenAI Responses API",
+    openapi_extra=_JSON_BODY,
+    responses=_PROXY_RESPONSES,
+)
+async def responses(request: Request, caller: Caller = Depends(require("ingest"))) -> Response:
+    """Relay a Responses API request (``input``, ``instructions``, ``tools``; streamed or
+    not) to the upstream and record its trace, keyed as chat completions are."""
+    return await _proxied(request, caller, _RESPONSES)
+
+
+async def _proxied(request: Request, caller: Caller, api: _Api) -> Response:
     state = server_state(request)
     started = time.perf_counter()
     started_at = utc_now()
-    chat_url = state.settings.chat_url
-    if state.upstream is None or chat_url is None:
+    base_url = state.settings.chat_url
+    if state.upstream is None or base_url is None:
         raise ApiError(404, "the recording proxy is off: start `evallock serve --upstream URL`")
+    chat_url = base_url.removesuffix("chat/completions") + api.path
     limit = state.settings.max_body_bytes
     raw = await read_raw_body(request, limit=limit)
     parsed = _json_object(decode_content(raw, request.headers.get("content-encoding"), limit=limit))
     headers = request.headers.items()
     trace_id = request_trace_id(request.headers)
     strip = False
-    if state.settings.stream_usage and _wants_usage_added(parsed):
+    if api.asks_usage and state.settings.stream_usage and _wants_usage_added(parsed):
         # the trace needs token counts; the client will not see the extra event
         options = parsed.get("stream_options")
         extra = options if isinstance(options, dict) else {}
@@ -128,6 +174,7 @@ async def chat_completions(
         trace_id=trace_id,
         started=started,
         started_at=started_at,
+        api=api,
     )
     state.metrics.proxy_requests += 1
     forward = upstream_headers(
@@ -156,7 +203,7 @@ async def chat_completions(
         upstream.close()
         return call.unreachable(exc, chat_url)
     upstream.release()
-    captured = capture_completion(upstream.status, body)
+    captured = api.capture(upstream.status, body)
     if upstream.status >= 400:
         state.metrics.proxy_upstream_errors += 1
     answer = Response(body, status_code=upstream.status, background=call.task(captured))
@@ -177,7 +224,9 @@ class _Call:
         trace_id: str,
         started: float,
         started_at: Any,
+        api: _Api,
     ) -> None:
+        self.api = api
         self.state = state
         self.request = request
         self.keys = keys
@@ -198,7 +247,7 @@ class _Call:
 
         With ``strip_usage`` the usage event the proxy asked for is kept from the client.
         """
-        capture = StreamCapture(started=self.started)
+        capture = self.api.stream(started=self.started)
         strip = UsageStrip() if strip_usage else None
         error: str | None = "client disconnected before the stream ended"
         try:

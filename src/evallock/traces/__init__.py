@@ -25,12 +25,14 @@ from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
 from evallock.traces._feedback import annotated_spans, parse_feedback, parse_feedback_items
 from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
+from evallock.traces._responses import ResponsesAnswer, responses_answer, responses_messages
 from evallock.traces._tools import tool_call, tool_calls_in
 
 __all__ = [
     "FeedbackError",
     "OtlpContentTypeError",
     "OtlpDecodeError",
+    "ResponsesAnswer",
     "TraceBatch",
     "TraceFile",
     "UnknownSpanError",
@@ -42,6 +44,8 @@ __all__ = [
     "parse_feedback",
     "parse_feedback_items",
     "read_trace_file",
+    "responses_answer",
+    "responses_messages",
     "tool_call",
     "tool_calls_in",
     "trace_from_chat",

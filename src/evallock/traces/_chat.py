@@ -1,4 +1,4 @@
-"""Proxy traces: one trace summary for one chat completion the recording proxy relayed.
+"""Proxy traces: one trace summary for one chat completion (or response) the proxy relayed.
 
 The proxy sees the OpenAI-style request and the answer (streamed or not) and
 times both; this turns them into the same :class:`~evallock.records.Trace` that
@@ -15,6 +15,7 @@ from evallock.limits import check_depth, check_trace
 from evallock.records import Message, ToolCall, Trace
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 from evallock.traces._messages import count_of, finite, last_user_text, plain_json, text_of
+from evallock.traces._responses import responses_messages
 
 __all__ = ["trace_from_chat"]
 
@@ -28,6 +29,9 @@ def _count(usage: Mapping[str, Any] | None, *names: str) -> int | None:
 
 
 def _messages(request: Mapping[str, Any]) -> list[Message] | None:
+    if "messages" not in request and "input" in request:  # the Responses API
+        check_depth("input", request.get("input"))
+        return responses_messages(request)
     raw = request.get("messages")
     if not isinstance(raw, list):
         return None
@@ -55,7 +59,8 @@ def trace_from_chat(
 
     Args:
         request: the chat completion request body (``messages``, ``model`` …);
-            a legacy completion's ``prompt`` is read too.
+            a legacy completion's ``prompt`` and a Responses API request's
+            ``instructions`` and ``input`` are read too.
         response_text: the answer (the streamed chunks joined), None on error.
         model: the model the response named; the request's ``model`` when None.
         usage: the response's ``usage`` (``prompt_tokens``/``completion_tokens``, or

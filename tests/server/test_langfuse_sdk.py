@@ -99,3 +99,35 @@ def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
     assert body["errors"][1]["index"] == 2 and "timestamp" in body["errors"][1]["message"]
     [kept] = store.feedback.find(trace_id="a" * 32)
     assert kept.created_at.isoformat() == "2026-11-30T10:00:00+00:00"  # the score's own time
+
+
+def test_the_batch_ingestion_api_takes_score_events_and_says_where_traces_go(
+    server, api_keys, store: Store
+) -> None:
+    """Older Langfuse SDKs send scores as score-create events to /api/public/ingestion."""
+    import base64
+
+    import httpx
+
+    token = base64.b64encode(f"pk-lf-x:{api_keys['ingest']}".encode()).decode()
+    batch = [
+        {"id": "e1", "type": "score-create", "timestamp": "2026-12-01T10:00:00Z",
+         "body": {"id": "s1", "traceId": "c" * 32, "name": "user_feedback", "value": 0,
+                  "dataType": "BOOLEAN"}},
+        {"id": "e2", "type": "trace-create", "timestamp": "2026-12-01T10:00:00Z",
+         "body": {"id": "d" * 32, "name": "chat"}},
+        {"id": "e3", "type": "score-create", "body": {"sessionId": "s-1", "name": "x", "value": 1}},
+    ]  # fmt: skip
+    with httpx.Client(base_url=server.url) as http:
+        answer = http.post(
+            "/api/public/ingestion",
+            json={"batch": batch},
+            headers={"Authorization": f"Basic {token}"},
+        )
+    assert answer.status_code == 207, answer.text
+    body = answer.json()
+    assert body["successes"] == [{"id": "e1", "status": 201}]
+    errors = {error["id"]: error["message"] for error in body["errors"]}
+    assert "OTLP" in errors["e2"] and "batch[2].body.traceId" in errors["e3"]
+    [rating] = store.feedback.find(trace_id="c" * 32)
+    assert (rating.rating, rating.source) == ("down", "langfuse")

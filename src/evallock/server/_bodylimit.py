@@ -20,6 +20,7 @@ route                                                  limit
 ``/v1/chat/completions``, ``/v1/responses``            ``max_body_bytes``
 ``/v1/embeddings``                                     ``max_body_bytes``
 ``/v1/feedback``, ``/api/public/scores``               ``max_body_bytes``
+``/api/public/ingestion``                              ``max_body_bytes``
 ``/v1/trace_annotations``, ``/v1/span_annotations``    ``max_body_bytes``
 ``/api/public/otel/v1/traces``                         ``max_body_bytes``
 ``/login``, ``/logout``                                4 KiB
@@ -61,6 +62,7 @@ _LARGE_PATHS = OTLP_PATHS | {
     "/v1/trace_annotations",
     "/v1/span_annotations",
     "/api/public/scores",
+    "/api/public/ingestion",
     "/v1/embeddings",
 }
 _FORM_PATHS = frozenset({"/login", "/logout"})

@@ -1,5 +1,10 @@
 """Langfuse's scores API, ``POST /api/public/scores``: a Langfuse SDK's scores become feedback.
 
+Older SDKs send scores as ``score-create`` events to the batch ingestion API,
+``POST /api/public/ingestion``; those are taken too (207 with ``successes`` and
+``errors`` per event, as Langfuse answers), and every other event is answered with
+a 400 naming OTLP as the way traces come in.
+
 The SDK (v3 and later) sends a JSON list of score bodies (``traceId``, ``name``,
 ``value``, ``dataType``, ``comment`` …) with Basic auth whose secret key is an
 evallock key. Each score is read as ``POST /v1/feedback`` reads a Langfuse score
@@ -73,6 +78,67 @@ async def create_scores(request: Request) -> Response:
     return json_response(
         {"accepted": len(items), "rejected": len(errors), "errors": errors}, status=207
     )
+
+
+@router.post(
+    "/api/public/ingestion",
+    summary="Langfuse's batch ingestion: its score-create events become feedback",
+    dependencies=[Depends(require("ingest"))],
+    status_code=207,
+    responses={
+        207: {"description": "`successes` (id, 201) and `errors` (id, status, message) per event."},
+        400: {"description": 'Not `{"batch": [...]}` of at most 1,000 events.'},
+        **JSON_BODY_ERRORS,
+    },
+)
+async def ingest_batch(request: Request) -> Response:
+    """Store each ``score-create`` event's score as feedback, as Langfuse's ingestion API
+    takes them (older SDKs send scores this way). Other events are answered one by one
+    with a 400 saying where evallock takes traces: OTLP."""
+    state = server_state(request)
+    accepted_media_type(request, "application/json")
+    with state.budget.reserve() as held:
+        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
+        try:
+            payload = orjson.loads(body)
+            check_depth("body", payload)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"body is not JSON: {exc}") from None
+        except FieldLimitError as exc:
+            raise limit_error(exc) from None
+        events = payload.get("batch") if isinstance(payload, dict) else None
+        if not isinstance(events, list) or not 0 < len(events) <= MAX_SCORES:
+            raise ApiError(400, f"batch: a list of 1 to {MAX_SCORES} events", field="batch")
+        scores: list[dict[str, Any]] = []
+        ids: list[Any] = []
+        places: list[int] = []
+        errors: list[dict[str, Any]] = []
+        for index, event in enumerate(events):
+            event_id = event.get("id", index) if isinstance(event, dict) else index
+            kind = event.get("type") if isinstance(event, dict) else None
+            score = event.get("body") if isinstance(event, dict) else None
+            if kind == "score-create" and isinstance(score, dict):
+                scores.append(score)
+                ids.append(event_id)
+                places.append(index)
+                continue
+            message = (
+                f"batch[{index}]: a {kind} event is not taken; evallock reads traces over"
+                " OTLP (/api/public/otel/v1/traces, the Langfuse SDK v3+ default)"
+                if isinstance(kind, str)
+                else f"batch[{index}]: expected an event with a type and a body"
+            )
+            errors.append({"id": event_id, "status": 400, "message": message})
+        items, refused = _read(scores)
+        if items:
+            await commit_feedback(state, items, "the scores")
+    wrong = {error["index"] for error in refused}
+    for error in refused:
+        at = error["index"]
+        message = error["message"].replace(f"[{at}].", f"batch[{places[at]}].body.", 1)
+        errors.append({"id": ids[at], "status": 400, "message": message})
+    successes = [{"id": ids[i], "status": 201} for i in range(len(ids)) if i not in wrong]
+    return json_response({"successes": successes, "errors": errors}, status=207)
 
 
 def _read(scores: list[dict[str, Any]]) -> tuple[list[Feedback], list[dict[str, Any]]]:

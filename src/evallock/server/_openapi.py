@@ -106,8 +106,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     statuses = list(_COMMON)
     if method == "post":
         statuses.append(413)
-    if "{" in path or path.startswith("/v1/chat"):
-        statuses.append(404)
+    if "{" in path or path in ("/v1/chat/completions", "/v1/responses"):
+        statuses.append(404)  # an unknown id; the recording proxy off
     if path in OTLP_PATHS or path == "/v1/feedback":
         statuses += [415, 429]
     if path in PROXY_PATHS:

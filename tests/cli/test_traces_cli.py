@@ -225,7 +225,12 @@ def test_show_gives_the_template_vars_and_the_judge_scores_with_reasons(
 
     from evallock.records import StoredDriftReport
 
-    row = {**ROWS[0], "vars": {"plan": "enterprise", "seats": [1, 2]}}
+    row = {
+        **ROWS[0],
+        "vars": {"plan": "enterprise", "seats": [1, 2]},
+        "tool_calls": [{"id": "call_1", "name": "order_status", "arguments": HOSTILE,
+                        "result": "shipped"}],
+    }  # fmt: skip
     assert (
         cli("traces", "import", str(jsonl(tmp_path / "t.jsonl", [row])), "--store", store_url).code
         == 0
@@ -242,6 +247,7 @@ def test_show_gives_the_template_vars_and_the_judge_scores_with_reasons(
     shown = cli("traces", "show", row["trace_id"], "--store", store_url)
     assert shown.code == 0, shown.err
     assert "var plan" in shown.out and "enterprise" in shown.out
+    assert "[tool call] order_status (call_1)" in shown.out and "result: shipped" in shown.out
     assert "judge scores: 2" in shown.out
     assert "- 5/5 by judge@abc" in shown.out and "matches the policy" in shown.out
     assert "- error by judge@abc" in shown.out
@@ -251,3 +257,6 @@ def test_show_gives_the_template_vars_and_the_judge_scores_with_reasons(
     )
     assert [j["score"] for j in data["judge"]] == [None, 5]  # newest first
     assert data["trace"]["vars"] == {"plan": "enterprise", "seats": [1, 2]}
+    assert data["trace"]["tool_calls"] == [
+        {"name": "order_status", "arguments": HOSTILE, "id": "call_1", "result": "shipped"}
+    ]

@@ -300,8 +300,19 @@ def test_a_trace_page_shows_its_judge_scores_and_reasons_escaped(
 ) -> None:
     trace = seeded.traces.get(f"{1:032x}")
     now = datetime.now(UTC)
+    from evallock.records import ToolCall
+
+    calls = [ToolCall(name="order_status", arguments=HOSTILE, id="call_1", result="shipped")]
     seeded.traces.add(
-        [Trace(trace_id=f"{9:032x}", timestamp=now, input="hi", vars={"plan": HOSTILE})]
+        [
+            Trace(
+                trace_id=f"{9:032x}",
+                timestamp=now,
+                input="hi",
+                vars={"plan": HOSTILE},
+                tool_calls=calls,
+            )
+        ]
     )
     seeded.reports.add_drift_report(
         StoredDriftReport(
@@ -329,6 +340,8 @@ def test_a_trace_page_shows_its_judge_scores_and_reasons_escaped(
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
     assert missing.status_code == 404 and bad.status_code == 400
     assert "var plan" in with_vars.text and "<script" not in with_vars.text.lower()
+    assert 'id="tool-calls"' in with_vars.text and "order_status" in with_vars.text
+    assert "shipped" in with_vars.text and "call_1" in with_vars.text
     assert f'href="/traces/{trace.trace_id}"' in queue.text  # the review queue links to it
     api = server.get(
         f"/api/traces/{trace.trace_id}", headers={"Authorization": f"Bearer {api_keys['read']}"}

@@ -148,8 +148,8 @@ def show(
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
-    """Show one trace: input messages, output, timing, usage, keys, template vars, its
-    feedback and its drift judge scores with the judge's reasons.
+    """Show one trace: input messages, output, tool calls, timing, usage, keys, template
+    vars, its feedback and its drift judge scores with the judge's reasons.
 
     Example: evallock traces show 4bf92f3577b34da6a3ce929d0e0e4736
     """
@@ -218,6 +218,15 @@ def show(
     if trace.output:
         console.print(plain_text("\n[output]", style="bold"))
         console.print(plain_text(trace.output))
+    for call in trace.tool_calls:
+        console.print(
+            plain_text(
+                f"\n[tool call] {call.name}" + (f" ({call.id})" if call.id else ""), style="bold"
+            )
+        )
+        console.print(plain_text(f"arguments: {call.arguments}"))
+        if call.result is not None:
+            console.print(plain_text(f"result: {call.result}"))
     console.print(plain_text(f"\nfeedback: {len(feedback)}", style="bold"))
     for item in feedback:
         line = f"- {item.rating} ({item.source}{', ' + item.name if item.name else ''}) id={item.feedback_id}"

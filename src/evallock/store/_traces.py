@@ -277,9 +277,7 @@ def add_traces(
         return 0
     rows = [batch[trace_id] for trace_id in sorted(batch)]
     if spans:
-        insert = insert_or_ignore(conn.dialect.name, trace_spans)
-        filed = [{"span_id": s, "trace_id": t} for s, t in sorted(spans.items())]
-        conn.execute(insert, filed)
+        _file_spans(conn, spans)
     new = _insert_new(conn, rows)
     clashes = [row for row in rows if row["trace_id"] not in new]
     if clashes:
@@ -304,6 +302,34 @@ def _pg_insert_new() -> ReturningInsert[str]:
         .on_conflict_do_nothing()
         .returning(traces.c.trace_id)
     )
+
+
+@functools.cache
+def _pg_file_spans() -> Any:
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    unnested = select(
+        func.unnest(bindparam("span_ids", type_=ARRAY(Text))),
+        func.unnest(bindparam("trace_ids", type_=ARRAY(Text))),
+    )
+    return (
+        pg_insert(trace_spans)
+        .from_select(["span_id", "trace_id"], unnested)
+        .on_conflict_do_nothing()
+    )
+
+
+def _file_spans(conn: Connection, spans: Mapping[str, str]) -> None:
+    """File span id → trace id, first trace wins (one statement; sorted, so writers agree)."""
+    ordered = sorted((clean_text(s), clean_text(t)) for s, t in spans.items())
+    if conn.dialect.name == "postgresql":
+        span_ids = [s for s, _ in ordered]
+        trace_ids = [t for _, t in ordered]
+        conn.execute(_pg_file_spans(), {"span_ids": span_ids, "trace_ids": trace_ids})
+        return
+    insert = insert_or_ignore(conn.dialect.name, trace_spans)
+    conn.execute(insert, [{"span_id": s, "trace_id": t} for s, t in ordered])
 
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:

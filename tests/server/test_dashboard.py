@@ -374,3 +374,65 @@ def test_a_run_judged_by_another_judge_is_flagged_in_the_runs_table(
     assert html.count("⚠ judge changed") == 1
     newest = seeded.runs.find()[0]
     assert "judge or rubric changed since run" in html and newest.keys["judge_version"] in html
+
+
+def test_the_traces_page_filters_pages_and_escapes(
+    app_factory: Any, store: Any, api_keys: dict[str, str]
+) -> None:
+    from evallock.records import ToolCall
+
+    now = datetime.now(UTC)
+    rows = [
+        Trace(
+            trace_id=f"{n:032x}",
+            timestamp=now - timedelta(minutes=n),
+            input=f"refund question {n} " + HOSTILE,
+            output="Refunds take 5 business days.",
+            keys={"customer_tier": "enterprise" if n % 2 else "free"},
+        )
+        for n in range(1, 61)
+    ]
+    rows.append(
+        Trace(
+            trace_id=f"{99:032x}",
+            timestamp=now,
+            input="where is my order",
+            tool_calls=[ToolCall(name="order_status", arguments="{}")],
+        )
+    )
+    store.traces.add(rows)
+    store.feedback.add(
+        [Feedback(feedback_id="fb", trace_id=f"{3:032x}", rating="down", score=0.0, source="t")]
+    )
+    server = app_factory()
+    with server.client() as client:
+        assert client.get("/traces").status_code == 303  # sign in first
+        client.post("/login", data={"key": api_keys["read"]})
+        first = client.get("/traces", params={"keys": "customer_tier=enterprise", "q": "REFUND"})
+        assert first.status_code == 200, first.text
+        html = first.text
+        assert "(30 match)" in html and html.count('href="/traces/0') == 30
+        assert "<script>" not in html and "&lt;script&gt;" in html
+        assert first.headers["content-security-policy"].startswith("default-src 'none'")
+        everything = client.get("/traces")
+        assert "(61 match)" in everything.text and "tool calls:</span> order_status" in (
+            everything.text
+        )
+        older = re.search(r'href="(/traces\?[^"]*cursor=[^"]+)"', everything.text)
+        assert older is not None  # 50 a page: the rest are a link away, filters kept
+        second = client.get(older.group(1).replace("&amp;", "&"))
+        assert second.status_code == 200 and second.text.count('href="/traces/0') == 11
+        down = client.get("/traces", params={"rating": "down"})
+        assert "(1 match)" in down.text and f'href="/traces/{3:032x}"' in down.text
+        bad = client.get("/traces", params={"keys": "tier", "since": "yesterday"})
+        assert bad.status_code == 400 and "keys: &#39;tier&#39; is not name=value" in bad.text
+        worse = client.get("/traces", params={"since": "yesterday"})
+        assert worse.status_code == 400 and "since:" in worse.text
+        api = client.get("/docs")
+        assert api.status_code == 404
+    listed = server.get(
+        "/api/traces",
+        params={"q": "refund", "rating": "down", "key.customer_tier": "enterprise"},
+        headers={"Authorization": f"Bearer {api_keys['read']}"},
+    )
+    assert listed.status_code == 200 and listed.json()["total"] == 1

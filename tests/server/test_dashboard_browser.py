@@ -98,6 +98,25 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     cookie = next(c for c in page.context.cookies() if c["name"] == "evallock_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
+    # the Traces page: filter by text, open a trace from the list, come back
+    page.click("nav >> text=Traces")
+    page.wait_for_selector("#traces form.filters")
+    assert page.locator("nav a.here").inner_text() == "Traces"
+    every = page.locator("#traces tbody tr").count()
+    assert every > 0
+    page.fill("input[name=q]", "no trace says this")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector("text=No trace matches.")
+    assert "q=no+trace+says+this" in page.url  # a shareable URL
+    page.click("text=clear")
+    page.wait_for_selector("#traces tbody tr")
+    assert page.locator("#traces tbody tr").count() == every
+    page.locator("#traces tbody tr a").first.click()
+    page.wait_for_selector("#conversation")
+    assert page.url.startswith(f"{url}/traces/")
+    assert page.locator("#conversation script, #conversation img").count() == 0
+    assert dialogs == []
+
     page.click("text=Sign out")
     page.wait_for_selector("#key")
     page.goto(f"{url}/")

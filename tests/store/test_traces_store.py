@@ -326,3 +326,45 @@ def test_a_bare_error_is_replaced_by_the_first_error_that_says_what_went_wrong(s
     store.traces.add([_trace(1, output=None, error="a third description")])
     stored = store.traces.get(f"{1:032x}")
     assert (stored.error, stored.model) == ("NotFoundError: 404 no such model", "m")
+
+
+def test_search_by_text_error_rating_and_judge_score(store):
+    from evallock.records import Feedback, StoredDriftReport
+    from evallock.store import TraceSearch
+
+    store.traces.add(
+        [
+            _trace(1, input="Where is my REFUND?", output="50% off"),
+            _trace(2, input="hello", output="It failed", error="upstream HTTP 500"),
+            _trace(3, input="refund again", output="Refunds take 5 days"),
+            _trace(4, input="a_b", output="plain"),
+        ]
+    )
+    store.feedback.add(
+        [
+            Feedback(feedback_id="f1", trace_id=f"{3:032x}", rating="down", score=0.0, source="t"),
+            Feedback(feedback_id="f2", trace_id=f"{1:032x}", rating="up", score=1.0, source="t"),
+        ]
+    )
+    now = T0 + timedelta(days=1)
+    report = StoredDriftReport(
+        window_start=T0, window_end=now, judge_version="j", alert=False, body={}
+    )
+    store.reports.add_drift_report(report, [(f"{1:032x}", 2, "meh"), (f"{4:032x}", 5, "ok")])
+
+    def ids(**search) -> list[int]:
+        found = store.traces.find(search=TraceSearch(**search), newest_first=False)
+        assert store.traces.count(search=TraceSearch(**search)) == len(found)
+        return [int(t.trace_id, 16) for t in found]
+
+    assert ids(text="refund") == [1, 3]  # input or answer, any case
+    assert ids(text="50%") == [1] and ids(text="%") == [1]  # % is a character, not a wildcard
+    assert ids(text="a_b") == [4] and ids(text="_") == [4]
+    assert ids(failed=True) == [2] and ids(failed=False) == [1, 3, 4]
+    assert ids(rating="down") == [3] and ids(rating="up") == [1]
+    assert ids(max_judge_score=2) == [1] and ids(max_judge_score=5) == [1, 4]
+    assert ids(text="refund", rating="down") == [3]
+    with pytest.raises(FieldLimitError, match=r"^q: "):
+        store.traces.find(search=TraceSearch(text="x" * 300))
+    with pytest.raises(ValueError, match="max_judge_score 6"):
+        store.traces.find(search=TraceSearch(max_judge_score=6))

@@ -145,7 +145,7 @@ def serve(
     is answered and dropped), POST
     /v1/chat/completions (recording proxy, with --upstream), POST /v1/feedback,
     GET /api/traces, and the dashboard at GET / (sign in with a read key);
-    /healthz, /readyz and /docs need no key. Every other route needs a key from
+    /healthz, /readyz and /openapi.json need no key. Every other route needs a key from
     `evallock keys create` (Authorization: Bearer evl_…).
 
     With --drift-every, a drift check runs on that schedule and each report is

@@ -12,7 +12,8 @@ Routes and scopes (keys from ``evallock keys create``): ``POST /v1/traces``,
 ``/v1/logs``, ``/v1/feedback``, ``/v1/chat/completions`` need ``ingest``;
 ``GET /api/*`` and the dashboard ``GET /`` (sign in at ``/login``) need ``read``;
 ``admin`` may do both; ``/healthz``, ``/readyz`` and the OpenAPI spec
-(``/openapi.json``, ``/docs``) are open.
+(``/openapi.json``) are open. There is no ``/docs`` page: FastAPI's viewers load
+their script from a CDN, and the service makes no outside request.
 
 Public names load lazily, so ``evallock keys`` and ``evallock traces`` use the
 API-key and query helpers without importing FastAPI.

@@ -7,14 +7,14 @@ query never stalls ingest or the proxy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
-from evallock.limits import MAX_ID
+from evallock.limits import MAX_ID, MAX_KEY_VALUE
 from evallock.server._auth import require
 from evallock.server._errors import ApiError, json_response
 from evallock.server._query import (
@@ -27,6 +27,7 @@ from evallock.server._query import (
     trace_position,
 )
 from evallock.server._state import server_state
+from evallock.store import TraceSearch
 from evallock.traces import normalise_trace_id
 
 if TYPE_CHECKING:
@@ -48,7 +49,9 @@ _OFFSET_HELP = f"Traces to skip (at most {MAX_OFFSET:,}; page further with `curs
     description=(
         "Newest first (ties by trace id). Filter by time with `since`/`until` and by keys "
         "with any number of `key.<name>=value` parameters (e.g. "
-        "`key.prompt_version=refund-v4`), all of which must match. Read page after page "
+        "`key.prompt_version=refund-v4`), all of which must match; by text in the input or "
+        "answer with `q`, by failure with `error`, by feedback with `rating` and by the drift "
+        "judge with `max_judge_score`. Read page after page "
         "by passing each answer's `next_cursor` as `cursor` (null on the last page); "
         f"`offset` skips at most {MAX_OFFSET:,} traces."
     ),
@@ -61,6 +64,23 @@ async def list_traces(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description=_OFFSET_HELP)] = 0,
     oldest_first: Annotated[bool, Query()] = False,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR, description=_CURSOR_HELP)] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_KEY_VALUE,
+            description="Text the input or the answer contains (case-insensitive).",
+        ),
+    ] = None,
+    error: Annotated[
+        bool | None, Query(description="true: only failed traces; false: only the others.")
+    ] = None,
+    rating: Annotated[
+        Literal["up", "down"] | None, Query(description="Only traces with feedback so rated.")
+    ] = None,
+    max_judge_score: Annotated[
+        int | None,
+        Query(ge=1, le=5, description="Only traces a drift judge scored at most this."),
+    ] = None,
 ) -> Response:
     """A page of traces in a time window whose keys match, the total count, the next cursor."""
     state = server_state(request)
@@ -78,6 +98,9 @@ async def list_traces(
         offset=offset,
         newest_first=not oldest_first,
         after=after,
+        search=TraceSearch(
+            text=q or None, failed=error, rating=rating, max_judge_score=max_judge_score
+        ),
     )
 
     def read() -> tuple[Any, int]:

@@ -108,6 +108,9 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         version=_version(),
         description=_DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's /docs and /redoc load their script from a CDN: none (the spec stays)
+        docs_url=None,
+        redoc_url=None,
         openapi_tags=[
             {"name": "ingest", "description": "OTLP/HTTP traces and logs (scope `ingest`)."},
             {"name": "proxy", "description": "The recording proxy (scope `ingest`)."},

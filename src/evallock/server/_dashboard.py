@@ -1,5 +1,7 @@
 """The dashboard, ``GET /``: eval runs over time, drift, A/B results, slices, the review queue;
-and one trace, ``GET /traces/{id}``: its messages, answer, keys, feedback and judge scores.
+live traces, ``GET /traces``: filtered by time, keys, text, error, rating and judge score,
+a page at a time; and one trace, ``GET /traces/{id}``: its messages, answer, tool calls,
+keys, feedback and judge scores.
 
 Server-rendered HTML with no script at all, under a Content-Security-Policy that
 allows none: trace and case text is hostile, so it is escaped by the template
@@ -16,9 +18,10 @@ open, as every route is.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -31,8 +34,10 @@ from evallock.server._auth import SESSION_COOKIE, Caller, require
 from evallock.server._bodylimit import FORM_LIMIT
 from evallock.server._errors import ApiError
 from evallock.server._panels import gather
+from evallock.server._query import TraceQuery, parse_time, trace_position
 from evallock.server._sessions import SESSION_TTL_S
 from evallock.server._state import server_state
+from evallock.store import TraceSearch
 
 __all__ = ["router"]
 
@@ -79,8 +84,12 @@ async def dashboard(request: Request) -> Response:
         "dashboard.html",
         data=data,
         store=state.store.url,
-        signed_in=caller is not None and caller.key_id is not None,
+        signed_in=_signed_in(caller),
     )
+
+
+def _signed_in(caller: Caller | None) -> bool:
+    return caller is not None and caller.key_id is not None
 
 
 async def _reader(request: Request) -> tuple[Caller | None, Response | None]:
@@ -94,23 +103,157 @@ async def _reader(request: Request) -> tuple[Caller | None, Response | None]:
         return None, _page("login.html", status=exc.status, error=exc.message)
 
 
+TRACES_PER_PAGE = 50
+"""Traces on one page of ``GET /traces``."""
+
+
+@router.get("/traces", response_class=HTMLResponse)
+async def traces_page(request: Request) -> Response:
+    """Live traces, newest first, filtered by time, keys, text, error, rating and judge
+    score; one page at a time (keyset: ``cursor`` continues where the page ended)."""
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    form = _TraceForm.read(request.query_params)
+    shown: dict[str, Any] = {"form": form, "signed_in": _signed_in(caller)}
+    try:
+        query = form.query(TRACES_PER_PAGE)
+    except ValueError as exc:
+        return _page("traces.html", status=400, page=None, total=None, error=str(exc), **shown)
+
+    def read() -> tuple[Any, int]:
+        return query.page(state.store), query.count(state.store)
+
+    try:
+        page, total = await anyio.to_thread.run_sync(read)
+    except ValueError as exc:  # a key name or text past its limit
+        return _page("traces.html", status=400, page=None, total=None, error=str(exc), **shown)
+    return _page("traces.html", page=page, total=total, error=None, **shown)
+
+
+@dataclass(frozen=True, slots=True)
+class _TraceForm:
+    """The traces page's filters, as the form sent them (shown back in the form)."""
+
+    since: str
+    until: str
+    keys: str
+    q: str
+    error: str
+    rating: str
+    max_judge_score: str
+    cursor: str
+
+    @classmethod
+    def read(cls, params: Any) -> _TraceForm:
+        def get(name: str, default: str = "") -> str:
+            return str(params.get(name, default))[:_FIELD_MAX].strip()
+
+        return cls(
+            since=get("since", "7d"),
+            until=get("until"),
+            keys=get("keys"),
+            q=get("q"),
+            error=get("error"),
+            rating=get("rating"),
+            max_judge_score=get("max_judge_score"),
+            cursor=get("cursor"),
+        )
+
+    def query(self, limit: int) -> TraceQuery:
+        """The store query these filters make.
+
+        Raises:
+            ValueError: a filter that means nothing (its name first).
+        """
+        keys: dict[str, str] = {}
+        for pair in self.keys.split():
+            name, sep, value = pair.partition("=")
+            if not sep or not name or not value:
+                raise ValueError(f"keys: {pair!r} is not name=value")
+            keys[name] = value
+        if self.error not in ("", "yes", "no"):
+            raise ValueError(f"error: {self.error!r}: expected yes or no")
+        if self.rating not in ("", "up", "down"):
+            raise ValueError(f"rating: {self.rating!r}: expected up or down")
+        score = None
+        if self.max_judge_score:
+            if self.max_judge_score not in ("1", "2", "3", "4", "5"):
+                raise ValueError(f"max_judge_score: {self.max_judge_score!r}: expected 1 to 5")
+            score = int(self.max_judge_score)
+        return TraceQuery(
+            since=_when("since", self.since),
+            until=_when("until", self.until),
+            keys=keys,
+            limit=limit,
+            after=trace_position(self.cursor, newest_first=True) if self.cursor else None,
+            search=TraceSearch(
+                text=self.q or None,
+                failed={"yes": True, "no": False}.get(self.error),
+                rating=self.rating or None,
+                max_judge_score=score,
+            ),
+        )
+
+    def link(self, **changes: str) -> str:
+        """This page's URL with ``changes`` (the next page: ``cursor=…``)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        fields.update(changes)
+        return "/traces?" + urlencode({k: v for k, v in fields.items() if v})
+
+
+_FIELD_MAX = 1024
+
+
+def _when(name: str, value: str) -> Any:
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
 async def trace_page(request: Request, trace_id: str) -> Response:
     """One trace: messages, answer, timing, keys and template vars, feedback, judge scores."""
     from evallock.traces import normalise_trace_id
 
     state = server_state(request)
-    _, refused = await _reader(request)
+    caller, refused = await _reader(request)
     if refused is not None:
         return refused
+    signed_in = _signed_in(caller)
     try:
         wanted = normalise_trace_id(trace_id)
     except ValueError as exc:
-        return _page("trace.html", status=400, trace=None, error=str(exc), wanted=trace_id[:64])
+        return _page(
+            "trace.html",
+            status=400,
+            trace=None,
+            error=str(exc),
+            wanted=trace_id[:64],
+            signed_in=signed_in,
+        )
     trace, feedback, judged = await read_trace(state.store, wanted)
     if trace is None:
-        return _page("trace.html", status=404, trace=None, error="no such trace", wanted=wanted)
-    return _page("trace.html", trace=trace, feedback=feedback, judged=judged, error=None)
+        return _page(
+            "trace.html",
+            status=404,
+            trace=None,
+            error="no such trace",
+            wanted=wanted,
+            signed_in=signed_in,
+        )
+    return _page(
+        "trace.html",
+        trace=trace,
+        feedback=feedback,
+        judged=judged,
+        error=None,
+        signed_in=signed_in,
+    )
 
 
 @router.get("/login", response_class=HTMLResponse)

@@ -26,7 +26,7 @@ import orjson
 from evallock.keys import normalise_key
 from evallock.limits import MAX_ID, MAX_KEY_VALUE, MAX_KEYS
 from evallock.records import Trace
-from evallock.store import Store, TracePosition
+from evallock.store import Store, TracePosition, TraceSearch
 from evallock.times import parse_time
 
 __all__ = [
@@ -174,6 +174,8 @@ class TraceQuery:
     """Order by start time, newest first (else oldest first); ties by trace id."""
     after: TracePosition | None = None
     """Start after this position (from :func:`trace_position` of a page's cursor)."""
+    search: TraceSearch | None = None
+    """Text, error, rating and judge-score conditions (None: none)."""
 
     def run(self, store: Store) -> list[Trace]:
         """The page of traces this query selects from ``store``."""
@@ -199,11 +201,14 @@ class TraceQuery:
             offset=self.offset,
             newest_first=self.newest_first,
             after=self.after,
+            search=self.search,
         )
 
     def count(self, store: Store) -> int:
         """How many traces match, without the page."""
-        return store.traces.count(since=self.since, until=self.until, keys=self.keys)
+        return store.traces.count(
+            since=self.since, until=self.until, keys=self.keys, search=self.search
+        )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

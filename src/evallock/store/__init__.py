@@ -56,7 +56,7 @@ from evallock.store._reports_repo import ReportRepository
 from evallock.store._runs_repo import RunRepository
 from evallock.store._slices import Complaint, SliceCounts
 from evallock.store._store import Store
-from evallock.store._traces import TracePosition
+from evallock.store._traces import TracePosition, TraceSearch
 from evallock.store._traces_repo import TraceRepository
 from evallock.store.migrations import HEAD_REVISION
 
@@ -76,5 +76,6 @@ __all__ = [
     "Store",
     "TracePosition",
     "TraceRepository",
+    "TraceSearch",
     "open_store",
 ]

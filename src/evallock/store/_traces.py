@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, overload
 
-from sqlalchemy import ColumnElement, Text, bindparam, cast, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Text, bindparam, cast, func, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
@@ -48,11 +48,18 @@ from evallock.keys import normalise_key, split_keys
 from evallock.limits import FieldLimitError
 from evallock.records import UNDESCRIBED_ERROR, ToolCall, Trace
 from evallock.store._engine import insert_or_ignore
-from evallock.store._schema import TRACE_KEY_COLUMNS, trace_spans, traces
+from evallock.store._schema import (
+    TRACE_KEY_COLUMNS,
+    drift_samples,
+    feedback,
+    trace_spans,
+    traces,
+)
 from evallock.store._types import JSONText, dumps
 
 __all__ = [
     "TracePosition",
+    "TraceSearch",
     "add_traces",
     "clean_number",
     "clean_text",
@@ -87,6 +94,20 @@ _UPDATE = update(traces).where(traces.c.trace_id == bindparam("_trace_id"))
 
 _NAMES: dict[str, str] = {}
 _MAX_COUNT: Final = 2**31 - 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TraceSearch:
+    """What a trace must match besides its time window and keys (each None: anything)."""
+
+    text: str | None = None
+    """A substring of its input or output, case-insensitive (``%`` and ``_`` are literal)."""
+    failed: bool | None = None
+    """True: only traces with an error; False: only traces without one."""
+    rating: str | None = None
+    """Only traces with a piece of feedback of this rating (``down``, ``up``)."""
+    max_judge_score: int | None = None
+    """Only traces a drift judge scored at most this (1–5)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -394,8 +415,9 @@ def _filters(
     since: datetime | None,
     until: datetime | None,
     keys: Mapping[str, str] | None,
+    search: TraceSearch | None = None,
 ) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
+    where: list[ColumnElement[bool]] = _searched(search) if search is not None else []
     if since is not None:
         where.append(traces.c.timestamp >= since)
     if until is not None:
@@ -409,6 +431,32 @@ def _filters(
             where.append(_extra_value(dialect, name) == value)
         else:
             raise ValueError(f"key {raw!r}: use letters, digits, '_' and '.' in key names")
+    return where
+
+
+def _searched(search: TraceSearch) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if search.text:
+        text = clean_text(search.text)
+        where.append(
+            or_(
+                traces.c.input.icontains(text, autoescape=True),
+                traces.c.output.icontains(text, autoescape=True),
+            )
+        )
+    if search.failed is not None:
+        where.append(traces.c.error.is_not(None) if search.failed else traces.c.error.is_(None))
+    if search.rating is not None:
+        rated = select(feedback.c.trace_id).where(
+            feedback.c.trace_id == traces.c.trace_id, feedback.c.rating == search.rating
+        )
+        where.append(rated.exists())
+    if search.max_judge_score is not None:
+        judged = select(drift_samples.c.trace_id).where(
+            drift_samples.c.trace_id == traces.c.trace_id,
+            drift_samples.c.score <= search.max_judge_score,
+        )
+        where.append(judged.exists())
     return where
 
 
@@ -431,6 +479,7 @@ def list_traces(
     offset: int,
     newest_first: bool,
     after: TracePosition | None = None,
+    search: TraceSearch | None = None,
 ) -> list[Trace]:
     """Summaries in a time window ``[since, until)`` whose keys all match, ordered by time.
 
@@ -438,7 +487,7 @@ def list_traces(
     indexes; ``after`` starts the page past that position (a row-value comparison
     both backends answer with a range scan of the index).
     """
-    where = _filters(conn.dialect.name, since, until, keys)
+    where = _filters(conn.dialect.name, since, until, keys, search)
     position = tuple_(traces.c.timestamp, traces.c.trace_id)
     if after is not None:
         bound = tuple_(
@@ -463,8 +512,9 @@ def count_traces(
     since: datetime | None,
     until: datetime | None,
     keys: Mapping[str, str] | None,
+    search: TraceSearch | None = None,
 ) -> int:
     """How many summaries :func:`list_traces` would find without a limit."""
-    where = _filters(conn.dialect.name, since, until, keys)
+    where = _filters(conn.dialect.name, since, until, keys, search)
     stmt = select(func.count()).select_from(traces).where(*where)
     return int(conn.execute(stmt).scalar_one())

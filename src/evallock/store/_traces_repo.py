@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from evallock.limits import MAX_ID, check_text, check_trace
+from evallock.limits import MAX_ID, MAX_KEY_VALUE, check_text, check_trace
 from evallock.records import BAD_SCORE, Trace
 from evallock.store import _drift, _slices, _traces
 from evallock.store._database import Database, check_aware, check_page, check_window
 from evallock.store._slices import Complaint, SliceCounts
-from evallock.store._traces import TracePosition
+from evallock.store._traces import TracePosition, TraceSearch
 from evallock.times import utc_now
 
 __all__ = ["TraceRepository"]
@@ -85,8 +85,10 @@ class TraceRepository:
         offset: int = 0,
         newest_first: bool = True,
         after: TracePosition | None = None,
+        search: TraceSearch | None = None,
     ) -> list[Trace]:
-        """Trace summaries started in ``[since, until)`` whose keys all equal ``keys``.
+        """Trace summaries started in ``[since, until)`` whose keys all equal ``keys``
+        (and that match ``search``: text, error, a rating, a judge score).
 
         Ordered by ``(timestamp, trace_id)``, newest first unless ``newest_first`` is
         False. ``keys`` may name shared keys (indexed columns) and ``extra`` keys.
@@ -112,6 +114,7 @@ class TraceRepository:
                 offset=offset,
                 newest_first=newest_first,
                 after=after,
+                search=_checked(search),
             )
 
     def count(
@@ -120,11 +123,14 @@ class TraceRepository:
         since: datetime | None = None,
         until: datetime | None = None,
         keys: Mapping[str, str] | None = None,
+        search: TraceSearch | None = None,
     ) -> int:
         """How many traces :meth:`find` would return without a limit."""
         check_window(since, until)
         with self._db.read("cannot count traces") as conn:
-            return _traces.count_traces(conn, since=since, until=until, keys=keys)
+            return _traces.count_traces(
+                conn, since=since, until=until, keys=keys, search=_checked(search)
+            )
 
     def window_ids(
         self, *, since: datetime, until: datetime, key: str | None = None
@@ -159,3 +165,20 @@ class TraceRepository:
             return _slices.complaint_traces(
                 conn, since=since, until=until, max_judge_score=max_judge_score
             )
+
+
+def _checked(search: TraceSearch | None) -> TraceSearch | None:
+    """``search`` within its limits: text of at most ``MAX_KEY_VALUE`` characters, a
+    judge score of 1 to 5.
+
+    Raises:
+        FieldLimitError: the text is too long (``q``).
+        ValueError: a judge score outside 1–5.
+    """
+    if search is None:
+        return None
+    check_text("q", search.text, MAX_KEY_VALUE)
+    score = search.max_judge_score
+    if score is not None and not 1 <= score <= 5:
+        raise ValueError(f"max_judge_score {score}: expected 1 to 5")
+    return search

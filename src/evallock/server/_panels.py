@@ -8,7 +8,7 @@ dataclasses the template renders; nothing here is HTML, and no text is trusted
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +17,7 @@ from evallock.stats import t_mean_interval, wilson_interval
 
 if TYPE_CHECKING:
     from evallock.records import Candidate, Run, StoredComparison, StoredDriftReport
-    from evallock.store import Store
+    from evallock.store import SliceCounts, Store
 
 __all__ = ["ComparisonRow", "Dashboard", "DriftRow", "RunPoint", "SliceRow", "gather"]
 
@@ -285,14 +285,40 @@ def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
     return charts
 
 
+def _marginal(combined: list[SliceCounts], key: str, position: int) -> list[SliceCounts]:
+    """The counts per value of the key at ``position``, summed over the other keys."""
+    totals: dict[str | None, SliceCounts] = {}
+    for counts in combined:
+        value = counts.slice.values[position]
+        seen = totals.get(value)
+        if seen is None:
+            totals[value] = replace(counts, slice=Slice.of([key], [value]))
+            continue
+        firsts = [t for t in (seen.first_seen, counts.first_seen) if t is not None]
+        totals[value] = replace(
+            seen,
+            n=seen.n + counts.n,
+            errors=seen.errors + counts.errors,
+            thumbs_down=seen.thumbs_down + counts.thumbs_down,
+            judge_n=seen.judge_n + counts.judge_n,
+            judge_sum=seen.judge_sum + counts.judge_sum,
+            judge_sumsq=seen.judge_sumsq + counts.judge_sumsq,
+            first_seen=min(firsts) if firsts else None,
+        )
+    return list(totals.values())
+
+
 def _y(rate: float) -> float:
     return _PAD + (1.0 - rate) * (_CHART_H - 2 * _PAD)
 
 
 def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]:
     rows: list[SliceRow] = []
-    for key in SLICE_KEYS:
-        for counts in store.traces.slices([key], since=since, until=until):
+    # One pass over the window, grouped by every slice key at once; each key's slices
+    # are sums over the others (the counts add up: half the time of a pass per key).
+    combined = store.traces.slices(list(SLICE_KEYS), since=since, until=until)
+    for position, key in enumerate(SLICE_KEYS):
+        for counts in _marginal(combined, key, position):
             value = counts.slice.values[0]
             if value is None or counts.n == 0:
                 continue

@@ -33,12 +33,18 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
         try:
             complained = [t for c in store.candidates.find(limit=None) for t in c.trace_ids]
             judged = next(t for t in complained if store.reports.judgements(t))
+            failing = next(r for r in store.runs.find(limit=20) if r.verdict == "fail")
         finally:
             store.close()
         with httpx.Client(base_url=root, timeout=10) as client:
             pages["/"] = client.get("/")
             pages["lock"] = client.get(f"/traces/{_locks(workdir)[0]['source']['trace_id']}")
             pages["judged"] = client.get(f"/traces/{judged}")
+            pages["failing run"] = client.get(f"/runs/{failing.run_id}")
+            pages["its locks"] = client.get(f"/runs/{failing.run_id}", params={"status": "lock"})
+            pages["enterprise traces"] = client.get(
+                "/traces", params={"keys": "customer_tier=enterprise", "rating": "down"}
+            )
 
     out = io.StringIO()
     console = Console(file=out, width=200, color_system=None)
@@ -69,6 +75,15 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert pages["/"].status_code == 200 and "Review queue" in pages["/"].text
     assert pages["lock"].status_code == 200 and "account manager" in pages["lock"].text
     assert pages["judged"].status_code == 200 and "1/5" in pages["judged"].text
+    # the failing gate's page: why, and each lock linked to the trace it came from
+    failing = pages["failing run"].text
+    assert "GATE FAILED" in failing and "lock case failed: " in failing
+    locks = _locks(workdir)
+    assert pages["its locks"].text.count('<tr id="case-') == len(locks)
+    for lock in locks:
+        assert f'href="/traces/{lock["source"]["trace_id"]}"' in pages["its locks"].text
+    # the complaints behind them, found by filtering live traces
+    assert "No trace matches." not in pages["enterprise traces"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)
     _drift_alerts_on_the_enterprise_slice_only(workdir)
     _compare_and_coverage_name_the_slice(workdir)

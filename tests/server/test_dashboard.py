@@ -436,3 +436,47 @@ def test_the_traces_page_filters_pages_and_escapes(
         headers={"Authorization": f"Bearer {api_keys['read']}"},
     )
     assert listed.status_code == 200 and listed.json()["total"] == 1
+
+
+def test_a_run_page_gives_the_verdict_the_cases_and_the_diff_against_the_baseline(
+    app_factory: Any, seeded: Any, api_keys: dict[str, str]
+) -> None:
+    runs = seeded.runs.find(limit=10)  # newest first: the v4 run, then v3 (its baseline)
+    newer, older = runs[0], runs[1]
+    assert newer.baseline_run_id == older.run_id
+    server = app_factory()
+    with server.client() as client:
+        assert client.get(f"/runs/{newer.run_id}").status_code == 303  # sign in first
+        client.post("/login", data={"key": api_keys["read"]})
+        overview = client.get("/")
+        assert f'href="/runs/{newer.run_id}"' in overview.text
+        page = client.get(f"/runs/{newer.run_id}")
+        assert page.status_code == 200, page.text
+        html = page.text
+        summary = newer.summary
+        assert f"({summary.passed}/{summary.n};" in html
+        assert f'href="/runs/{older.run_id}"' in html  # its baseline, one click away
+        assert html.count('<tr id="case-') == summary.n
+        # v4's answers differ from v3's somewhere (the header shows the legend once)
+        assert html.count("<del>") > 1 and html.count("<ins>") > 1
+        assert page.headers["content-security-policy"].startswith("default-src 'none'")
+        failed = client.get(f"/runs/{newer.run_id}", params={"status": "failed"})
+        assert failed.text.count('<tr id="case-') == summary.failed
+        refunds = [
+            r for r in seeded.runs.iter_records(newer.run_id) if r.keys.get("intent") == "refund"
+        ]
+        by_key = client.get(f"/runs/{newer.run_id}", params={"keys": "intent=refund"})
+        assert by_key.text.count('<tr id="case-') == len({r.case_id for r in refunds}) > 0
+        bad = client.get(f"/runs/{newer.run_id}", params={"status": "<b>odd</b>"})
+        assert bad.status_code == 400 and "<b>odd</b>" not in bad.text
+        missing = client.get("/runs/no-such-run")
+        assert missing.status_code == 404 and "no such run" in missing.text
+
+
+def test_word_diff_marks_what_changed() -> None:
+    from evallock.server._run_view import word_diff
+
+    segments = word_diff("Refunds take 30 days via email.", "Refunds take 5 business days.")
+    assert "".join(s.text for s in segments if s.kind != "gone") == "Refunds take 5 business days."
+    assert "".join(s.text for s in segments if s.kind != "new") == "Refunds take 30 days via email."
+    assert [s.kind for s in word_diff("same", "same")] == ["same"]

@@ -98,6 +98,17 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     cookie = next(c for c in page.context.cookies() if c["name"] == "evallock_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
 
+    # a run's page from the runs table: its cases, filtered to the failed ones
+    page.locator("#runs tbody tr a").first.click()
+    page.wait_for_selector("#cases")
+    assert page.url.startswith(f"{url}/runs/")
+    every_case = page.locator("#cases tbody tr[id^=case-]").count()
+    assert every_case > 0
+    page.click("#cases .filters >> text=failed")
+    page.wait_for_selector("#cases")
+    assert "status=failed" in page.url
+    assert page.locator("#cases tbody tr[id^=case-]").count() < every_case
+
     # the Traces page: filter by text, open a trace from the list, come back
     page.click("nav >> text=Traces")
     page.wait_for_selector("#traces form.filters")

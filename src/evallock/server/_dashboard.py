@@ -167,12 +167,7 @@ class _TraceForm:
         Raises:
             ValueError: a filter that means nothing (its name first).
         """
-        keys: dict[str, str] = {}
-        for pair in self.keys.split():
-            name, sep, value = pair.partition("=")
-            if not sep or not name or not value:
-                raise ValueError(f"keys: {pair!r} is not name=value")
-            keys[name] = value
+        keys = _key_pairs(self.keys)
         if self.error not in ("", "yes", "no"):
             raise ValueError(f"error: {self.error!r}: expected yes or no")
         if self.rating not in ("", "up", "down"):
@@ -308,3 +303,52 @@ async def logout(request: Request) -> Response:
     response = RedirectResponse("/login", status_code=303, headers=_HEADERS)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+async def run_page(request: Request, run_id: str) -> Response:
+    """One run: its verdict and why, and its cases (filter by kind and keys), each beside
+    the baseline run's answer for the same case."""
+    from evallock.server._run_view import STATUSES, run_view
+
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    params = request.query_params
+    status = str(params.get("status", ""))[:_FIELD_MAX]
+    keys_text = str(params.get("keys", ""))[:_FIELD_MAX].strip()
+    shown: dict[str, Any] = {
+        "signed_in": _signed_in(caller),
+        "wanted": run_id[:64],
+        "kind": status,
+        "keys": keys_text,
+        "statuses": STATUSES,
+    }
+    try:
+        if status and status not in STATUSES:
+            raise ValueError(f"status: {status[:40]!r}: expected one of {', '.join(STATUSES)}")
+        keys = _key_pairs(keys_text)
+    except ValueError as exc:
+        return _page("run.html", status=400, view=None, error=str(exc), **shown)
+    view = await anyio.to_thread.run_sync(
+        lambda: run_view(state.store, run_id, status=status, keys=keys)
+    )
+    if view is None:
+        return _page("run.html", status=404, view=None, error="no such run", **shown)
+    return _page("run.html", view=view, error=None, **shown)
+
+
+def _key_pairs(text: str) -> dict[str, str]:
+    """``name=value`` pairs separated by spaces.
+
+    Raises:
+        ValueError: a pair without ``=``.
+    """
+    keys: dict[str, str] = {}
+    for pair in text.split():
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise ValueError(f"keys: {pair!r} is not name=value")
+        keys[name] = value
+    return keys

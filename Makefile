@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # installs, each first on the path of the conformance test's client process only.
 CLIENTS := $(VENV)/clients/.installed-stamp
 
-.PHONY: demo test lint typecheck unit bench bench-startup clean test-embeddings
+.PHONY: demo test lint typecheck unit bench bench-startup clean test-embeddings screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,8 @@ demo: $(STAMP)
 test: lint typecheck unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples docs
+	$(BIN)/ruff format --check src tests bench examples docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -46,6 +46,10 @@ test-embeddings: $(STAMP)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e '.[embeddings]'
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q tests/graders/test_similarity.py tests/feedback/test_dedupe.py tests/drift/test_embedding_drift.py
+
+# PNGs of each web page on the demo's data (docs/screenshots/), through Debian's Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 bench: $(STAMP)
 	$(BIN)/python bench/runner.py

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -73,6 +74,10 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert "Dashboard: http://127.0.0.1:" in text and "went off script" not in text
     # the dashboard was up and showed the story
     assert pages["/"].status_code == 200 and "Review queue" in pages["/"].text
+    # the drift panel names the slice that alerted, not only the overall row
+    alerting = re.search(r'<tr class="slice">(?:(?!</tr>).)*</tr>', pages["/"].text, re.S)
+    assert alerting is not None and "customer_tier=enterprise" in alerting.group(0)
+    assert '<td class="alert">ALERT</td>' in alerting.group(0)
     assert pages["lock"].status_code == 200 and "account manager" in pages["lock"].text
     assert pages["judged"].status_code == 200 and "1/5" in pages["judged"].text
     # the failing gate's page: why, and each lock linked to the trace it came from

@@ -173,6 +173,12 @@ def test_the_page_shows_every_panel_with_intervals_and_escapes_trace_text(
     lo, hi = v3.summary.pass_rate_ci
     assert f"[{100 * lo:.1f}, {100 * hi:.1f}]" in html  # the pass rate's Wilson interval
     assert html.count("<circle") == 2  # one chart, a dot per run
+    # the chart has axes, dates, the Wilson band, each dot links to its run, and the
+    # prompt change between the two runs is a deploy marker
+    assert ">100%</text>" in html and ">0%</text>" in html and 'class="band"' in html
+    assert all(f'<a href="/runs/{run.run_id}"><g class="run">' in html for run in runs)
+    assert f">{v3.started_at.astimezone(UTC):%m-%d %H:%M}</text>" in html
+    assert html.count('<g class="deploy">') == 1 and "deploy: prompt support-v4" in html
     assert "[3.48, 3.74]" in html and "ALERT" in html and "[-0.66, -0.36]" in html
     assert "no significant difference" in html and "[-0.200, +0.060]" in html
     assert "(1 pending)" in html

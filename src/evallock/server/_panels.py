@@ -19,7 +19,16 @@ if TYPE_CHECKING:
     from evallock.records import Candidate, Run, StoredComparison, StoredDriftReport
     from evallock.store import SliceCounts, Store
 
-__all__ = ["ComparisonRow", "Dashboard", "DriftRow", "RunPoint", "SliceRow", "gather"]
+__all__ = [
+    "Chart",
+    "ComparisonRow",
+    "Dashboard",
+    "DriftRow",
+    "DriftSlice",
+    "RunPoint",
+    "SliceRow",
+    "gather",
+]
 
 RUNS_SHOWN = 60
 """Runs read for the table and the charts."""
@@ -32,7 +41,10 @@ SLICE_KEYS = DEFAULT_SLICE_KEYS
 SLICE_WINDOW = timedelta(days=7)
 """How far back the slices look."""
 
-_CHART_W, _CHART_H, _PAD = 560, 120, 8
+_CHART_W, _CHART_H = 640, 190
+"""The pass-rate chart's size (its SVG viewBox)."""
+_LEFT, _RIGHT, _TOP, _BOTTOM = 44, 16, 10, 34
+"""Room for the axes' labels around the plot."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -46,6 +58,28 @@ class RunPoint:
     y_hi: float
     verdict: str | None
     label: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Chart:
+    """A series of gate runs (one case file, one service): pass rate over time."""
+
+    title: str
+    points: list[RunPoint]
+    band: str
+    """The 95 % Wilson band: an SVG polygon's points (upper edge, then lower, back)."""
+    y_ticks: list[tuple[float, str]]
+    """Pass-rate gridlines: (y, label)."""
+    x_ticks: list[tuple[float, str, str]]
+    """Dates under the axis: (x, ``MM-DD HH:MM`` UTC, the SVG text anchor that keeps the
+    first and last inside the chart)."""
+    markers: list[tuple[float, str]]
+    """Deploy markers between two runs whose prompt, model or judge version differ:
+    (x, what changed)."""
+    width: int = _CHART_W
+    height: int = _CHART_H
+    left: int = _LEFT
+    bottom: int = _CHART_H - _BOTTOM
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -106,6 +140,23 @@ class DriftRow:
     """mean − baseline mean, with ``delta_ci``."""
     delta_ci: Pair | None
     """Its 95 % interval."""
+    slices: list[DriftSlice] = field(default_factory=list)
+    """The report's per-slice rows (``drift --by``), alerting ones first."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftSlice:
+    """One slice of a drift check (``customer_tier=enterprise``): its mean against its
+    own baseline, the multiplicity-adjusted p-value and whether it alerted."""
+
+    slice: str
+    n_samples: int | None
+    mean: float | None
+    mean_ci: Pair | None
+    baseline_mean: float | None
+    delta: float | None
+    p_adjusted: float | None
+    alert: bool
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -139,7 +190,7 @@ class Dashboard:
     """Everything the page shows."""
 
     runs: list[dict[str, Any]] = field(default_factory=list)
-    charts: list[tuple[str, list[RunPoint]]] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
     drift: list[DriftRow] = field(default_factory=list)
     comparisons: list[ComparisonRow] = field(default_factory=list)
     slices: list[SliceRow] = field(default_factory=list)
@@ -224,6 +275,23 @@ def _drift_row(stored: StoredDriftReport) -> DriftRow:
         baseline_mean=body.get("baseline_mean"),
         delta=body.get("delta"),
         delta_ci=_pair(body.get("delta_ci")),
+        slices=sorted(
+            (_drift_slice(s) for s in body.get("slices") or () if isinstance(s, dict)),
+            key=lambda s: (not s.alert, s.slice),
+        ),
+    )
+
+
+def _drift_slice(body: dict[str, Any]) -> DriftSlice:
+    return DriftSlice(
+        slice=str(body.get("slice", "")),
+        n_samples=body.get("n_samples"),
+        mean=body.get("mean"),
+        mean_ci=_pair(body.get("mean_ci")),
+        baseline_mean=body.get("baseline_mean"),
+        delta=body.get("delta"),
+        p_adjusted=body.get("p_adjusted"),
+        alert=bool(body.get("alert")),
     )
 
 
@@ -251,38 +319,83 @@ def _pair(value: Any) -> Pair | None:
     return (value[0], value[1])
 
 
-def _charts(runs: list[Run]) -> list[tuple[str, list[RunPoint]]]:
-    """Per dataset and target, the complete runs oldest first, placed on a small chart."""
+def _charts(runs: list[Run]) -> list[Chart]:
+    """Per dataset and service, the complete gate runs oldest first, drawn on a chart."""
     series: dict[str, list[Run]] = {}
     for run in reversed(runs):  # runs come newest first
         if run.status != "complete" or run.summary is None or run.kind != "gate":
             continue  # the timeline is the deploys' gate runs
         series.setdefault(f"{run.dataset_name} · {run.target_id}", []).append(run)
-    charts = []
-    for title, members in series.items():
-        step = (_CHART_W - 2 * _PAD) / max(len(members) - 1, 1)
-        points = []
-        for index, run in enumerate(members):
-            summary = run.summary
-            assert summary is not None  # kept above
-            lo, hi = summary.pass_rate_ci
-            prompt = run.keys.get("prompt_version", "")
-            points.append(
-                RunPoint(
-                    run_id=run.run_id,
-                    x=_PAD + index * step,
-                    y=_y(summary.pass_rate),
-                    y_lo=_y(lo),
-                    y_hi=_y(hi),
-                    verdict=run.verdict,
-                    label=(
-                        f"{run.run_id} {prompt}: {summary.pass_rate:.1%}"
-                        f" [{lo:.1%}, {hi:.1%}] n={summary.n}"
-                    ),
-                )
+    return [_chart(title, members) for title, members in series.items()]
+
+
+def _chart(title: str, members: list[Run]) -> Chart:
+    """Runs evenly spaced left to right (oldest first), pass rate up; dates under the axis."""
+    width = _CHART_W - _LEFT - _RIGHT
+    step = width / max(len(members) - 1, 1)
+    points: list[RunPoint] = []
+    markers: list[tuple[float, str]] = []
+    previous: Run | None = None
+    for index, run in enumerate(members):
+        summary = run.summary
+        assert summary is not None  # kept by _charts
+        lo, hi = summary.pass_rate_ci
+        x = _LEFT + (index * step if len(members) > 1 else width / 2)
+        prompt = run.keys.get("prompt_version", "")
+        points.append(
+            RunPoint(
+                run_id=run.run_id,
+                x=x,
+                y=_y(summary.pass_rate),
+                y_lo=_y(lo),
+                y_hi=_y(hi),
+                verdict=run.verdict,
+                label=(
+                    f"{run.started_at.astimezone(UTC):%Y-%m-%d %H:%M} {prompt}:"
+                    f" {summary.pass_rate:.1%} [{lo:.1%}, {hi:.1%}] n={summary.n} ({run.run_id})"
+                ),
             )
-        charts.append((title, points))
-    return charts
+        )
+        if previous is not None and (change := _deploy_change(previous, run)):
+            markers.append((x - step / 2, change))
+        previous = run
+    band = " ".join(f"{p.x:.1f},{p.y_hi:.1f}" for p in points)
+    band += " " + " ".join(f"{p.x:.1f},{p.y_lo:.1f}" for p in reversed(points))
+    shown = sorted({round(i * (len(members) - 1) / 4) for i in range(5)}) if members else []
+    last = len(members) - 1
+    x_ticks = [
+        (
+            points[i].x,
+            f"{members[i].started_at.astimezone(UTC):%m-%d %H:%M}",
+            "start" if i == 0 < last else "end" if i == last > 0 else "middle",
+        )
+        for i in shown
+    ]
+    return Chart(
+        title=title,
+        points=points,
+        band=band,
+        y_ticks=[(_y(rate), f"{rate:.0%}") for rate in (0.0, 0.25, 0.5, 0.75, 1.0)],
+        x_ticks=x_ticks,
+        markers=markers,
+    )
+
+
+_DEPLOY_KEYS = (
+    ("prompt_version", "prompt"),
+    ("model_version", "model"),
+    ("judge_version", "judge"),
+)
+
+
+def _deploy_change(before: Run, after: Run) -> str:
+    """What changed between two runs of a series (prompt, model, judge), or ``""``."""
+    changed = [
+        f"{label} {after.keys.get(key) or '?'}"
+        for key, label in _DEPLOY_KEYS
+        if before.keys.get(key) != after.keys.get(key)
+    ]
+    return ", ".join(changed)
 
 
 def _marginal(combined: list[SliceCounts], key: str, position: int) -> list[SliceCounts]:
@@ -309,7 +422,7 @@ def _marginal(combined: list[SliceCounts], key: str, position: int) -> list[Slic
 
 
 def _y(rate: float) -> float:
-    return _PAD + (1.0 - rate) * (_CHART_H - 2 * _PAD)
+    return _TOP + (1.0 - rate) * (_CHART_H - _TOP - _BOTTOM)
 
 
 def _slices(store: Store, *, since: datetime, until: datetime) -> list[SliceRow]:

@@ -39,6 +39,7 @@ def shoot(workdir: Path, root: str) -> None:
         "overview": "/",
         "traces": "/traces?keys=customer_tier%3Denterprise&rating=down",
         "trace": f"/traces/{judged}",
+        "drift": "/drift",
         "run": f"/runs/{failing.run_id}",
         "run-locks": f"/runs/{failing.run_id}?status=lock",
     }

@@ -43,6 +43,7 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
             pages["judged"] = client.get(f"/traces/{judged}")
             pages["failing run"] = client.get(f"/runs/{failing.run_id}")
             pages["its locks"] = client.get(f"/runs/{failing.run_id}", params={"status": "lock"})
+            pages["drift"] = client.get("/drift")
             pages["enterprise traces"] = client.get(
                 "/traces", params={"keys": "customer_tier=enterprise", "rating": "down"}
             )
@@ -87,6 +88,10 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert pages["its locks"].text.count('<tr id="case-') == len(locks)
     for lock in locks:
         assert f'href="/traces/{lock["source"]["trace_id"]}"' in pages["its locks"].text
+    # the drift page: the enterprise slice is its own series, and it alerted
+    assert '<strong>customer_tier=enterprise</strong> <span class="alert">1 alert</span>' in (
+        pages["drift"].text
+    )
     # the complaints behind them, found by filtering live traces
     assert "No trace matches." not in pages["enterprise traces"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)

@@ -486,3 +486,71 @@ def test_word_diff_marks_what_changed() -> None:
     assert "".join(s.text for s in segments if s.kind != "gone") == "Refunds take 5 business days."
     assert "".join(s.text for s in segments if s.kind != "new") == "Refunds take 30 days via email."
     assert [s.kind for s in word_diff("same", "same")] == ["same"]
+
+
+def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_traces(
+    app_factory: Any, store: Any, api_keys: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    traces = [
+        Trace(trace_id=f"{n:032x}", timestamp=now - timedelta(minutes=n), input=f"q{n}")
+        for n in range(1, 5)
+    ]
+    store.traces.add(traces)
+
+    def body(mean: float, enterprise: float, alert: bool) -> dict[str, Any]:
+        return {
+            "n_samples": 4, "mean": mean, "mean_ci": [mean - 0.2, mean + 0.2],
+            "baseline_mean": 4.5, "alert": alert, "reasons": ["enterprise fell"] if alert else [],
+            "detectors": [{"name": "CUSUM", "arl0": 500, "limit": 4.1, "fired_at": None,
+                           "warmup_batches": 5}],
+            "slices": [
+                {"slice": "customer_tier=enterprise", "n_samples": 2, "mean": enterprise,
+                 "mean_ci": [enterprise - 0.5, enterprise + 0.5], "baseline_mean": 4.6,
+                 "delta": enterprise - 4.6, "p_adjusted": 0.001 if alert else 0.9, "alert": alert},
+                {"slice": "customer_tier=free", "n_samples": 2, "mean": 4.5,
+                 "mean_ci": [4.0, 5.0], "baseline_mean": 4.5, "delta": 0.0, "p_adjusted": 1.0,
+                 "alert": False},
+            ],
+        }  # fmt: skip
+
+    for index, (judge, mean, enterprise, alert) in enumerate(
+        (("judge@a", 4.5, 4.6, False), ("judge@a", 4.4, 4.5, False), ("judge@b", 3.9, 2.1, True))
+    ):
+        report = StoredDriftReport(
+            window_start=now - timedelta(days=3 - index),
+            window_end=now - timedelta(days=2 - index),
+            judge_version=judge,
+            alert=alert,
+            body=body(mean, enterprise, alert),
+        )
+        samples = [(traces[0].trace_id, 5, "fine"), (traces[1].trace_id, 1, HOSTILE)]
+        samples.append((traces[2].trace_id, None, "reply could not be parsed"))
+        last_id = store.reports.add_drift_report(report, samples)
+    server = app_factory()
+    with server.client() as client:
+        assert client.get("/drift").status_code == 303  # sign in first
+        client.post("/login", data={"key": api_keys["read"]})
+        page = client.get("/drift")
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert "(3 checks)" in html and html.count('<g class="check">') == 9  # 3 series x 3
+        assert (
+            '<strong>customer_tier=enterprise</strong> <span class="alert">1 alert</span>' in html
+        )
+        assert html.count('<g class="judge-change">') == 3 and "judge changed: judge@b" in html
+        assert 'class="baseline"' in html and f'href="/drift/{last_id}"' in html
+        assert "CUSUM" in html and "not fired" in html
+        check = client.get(f"/drift/{last_id}")
+        assert check.status_code == 200 and "enterprise fell" in check.text
+        rows = re.findall(r'<td class="num[^"]*">([^<]+)</td>\s*<td class="text">', check.text)
+        assert rows == ["error", "1/5", "5/5"]  # unusable replies first, then lowest score
+        assert "<script>" not in check.text and "&lt;script&gt;" in check.text
+        low = client.get(f"/drift/{last_id}", params={"max_score": "2"})
+        assert re.findall(r'<td class="num[^"]*">([^<]+)</td>\s*<td class="text">', low.text) == [
+            "1/5"
+        ]
+        assert client.get(f"/drift/{last_id}", params={"max_score": "9"}).status_code == 400
+        assert client.get("/drift/nope").status_code == 404
+        overview = client.get("/")
+        assert f'href="/drift/{last_id}"' in overview.text

@@ -28,6 +28,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from evallock.limits import MAX_ID
 from evallock.server._api import read_trace
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
 from evallock.server._auth import SESSION_COOKIE, Caller, require
@@ -352,3 +353,47 @@ def _key_pairs(text: str) -> dict[str, str]:
             raise ValueError(f"keys: {pair!r} is not name=value")
         keys[name] = value
     return keys
+
+
+@router.get("/drift", response_class=HTMLResponse)
+async def drift_page(request: Request) -> Response:
+    """Judge scores on live traffic over the stored drift checks, overall and per slice."""
+    from evallock.server._drift_view import drift_view
+
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    view = await anyio.to_thread.run_sync(drift_view, state.store)
+    return _page("drift.html", view=view, signed_in=_signed_in(caller))
+
+
+@router.get("/drift/{report_id}", response_class=HTMLResponse)
+async def drift_report_page(request: Request, report_id: str) -> Response:
+    """One drift check: its figures, slices, detectors and the traces it judged."""
+    from evallock.server._drift_view import report_page
+
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    raw = str(request.query_params.get("max_score", ""))
+    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "wanted": report_id[:64]}
+    if raw not in ("", "1", "2", "3", "4", "5"):
+        return _page(
+            "drift_report.html",
+            status=400,
+            found=None,
+            error=f"max_score: {raw[:40]!r}: expected 1 to 5",
+            max_score="",
+            **shown,
+        )
+    found = await anyio.to_thread.run_sync(
+        lambda: report_page(state.store, report_id[:MAX_ID], max_score=int(raw) if raw else None)
+    )
+    if found is None:
+        missing = "no such drift check"
+        return _page(
+            "drift_report.html", status=404, found=None, error=missing, max_score=raw, **shown
+        )
+    return _page("drift_report.html", found=found, error=None, max_score=raw, **shown)

@@ -116,6 +116,8 @@ Pair = tuple[float | None, float | None]
 class DriftRow:
     """One stored drift check: its window, judge and alert, and its report's figures."""
 
+    report_id: str
+    """Its id (its page is ``/drift/{report_id}``)."""
     window: str
     """The window judged, from the stored bounds."""
     judge_version: str
@@ -263,6 +265,7 @@ def _drift_row(stored: StoredDriftReport) -> DriftRow:
     # report of an older version lacks is shown empty.
     body = stored.body
     return DriftRow(
+        report_id=stored.report_id,
         window=f"{stored.window_start:%Y-%m-%d %H:%M} – {stored.window_end:%Y-%m-%d %H:%M}",
         judge_version=stored.judge_version,
         alert=stored.alert,

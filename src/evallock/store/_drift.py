@@ -133,9 +133,13 @@ def trace_judgements(conn: Connection, trace_id: str, *, limit: int) -> list[Tra
     ]
 
 
-def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[StoredDriftReport]:
-    """Stored drift reports, newest first, each with its id and time."""
+def list_drift_reports(
+    conn: Connection, *, limit: int = 50, report_id: str | None = None
+) -> list[StoredDriftReport]:
+    """Stored drift reports, newest first, each with its id and time (one, by id)."""
     query = select(drift_reports).order_by(drift_reports.c.created_at.desc()).limit(limit)
+    if report_id is not None:
+        query = query.where(drift_reports.c.report_id == report_id)
     return [
         StoredDriftReport(
             report_id=row.report_id,
@@ -145,6 +149,34 @@ def list_drift_reports(conn: Connection, *, limit: int = 50) -> list[StoredDrift
             judge_version=row.judge_version,
             alert=row.alert,
             body=row.report,
+        )
+        for row in conn.execute(query)
+    ]
+
+
+def report_samples(
+    conn: Connection, report_id: str, *, max_score: int | None, limit: int
+) -> list[TraceJudgement]:
+    """A drift report's judged traces, lowest score first (unusable replies first of all)."""
+    query = (
+        select(drift_samples, drift_reports.c.created_at, drift_reports.c.judge_version)
+        .join(drift_reports, drift_reports.c.report_id == drift_samples.c.report_id)
+        .where(drift_samples.c.report_id == report_id)
+        .order_by(
+            drift_samples.c.score.is_not(None), drift_samples.c.score, drift_samples.c.trace_id
+        )
+        .limit(limit)
+    )
+    if max_score is not None:
+        query = query.where(drift_samples.c.score <= max_score)
+    return [
+        TraceJudgement(
+            trace_id=row.trace_id,
+            report_id=row.report_id,
+            judged_at=row.created_at,
+            judge_version=row.judge_version,
+            score=row.score,
+            reason=row.reason or "",
         )
         for row in conn.execute(query)
     ]

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from evallock.records import StoredComparison, StoredDriftReport, TraceJudgement
 from evallock.store import _drift
-from evallock.store._database import Database
+from evallock.store._database import Database, check_page
 
 __all__ = ["ReportRepository"]
 
@@ -37,6 +37,21 @@ class ReportRepository:
         """Stored drift reports, newest first, each with its id and time."""
         with self._db.read("cannot read drift reports") as conn:
             return _drift.list_drift_reports(conn, limit=limit)
+
+    def drift_report(self, report_id: str) -> StoredDriftReport | None:
+        """One stored drift report, or None."""
+        with self._db.read(f"cannot read drift report {report_id!r}") as conn:
+            found = _drift.list_drift_reports(conn, limit=1, report_id=report_id)
+        return found[0] if found else None
+
+    def samples(
+        self, report_id: str, *, max_score: int | None = None, limit: int = 500
+    ) -> list[TraceJudgement]:
+        """The traces a drift report judged, with score and reason: lowest score first
+        (replies that could not be used first of all), at most ``max_score`` when given."""
+        check_page(limit, 0)
+        with self._db.read(f"cannot read the samples of drift report {report_id!r}") as conn:
+            return _drift.report_samples(conn, report_id, max_score=max_score, limit=limit)
 
     def judgements(self, trace_id: str, *, limit: int = 20) -> list[TraceJudgement]:
         """The drift judge's verdicts on one trace (score and reason), newest first."""

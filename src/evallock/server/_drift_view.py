@@ -1,0 +1,180 @@
+"""What the drift pages show, read from the store: judge scores on live traffic over time.
+
+``GET /drift``: the stored drift checks oldest first, one chart for the whole traffic
+and one per slice a check was cut by (``drift --by``): the mean judge score of each
+check with its 95 % interval, the baseline it was compared with, alerts in red, and a
+dashed marker where the judge changed (scores before and after do not compare). Each
+point links to its check. The newest check's detectors say where they stand.
+
+``GET /drift/{id}``: one check's figures, its slices and the traces it judged, lowest
+score first, each linked to its trace. Nothing here is HTML: the template escapes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from evallock.records import StoredDriftReport, TraceJudgement
+
+if TYPE_CHECKING:
+    from evallock.store import Store
+
+__all__ = [
+    "REPORTS_CHARTED",
+    "DriftPoint",
+    "DriftSeries",
+    "DriftView",
+    "drift_view",
+    "report_page",
+]
+
+REPORTS_CHARTED = 60
+"""Drift checks drawn (the newest)."""
+_W, _H = 640, 190
+_LEFT, _RIGHT, _TOP, _BOTTOM = 36, 16, 10, 34
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftPoint:
+    """One check on a chart: its mean, interval and baseline, placed."""
+
+    report_id: str
+    x: float
+    y: float | None
+    y_lo: float | None
+    y_hi: float | None
+    baseline_y: float | None
+    alert: bool
+    label: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftSeries:
+    """The whole traffic, or one slice, over the checks."""
+
+    title: str
+    points: list[DriftPoint]
+    alerts: int
+    markers: list[tuple[float, str]] = field(default_factory=list)
+    """Where the judge changed: (x, the new judge version)."""
+    x_ticks: list[tuple[float, str, str]] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)
+    width: int = _W
+    height: int = _H
+    left: int = _LEFT
+    bottom: int = _H - _BOTTOM
+
+    @property
+    def baseline_path(self) -> str:
+        """The baselines joined left to right, as an SVG polyline's points."""
+        return " ".join(
+            f"{p.x:.1f},{p.baseline_y:.1f}" for p in self.points if p.baseline_y is not None
+        )
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftView:
+    """The drift page: the series, the newest check and its detectors."""
+
+    series: list[DriftSeries]
+    latest: StoredDriftReport | None
+    detectors: list[dict[str, Any]]
+    reports: list[StoredDriftReport]
+    """The checks charted, newest first."""
+
+
+def drift_view(store: Store) -> DriftView:
+    """Read the checks and draw a series for the whole traffic and each slice."""
+    newest_first = store.reports.drift_reports(limit=REPORTS_CHARTED)
+    checks = list(reversed(newest_first))
+    slices: list[str] = []
+    for check in checks:
+        for item in check.body.get("slices") or ():
+            label = str(item.get("slice", "")) if isinstance(item, dict) else ""
+            if label and label not in slices:
+                slices.append(label)
+    series = [_series("all traffic", checks, None)]
+    series += [_series(label, checks, label) for label in slices]
+    latest = newest_first[0] if newest_first else None
+    detectors = (
+        [d for d in (latest.body.get("detectors") or ()) if isinstance(d, dict)] if latest else []
+    )
+    return DriftView(series=series, latest=latest, detectors=detectors, reports=newest_first)
+
+
+def _figures(check: StoredDriftReport, label: str | None) -> dict[str, Any]:
+    if label is None:
+        return check.body
+    for item in check.body.get("slices") or ():
+        if isinstance(item, dict) and item.get("slice") == label:
+            return item
+    return {}
+
+
+def _y(score: Any) -> float | None:
+    if not isinstance(score, int | float):
+        return None
+    bounded = min(max(float(score), 1.0), 5.0)
+    return _TOP + (5.0 - bounded) / 4.0 * (_H - _TOP - _BOTTOM)
+
+
+def _series(title: str, checks: list[StoredDriftReport], label: str | None) -> DriftSeries:
+    width = _W - _LEFT - _RIGHT
+    step = width / max(len(checks) - 1, 1)
+    points: list[DriftPoint] = []
+    markers: list[tuple[float, str]] = []
+    for index, check in enumerate(checks):
+        x = _LEFT + (index * step if len(checks) > 1 else width / 2)
+        figures = _figures(check, label)
+        interval = figures.get("mean_ci")
+        lo, hi = (
+            interval if isinstance(interval, list | tuple) and len(interval) == 2 else (None, None)
+        )
+        mean = figures.get("mean")
+        alert = bool(figures.get("alert"))
+        when = f"{check.window_end:%Y-%m-%d %H:%M}"
+        shown = f"{mean:.2f}" if isinstance(mean, int | float) else "not judged"
+        points.append(
+            DriftPoint(
+                report_id=check.report_id,
+                x=x,
+                y=_y(mean),
+                y_lo=_y(lo),
+                y_hi=_y(hi),
+                baseline_y=_y(figures.get("baseline_mean")),
+                alert=alert,
+                label=f"{when}: mean {shown}{' ALERT' if alert else ''} ({check.judge_version})",
+            )
+        )
+        if index and check.judge_version != checks[index - 1].judge_version:
+            markers.append((x - step / 2, check.judge_version))
+    last = len(checks) - 1
+    picks = sorted({round(i * last / 4) for i in range(5)}) if checks else []
+    x_ticks = [
+        (
+            points[i].x,
+            f"{checks[i].window_end:%m-%d %H:%M}",
+            "start" if i == 0 < last else "end" if i == last > 0 else "middle",
+        )
+        for i in picks
+    ]
+    y_ticks = [(y, str(score)) for score in (1, 2, 3, 4, 5) if (y := _y(score)) is not None]
+    return DriftSeries(
+        title=title,
+        points=points,
+        alerts=sum(p.alert for p in points),
+        markers=markers,
+        x_ticks=x_ticks,
+        y_ticks=y_ticks,
+    )
+
+
+def report_page(
+    store: Store, report_id: str, *, max_score: int | None
+) -> tuple[StoredDriftReport, list[TraceJudgement]] | None:
+    """One check and the traces it judged (at most ``max_score`` when given), or None."""
+    report = store.reports.drift_report(report_id)
+    if report is None:
+        return None
+    return report, store.reports.samples(report_id, max_score=max_score)

@@ -40,6 +40,7 @@ def shoot(workdir: Path, root: str) -> None:
         "traces": "/traces?keys=customer_tier%3Denterprise&rating=down",
         "trace": f"/traces/{judged}",
         "drift": "/drift",
+        "compare": "/compare",
         "run": f"/runs/{failing.run_id}",
         "run-locks": f"/runs/{failing.run_id}?status=lock",
     }

@@ -44,6 +44,8 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
             pages["failing run"] = client.get(f"/runs/{failing.run_id}")
             pages["its locks"] = client.get(f"/runs/{failing.run_id}", params={"status": "lock"})
             pages["drift"] = client.get("/drift")
+            pages["compare"] = client.get("/compare")
+            pages["compare bad"] = client.get("/compare", params={"by": "a;b"})
             pages["enterprise traces"] = client.get(
                 "/traces", params={"keys": "customer_tier=enterprise", "rating": "down"}
             )
@@ -92,6 +94,11 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert '<strong>customer_tier=enterprise</strong> <span class="alert">1 alert</span>' in (
         pages["drift"].text
     )
+    # offline vs online: the enterprise slice of v4 is flagged on the web as in the CLI
+    flagged = re.findall(r'<tr class="flagged">(?:(?!</tr>).)*</tr>', pages["compare"].text, re.S)
+    assert len(flagged) == 1 and "customer_tier=enterprise" in flagged[0]
+    assert "prompt_version=refund-v4" in flagged[0] and "offline win, online loss" in flagged[0]
+    assert pages["compare bad"].status_code == 400
     # the complaints behind them, found by filtering live traces
     assert "No trace matches." not in pages["enterprise traces"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)

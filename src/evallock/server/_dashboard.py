@@ -28,6 +28,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from evallock.errors import UsageError
 from evallock.limits import MAX_ID
 from evallock.server._api import read_trace
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
@@ -397,3 +398,37 @@ async def drift_report_page(request: Request, report_id: str) -> Response:
             "drift_report.html", status=404, found=None, error=missing, max_score=raw, **shown
         )
     return _page("drift_report.html", found=found, error=None, max_score=raw, **shown)
+
+
+COMPARE_BY = "prompt_version,customer_tier"
+"""The slices ``GET /compare`` cuts by unless told (``?by=``)."""
+
+
+@router.get("/compare", response_class=HTMLResponse)
+async def compare_page(request: Request) -> Response:
+    """Offline ⋈ online per slice (``evallock compare``): each slice's offline score beside
+    its live outcome, the change since the version before, and the conflicts flagged."""
+    from evallock.analysis import join_offline_online
+
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    params = request.query_params
+    by = str(params.get("by", COMPARE_BY))[:_FIELD_MAX].strip() or COMPARE_BY
+    since = str(params.get("since", "30d"))[:_FIELD_MAX].strip()
+    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "by": by, "since": since}
+    try:
+        keys = [k.strip() for k in by.split(",") if k.strip()]
+        if len(keys) > 4:
+            raise ValueError("by: at most 4 keys")
+        for key in keys:
+            if not key.replace("_", "").replace(".", "").isalnum() or len(key) > 64:
+                raise ValueError(f"by: {key[:64]!r} is not a key name")
+        window_start = _when("since", since)
+        joined = await anyio.to_thread.run_sync(
+            lambda: join_offline_online(state.store, by=keys, since=window_start)
+        )
+    except (ValueError, UsageError) as exc:
+        return _page("compare.html", status=400, joined=None, error=str(exc), **shown)
+    return _page("compare.html", joined=joined, error=None, **shown)

@@ -353,3 +353,34 @@ def test_two_by_keys_give_each_key_alone_and_then_both(
         "customer_tier=enterprise" in result.out
         and "customer_tier=enterprise,intent=refund" in result.out
     )
+
+
+def test_the_ab_page_shows_the_test_the_slices_and_the_cases_the_arms_disagree_on(
+    cli, project, fake_service
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from evallock.server import ServerSettings, create_app
+    from evallock.store import open_store
+
+    result = cli(
+        *ab_args(project, fake_service.base_url, "support-v3", "mute", "--by", "customer_tier")
+    )
+    assert result.code == 0, result.out + result.err
+    url = f"sqlite:///{project}/ab.db"
+    with open_store(url) as store:
+        [stored] = store.reports.comparisons()
+    app = create_app(ServerSettings(store_url=url, no_auth=True))
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        page = client.get(f"/ab/{stored.comparison_id}")
+        overview = client.get("/")
+        missing = client.get("/ab/nope")
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert f">{stored.verdict}</span></h2>" in html and stored.verdict == "A wins"
+    assert f'href="/runs/{stored.run_a}"' in html and f'href="/runs/{stored.run_b}"' in html
+    assert "effect floor" in html and "customer_tier=" in html  # the slices table
+    # v3 passes cases the mute prompt fails: each is a row with both answers
+    assert html.count('<tr class="pair">') >= 1 and "None: the arms passed" not in html
+    assert f'href="/ab/{stored.comparison_id}"' in overview.text
+    assert missing.status_code == 404

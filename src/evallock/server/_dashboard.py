@@ -432,3 +432,27 @@ async def compare_page(request: Request) -> Response:
     except (ValueError, UsageError) as exc:
         return _page("compare.html", status=400, joined=None, error=str(exc), **shown)
     return _page("compare.html", joined=joined, error=None, **shown)
+
+
+@router.get("/ab/{comparison_id}", response_class=HTMLResponse)
+async def ab_page(request: Request, comparison_id: str) -> Response:
+    """One A/B comparison: its test, delta and interval against the floor, power, verdict,
+    slices with adjusted p-values, and the paired cases the arms decided differently."""
+    from evallock.server._run_view import disagreements
+
+    state = server_state(request)
+    caller, refused = await _reader(request)
+    if refused is not None:
+        return refused
+    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "wanted": comparison_id[:64]}
+
+    def read() -> tuple[Any, Any]:
+        stored = state.store.reports.comparison(comparison_id[:MAX_ID])
+        if stored is None:
+            return None, []
+        return stored, disagreements(state.store, stored.run_a, stored.run_b)
+
+    stored, disagree = await anyio.to_thread.run_sync(read)
+    if stored is None:
+        return _page("ab.html", status=404, ab=None, error="no such comparison", **shown)
+    return _page("ab.html", ab=stored, pairs=disagree, error=None, **shown)

@@ -165,6 +165,8 @@ class DriftSlice:
 class ComparisonRow:
     """One stored A/B comparison: its runs and verdict, and its report's figures."""
 
+    comparison_id: str
+    """Its id (its page is ``/ab/{comparison_id}``)."""
     created: str
     """When it was stored (UTC, to the minute)."""
     dataset_id: str
@@ -302,6 +304,7 @@ def _comparison_row(stored: StoredComparison) -> ComparisonRow:
     body = stored.body
     keys_a, keys_b = body.get("keys_a") or {}, body.get("keys_b") or {}
     return ComparisonRow(
+        comparison_id=stored.comparison_id,
         created="" if stored.created_at is None else f"{stored.created_at:%Y-%m-%d %H:%M}",
         dataset_id=stored.dataset_id,
         label_a=keys_a.get("prompt_version") or stored.run_a,

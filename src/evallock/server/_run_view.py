@@ -22,7 +22,16 @@ from evallock.runner import aggregate_results
 if TYPE_CHECKING:
     from evallock.store import Store
 
-__all__ = ["CASES_SHOWN", "STATUSES", "CaseRow", "RunView", "Segment", "run_view"]
+__all__ = [
+    "CASES_SHOWN",
+    "STATUSES",
+    "CaseRow",
+    "Disagreement",
+    "RunView",
+    "Segment",
+    "disagreements",
+    "run_view",
+]
 
 CASES_SHOWN = 500
 """Most case rows on one page (the counts cover every case)."""
@@ -180,3 +189,33 @@ def word_diff(old: str, new: str) -> list[Segment]:
         if j2 > j1:
             segments.append(Segment("new", "".join(b[j1:j2])))
     return segments
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Disagreement:
+    """A case the two arms of an A/B decided differently, side by side."""
+
+    a: CaseResult
+    b: CaseResult
+    diff: list[Segment] | None
+    """B's answer against A's, word by word (None: an answer missing or too long)."""
+
+
+def disagreements(
+    store: Store, run_a: str, run_b: str, *, limit: int = CASES_SHOWN
+) -> list[Disagreement]:
+    """The paired cases one arm passed and the other did not (B's wins first)."""
+    a = _results(store.runs.iter_records(run_a))
+    b = _results(store.runs.iter_records(run_b))
+    found = []
+    for case_id, left in a.items():
+        right = b.get(case_id)
+        if right is None or left.passed == right.passed:
+            continue
+        old, new = left.output, right.output
+        diff = None
+        if old is not None and new is not None and len(old) + len(new) <= MAX_DIFFED:
+            diff = word_diff(old, new)
+        found.append(Disagreement(a=left, b=right, diff=diff))
+    found.sort(key=lambda d: (not d.b.passed, d.a.case_id))
+    return found[:limit]

@@ -199,9 +199,13 @@ def add_comparison(conn: Connection, report: StoredComparison) -> str:
     return report.comparison_id
 
 
-def list_comparisons(conn: Connection, *, limit: int = 50) -> list[StoredComparison]:
-    """Stored comparisons, newest first, each with its time."""
+def list_comparisons(
+    conn: Connection, *, limit: int = 50, comparison_id: str | None = None
+) -> list[StoredComparison]:
+    """Stored comparisons, newest first, each with its time (one, by id)."""
     query = select(comparisons).order_by(comparisons.c.created_at.desc()).limit(limit)
+    if comparison_id is not None:
+        query = query.where(comparisons.c.comparison_id == comparison_id)
     return [
         StoredComparison(
             comparison_id=row.comparison_id,

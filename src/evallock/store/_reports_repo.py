@@ -63,6 +63,12 @@ class ReportRepository:
         with self._db.write("cannot store the comparison") as conn:
             return _drift.add_comparison(conn, report)
 
+    def comparison(self, comparison_id: str) -> StoredComparison | None:
+        """One stored A/B comparison, or None."""
+        with self._db.read(f"cannot read comparison {comparison_id!r}") as conn:
+            found = _drift.list_comparisons(conn, limit=1, comparison_id=comparison_id)
+        return found[0] if found else None
+
     def comparisons(self, *, limit: int = 50) -> list[StoredComparison]:
         """Stored comparisons, newest first, each with its time."""
         with self._db.read("cannot read comparisons") as conn:

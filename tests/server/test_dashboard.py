@@ -554,3 +554,63 @@ def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_trace
         assert client.get("/drift/nope").status_code == 404
         overview = client.get("/")
         assert f'href="/drift/{last_id}"' in overview.text
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, "no form token on the page"
+    return found.group(1)
+
+
+def test_the_review_queue_accepts_rejects_and_promotes_with_an_admin_session_and_its_token(
+    app_factory: Any, seeded: Any, api_keys: dict[str, str], tmp_path: Any
+) -> None:
+    import shutil
+
+    golden = tmp_path / "golden.jsonl"
+    shutil.copyfile(example_dir() / "golden.jsonl", golden)
+    lines_before = golden.read_text().count("\n")
+    [pending] = seeded.candidates.find(states=["pending"])
+    cid = pending.candidate_id
+    server = app_factory(case_files=(str(golden),))
+    with server.client() as client:
+        # without a session or key the form is refused at the door
+        assert client.post(f"/queue/{cid}/accept", data={"expected": "x"}).status_code == 401
+        client.post("/login", data={"key": api_keys["read"]})
+        as_reader = client.get("/queue")
+        assert as_reader.status_code == 200 and 'name="csrf"' not in as_reader.text
+        assert "scope <code>admin</code>" in as_reader.text
+        client.post("/logout")
+        client.post("/login", data={"key": api_keys["admin"]})
+        queue = client.get("/queue")
+        assert queue.status_code == 200 and f'id="c-{cid}"' in queue.text
+        assert "<script>alert" not in queue.text  # the hostile trace text is escaped
+        token = _csrf(queue.text)
+        forged = client.post(f"/queue/{cid}/accept", data={"expected": "5 business days"})
+        assert forged.status_code == 403 and "token" in forged.text
+        assert seeded.candidates.get(cid).state == "pending"  # nothing written
+        accepted = client.post(
+            f"/queue/{cid}/accept",
+            data={"csrf": token, "expected": "Refunds take 5 business days.", "note": "bug 7"},
+        )
+        assert accepted.status_code == 303 and accepted.headers["location"].startswith("/queue?")
+        stored = seeded.candidates.get(cid)
+        assert (stored.state, stored.expected) == ("accepted", "Refunds take 5 business days.")
+        elsewhere = client.post(
+            f"/queue/{cid}/promote", data={"csrf": token, "to": str(tmp_path / "other.jsonl")}
+        )
+        assert elsewhere.status_code == 400 and "serve --cases" in elsewhere.text
+        promoted = client.post(f"/queue/{cid}/promote", data={"csrf": token, "to": str(golden)})
+        assert promoted.status_code == 303, promoted.text
+        after = client.get(promoted.headers["location"])
+        assert f"promoted {cid}" in after.text and f'id="c-{cid}"' not in after.text
+    assert seeded.candidates.get(cid).state == "promoted"
+    text = golden.read_text()
+    assert text.count("\n") == lines_before + 1 and "Refunds take 5 business days." in text
+    actions = [event.action for event in seeded.candidates.events(cid)]
+    assert actions[-2:] == ["accepted", "promoted"]
+    # the JSON API still takes no cookie for a write
+    with server.client() as client:
+        client.post("/login", data={"key": api_keys["admin"]})
+        api = client.post(f"/api/candidates/{cid}/reject", json={"reason": "x"})
+        assert api.status_code == 401

@@ -80,7 +80,7 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     assert page.url == f"{url}/"
 
     headings = page.locator("h2").all_inner_texts()
-    assert [h.split(" (")[0] for h in headings] == [
+    assert [h.split(" (")[0].removesuffix(" over time →") for h in headings] == [
         "Eval runs over time",
         "Drift on live traffic",
         "A/B comparisons",
@@ -132,3 +132,36 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     page.wait_for_selector("#key")
     page.goto(f"{url}/")
     assert page.url.endswith("/login")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_accept_and_promote_from_the_review_queue_in_chromium(
+    server_factory: Any, store: Any, fake_service: Any, api_keys: dict[str, str], tmp_path: Any
+) -> None:
+    from evallock.demo import example_dir
+
+    seed_everything(store, fake_service.base_url)
+    golden = tmp_path / "golden.jsonl"
+    shutil.copyfile(example_dir() / "golden.jsonl", golden)
+    before = golden.read_text()
+    server = server_factory(case_files=(str(golden),))
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("#key", api_keys["admin"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#queue")
+        page.click("nav >> text=Review queue")
+        page.wait_for_selector("#review article.candidate")
+        page.fill("article.candidate textarea[name=expected]", "Refunds take 5 business days.")
+        page.click("article.candidate >> text=Accept")
+        page.wait_for_selector("[role=status]")
+        assert "accepted" in page.inner_text("[role=status]")
+        page.click("article.candidate >> text=Promote as a lock")
+        page.wait_for_selector("[role=status]")
+        assert "promoted" in page.inner_text("[role=status]")
+        assert "None." in page.inner_text("#review")  # nothing left to promote
+    after = golden.read_text()
+    assert after.startswith(before) and "Refunds take 5 business days." in after[len(before) :]

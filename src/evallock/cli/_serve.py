@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -63,6 +64,13 @@ def serve(
         ),
     ] = 4317,
     no_grpc: Annotated[bool, typer.Option("--no-grpc", help="Take OTLP over HTTP only.")] = False,
+    cases: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--cases",
+            help="JSONL case file the web review queue may promote accepted candidates into (repeatable).",
+        ),
+    ] = None,
     stream_usage: Annotated[
         bool,
         typer.Option(
@@ -193,6 +201,7 @@ def serve(
             drift_every_s=every_s,
             drift=drift,
             drift_webhook=drift_webhook,
+            case_files=tuple(str(path.resolve()) for path in cases or ()),
         )
     )
     return 0

@@ -43,6 +43,7 @@ from evallock.server._otlp_metrics import router as metrics_router
 from evallock.server._passthrough import router as passthrough_router
 from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
+from evallock.server._review import router as review_router
 from evallock.server._settings import ServerSettings
 from evallock.server._state import ServerState
 from evallock.server._writer import GroupCommitWriter, StoreSink
@@ -133,6 +134,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         drift_router,
         candidates_router,
         dashboard_router,
+        review_router,
     )
     for router in routers:
         app.include_router(router)

@@ -21,6 +21,7 @@ its digest, so revoking it ends the session within ``auth_cache_s``. With
 from __future__ import annotations
 
 import base64
+import hmac
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -43,9 +44,11 @@ __all__ = [
     "Caller",
     "KeyCache",
     "bearer_token",
+    "form_caller",
     "header_token",
     "key_required",
     "require",
+    "session_csrf",
 ]
 
 AUTH_HEADER = "x-evallock-auth"
@@ -202,6 +205,48 @@ async def _session_key(request: Request, state: Any) -> tuple[str, str]:
         state.sessions.end(token)
         raise _unknown_key(state)
     return found
+
+
+async def form_caller(request: Request, csrf: str, scope: str) -> Caller:
+    """The caller of a form posted from one of the service's own pages (the review queue).
+
+    A browser signed in at ``/login`` posts with its session cookie; the form counts
+    only when it carries the session's form token back (``csrf``), which a page of
+    another site cannot read. A key in ``Authorization`` is taken as everywhere else.
+
+    Raises:
+        ApiError: 401 without a session or key, 403 without the form token or with a
+            key whose scope does not cover ``scope``.
+    """
+    state = request.app.state.evallock
+    token, in_authorization = header_token(request.headers)
+    if state.settings.no_auth:
+        return Caller(key_id=None, scope="admin", in_authorization=in_authorization)
+    if token is not None:
+        found = await state.keys.lookup(token)
+        if found is None:
+            raise _unknown_key(state)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE) or ""
+        session = state.sessions.get(cookie) if cookie else None
+        if session is None:
+            raise key_required()
+        if not session.csrf or not hmac.compare_digest(csrf.encode(), session.csrf.encode()):
+            raise ApiError(403, "the form's token is missing or stale: reload the page and retry")
+        found = await _session_key(request, state)
+    key_id, granted = found
+    if not scope_allows(granted, scope):
+        raise ApiError(
+            403, f"this key's scope is {granted!r}; this needs {scope!r} (sign in with one)"
+        )
+    return Caller(key_id=key_id, scope=granted, in_authorization=in_authorization)
+
+
+def session_csrf(request: Request) -> str:
+    """The form token of the browser's session (empty without one)."""
+    cookie = request.cookies.get(SESSION_COOKIE) or ""
+    session = request.app.state.evallock.sessions.get(cookie) if cookie else None
+    return session.csrf if session is not None else ""
 
 
 def require(scope: str) -> Callable[..., Awaitable[Caller]]:

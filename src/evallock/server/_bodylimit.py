@@ -39,7 +39,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from evallock.server._auth import header_token, key_required
+from evallock.server._auth import SESSION_COOKIE, header_token, key_required
 from evallock.server._errors import OTLP_PATHS, ApiError, render_error
 from evallock.server._limits import too_large
 from evallock.server._settings import ServerSettings
@@ -68,6 +68,7 @@ _LARGE_PATHS = OTLP_PATHS | {
 _FORM_PATHS = frozenset({"/login", "/logout"})
 _OPEN_PATHS = _FORM_PATHS | {"/healthz", "/readyz"}
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+_REVIEW_FORMS = "/queue/"
 
 
 def body_limit(path: str, settings: ServerSettings) -> int:
@@ -113,6 +114,9 @@ class BodyLimit:
             and scope["method"] not in _READS
             and path not in _OPEN_PATHS
             and header_token(request.headers)[0] is None
+            # the review queue's forms come with a session cookie (and, checked by the
+            # route, the session's form token)
+            and not (path.startswith(_REVIEW_FORMS) and SESSION_COOKIE in request.cookies)
         ):
             await _refuse(request, key_required(), receive, send)
             return

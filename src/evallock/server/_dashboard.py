@@ -41,7 +41,7 @@ from evallock.server._sessions import SESSION_TTL_S
 from evallock.server._state import server_state
 from evallock.store import TraceSearch
 
-__all__ = ["router"]
+__all__ = ["is_signed_in", "reader", "render_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -69,7 +69,7 @@ def _templates() -> Any:
     )
 
 
-def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render_page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = _templates().get_template(name).render(**context)
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
@@ -78,23 +78,23 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
 async def dashboard(request: Request) -> Response:
     """The dashboard, or the sign-in page for a browser without a key."""
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     data = await anyio.to_thread.run_sync(gather, state.store)
-    return _page(
+    return render_page(
         "dashboard.html",
         data=data,
         store=state.store.url,
-        signed_in=_signed_in(caller),
+        signed_in=is_signed_in(caller),
     )
 
 
-def _signed_in(caller: Caller | None) -> bool:
+def is_signed_in(caller: Caller | None) -> bool:
     return caller is not None and caller.key_id is not None
 
 
-async def _reader(request: Request) -> tuple[Caller | None, Response | None]:
+async def reader(request: Request) -> tuple[Caller | None, Response | None]:
     """``(caller, None)`` when the caller may read; else ``(None, the answer)``: sign in
     (303) or the refusal."""
     try:
@@ -102,7 +102,7 @@ async def _reader(request: Request) -> tuple[Caller | None, Response | None]:
     except ApiError as exc:
         if exc.status == 401:
             return None, RedirectResponse("/login", status_code=303, headers=_HEADERS)
-        return None, _page("login.html", status=exc.status, error=exc.message)
+        return None, render_page("login.html", status=exc.status, error=exc.message)
 
 
 TRACES_PER_PAGE = 50
@@ -114,15 +114,17 @@ async def traces_page(request: Request) -> Response:
     """Live traces, newest first, filtered by time, keys, text, error, rating and judge
     score; one page at a time (keyset: ``cursor`` continues where the page ended)."""
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     form = _TraceForm.read(request.query_params)
-    shown: dict[str, Any] = {"form": form, "signed_in": _signed_in(caller)}
+    shown: dict[str, Any] = {"form": form, "signed_in": is_signed_in(caller)}
     try:
         query = form.query(TRACES_PER_PAGE)
     except ValueError as exc:
-        return _page("traces.html", status=400, page=None, total=None, error=str(exc), **shown)
+        return render_page(
+            "traces.html", status=400, page=None, total=None, error=str(exc), **shown
+        )
 
     def read() -> tuple[Any, int]:
         return query.page(state.store), query.count(state.store)
@@ -130,8 +132,10 @@ async def traces_page(request: Request) -> Response:
     try:
         page, total = await anyio.to_thread.run_sync(read)
     except ValueError as exc:  # a key name or text past its limit
-        return _page("traces.html", status=400, page=None, total=None, error=str(exc), **shown)
-    return _page("traces.html", page=page, total=total, error=None, **shown)
+        return render_page(
+            "traces.html", status=400, page=None, total=None, error=str(exc), **shown
+        )
+    return render_page("traces.html", page=page, total=total, error=None, **shown)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,14 +222,14 @@ async def trace_page(request: Request, trace_id: str) -> Response:
     from evallock.traces import normalise_trace_id
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
-    signed_in = _signed_in(caller)
+    signed_in = is_signed_in(caller)
     try:
         wanted = normalise_trace_id(trace_id)
     except ValueError as exc:
-        return _page(
+        return render_page(
             "trace.html",
             status=400,
             trace=None,
@@ -235,7 +239,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
         )
     trace, feedback, judged = await read_trace(state.store, wanted)
     if trace is None:
-        return _page(
+        return render_page(
             "trace.html",
             status=404,
             trace=None,
@@ -243,7 +247,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
             wanted=wanted,
             signed_in=signed_in,
         )
-    return _page(
+    return render_page(
         "trace.html",
         trace=trace,
         feedback=feedback,
@@ -256,7 +260,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
 @router.get("/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> Response:
     """The sign-in form."""
-    return _page("login.html", error=None)
+    return render_page("login.html", error=None)
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -265,16 +269,16 @@ async def login(request: Request) -> Response:
     state = server_state(request)
     body = await request.body()
     if len(body) > FORM_LIMIT:  # the body-limit middleware stops larger forms first
-        return _page("login.html", status=413, error="the form is too large")
+        return render_page("login.html", status=413, error="the form is too large")
     fields = parse_qs(body.decode("utf-8", errors="replace"))
     key = (fields.get("key") or [""])[0].strip()
     if not looks_like_api_key(key):
-        return _page("login.html", status=400, error="that is not an evallock key (evl_…)")
+        return render_page("login.html", status=400, error="that is not an evallock key (evl_…)")
     found = await state.keys.lookup(key)
     if found is None:
-        return _page("login.html", status=401, error="unknown or revoked key")
+        return render_page("login.html", status=401, error="unknown or revoked key")
     if not scope_allows(found[1], "read"):
-        return _page(
+        return render_page(
             "login.html",
             status=403,
             error=f"this key's scope is {found[1]!r}; the dashboard needs 'read' or 'admin'",
@@ -314,14 +318,14 @@ async def run_page(request: Request, run_id: str) -> Response:
     from evallock.server._run_view import STATUSES, run_view
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     params = request.query_params
     status = str(params.get("status", ""))[:_FIELD_MAX]
     keys_text = str(params.get("keys", ""))[:_FIELD_MAX].strip()
     shown: dict[str, Any] = {
-        "signed_in": _signed_in(caller),
+        "signed_in": is_signed_in(caller),
         "wanted": run_id[:64],
         "kind": status,
         "keys": keys_text,
@@ -332,13 +336,13 @@ async def run_page(request: Request, run_id: str) -> Response:
             raise ValueError(f"status: {status[:40]!r}: expected one of {', '.join(STATUSES)}")
         keys = _key_pairs(keys_text)
     except ValueError as exc:
-        return _page("run.html", status=400, view=None, error=str(exc), **shown)
+        return render_page("run.html", status=400, view=None, error=str(exc), **shown)
     view = await anyio.to_thread.run_sync(
         lambda: run_view(state.store, run_id, status=status, keys=keys)
     )
     if view is None:
-        return _page("run.html", status=404, view=None, error="no such run", **shown)
-    return _page("run.html", view=view, error=None, **shown)
+        return render_page("run.html", status=404, view=None, error="no such run", **shown)
+    return render_page("run.html", view=view, error=None, **shown)
 
 
 def _key_pairs(text: str) -> dict[str, str]:
@@ -362,11 +366,11 @@ async def drift_page(request: Request) -> Response:
     from evallock.server._drift_view import drift_view
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     view = await anyio.to_thread.run_sync(drift_view, state.store)
-    return _page("drift.html", view=view, signed_in=_signed_in(caller))
+    return render_page("drift.html", view=view, signed_in=is_signed_in(caller))
 
 
 @router.get("/drift/{report_id}", response_class=HTMLResponse)
@@ -375,13 +379,13 @@ async def drift_report_page(request: Request, report_id: str) -> Response:
     from evallock.server._drift_view import report_page
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     raw = str(request.query_params.get("max_score", ""))
-    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "wanted": report_id[:64]}
+    shown: dict[str, Any] = {"signed_in": is_signed_in(caller), "wanted": report_id[:64]}
     if raw not in ("", "1", "2", "3", "4", "5"):
-        return _page(
+        return render_page(
             "drift_report.html",
             status=400,
             found=None,
@@ -394,10 +398,10 @@ async def drift_report_page(request: Request, report_id: str) -> Response:
     )
     if found is None:
         missing = "no such drift check"
-        return _page(
+        return render_page(
             "drift_report.html", status=404, found=None, error=missing, max_score=raw, **shown
         )
-    return _page("drift_report.html", found=found, error=None, max_score=raw, **shown)
+    return render_page("drift_report.html", found=found, error=None, max_score=raw, **shown)
 
 
 COMPARE_BY = "prompt_version,customer_tier"
@@ -411,13 +415,13 @@ async def compare_page(request: Request) -> Response:
     from evallock.analysis import join_offline_online
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
     params = request.query_params
     by = str(params.get("by", COMPARE_BY))[:_FIELD_MAX].strip() or COMPARE_BY
     since = str(params.get("since", "30d"))[:_FIELD_MAX].strip()
-    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "by": by, "since": since}
+    shown: dict[str, Any] = {"signed_in": is_signed_in(caller), "by": by, "since": since}
     try:
         keys = [k.strip() for k in by.split(",") if k.strip()]
         if len(keys) > 4:
@@ -430,8 +434,8 @@ async def compare_page(request: Request) -> Response:
             lambda: join_offline_online(state.store, by=keys, since=window_start)
         )
     except (ValueError, UsageError) as exc:
-        return _page("compare.html", status=400, joined=None, error=str(exc), **shown)
-    return _page("compare.html", joined=joined, error=None, **shown)
+        return render_page("compare.html", status=400, joined=None, error=str(exc), **shown)
+    return render_page("compare.html", joined=joined, error=None, **shown)
 
 
 @router.get("/ab/{comparison_id}", response_class=HTMLResponse)
@@ -441,10 +445,10 @@ async def ab_page(request: Request, comparison_id: str) -> Response:
     from evallock.server._run_view import disagreements
 
     state = server_state(request)
-    caller, refused = await _reader(request)
+    caller, refused = await reader(request)
     if refused is not None:
         return refused
-    shown: dict[str, Any] = {"signed_in": _signed_in(caller), "wanted": comparison_id[:64]}
+    shown: dict[str, Any] = {"signed_in": is_signed_in(caller), "wanted": comparison_id[:64]}
 
     def read() -> tuple[Any, Any]:
         stored = state.store.reports.comparison(comparison_id[:MAX_ID])
@@ -454,5 +458,5 @@ async def ab_page(request: Request, comparison_id: str) -> Response:
 
     stored, disagree = await anyio.to_thread.run_sync(read)
     if stored is None:
-        return _page("ab.html", status=404, ab=None, error="no such comparison", **shown)
-    return _page("ab.html", ab=stored, pairs=disagree, error=None, **shown)
+        return render_page("ab.html", status=404, ab=None, error="no such comparison", **shown)
+    return render_page("ab.html", ab=stored, pairs=disagree, error=None, **shown)

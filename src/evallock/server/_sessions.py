@@ -3,7 +3,9 @@
 Signing in at ``/login`` makes a session: a token of 256 random bits
 (``secrets.token_urlsafe(32)``) goes into the HttpOnly cookie, and the service
 keeps ``sha256(token)`` → the key's id, the key's stored digest and an expiry,
-in memory. The API key itself never reaches the cookie, so a cookie that leaks
+in memory, with a second random token for the session's forms (CSRF: a page of
+the service carries it, a page of another site cannot read it). The API key
+itself never reaches the cookie, so a cookie that leaks
 (a shared machine, a proxy log) is worth one sign-in of at most twelve hours,
 ended at once by ``POST /logout`` and within ``auth_cache_s`` by revoking the key:
 every request re-checks the key by its digest (see ``_auth.py``).
@@ -38,6 +40,9 @@ class Session:
     """The key's stored form (``hash_api_key``), to look it up again on every request."""
     expires: float
     """``time.monotonic()`` after which the session is over."""
+    csrf: str = ""
+    """The session's form token: the review pages put it in each form they serve, and a
+    form posted with the session's cookie counts only when it carries it back."""
 
 
 class SessionStore:
@@ -66,7 +71,10 @@ class SessionStore:
             del self._sessions[next(iter(self._sessions))]
         token = secrets.token_urlsafe(32)
         self._sessions[_digest(token)] = Session(
-            key_id=key_id, key_digest=key_digest, expires=now + self._ttl_s
+            key_id=key_id,
+            key_digest=key_digest,
+            expires=now + self._ttl_s,
+            csrf=secrets.token_urlsafe(32),
         )
         return token
 

@@ -74,6 +74,9 @@ class ServerSettings:
     """The check to run: judge, baseline, sample, slices (its window is set each time)."""
     drift_webhook: str | None = None
     """Where a scheduled check's alert is posted."""
+    case_files: tuple[str, ...] = ()
+    """The JSONL case files the review queue may promote accepted candidates into
+    (``serve --cases FILE``, repeatable); none: the queue accepts and rejects only."""
 
     def check(self) -> None:
         """Refuse settings that must not run.

@@ -4,8 +4,9 @@ Runs the demo's story (``evallock demo``: two gates, live traffic through the pr
 drift check, locks promoted from complaints, the failing gate) in a scratch directory,
 and while its service is up drives Debian's Chromium (headless, through Playwright) to
 each page at 1280 px wide: the overview, the traces list filtered to enterprise
-complaints, a trace with its judge scores, the failing gate's run page, and the same
-run filtered to its locks. Nothing is fetched from outside the machine.
+complaints, a trace with its judge scores, the drift page, offline vs online, the
+review queue, the failing gate's run page and the same run filtered to its locks;
+and the overview at a phone's width (390 px). Nothing is fetched from outside the machine.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def shoot(workdir: Path, root: str) -> None:
         "trace": f"/traces/{judged}",
         "drift": "/drift",
         "compare": "/compare",
+        "queue": "/queue",
         "run": f"/runs/{failing.run_id}",
         "run-locks": f"/runs/{failing.run_id}?status=lock",
     }
@@ -57,6 +59,10 @@ def shoot(workdir: Path, root: str) -> None:
             target = OUT / f"{name}.png"
             page.screenshot(path=str(target), full_page=True)
             print(f"wrote {target}")
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(root + "/")
+        phone.screenshot(path=str(OUT / "overview-phone.png"), full_page=True)
+        print(f"wrote {OUT / 'overview-phone.png'}")
         browser.close()
 
 

@@ -84,7 +84,8 @@ RunKind = Literal["gate", "ab", "experiment"]
 RunStatus = Literal["running", "complete", "interrupted"]
 ErrorKind = Literal["target", "grader", "judge"]
 CandidateState = Literal["pending", "accepted", "rejected", "promoted"]
-SignalKind = Literal["thumbs-down", "low-judge-score", "error", "empty-output"]
+SignalKind = Literal["thumbs-down", "low-judge-score", "error", "empty-output", "reviewer"]
+"""Why a trace was put forward; ``reviewer``: a person chose it (its page's "propose")."""
 
 CANDIDATE_STATES: tuple[CandidateState, ...] = ("pending", "accepted", "rejected", "promoted")
 """Every state a candidate can be in, in the order of its review."""

@@ -614,3 +614,40 @@ def test_the_review_queue_accepts_rejects_and_promotes_with_an_admin_session_and
         client.post("/login", data={"key": api_keys["admin"]})
         api = client.post(f"/api/candidates/{cid}/reject", json={"reason": "x"})
         assert api.status_code == 401
+
+
+def test_a_reviewer_proposes_a_trace_from_its_page(
+    app_factory: Any, store: Any, api_keys: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    trace = Trace(
+        trace_id=f"{77:032x}",
+        timestamp=now,
+        input="Can enterprise customers get a refund after 40 days?",
+        output="No, 30 days only.",
+        keys={"customer_tier": "enterprise"},
+    )
+    store.traces.add([trace])
+    server = app_factory()
+    with server.client() as client:
+        client.post("/login", data={"key": api_keys["read"]})
+        assert 'action="/queue/propose"' not in client.get(f"/traces/{trace.trace_id}").text
+        client.post("/logout")
+        client.post("/login", data={"key": api_keys["admin"]})
+        page = client.get(f"/traces/{trace.trace_id}")
+        assert 'action="/queue/propose"' in page.text
+        form = {"csrf": _csrf(page.text), "trace_id": trace.trace_id, "reason": "wrong window"}
+        proposed = client.post("/queue/propose", data=form)
+        assert proposed.status_code == 303
+        queue = client.get(proposed.headers["location"])
+        assert f"from trace {trace.trace_id}" in queue.text and "wrong window" in queue.text
+        again = client.post("/queue/propose", data=form)
+        assert "behind a candidate already" in client.get(again.headers["location"]).text
+        unknown = client.post("/queue/propose", data={**form, "trace_id": "f" * 32})
+        assert unknown.status_code == 404
+        assert client.post("/queue/propose", data={**form, "csrf": "x"}).status_code == 403
+    [candidate] = store.candidates.find()
+    assert (
+        candidate.trace_ids == (trace.trace_id,) and candidate.keys["customer_tier"] == "enterprise"
+    )
+    assert [e.action for e in store.candidates.events(candidate.candidate_id)] == ["proposed"]

@@ -42,6 +42,7 @@ from evallock.feedback._propose import (
     case_text,
     plan_proposals,
     propose_candidates,
+    propose_trace,
     task_keys,
 )
 from evallock.feedback._review import (
@@ -96,6 +97,7 @@ __all__ = [
     "plan_proposals",
     "promote_candidates",
     "propose_candidates",
+    "propose_trace",
     "reject_candidate",
     "resolve_actor",
     "show_candidate",

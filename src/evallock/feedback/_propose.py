@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from evallock.errors import UsageError
 from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import CASE_KEYS
 from evallock.feedback._dedupe import JACCARD_THRESHOLD, Embedder, NearDuplicateIndex, signature_of
-from evallock.records import BAD_SCORE, Candidate, CandidateEvent, Case, Signal, SignalKind
+from evallock.records import BAD_SCORE, Candidate, CandidateEvent, Case, Signal, SignalKind, Trace
 
 __all__ = ["ProposalPlan", "case_text", "plan_proposals", "propose_candidates", "task_keys"]
 
@@ -203,6 +204,46 @@ def propose_candidates(
     plan = plan_proposals(
         signals, existing, golden, threshold=threshold, embedder=embedder, now=now
     )
+    _record(store, plan, now, actor)
+    return plan
+
+
+def propose_trace(store: CandidateStore, trace: Trace, *, reason: str, actor: str) -> ProposalPlan:
+    """Put one trace forward as a candidate because a person chose it (``reviewer``).
+
+    It joins a pending candidate that asks the same (as proposals from signals do), and
+    a trace already behind a candidate is left where it is (an empty plan).
+
+    Raises:
+        UsageError: the trace has no input to make a case of.
+    """
+    existing = store.candidates.find(limit=None)
+    if any(trace.trace_id in c.trace_ids for c in existing):
+        return ProposalPlan()
+    text = trace.input or next(
+        (m.get("content") for m in reversed(trace.messages or []) if m.get("role") == "user"),
+        None,
+    )
+    if not isinstance(text, str) or not text.strip():
+        raise UsageError(f"trace {trace.trace_id} has no input to make a case of")
+    signal = Signal(
+        trace_id=trace.trace_id,
+        timestamp=trace.timestamp,
+        kinds=("reviewer",),
+        reason=reason,
+        input=text,
+        output=trace.output,
+        keys=dict(trace.keys),
+        vars=dict(trace.vars),
+    )
+    now = datetime.now(UTC)
+    plan = plan_proposals([signal], existing, now=now)
+    _record(store, plan, now, actor)
+    return plan
+
+
+def _record(store: CandidateStore, plan: ProposalPlan, now: datetime, actor: str) -> None:
+    """Store a plan's new and merged candidates with their audit events."""
     events = [
         CandidateEvent(
             candidate_id=c.candidate_id,
@@ -228,4 +269,3 @@ def propose_candidates(
         for candidate_id, trace_ids in sorted(plan.merges.items())
     ]
     store.candidates.add(plan.new, plan.merges, events)
-    return plan

@@ -32,7 +32,7 @@ from evallock.errors import UsageError
 from evallock.limits import MAX_ID
 from evallock.server._api import read_trace
 from evallock.server._apikeys import hash_api_key, looks_like_api_key, scope_allows
-from evallock.server._auth import SESSION_COOKIE, Caller, require
+from evallock.server._auth import SESSION_COOKIE, Caller, require, session_csrf
 from evallock.server._bodylimit import FORM_LIMIT
 from evallock.server._errors import ApiError
 from evallock.server._panels import gather
@@ -247,6 +247,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
             wanted=wanted,
             signed_in=signed_in,
         )
+    admin = caller is not None and caller.scope == "admin"
     return render_page(
         "trace.html",
         trace=trace,
@@ -254,6 +255,8 @@ async def trace_page(request: Request, trace_id: str) -> Response:
         judged=judged,
         error=None,
         signed_in=signed_in,
+        csrf=session_csrf(request) if admin else "",
+        admin=admin,
     )
 
 

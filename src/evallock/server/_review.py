@@ -101,6 +101,46 @@ async def _queue(
     )
 
 
+@router.post("/queue/propose", response_class=HTMLResponse)
+async def propose(request: Request) -> Response:
+    """Put the trace a reviewer chose (its page's form: ``trace_id``, ``reason``) forward as
+    a candidate; it joins a pending candidate that asks the same."""
+    from evallock.feedback import propose_trace
+    from evallock.traces import normalise_trace_id
+
+    state = server_state(request)
+    fields = await _form(request)
+    try:
+        caller = await form_caller(request, fields.get("csrf", ""), "admin")
+    except ApiError as exc:
+        return await _queue(request, None, done="", error=exc.message, status=exc.status)
+    reason = fields.get("reason", "").strip()[:MAX_SHORT_TEXT] or "chosen by a reviewer"
+    try:
+        trace_id = normalise_trace_id(fields.get("trace_id", "")[:MAX_ID])
+    except ValueError as exc:
+        return await _queue(request, caller, done="", error=f"trace_id: {exc}", status=400)
+
+    def run() -> Any:
+        trace = state.store.traces.get(trace_id)
+        if trace is None:
+            return None
+        return propose_trace(state.store, trace, reason=reason, actor=_actor(caller))
+
+    try:
+        plan = await anyio.to_thread.run_sync(run)
+    except UsageError as exc:
+        return await _queue(request, caller, done="", error=str(exc), status=400)
+    if plan is None:
+        return await _queue(request, caller, done="", error=f"no trace {trace_id}", status=404)
+    if plan.new:
+        done = f"proposed {plan.new[0].candidate_id} from trace {trace_id}"
+    elif plan.merges:
+        done = f"trace {trace_id} joined candidate {next(iter(plan.merges))}"
+    else:
+        done = f"trace {trace_id} is behind a candidate already"
+    return RedirectResponse(f"/queue?{urlencode({'done': done})}", status_code=303)
+
+
 @router.post("/queue/{candidate_id}/{action}", response_class=HTMLResponse)
 async def review(request: Request, candidate_id: str, action: str) -> Response:
     """Accept (``expected``, ``note``), reject (``reason``) or promote (``to``) a candidate."""

@@ -317,6 +317,8 @@ def test_a_trace_page_shows_its_judge_scores_and_reasons_escaped(
                 input="hi",
                 vars={"plan": HOSTILE},
                 tool_calls=calls,
+                cost=0.00125,
+                ttft_ms=212.5,
             )
         ]
     )
@@ -348,6 +350,7 @@ def test_a_trace_page_shows_its_judge_scores_and_reasons_escaped(
     assert "var plan" in with_vars.text and "<script" not in with_vars.text.lower()
     assert 'id="tool-calls"' in with_vars.text and "order_status" in with_vars.text
     assert "shipped" in with_vars.text and "call_1" in with_vars.text
+    assert "<th>cost</th><td>0.00125</td>" in with_vars.text and "212.5 ms" in with_vars.text
     assert f'href="/traces/{trace.trace_id}"' in queue.text  # the review queue links to it
     api = server.get(
         f"/api/traces/{trace.trace_id}", headers={"Authorization": f"Bearer {api_keys['read']}"}

@@ -22,6 +22,7 @@ __all__ = [
     "choice_count",
     "max_tokens",
     "model_not_found",
+    "model_request",
     "parse_request",
     "read_body",
     "require_method",
@@ -70,8 +71,8 @@ async def read_body(receive: Receive) -> bytes:
     return bytes(parts)
 
 
-def parse_request(body: bytes) -> dict[str, Any]:
-    """Parse a chat completion request; bad JSON, no model or no messages are 400s."""
+def model_request(body: bytes) -> dict[str, Any]:
+    """A request body that is a JSON object naming a model; else a 400 as OpenAI words it."""
     try:
         request = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -82,6 +83,12 @@ def parse_request(body: bytes) -> dict[str, Any]:
         raise Reject(400, "The request body must be a JSON object.")
     if not isinstance(request.get("model"), str) or not request["model"]:
         raise Reject(400, "You must provide a model parameter.", param="model")
+    return request
+
+
+def parse_request(body: bytes) -> dict[str, Any]:
+    """Parse a chat completion request; bad JSON, no model or no messages are 400s."""
+    request = model_request(body)
     messages = request.get("messages")
     if not isinstance(messages, list) or not messages:
         raise Reject(400, "'messages' must be a non-empty array.", param="messages")

@@ -18,23 +18,14 @@ import orjson
 
 from evallock.demo._bot import message_text
 from evallock.demo._completion import count_tokens
-from evallock.demo._request import Reject
+from evallock.demo._request import Reject, model_request
 
 __all__ = ["chat_messages", "parse_responses_request", "response_body", "response_events"]
 
 
 def parse_responses_request(body: bytes) -> dict[str, Any]:
     """Parse a Responses request; bad JSON, no model or no input are 400s."""
-    try:
-        request = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise Reject(
-            400, "We could not parse the JSON body of your request. It is not valid JSON."
-        ) from None
-    if not isinstance(request, dict):
-        raise Reject(400, "The request body must be a JSON object.")
-    if not isinstance(request.get("model"), str) or not request["model"]:
-        raise Reject(400, "You must provide a model parameter.", param="model")
+    request = model_request(body)
     given = request.get("input")
     if not (isinstance(given, str) and given) and not (isinstance(given, list) and given):
         raise Reject(400, "'input' must be a non-empty string or array.", param="input")

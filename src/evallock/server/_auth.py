@@ -218,6 +218,23 @@ async def form_caller(request: Request, csrf: str, scope: str) -> Caller:
         ApiError: 401 without a session or key, 403 without the form token or with a
             key whose scope does not cover ``scope``.
     """
+
+    async def by_session(state: Any) -> tuple[str, str]:
+        cookie = request.cookies.get(SESSION_COOKIE) or ""
+        session = state.sessions.get(cookie) if cookie else None
+        if session is None:
+            raise key_required()
+        if not session.csrf or not hmac.compare_digest(csrf.encode(), session.csrf.encode()):
+            raise ApiError(403, "the form's token is missing or stale: reload the page and retry")
+        return await _session_key(request, state)
+
+    return await _caller(request, scope, by_session)
+
+
+async def _caller(
+    request: Request, scope: str, by_session: Callable[[Any], Awaitable[tuple[str, str]]]
+) -> Caller:
+    """The caller by the key in the headers, else by ``by_session``; its scope checked."""
     state = request.app.state.evallock
     token, in_authorization = header_token(request.headers)
     if state.settings.no_auth:
@@ -227,17 +244,11 @@ async def form_caller(request: Request, csrf: str, scope: str) -> Caller:
         if found is None:
             raise _unknown_key(state)
     else:
-        cookie = request.cookies.get(SESSION_COOKIE) or ""
-        session = state.sessions.get(cookie) if cookie else None
-        if session is None:
-            raise key_required()
-        if not session.csrf or not hmac.compare_digest(csrf.encode(), session.csrf.encode()):
-            raise ApiError(403, "the form's token is missing or stale: reload the page and retry")
-        found = await _session_key(request, state)
+        found = await by_session(state)
     key_id, granted = found
     if not scope_allows(granted, scope):
         raise ApiError(
-            403, f"this key's scope is {granted!r}; this needs {scope!r} (sign in with one)"
+            403, f"this key's scope is {granted!r}; this route needs {scope!r} (or 'admin')"
         )
     return Caller(key_id=key_id, scope=granted, in_authorization=in_authorization)
 
@@ -260,23 +271,11 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
         request: Request,
         _credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
     ) -> Caller:
-        state = request.app.state.evallock
-        token, in_authorization = header_token(request.headers)
-        if state.settings.no_auth:
-            return Caller(key_id=None, scope="admin", in_authorization=in_authorization)
-        if token is not None:
-            found = await state.keys.lookup(token)
-            if found is None:
-                raise _unknown_key(state)
-        elif request.method in _SAFE_METHODS:
-            found = await _session_key(request, state)
-        else:
-            raise key_required()
-        key_id, granted = found
-        if not scope_allows(granted, scope):
-            raise ApiError(
-                403, f"this key's scope is {granted!r}; this route needs {scope!r} (or 'admin')"
-            )
-        return Caller(key_id=key_id, scope=granted, in_authorization=in_authorization)
+        async def by_session(state: Any) -> tuple[str, str]:
+            if request.method not in _SAFE_METHODS:
+                raise key_required()  # a cookie reads; it never writes through the API
+            return await _session_key(request, state)
+
+        return await _caller(request, scope, by_session)
 
     return check

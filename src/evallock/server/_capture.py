@@ -217,8 +217,8 @@ def _usage_only(event: bytes) -> bool:
     )
 
 
-def capture_completion(status: int, body: bytes) -> Captured:
-    """Read a whole (non-streamed) answer, or an error answer."""
+def _answer(status: int, body: bytes) -> dict[str, Any] | Captured:
+    """A whole answer's JSON object, or what to record when it is an error or not JSON."""
     try:
         payload = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
@@ -228,6 +228,14 @@ def capture_completion(status: int, body: bytes) -> Captured:
         return Captured(error=f"upstream HTTP {status}: {reason}")
     if not isinstance(payload, dict):
         return Captured(error=f"upstream answered HTTP {status} with a body that is not JSON")
+    return payload
+
+
+def capture_completion(status: int, body: bytes) -> Captured:
+    """Read a whole (non-streamed) answer, or an error answer."""
+    payload = _answer(status, body)
+    if isinstance(payload, Captured):
+        return payload
     captured = Captured(
         model=payload.get("model") if isinstance(payload.get("model"), str) else None,
         usage=payload.get("usage") if isinstance(payload.get("usage"), dict) else None,
@@ -245,16 +253,8 @@ def capture_completion(status: int, body: bytes) -> Captured:
 
 def capture_response(status: int, body: bytes) -> Captured:
     """Read a whole Responses API answer (``POST /v1/responses``), or an error answer."""
-    try:
-        payload = orjson.loads(body) if body else None
-    except orjson.JSONDecodeError:
-        payload = None
-    if status >= 400:
-        reason = error_message(payload) if isinstance(payload, dict) else _snippet(body)
-        return Captured(error=f"upstream HTTP {status}: {reason}")
-    if not isinstance(payload, dict):
-        return Captured(error=f"upstream answered HTTP {status} with a body that is not JSON")
-    return _from_response(payload)
+    payload = _answer(status, body)
+    return payload if isinstance(payload, Captured) else _from_response(payload)
 
 
 def _from_response(payload: dict[str, Any]) -> Captured:

@@ -59,14 +59,7 @@ async def create_scores(request: Request) -> Response:
     state = server_state(request)
     accepted_media_type(request, "application/json")
     with state.budget.reserve() as held:
-        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
-        try:
-            payload = orjson.loads(body)
-            check_depth("body", payload)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, f"body is not JSON: {exc}") from None
-        except FieldLimitError as exc:
-            raise limit_error(exc) from None
+        payload = await _json_body(request, held, state.settings.max_body_bytes)
         scores = payload if isinstance(payload, list) else [payload]
         if not scores or len(scores) > MAX_SCORES or not all(isinstance(s, dict) for s in scores):
             raise ApiError(400, f"body: a list of 1 to {MAX_SCORES} score objects", field="body")
@@ -98,14 +91,7 @@ async def ingest_batch(request: Request) -> Response:
     state = server_state(request)
     accepted_media_type(request, "application/json")
     with state.budget.reserve() as held:
-        body = await read_within_budget(request, held, limit=state.settings.max_body_bytes)
-        try:
-            payload = orjson.loads(body)
-            check_depth("body", payload)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError(400, f"body is not JSON: {exc}") from None
-        except FieldLimitError as exc:
-            raise limit_error(exc) from None
+        payload = await _json_body(request, held, state.settings.max_body_bytes)
         events = payload.get("batch") if isinstance(payload, dict) else None
         if not isinstance(events, list) or not 0 < len(events) <= MAX_SCORES:
             raise ApiError(400, f"batch: a list of 1 to {MAX_SCORES} events", field="batch")
@@ -139,6 +125,23 @@ async def ingest_batch(request: Request) -> Response:
         errors.append({"id": ids[at], "status": 400, "message": message})
     successes = [{"id": ids[i], "status": 201} for i in range(len(ids)) if i not in wrong]
     return json_response({"successes": successes, "errors": errors}, status=207)
+
+
+async def _json_body(request: Request, held: Any, limit: int) -> Any:
+    """The body as JSON (within the decode budget ``held``), nested at most 32 deep.
+
+    Raises:
+        ApiError: 400 when it is not JSON, 422 when it is nested too deep.
+    """
+    body = await read_within_budget(request, held, limit=limit)
+    try:
+        payload = orjson.loads(body)
+        check_depth("body", payload)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not JSON: {exc}") from None
+    except FieldLimitError as exc:
+        raise limit_error(exc) from None
+    return payload
 
 
 def _read(scores: list[dict[str, Any]]) -> tuple[list[Feedback], list[dict[str, Any]]]:

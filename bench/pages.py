@@ -7,7 +7,8 @@ On demand (not in the test suite)::
 
 Seeds a fresh store (SQLite, and PostgreSQL when ``--postgres-url`` answers) with
 ``--traces`` traces over 30 days (keys on every trace, an error on 2 %, a
-thumbs-down on 3 %, a drift judge score on 5 %), then times each page through the
+thumbs-down on 3 %, a drift judge score on 5 %) and ``--runs`` complete gate runs of
+``--cases`` cases (each compared with the one before), then times each page through the
 app in process (httpx's ASGI transport, a read key): the median and the worst of
 ``--reps`` requests. Page times are server time plus the transport, no socket.
 """
@@ -26,7 +27,7 @@ from urllib.parse import quote
 
 import httpx
 
-from evallock.records import Feedback, StoredDriftReport, Trace
+from evallock.records import EvalRecord, Feedback, Run, RunSummary, StoredDriftReport, Trace
 from evallock.server import ServerSettings, create_api_key, create_app
 from evallock.store import Store, open_store
 
@@ -82,6 +83,62 @@ def seed(store: Store, count: int) -> str:
     return judged[0][0]
 
 
+def seed_runs(store: Store, count: int, cases: int) -> str:
+    """``count`` complete gate runs of ``cases`` cases each, over 90 days, each compared
+    with the one before; the newest run's id."""
+    rng = random.Random(11)
+    now = datetime.now(UTC)
+    previous: str | None = None
+    for n in range(count):
+        run_id = f"{n:06d}-bench"
+        started = now - timedelta(hours=(count - n) * 2)
+        prompt = f"refund-v{1 + n // 50}"
+        store.runs.create(
+            Run(
+                run_id=run_id,
+                dataset_id="golden@bench",
+                dataset_name="golden",
+                target_id="http://bench/v1",
+                started_at=started,
+                keys={"prompt_version": prompt, "model_version": "m-1"},
+                settings={"kind": "gate"},
+            )
+        )
+        records = [
+            EvalRecord(
+                run_id=run_id,
+                case_id=f"case-{c:03d}",
+                trial=0,
+                passed=(passed := rng.random() < 0.9),
+                score=1.0 if passed else 0.0,
+                reason="ok" if passed else "icontains: expected to contain '5 business days'",
+                output=f"Answer {c} for {prompt}: refunds take {rng.choice((5, 30))} days.",
+                keys={"intent": rng.choice(INTENTS), "customer_tier": rng.choice(TIERS)},
+            )
+            for c in range(cases)
+        ]
+        store.runs.add_records(records)
+        passed_n = sum(r.passed for r in records)
+        summary = RunSummary(
+            n=cases,
+            passed=passed_n,
+            failed=cases - passed_n,
+            errored=0,
+            pass_rate=passed_n / cases,
+            pass_rate_ci=(max(0.0, passed_n / cases - 0.1), min(1.0, passed_n / cases + 0.05)),
+        )
+        store.runs.finish(
+            run_id,
+            status="complete",
+            verdict="pass" if passed_n / cases >= 0.9 else "fail",
+            summary=summary,
+            baseline_run_id=previous,
+            finished_at=started + timedelta(minutes=2),
+        )
+        previous = run_id
+    return previous or ""
+
+
 PAGES = {
     "overview /": "/",
     "traces": "/traces",
@@ -95,7 +152,7 @@ PAGES = {
 }
 
 
-async def time_pages(store: Store, url: str, trace_id: str, reps: int) -> list[str]:
+async def time_pages(store: Store, url: str, trace_id: str, run_id: str, reps: int) -> list[str]:
     key = create_api_key(store, name="bench", scope="read").secret
     app = create_app(ServerSettings(store_url=url, auth_cache_s=60), store=store)
     lines = []
@@ -107,6 +164,10 @@ async def time_pages(store: Store, url: str, trace_id: str, reps: int) -> list[s
         ) as client:
             paths = dict(PAGES)
             paths["one trace"] = f"/traces/{trace_id}"
+            if run_id:
+                paths["a run (vs its baseline)"] = f"/runs/{run_id}"
+                paths["offline vs online"] = "/compare"
+                paths["drift"] = "/drift"
             first = (await client.get("/traces")).text
             second = await client.get(_older(first))
             paths["traces, page 3"] = _older(second.text)
@@ -135,9 +196,13 @@ def run(label: str, url: str, options: argparse.Namespace) -> None:
     try:
         started = time.perf_counter()
         trace_id = seed(store, options.traces)
+        run_id = seed_runs(store, options.runs, options.cases) if options.runs else ""
         seeded = time.perf_counter() - started
-        print(f"{label}: {options.traces:,} traces seeded in {seeded:.1f} s")
-        for line in asyncio.run(time_pages(store, url, trace_id, options.reps)):
+        print(
+            f"{label}: {options.traces:,} traces and {options.runs:,} runs of"
+            f" {options.cases} cases seeded in {seeded:.1f} s"
+        )
+        for line in asyncio.run(time_pages(store, url, trace_id, run_id, options.reps)):
             print(line)
     finally:
         store.close()
@@ -146,6 +211,8 @@ def run(label: str, url: str, options: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="evallock page-time benchmark")
     parser.add_argument("--traces", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1000, help="complete gate runs")
+    parser.add_argument("--cases", type=int, default=30, help="cases per run")
     parser.add_argument("--reps", type=int, default=7, help="requests per page")
     parser.add_argument("--postgres-url", default=None, help="also bench a fresh PG schema")
     options = parser.parse_args()

@@ -423,7 +423,7 @@ async def compare_page(request: Request) -> Response:
         return refused
     params = request.query_params
     by = str(params.get("by", COMPARE_BY))[:_FIELD_MAX].strip() or COMPARE_BY
-    since = str(params.get("since", "30d"))[:_FIELD_MAX].strip()
+    since = str(params.get("since", "7d"))[:_FIELD_MAX].strip()
     shown: dict[str, Any] = {"signed_in": is_signed_in(caller), "by": by, "since": since}
     try:
         keys = [k.strip() for k in by.split(",") if k.strip()]

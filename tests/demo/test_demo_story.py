@@ -99,6 +99,10 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert len(flagged) == 1 and "customer_tier=enterprise" in flagged[0]
     assert "prompt_version=refund-v4" in flagged[0] and "offline win, online loss" in flagged[0]
     assert pages["compare bad"].status_code == 400
+    # coverage of the case file the demo serves with (--cases golden.jsonl): the enterprise
+    # refund slice is covered now that its locks were promoted
+    coverage = pages["compare"].text.split('<section id="coverage">')[1]
+    assert "<code>golden.jsonl</code>" in coverage and "customer_tier=enterprise" in coverage
     # the complaints behind them, found by filtering live traces
     assert "No trace matches." not in pages["enterprise traces"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)

@@ -654,3 +654,30 @@ def test_a_reviewer_proposes_a_trace_from_its_page(
         candidate.trace_ids == (trace.trace_id,) and candidate.keys["customer_tier"] == "enterprise"
     )
     assert [e.action for e in store.candidates.events(candidate.candidate_id)] == ["proposed"]
+
+
+def test_offline_vs_online_shows_the_coverage_of_each_served_case_file(
+    app_factory: Any, seeded: Any, api_keys: dict[str, str], tmp_path: Any
+) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"id": "x"}\n')
+    lines = (example_dir() / "golden.jsonl").read_text().splitlines()
+    no_enterprise = tmp_path / "consumer-only.jsonl"
+    no_enterprise.write_text("\n".join(line for line in lines if "enterprise" not in line) + "\n")
+    golden = example_dir() / "golden.jsonl"
+    server = app_factory(case_files=(str(golden), str(no_enterprise), str(broken)))
+    with server.client() as client:
+        client.post("/login", data={"key": api_keys["read"]})
+        page = client.get("/compare", params={"by": "prompt_version", "since": "30d"})
+    assert page.status_code == 200, page.text
+    coverage = page.text.split('<section id="coverage">')[1]
+    by_file = dict(
+        re.findall(r"<h3><code>([^<]+)</code></h3>(.*?)(?=<h3>|</section>)", coverage, re.S)
+    )
+    # the seeded thumbs-down is an enterprise refund: the example covers it, the other not
+    assert "customer_tier=enterprise" in by_file["golden.jsonl"]
+    assert '<tr class="blind-spot">' not in by_file["golden.jsonl"]
+    blind = by_file["consumer-only.jsonl"]
+    assert '<tr class="blind-spot">' in blind and "none: a blind spot" in blind
+    assert "<script>" not in coverage and "&lt;script&gt;" in coverage  # escaped
+    assert 'class="error"' in by_file["broken.jsonl"] and str(tmp_path) not in coverage

@@ -140,7 +140,7 @@ class Story:
             " customer_tier) and its template variables as X-Evallock-Prompt-Vars."
         )
         port = f" --port {self.port}" if self.port else ""
-        flags = f"--upstream {service_url}{port} --no-auth"
+        flags = f"--upstream {service_url}{port} --cases golden.jsonl --no-auth"
         self.show(f"evallock serve {flags} &   # --no-auth: this machine only")
         running = start_server(
             ServerSettings(
@@ -150,6 +150,7 @@ class Story:
                 upstream=service_url,
                 no_auth=True,
                 log_level="warning",
+                case_files=(str((self.workdir / "golden.jsonl").resolve()),),
             )
         )
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -437,8 +438,36 @@ async def compare_page(request: Request) -> Response:
             lambda: join_offline_online(state.store, by=keys, since=window_start)
         )
     except (ValueError, UsageError) as exc:
-        return render_page("compare.html", status=400, joined=None, error=str(exc), **shown)
-    return render_page("compare.html", joined=joined, error=None, **shown)
+        return render_page(
+            "compare.html", status=400, joined=None, coverage=[], error=str(exc), **shown
+        )
+    coverage = await anyio.to_thread.run_sync(
+        lambda: _coverage(state.store, state.settings.case_files, window_start)
+    )
+    return render_page("compare.html", joined=joined, coverage=coverage, error=None, **shown)
+
+
+def _coverage(store: Any, files: tuple[str, ...], since: Any) -> list[tuple[str, Any, str]]:
+    """``evallock coverage`` of each case file ``serve --cases`` names: (name, report, error)."""
+    from evallock.analysis import coverage_report
+    from evallock.cases import open_cases
+    from evallock.errors import CaseFileError
+
+    found: list[tuple[str, Any, str]] = []
+    for path in files:
+        name = Path(path).name
+        try:
+            dataset = open_cases(path)
+            report = coverage_report(
+                store, list(dataset), dataset_id=dataset.dataset_id, since=since
+            )
+        except (CaseFileError, UsageError) as exc:
+            # the file's name only: a reader of the page need not see the server's paths
+            problem = str(exc).splitlines()[0].replace(str(Path(path)), name)
+            found.append((name, None, problem[:300]))
+            continue
+        found.append((name, report, ""))
+    return found
 
 
 @router.get("/ab/{comparison_id}", response_class=HTMLResponse)

@@ -504,6 +504,7 @@ def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_trace
     def body(mean: float, enterprise: float, alert: bool) -> dict[str, Any]:
         return {
             "n_samples": 4, "mean": mean, "mean_ci": [mean - 0.2, mean + 0.2],
+            "bad_share": 0.25, "bad_share_ci": [0.05, 0.7], "p10": 2.0,
             "baseline_mean": 4.5, "alert": alert, "reasons": ["enterprise fell"] if alert else [],
             "detectors": [{"name": "CUSUM", "arl0": 500, "limit": 4.1, "fired_at": None,
                            "warmup_batches": 5}],
@@ -537,11 +538,14 @@ def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_trace
         page = client.get("/drift")
         assert page.status_code == 200, page.text
         html = page.text
-        assert "(3 checks)" in html and html.count('<g class="check">') == 9  # 3 series x 3
+        # 3 checks in 5 series: mean, bad share and p10 of all traffic, and the 2 slices
+        assert "(3 checks)" in html and html.count('<g class="check">') == 15
+        assert "<strong>all traffic: bad share</strong>" in html and ">25%</text>" in html
+        assert "bad share 25.0%" in html and "<strong>all traffic: p10</strong>" in html
         assert (
             '<strong>customer_tier=enterprise</strong> <span class="alert">1 alert</span>' in html
         )
-        assert html.count('<g class="judge-change">') == 3 and "judge changed: judge@b" in html
+        assert html.count('<g class="judge-change">') == 5 and "judge changed: judge@b" in html
         assert 'class="baseline"' in html and f'href="/drift/{last_id}"' in html
         assert "CUSUM" in html and "not fired" in html
         check = client.get(f"/drift/{last_id}")

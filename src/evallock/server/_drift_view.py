@@ -1,8 +1,9 @@
 """What the drift pages show, read from the store: judge scores on live traffic over time.
 
-``GET /drift``: the stored drift checks oldest first, one chart for the whole traffic
-and one per slice a check was cut by (``drift --by``): the mean judge score of each
-check with its 95 % interval, the baseline it was compared with, alerts in red, and a
+``GET /drift``: the stored drift checks oldest first, charts for the whole traffic (the
+mean judge score, the bad share, the 10th percentile) and one per slice a check was cut
+by (``drift --by``): the mean judge score of each check with its 95 % interval (the bad
+share's too), the baseline it was compared with, alerts in red, and a
 dashed marker where the judge changed (scores before and after do not compare). Each
 point links to its check. The newest check's detectors say where they stand.
 
@@ -95,6 +96,10 @@ def drift_view(store: Store) -> DriftView:
             if label and label not in slices:
                 slices.append(label)
     series = [_series("all traffic", checks, None)]
+    series += [
+        _series("all traffic: bad share", checks, None, metric=BAD_SHARE),
+        _series("all traffic: p10", checks, None, metric=P10),
+    ]
     series += [_series(label, checks, label) for label in slices]
     latest = newest_first[0] if newest_first else None
     detectors = (
@@ -112,14 +117,44 @@ def _figures(check: StoredDriftReport, label: str | None) -> dict[str, Any]:
     return {}
 
 
-def _y(score: Any) -> float | None:
-    if not isinstance(score, int | float):
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """What a series draws: the report field, its interval's field, its scale."""
+
+    field: str
+    interval: str | None
+    baseline: str | None
+    low: float
+    high: float
+    ticks: tuple[float, ...]
+    shown: str
+    """How a value is written (``%.2f``)."""
+    tick_label: str
+
+
+MEAN = Metric("mean", "mean_ci", "baseline_mean", 1.0, 5.0, (1, 2, 3, 4, 5), "%.2f", "%g")
+BAD_SHARE = Metric(
+    "bad_share", "bad_share_ci", None, 0.0, 1.0, (0, 0.25, 0.5, 0.75, 1), "%.1f%%", "%.0f%%",
+)  # fmt: skip
+P10 = Metric("p10", None, None, 1.0, 5.0, (1, 2, 3, 4, 5), "%.1f", "%g")
+
+
+def _y(value: Any, metric: Metric = MEAN) -> float | None:
+    if not isinstance(value, int | float):
         return None
-    bounded = min(max(float(score), 1.0), 5.0)
-    return _TOP + (5.0 - bounded) / 4.0 * (_H - _TOP - _BOTTOM)
+    bounded = min(max(float(value), metric.low), metric.high)
+    share = (metric.high - bounded) / (metric.high - metric.low)
+    return _TOP + share * (_H - _TOP - _BOTTOM)
 
 
-def _series(title: str, checks: list[StoredDriftReport], label: str | None) -> DriftSeries:
+def _written(value: Any, metric: Metric, form: str) -> str:
+    scale = 100.0 if metric is BAD_SHARE else 1.0
+    return form % (scale * float(value))
+
+
+def _series(
+    title: str, checks: list[StoredDriftReport], label: str | None, *, metric: Metric = MEAN
+) -> DriftSeries:
     width = _W - _LEFT - _RIGHT
     step = width / max(len(checks) - 1, 1)
     points: list[DriftPoint] = []
@@ -127,24 +162,32 @@ def _series(title: str, checks: list[StoredDriftReport], label: str | None) -> D
     for index, check in enumerate(checks):
         x = _LEFT + (index * step if len(checks) > 1 else width / 2)
         figures = _figures(check, label)
-        interval = figures.get("mean_ci")
+        interval = figures.get(metric.interval) if metric.interval else None
         lo, hi = (
             interval if isinstance(interval, list | tuple) and len(interval) == 2 else (None, None)
         )
-        mean = figures.get("mean")
+        value = figures.get(metric.field)
         alert = bool(figures.get("alert"))
         when = f"{check.window_end:%Y-%m-%d %H:%M}"
-        shown = f"{mean:.2f}" if isinstance(mean, int | float) else "not judged"
+        shown = (
+            _written(value, metric, metric.shown)
+            if isinstance(value, int | float)
+            else "not judged"
+        )
+        baseline = figures.get(metric.baseline) if metric.baseline else None
         points.append(
             DriftPoint(
                 report_id=check.report_id,
                 x=x,
-                y=_y(mean),
-                y_lo=_y(lo),
-                y_hi=_y(hi),
-                baseline_y=_y(figures.get("baseline_mean")),
+                y=_y(value, metric),
+                y_lo=_y(lo, metric),
+                y_hi=_y(hi, metric),
+                baseline_y=_y(baseline, metric),
                 alert=alert,
-                label=f"{when}: mean {shown}{' ALERT' if alert else ''} ({check.judge_version})",
+                label=(
+                    f"{when}: {metric.field.replace('_', ' ')} {shown}"
+                    f"{' ALERT' if alert else ''} ({check.judge_version})"
+                ),
             )
         )
         if index and check.judge_version != checks[index - 1].judge_version:
@@ -159,7 +202,11 @@ def _series(title: str, checks: list[StoredDriftReport], label: str | None) -> D
         )
         for i in picks
     ]
-    y_ticks = [(y, str(score)) for score in (1, 2, 3, 4, 5) if (y := _y(score)) is not None]
+    y_ticks = [
+        (y, _written(tick, metric, metric.tick_label))
+        for tick in metric.ticks
+        if (y := _y(tick, metric)) is not None
+    ]
     return DriftSeries(
         title=title,
         points=points,

@@ -109,6 +109,17 @@ def _walk_through(page: Any, url: str, api_keys: dict[str, str]) -> None:
     assert "status=failed" in page.url
     assert page.locator("#cases tbody tr[id^=case-]").count() < every_case
 
+    # the keyboard reaches the page bar first, and Enter follows a link
+    page.goto(f"{url}/")
+    page.wait_for_selector("#queue")
+    page.keyboard.press("Tab")
+    assert page.locator(":focus").inner_text() == "evallock"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.locator(":focus").inner_text() == "Traces"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#traces form.filters")
+
     # the Traces page: filter by text, open a trace from the list, come back
     page.click("nav >> text=Traces")
     page.wait_for_selector("#traces form.filters")

@@ -105,24 +105,16 @@ def add_drift_report(
     return report_id
 
 
-def trace_judgements(conn: Connection, trace_id: str, *, limit: int) -> list[TraceJudgement]:
-    """The drift judge's verdicts on one trace, newest first."""
-    query = (
-        select(
-            drift_samples.c.report_id,
-            drift_samples.c.score,
-            drift_samples.c.reason,
-            drift_reports.c.created_at,
-            drift_reports.c.judge_version,
-        )
-        .join(drift_reports, drift_reports.c.report_id == drift_samples.c.report_id)
-        .where(drift_samples.c.trace_id == trace_id)
-        .order_by(drift_reports.c.created_at.desc(), drift_samples.c.report_id.desc())
-        .limit(limit)
-    )
+_JUDGED = select(drift_samples, drift_reports.c.created_at, drift_reports.c.judge_version).join(
+    drift_reports, drift_reports.c.report_id == drift_samples.c.report_id
+)
+"""Judged samples with the time and judge of their report."""
+
+
+def _judgements(conn: Connection, query: Any) -> list[TraceJudgement]:
     return [
         TraceJudgement(
-            trace_id=trace_id,
+            trace_id=row.trace_id,
             report_id=row.report_id,
             judged_at=row.created_at,
             judge_version=row.judge_version,
@@ -131,6 +123,16 @@ def trace_judgements(conn: Connection, trace_id: str, *, limit: int) -> list[Tra
         )
         for row in conn.execute(query)
     ]
+
+
+def trace_judgements(conn: Connection, trace_id: str, *, limit: int) -> list[TraceJudgement]:
+    """The drift judge's verdicts on one trace, newest first."""
+    query = (
+        _JUDGED.where(drift_samples.c.trace_id == trace_id)
+        .order_by(drift_reports.c.created_at.desc(), drift_samples.c.report_id.desc())
+        .limit(limit)
+    )
+    return _judgements(conn, query)
 
 
 def list_drift_reports(
@@ -159,9 +161,7 @@ def report_samples(
 ) -> list[TraceJudgement]:
     """A drift report's judged traces, lowest score first (unusable replies first of all)."""
     query = (
-        select(drift_samples, drift_reports.c.created_at, drift_reports.c.judge_version)
-        .join(drift_reports, drift_reports.c.report_id == drift_samples.c.report_id)
-        .where(drift_samples.c.report_id == report_id)
+        _JUDGED.where(drift_samples.c.report_id == report_id)
         .order_by(
             drift_samples.c.score.is_not(None), drift_samples.c.score, drift_samples.c.trace_id
         )
@@ -169,17 +169,7 @@ def report_samples(
     )
     if max_score is not None:
         query = query.where(drift_samples.c.score <= max_score)
-    return [
-        TraceJudgement(
-            trace_id=row.trace_id,
-            report_id=row.report_id,
-            judged_at=row.created_at,
-            judge_version=row.judge_version,
-            score=row.score,
-            reason=row.reason or "",
-        )
-        for row in conn.execute(query)
-    ]
+    return _judgements(conn, query)
 
 
 def add_comparison(conn: Connection, report: StoredComparison) -> str:

@@ -3,7 +3,8 @@
 The demo's story runs (two gates, live traffic through the proxy, a drift check, locks
 promoted from complaints, the failing gate), and while its service is held up a headless
 Chromium walks it as a new user would: from the overview to the failing gate's run, to
-the trace a lock came from; the drift page's enterprise alert; offline vs online's flag;
+the trace a lock came from; the A/B of v4 against v3; the drift page's enterprise alert;
+offline vs online's flag;
 the traces list filtered to enterprise complaints. No page may run a script, log an
 error or reach outside the machine.
 """
@@ -88,6 +89,13 @@ def _walk(page: Any, root: str, seen: dict[str, Any]) -> None:
     locks.first.locator("text=from trace").click()
     page.wait_for_selector("#conversation")
     assert "account manager" in page.inner_text("#conversation")
+
+    # the A/B of v4 against v3 from the overview: the interval, and the cases that differ
+    page.click("nav >> text=Overview")
+    page.locator("#ab tbody a").first.click()
+    page.wait_for_selector("#pairs")
+    assert "no significant difference" in page.inner_text("#verdict h2")
+    assert page.locator("#pairs tr.pair").count() >= 2  # the consumer cases only v4 passes
 
     # drift: the enterprise slice is its own series, and it alerted
     page.click("nav >> text=Drift")

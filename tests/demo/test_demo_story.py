@@ -60,6 +60,7 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     commands = [
         "$ evallock run golden.jsonl --json v3.json",
         "$ evallock run golden.jsonl --prompt prompts/support-v4.txt --key prompt_version=refund-v4",
+        "$ evallock ab golden.jsonl --a prompt=prompts/support-v3.txt",
         "$ evallock serve --upstream",
         "$ evallock drift --since",
         "$ evallock candidates propose --golden golden.jsonl",
@@ -106,6 +107,9 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     # the complaints behind them, found by filtering live traces
     assert "No trace matches." not in pages["enterprise traces"].text
     _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir)
+    ab = json.loads((workdir / "ab.json").read_text())
+    # two more passes in 24 cases is not evidence: the A/B says so, with its interval
+    assert ab["verdict"] == "no significant difference" and ab["ci"][0] < 0 < ab["ci"][1]
     _drift_alerts_on_the_enterprise_slice_only(workdir)
     _compare_and_coverage_name_the_slice(workdir)
 

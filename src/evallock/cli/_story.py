@@ -129,6 +129,25 @@ class Story:
         if not v4_rate > v3_rate:
             raise StoryError(f"v4 should win offline: pass rate {v4_rate} vs v3 {v3_rate}")
         self.facts["offline"] = (v3_rate, v4_rate)
+        self.step(
+            "An A/B on the same cases, paired by case: is v4's higher pass rate evidence, or"
+            " two cases' luck? The answer has an interval, a floor and a power note."
+        )
+        ab = [
+            "ab",
+            "golden.jsonl",
+            "--a",
+            f"prompt={PROMPTS[V3]},key.prompt_version={V3}",
+            "--b",
+            f"prompt={PROMPTS[V4]},key.prompt_version={V4}",
+            "--json",
+            "ab.json",
+        ]
+        self.command(ab, expect=0)
+        verdict = _json("ab.json")["verdict"]
+        if verdict == "A wins":
+            raise StoryError(f"the A/B should not find v3 better: {verdict}")
+        self.facts["ab"] = verdict
 
     @contextmanager
     def _serving(self, service_url: str) -> Iterator[str]:

@@ -34,6 +34,7 @@ def shoot(workdir: Path, root: str) -> None:
         failing = next(r for r in store.runs.find(limit=20) if r.verdict == "fail")
         complained = [t for c in store.candidates.find(limit=None) for t in c.trace_ids]
         judged = next(t for t in complained if store.reports.judgements(t))
+        [comparison] = store.reports.comparisons(limit=1)
     finally:
         store.close()
     pages = {
@@ -42,6 +43,7 @@ def shoot(workdir: Path, root: str) -> None:
         "trace": f"/traces/{judged}",
         "drift": "/drift",
         "compare": "/compare",
+        "ab": f"/ab/{comparison.comparison_id}",
         "queue": "/queue",
         "run": f"/runs/{failing.run_id}",
         "run-locks": f"/runs/{failing.run_id}?status=lock",

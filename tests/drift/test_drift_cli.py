@@ -117,7 +117,14 @@ def test_alert_exits_1_posts_the_webhook_and_writes_json(
         "delta",
         "p_adjusted",
         "alert",
+        "p10",
+        "bad_share",
+        "bad_share_ci",
     } <= set(enterprise)
+    # the slice's own p10 and bad share, consistent with its mean and interval
+    lo, hi = enterprise["bad_share_ci"]
+    assert 0 <= lo <= enterprise["bad_share"] <= hi <= 1
+    assert 1 <= enterprise["p10"] <= enterprise["mean"]
     (body,) = received
     assert "ALERT" in body["text"] and "customer_tier=enterprise" in json.dumps(body["blocks"])
 

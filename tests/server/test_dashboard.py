@@ -510,6 +510,7 @@ def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_trace
                            "warmup_batches": 5}],
             "slices": [
                 {"slice": "customer_tier=enterprise", "n_samples": 2, "mean": enterprise,
+                 "bad_share": 0.5, "bad_share_ci": [0.1, 0.9], "p10": 1.0,
                  "mean_ci": [enterprise - 0.5, enterprise + 0.5], "baseline_mean": 4.6,
                  "delta": enterprise - 4.6, "p_adjusted": 0.001 if alert else 0.9, "alert": alert},
                 {"slice": "customer_tier=free", "n_samples": 2, "mean": 4.5,
@@ -538,14 +539,16 @@ def test_the_drift_pages_chart_each_slice_and_open_a_check_with_its_judged_trace
         page = client.get("/drift")
         assert page.status_code == 200, page.text
         html = page.text
-        # 3 checks in 5 series: mean, bad share and p10 of all traffic, and the 2 slices
-        assert "(3 checks)" in html and html.count('<g class="check">') == 15
-        assert "<strong>all traffic: bad share</strong>" in html and ">25%</text>" in html
-        assert "bad share 25.0%" in html and "<strong>all traffic: p10</strong>" in html
+        # 3 checks in 3 series: all traffic and the 2 slices
+        assert "(3 checks)" in html and html.count('<g class="check">') == 9
         assert (
             '<strong>customer_tier=enterprise</strong> <span class="alert">1 alert</span>' in html
         )
-        assert html.count('<g class="judge-change">') == 5 and "judge changed: judge@b" in html
+        assert html.count('<g class="judge-change">') == 3 and "judge changed: judge@b" in html
+        shares = client.get("/drift", params={"metric": "bad_share"}).text
+        assert shares.count('<g class="check">') == 3 + 3  # all traffic, and enterprise's
+        assert ">25%</text>" in shares and "bad share 25.0%" in shares
+        assert "p10 2.0" in client.get("/drift", params={"metric": "p10"}).text
         assert 'class="baseline"' in html and f'href="/drift/{last_id}"' in html
         assert "CUSUM" in html and "not fired" in html
         check = client.get(f"/drift/{last_id}")

@@ -76,6 +76,9 @@ def drift_report(
                 "p_value": s.p_value,
                 "p_adjusted": s.p_adjusted,
                 "alert": s.alert,
+                "p10": s.p10,
+                "bad_share": s.bad_share,
+                "bad_share_ci": None if s.bad_share_ci is None else s.bad_share_ci.to_json(),
             }
             for s in report.slices
         ],

@@ -96,6 +96,12 @@ class SliceDrift:
     """Holm-adjusted across the slices tested (compared with the slices' share of alpha)."""
     alert: bool
     """The slice dropped beyond ``alert_drop`` and significantly."""
+    p10: float | None = None
+    """10th percentile of its scores."""
+    bad_share: float | None = None
+    """Share of its scores at or below ``BAD_SCORE``, with ``bad_share_ci``."""
+    bad_share_ci: Interval | None = None
+    """95 % Wilson interval of the bad share."""
 
     @property
     def label(self) -> str:
@@ -460,6 +466,8 @@ def _slices(
         adj = p_adj.get(id(r))
         delta = None if slice_mean is None else slice_mean - base_mean
         alert = delta is not None and adj is not None and -delta > alert_drop and adj < alpha
+        ordered = sorted(values)
+        bad = sum(1 for v in values if v <= BAD_SCORE)
         out.append(
             SliceDrift(
                 slice=values_key,
@@ -471,6 +479,9 @@ def _slices(
                 p_value=p_raw,
                 p_adjusted=adj,
                 alert=alert,
+                p10=float(ordered[max(0, math.ceil(0.1 * len(ordered)) - 1)]) if values else None,
+                bad_share=bad / len(values) if values else None,
+                bad_share_ci=wilson_interval(bad, len(values)) if values else None,
             )
         )
     return out

@@ -367,13 +367,16 @@ def _key_pairs(text: str) -> dict[str, str]:
 @router.get("/drift", response_class=HTMLResponse)
 async def drift_page(request: Request) -> Response:
     """Judge scores on live traffic over the stored drift checks, overall and per slice."""
-    from evallock.server._drift_view import drift_view
+    from evallock.server._drift_view import METRICS, drift_view
 
     state = server_state(request)
     caller, refused = await reader(request)
     if refused is not None:
         return refused
-    view = await anyio.to_thread.run_sync(drift_view, state.store)
+    metric = str(request.query_params.get("metric", "mean"))
+    if metric not in METRICS:
+        metric = "mean"  # an unknown figure: the default one, not an error page
+    view = await anyio.to_thread.run_sync(drift_view, state.store, metric)
     return render_page("drift.html", view=view, signed_in=is_signed_in(caller))
 
 

@@ -1,9 +1,9 @@
 """What the drift pages show, read from the store: judge scores on live traffic over time.
 
-``GET /drift``: the stored drift checks oldest first, charts for the whole traffic (the
-mean judge score, the bad share, the 10th percentile) and one per slice a check was cut
-by (``drift --by``): the mean judge score of each check with its 95 % interval (the bad
-share's too), the baseline it was compared with, alerts in red, and a
+``GET /drift``: the stored drift checks oldest first, one chart for the whole traffic and
+one per slice a check was cut by (``drift --by``), of the mean judge score (or, with
+``?metric=``, the bad share or the 10th percentile) of each check with its 95 % interval,
+the baseline mean it was compared with, alerts in red, and a
 dashed marker where the judge changed (scores before and after do not compare). Each
 point links to its check. The newest check's detectors say where they stand.
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from evallock.store import Store
 
 __all__ = [
+    "METRICS",
     "REPORTS_CHARTED",
     "DriftPoint",
     "DriftSeries",
@@ -79,14 +80,17 @@ class DriftView:
     """The drift page: the series, the newest check and its detectors."""
 
     series: list[DriftSeries]
+    metric: str
+    """Which figure the series draw (a name in :data:`METRICS`)."""
     latest: StoredDriftReport | None
     detectors: list[dict[str, Any]]
     reports: list[StoredDriftReport]
     """The checks charted, newest first."""
 
 
-def drift_view(store: Store) -> DriftView:
-    """Read the checks and draw a series for the whole traffic and each slice."""
+def drift_view(store: Store, metric: str = "mean") -> DriftView:
+    """Read the checks and draw ``metric`` (a name in :data:`METRICS`) over them, for the
+    whole traffic and each slice."""
     newest_first = store.reports.drift_reports(limit=REPORTS_CHARTED)
     checks = list(reversed(newest_first))
     slices: list[str] = []
@@ -95,17 +99,16 @@ def drift_view(store: Store) -> DriftView:
             label = str(item.get("slice", "")) if isinstance(item, dict) else ""
             if label and label not in slices:
                 slices.append(label)
-    series = [_series("all traffic", checks, None)]
-    series += [
-        _series("all traffic: bad share", checks, None, metric=BAD_SHARE),
-        _series("all traffic: p10", checks, None, metric=P10),
-    ]
-    series += [_series(label, checks, label) for label in slices]
+    chosen = METRICS[metric]
+    series = [_series("all traffic", checks, None, metric=chosen)]
+    series += [_series(label, checks, label, metric=chosen) for label in slices]
     latest = newest_first[0] if newest_first else None
     detectors = (
         [d for d in (latest.body.get("detectors") or ()) if isinstance(d, dict)] if latest else []
     )
-    return DriftView(series=series, latest=latest, detectors=detectors, reports=newest_first)
+    return DriftView(
+        series=series, metric=metric, latest=latest, detectors=detectors, reports=newest_first
+    )
 
 
 def _figures(check: StoredDriftReport, label: str | None) -> dict[str, Any]:
@@ -137,6 +140,8 @@ BAD_SHARE = Metric(
     "bad_share", "bad_share_ci", None, 0.0, 1.0, (0, 0.25, 0.5, 0.75, 1), "%.1f%%", "%.0f%%",
 )  # fmt: skip
 P10 = Metric("p10", None, None, 1.0, 5.0, (1, 2, 3, 4, 5), "%.1f", "%g")
+METRICS = {"mean": MEAN, "bad_share": BAD_SHARE, "p10": P10}
+"""What the drift page can draw (``?metric=``)."""
 
 
 def _y(value: Any, metric: Metric = MEAN) -> float | None:

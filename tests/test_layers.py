@@ -10,7 +10,7 @@ From the ground up (the README's architecture section draws the same picture)::
     gate, evaluation, session, ab, drift,   the use cases
     feedback, analysis, config, scaffold
     report                                  terminal, Markdown, JUnit, JSON, HTML
-    cli, server, demo                       the faces
+    cli, server, demo, pytest_plugin        the faces
 
 A module may import its own package, anything on a lower layer and other
 packages of its own layer, never a layer above; and never another package's
@@ -47,7 +47,7 @@ LAYERS: dict[str, int] = {
         5,
     ),
     "report": 6,
-    **dict.fromkeys(("cli", "server", "demo"), 7),
+    **dict.fromkeys(("cli", "server", "demo", "pytest_plugin"), 7),
     "__init__": 8,
 }
 STORE_MAY_IMPORT = frozenset({"errors", "keys", "records", "times", "limits", "_lazy", "store"})

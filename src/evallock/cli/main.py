@@ -16,6 +16,7 @@ import typer
 from evallock.cli import (
     _ab,
     _candidates,
+    _comment,
     _compare,
     _coverage,
     _demo,
@@ -57,6 +58,7 @@ app.command("compare")(_compare.compare)
 app.command("coverage")(_coverage.coverage)
 app.command("experiment")(_experiment.experiment)
 app.command("demo")(_demo.demo)
+app.command("comment")(_comment.comment)
 
 
 def main(argv: list[str] | None = None) -> None:

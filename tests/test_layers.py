@@ -43,6 +43,7 @@ LAYERS: dict[str, int] = {
             "analysis",
             "config",
             "scaffold",
+            "promptfoo",
         ),
         5,
     ),

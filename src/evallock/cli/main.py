@@ -24,6 +24,7 @@ from evallock.cli import (
     _experiment,
     _gc,
     _history,
+    _import,
     _init,
     _keys,
     _run,
@@ -59,6 +60,7 @@ app.command("coverage")(_coverage.coverage)
 app.command("experiment")(_experiment.experiment)
 app.command("demo")(_demo.demo)
 app.command("comment")(_comment.comment)
+app.add_typer(_import.import_app, name="import")
 
 
 def main(argv: list[str] | None = None) -> None:

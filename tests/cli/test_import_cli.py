@@ -61,3 +61,38 @@ def test_not_a_promptfoo_config_is_exit_2(cli: Any, tmp_path: Path) -> None:
     (tmp_path / "x.yaml").write_text("tests: []\n")
     result = cli("import", "promptfoo", str(tmp_path / "x.yaml"))
     assert result.code == 2 and "not a promptfoo config" in result.err
+
+
+def test_evallock_run_takes_a_promptfoo_config_as_it_is(
+    cli: Any, tmp_path: Path, monkeypatch: Any, fake_service: Any
+) -> None:
+    config = f"""
+prompts:
+  - "{{{{ question }}}}"
+providers:
+  - id: openai:chat:support-bot
+    config:
+      apiBaseUrl: {fake_service.base_url}
+tests:
+  - vars:
+      question: Where is my order?
+    assert:
+      - type: icontains
+        value: "not sure"
+  - vars:
+      question: What is the meaning of life?
+    assert:
+      - type: not-icontains
+        value: "not sure"
+"""
+    (tmp_path / "promptfooconfig.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    result = cli(
+        "run", "promptfooconfig.yaml", "--store", f"sqlite:///{tmp_path}/e.db", "--json", "r.json"
+    )
+    report = json.loads((tmp_path / "r.json").read_text())
+    # without a system prompt the bot says it is not sure: the first passes, the second fails
+    assert (report["n"], report["passed"], report["failed"]) == (2, 1, 1), result.out + result.err
+    assert report["dataset"].endswith("promptfoo/promptfooconfig.jsonl")
+    assert result.code == 1  # 50 % is below the gate's default 90 %

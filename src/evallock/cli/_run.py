@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -161,6 +162,11 @@ def run(
 
     remove_stale_reports(json_out, junit, markdown)
     settings = load(config, store)
+    cases, from_promptfoo = _promptfoo_cases(cases)
+    if from_promptfoo and settings.target.base_url is None and base_url is None:
+        base_url = str(from_promptfoo["base_url"])
+        model = model or str(from_promptfoo["model"])
+        api_key_env = api_key_env or str(from_promptfoo["api_key_env"])
     chosen_baseline = settings.baseline if baseline is None else baseline
     if chosen_baseline == "":
         raise ConfigError("--baseline: give a run id, last-pass or none")
@@ -333,3 +339,33 @@ def _replacing(path: Path, mode: str) -> Iterator[Any]:
 
 def _step_summary() -> str | None:
     return os.environ.get("GITHUB_STEP_SUMMARY") or None
+
+
+def _promptfoo_cases(cases: Path) -> tuple[Path, dict[str, object]]:
+    """A promptfoo config run directly: its cases written under ``.evallock/promptfoo/``
+    (a stable path, so its runs share a dataset and a baseline) and its target; any other
+    case file as it is, with no target."""
+    import json
+
+    from evallock.promptfoo import import_promptfoo
+
+    if cases.suffix not in (".yaml", ".yml", ".json") or not _is_promptfoo(cases):
+        return cases, {}
+    found = import_promptfoo(cases)
+    for line in found.unmapped:
+        print(f"not imported: {line}", file=sys.stderr)
+    written = Path(".evallock") / "promptfoo" / f"{cases.stem}.jsonl"
+    written.parent.mkdir(parents=True, exist_ok=True)
+    written.write_text("".join(json.dumps(c) + "\n" for c in found.cases), encoding="utf-8")
+    return written, found.target
+
+
+def _is_promptfoo(path: Path) -> bool:
+    """True for a YAML or JSON mapping with ``prompts:`` (what promptfoo reads)."""
+    import yaml
+
+    try:
+        head = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(head, dict) and "prompts" in head

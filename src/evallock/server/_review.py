@@ -48,6 +48,18 @@ async def _form(request: Request) -> dict[str, str]:
     return {name: values[0] for name, values in fields.items() if values}
 
 
+async def _reviewer(request: Request) -> tuple[dict[str, str], Caller | None, Response | None]:
+    """The posted form and its admitted caller (an admin session with the form's token, or
+    an admin key), or the queue page saying why not."""
+    fields = await _form(request)
+    try:
+        caller = await form_caller(request, fields.get("csrf", ""), "admin")
+    except ApiError as exc:
+        page = await _queue(request, None, done="", error=exc.message, status=exc.status)
+        return fields, None, page
+    return fields, caller, None
+
+
 def _actor(caller: Caller) -> str:
     return f"key:{caller.key_id}" if caller.key_id else "no-auth"
 
@@ -109,11 +121,10 @@ async def propose(request: Request) -> Response:
     from evallock.traces import normalise_trace_id
 
     state = server_state(request)
-    fields = await _form(request)
-    try:
-        caller = await form_caller(request, fields.get("csrf", ""), "admin")
-    except ApiError as exc:
-        return await _queue(request, None, done="", error=exc.message, status=exc.status)
+    fields, caller, refused = await _reviewer(request)
+    if refused is not None:
+        return refused
+    assert caller is not None  # admitted
     reason = fields.get("reason", "").strip()[:MAX_SHORT_TEXT] or "chosen by a reviewer"
     try:
         trace_id = normalise_trace_id(fields.get("trace_id", "")[:MAX_ID])
@@ -153,11 +164,10 @@ async def review(request: Request, candidate_id: str, action: str) -> Response:
     )
 
     state = server_state(request)
-    fields = await _form(request)
-    try:
-        caller = await form_caller(request, fields.get("csrf", ""), "admin")
-    except ApiError as exc:
-        return await _queue(request, None, done="", error=exc.message, status=exc.status)
+    fields, caller, refused = await _reviewer(request)
+    if refused is not None:
+        return refused
+    assert caller is not None  # admitted
     store = state.store
     actor = _actor(caller)
     try:

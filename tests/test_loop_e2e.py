@@ -209,8 +209,16 @@ def test_offline_win_online_loss_becomes_a_lock(cli, fake_service, project, monk
     )
 
     # 7. The next run of v4 fails on the new lock, naming the trace; v3 passes it.
-    failing = run("v4", "--json", str(project / "v4-again.json"))
+    monkeypatch.setenv("EVALLOCK_DASHBOARD_URL", "http://evallock.example:4318/")
+    failing = run(
+        "v4", "--json", str(project / "v4-again.json"), "--markdown", str(project / "pr.md")
+    )
+    monkeypatch.delenv("EVALLOCK_DASHBOARD_URL")
     assert failing.code == 1, failing.out + failing.err
+    # the PR comment's body links the lock to the trace it came from, and the run to its page
+    pr = (project / "pr.md").read_text()
+    assert f"([trace](http://evallock.example:4318/traces/{top['trace_id']}))" in pr
+    assert "(http://evallock.example:4318/runs/" in pr
     assert "a fixed bug came back: " + new_line["id"] in failing.out
     assert top["trace_id"] in failing.out and "contract refunds take 30 days" in failing.out
     again_report = json.loads((project / "v4-again.json").read_text())

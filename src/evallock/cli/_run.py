@@ -137,7 +137,7 @@ def run(
     markdown: Annotated[
         Path | None,
         typer.Option(
-            help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY).",
+            help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY); with EVALLOCK_DASHBOARD_URL set, the run and each failed lock's trace link to its page there.",
             rich_help_panel=_O,
         ),
     ] = None,
@@ -290,7 +290,11 @@ def execute(
             outcome = run_eval(request, store)
         print_run(outcome, out_console())
         _write_reports(outcome, json_out=json_out, junit=junit)
-        summary = markdown_summary(outcome) if markdown is not None or _step_summary() else None
+        summary = (
+            markdown_summary(outcome, dashboard_url=os.environ.get("EVALLOCK_DASHBOARD_URL"))
+            if markdown is not None or _step_summary()
+            else None
+        )
         if markdown is not None and summary is not None:
             markdown.write_text(summary, encoding="utf-8")
         step_summary = _step_summary()

@@ -20,8 +20,18 @@ def escape_cell(text: str | None) -> str:
     return flat if len(flat) <= _MAX_CELL else flat[: _MAX_CELL - 1] + "…"
 
 
-def markdown_summary(outcome: EvalOutcome) -> str:
-    """A GitHub-flavoured summary, kept far below the 1 MiB step-summary cap."""
+def _linked(text: str, url: str | None) -> str:
+    """`text`, as a link to ``url`` when there is one."""
+    return f"[`{escape_cell(text)}`]({url})" if url else f"`{escape_cell(text)}`"
+
+
+def markdown_summary(outcome: EvalOutcome, *, dashboard_url: str | None = None) -> str:
+    """A GitHub-flavoured summary, kept far below the 1 MiB step-summary cap.
+
+    With ``dashboard_url`` (``evallock serve``'s root), the run and each failed lock's
+    trace link to their pages there.
+    """
+    root = (dashboard_url or "").rstrip("/")
     gate = outcome.gate
     results = {r.case_id: r for r in outcome.notable}
     icon = "✅ pass" if gate.verdict == "pass" else "❌ fail"
@@ -46,7 +56,7 @@ def markdown_summary(outcome: EvalOutcome) -> str:
         + " |",
         f"| flaky | {len(gate.flaky)} |",
         f"| judge errors | {outcome.stats.judge_errors} |",
-        f"| run | `{outcome.run.run_id}` |",
+        f"| run | {_linked(outcome.run.run_id, root and f'{root}/runs/{outcome.run.run_id}')} |",
         "",
     ]
     sections = [
@@ -64,10 +74,13 @@ def markdown_summary(outcome: EvalOutcome) -> str:
             result = results.get(case_id)
             reason = result.error or result.reason if result else ""
             source = result.source if result and case_id in gate.locks_failed else None
+            link = ""
             if source is not None and (source.trace_id or source.note):
                 # the lock's provenance first: the cell is cut at 160 characters
                 reason = f"trace {source.trace_id or '?'}: {source.note or ''} · {reason}"
-            lines.append(f"| `{escape_cell(case_id)}` | {escape_cell(reason)} |")
+                if root and source.trace_id:
+                    link = f" ([trace]({root}/traces/{escape_cell(source.trace_id)}))"
+            lines.append(f"| `{escape_cell(case_id)}`{link} | {escape_cell(reason)} |")
         if len(ids) > _MAX_ROWS:
             lines.append(f"| … | {len(ids) - _MAX_ROWS} more |")
         lines.append("")

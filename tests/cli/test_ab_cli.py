@@ -105,6 +105,8 @@ def test_ab_reports_verdict_interval_and_slices(
         and "no significant difference" in markdown.splitlines()[0]
     )
     assert "NO SIGNIFICANT DIFFERENCE" in result.out and "McNemar" in result.out
+    assert "- power: " in markdown and "80 % power" in markdown  # the PR comment's power note
+    assert "| customer_tier=" in markdown  # and its per-slice table with adjusted p
     # the comparison is stored (the dashboard and /api/comparisons list it)
     from evallock.store import open_store
 

@@ -132,6 +132,21 @@ def ab_markdown(outcome: ABOutcome) -> str:
             f" {an.ci.hi:+.3f}] | {_pct(s.p_holm)} / {_pct(s.p_bh)} | {s.verdict} |"
         )
     lines.append("")
+    power = o.power
+    if power is not None:
+        mde = _finite(power.mde)
+        detects = (
+            f"detects Δ ≥ {mde:.3f} with 80 % power"
+            if mde is not None
+            else "at this many pairs no true effect clears the floor with 80 % power"
+        )
+        needed = (
+            f"; {power.n_needed} pairs for an effect of {power.planning_effect:.3f}"
+            if power.n_needed is not None
+            else ""
+        )
+        flag = "underpowered: " if power.underpowered else ""
+        lines.append(f"- power: {flag}{detects}{needed}")
     for warning in outcome.warnings:
         lines.append(f"- ⚠ {escape_cell(warning)}")
     if outcome.flaky:

@@ -44,6 +44,7 @@ LAYERS: dict[str, int] = {
             "config",
             "scaffold",
             "promptfoo",
+            "expect",
         ),
         5,
     ),

@@ -104,3 +104,47 @@ def test_a_missing_or_bad_case_file_is_named(project: Path) -> None:
     (project / "bad.jsonl").write_text('{"id": "x"}\n')
     bad = pytest_in(project, "--evallock", "bad.jsonl")
     assert bad.returncode == 2 and "bad.jsonl:1" in bad.stdout
+
+
+def test_assert_that_in_any_test_is_recorded_as_eval_records_with_keys(project: Path) -> None:
+    (project / "test_bot.py").write_text(
+        "def bot(question):\n"
+        "    return 'Refunds take 5 business days.' if 'refund' in question else 'No idea.'\n"
+        "\n"
+        "def test_refund(evallock_expect):\n"
+        "    answer = bot('refund please')\n"
+        "    evallock_expect(answer, keys={'intent': 'refund'}).icontains('5 business days')"
+        ".not_icontains('30 days')\n"
+        "\n"
+        "def test_shipping(evallock_expect):\n"
+        "    evallock_expect(bot('where is it'), keys={'intent': 'shipping'}).icontains('tracking')\n"
+    )
+    done = pytest_in(project, "test_bot.py", "--evallock-record")
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert 'icontains: expected to contain "tracking"' in done.stdout
+    assert "answer: No idea." in done.stdout
+    assert "the tests' checks recorded as run" in done.stdout
+    from evallock.store import open_store
+
+    with open_store(f"sqlite:///{project}/.evallock/evallock.db") as store:
+        [run] = store.runs.find(dataset_name="pytest")
+        records = sorted(store.runs.iter_records(run.run_id), key=lambda r: r.case_id)
+    assert run.kind == "experiment" and run.summary.n == 2 and run.summary.passed == 1
+    assert [r.case_id for r in records] == [
+        "test_bot.py::test_refund",
+        "test_bot.py::test_shipping",
+    ]
+    assert [r.passed for r in records] == [True, False]
+    assert records[0].keys == {"intent": "refund"} and len(records[0].grades) == 2
+    assert records[1].reason.startswith("icontains: ")
+
+
+def test_assert_that_as_a_library_call() -> None:
+    from evallock import assert_that
+
+    checked = assert_that('{"refund": true}').is_json().contains("refund").not_regex(r"\d{3}")
+    assert [g.name for g in checked.grades] == ["is-json", "contains", "not-regex"]
+    with pytest.raises(AssertionError, match=r'starts-with: .*\nanswer: \{"refund": true\}'):
+        assert_that('{"refund": true}').starts_with("[")
+    with pytest.raises(ValueError, match="no-such-check"):
+        assert_that("x").no_such_check("y")

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         UsageError,
     )
     from evallock.evaluation import EvalOutcome, EvalRequest, run_eval
+    from evallock.expect import Expectation, assert_that
     from evallock.feedback import (
         accept_candidate,
         list_candidates,
@@ -77,6 +78,7 @@ __all__ = [
     "EvalRecord",
     "EvalRequest",
     "EvallockError",
+    "Expectation",
     "Feedback",
     "GateResult",
     "GateThresholds",
@@ -93,6 +95,7 @@ __all__ = [
     "Trace",
     "UsageError",
     "accept_candidate",
+    "assert_that",
     "compare_runs",
     "compare_variants",
     "list_candidates",
@@ -124,6 +127,7 @@ _HOME: dict[str, str] = {
         "errors",
     ),
     **dict.fromkeys(("EvalOutcome", "EvalRequest", "run_eval"), "evaluation"),
+    **dict.fromkeys(("Expectation", "assert_that"), "expect"),
     **dict.fromkeys(
         (
             "accept_candidate",

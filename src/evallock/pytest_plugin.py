@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["CaseFile", "CaseItem", "EvalCaseFailure"]
 
 _OUTCOMES = pytest.StashKey[dict[str, Any]]()
+_EXPECTED = pytest.StashKey[list[tuple[str, list[Any]]]]()
+_RECORDED = pytest.StashKey[str | None]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -59,6 +61,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         metavar="N",
         help="Requests in flight (default: run.concurrency of the config).",
+    )
+    group.addoption(
+        "--evallock-record",
+        action="store_true",
+        default=False,
+        help="Record each test's evallock_expect checks as eval records (an experiment run"
+        " named pytest in evallock.yaml's store), with their keys.",
     )
     group.addoption(
         "--evallock-trials",
@@ -201,8 +210,100 @@ def _run(config: pytest.Config, path: Path) -> tuple[EvalOutcome, dict[str, Case
         store.close()
 
 
+@pytest.fixture
+def evallock_expect(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``evallock_expect(answer, keys={...})``: :func:`evallock.assert_that` whose checks are
+    recorded as this test's eval record (with ``--evallock-record``), keys included."""
+    from evallock.expect import Expectation, assert_that
+
+    made: list[Expectation] = []
+
+    def expect(answer: str, *, keys: dict[str, str] | None = None) -> Expectation:
+        expectation = assert_that(answer, keys=keys)
+        made.append(expectation)
+        return expectation
+
+    yield expect
+    if made:
+        request.config.stash.setdefault(_EXPECTED, []).append((request.node.nodeid, made))
+
+
+def _record_expectations(config: pytest.Config) -> str | None:
+    """Write the tests' checks as one experiment run; its id (None when there were none)."""
+    import hashlib
+    from datetime import UTC, datetime
+
+    from evallock.config import load_settings
+    from evallock.records import EvalRecord, Run, RunSummary
+    from evallock.session import new_run_id
+    from evallock.stats import wilson_interval
+    from evallock.store import open_store
+
+    expected = config.stash.get(_EXPECTED, [])
+    if not expected:
+        return None
+    names = sorted(nodeid for nodeid, _ in expected)
+    digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]
+    run = Run(
+        run_id=new_run_id(),
+        dataset_id=f"pytest@{digest}",
+        dataset_name="pytest",
+        target_id="pytest",
+        started_at=datetime.now(UTC),
+        settings={"kind": "experiment", "source": "pytest evallock_expect"},
+    )
+    records = []
+    for nodeid, expectations in expected:
+        grades = [grade for e in expectations for grade in e.grades]
+        failing = next((g for g in grades if not g.passed), None)
+        keys: dict[str, str] = {}
+        for expectation in expectations:
+            keys.update(expectation.keys)
+        records.append(
+            EvalRecord(
+                run_id=run.run_id,
+                case_id=nodeid,
+                trial=0,
+                passed=failing is None,
+                score=sum(g.score for g in grades) / len(grades) if grades else None,
+                reason="ok" if failing is None else f"{failing.name}: {failing.reason}",
+                output=expectations[-1].answer,
+                grades=tuple(grades),
+                keys=keys,
+            )
+        )
+    passed = sum(r.passed for r in records)
+    interval = wilson_interval(passed, len(records))
+    summary = RunSummary(
+        n=len(records),
+        passed=passed,
+        failed=len(records) - passed,
+        errored=0,
+        pass_rate=passed / len(records),
+        pass_rate_ci=(interval.lo, interval.hi),
+    )
+    store = open_store(load_settings(config.getoption("evallock_config")).store)
+    try:
+        store.runs.create(run)
+        store.runs.add_records(records)
+        store.runs.finish(
+            run.run_id,
+            status="complete",
+            verdict=None,
+            summary=summary,
+            baseline_run_id=None,
+            finished_at=datetime.now(UTC),
+        )
+    finally:
+        store.close()
+    return run.run_id
+
+
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     """Each case file's gate: pass rate with its interval, locks, new failures, verdict."""
+    recorded = config.stash.get(_RECORDED, None)
+    if recorded:
+        terminalreporter.line(f"evallock: the tests' checks recorded as run {recorded}")
     outcomes: dict[str, EvalOutcome] = config.stash.get(_OUTCOMES, {})
     for path, outcome in outcomes.items():
         gate = outcome.gate
@@ -221,7 +322,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """The session's exit status follows each case file's gate."""
+    """The session's exit status follows each case file's gate (and, with
+    ``--evallock-record``, the tests' checks are written as a run)."""
+    if session.config.getoption("evallock_record"):
+        session.config.stash[_RECORDED] = _record_expectations(session.config)
     outcomes: dict[str, EvalOutcome] = session.config.stash.get(_OUTCOMES, {})
     if not outcomes:
         return

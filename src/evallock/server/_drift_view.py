@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from evallock.records import StoredDriftReport, TraceJudgement
+from evallock.server._panels import date_ticks
 
 if TYPE_CHECKING:
     from evallock.store import Store
@@ -197,16 +198,7 @@ def _series(
         )
         if index and check.judge_version != checks[index - 1].judge_version:
             markers.append((x - step / 2, check.judge_version))
-    last = len(checks) - 1
-    picks = sorted({round(i * last / 4) for i in range(5)}) if checks else []
-    x_ticks = [
-        (
-            points[i].x,
-            f"{checks[i].window_end:%m-%d %H:%M}",
-            "start" if i == 0 < last else "end" if i == last > 0 else "middle",
-        )
-        for i in picks
-    ]
+    x_ticks = date_ticks([p.x for p in points], [check.window_end for check in checks])
     y_ticks = [
         (y, _written(tick, metric, metric.tick_label))
         for tick in metric.ticks

@@ -27,6 +27,7 @@ __all__ = [
     "DriftSlice",
     "RunPoint",
     "SliceRow",
+    "date_ticks",
     "gather",
 ]
 
@@ -367,16 +368,7 @@ def _chart(title: str, members: list[Run]) -> Chart:
         previous = run
     band = " ".join(f"{p.x:.1f},{p.y_hi:.1f}" for p in points)
     band += " " + " ".join(f"{p.x:.1f},{p.y_lo:.1f}" for p in reversed(points))
-    shown = sorted({round(i * (len(members) - 1) / 4) for i in range(5)}) if members else []
-    last = len(members) - 1
-    x_ticks = [
-        (
-            points[i].x,
-            f"{members[i].started_at.astimezone(UTC):%m-%d %H:%M}",
-            "start" if i == 0 < last else "end" if i == last > 0 else "middle",
-        )
-        for i in shown
-    ]
+    x_ticks = date_ticks([p.x for p in points], [run.started_at for run in members])
     return Chart(
         title=title,
         points=points,
@@ -392,6 +384,21 @@ _DEPLOY_KEYS = (
     ("model_version", "model"),
     ("judge_version", "judge"),
 )
+
+
+def date_ticks(xs: list[float], times: list[datetime]) -> list[tuple[float, str, str]]:
+    """Up to five dates under a chart's axis, spread over its points: (x, ``MM-DD HH:MM`` UTC,
+    the SVG text anchor that keeps the first and the last inside the chart)."""
+    last = len(xs) - 1
+    picks = sorted({round(i * last / 4) for i in range(5)}) if xs else []
+    return [
+        (
+            xs[i],
+            f"{times[i].astimezone(UTC):%m-%d %H:%M}",
+            "start" if i == 0 < last else "end" if i == last > 0 else "middle",
+        )
+        for i in picks
+    ]
 
 
 def _deploy_change(before: Run, after: Run) -> str:

@@ -28,9 +28,11 @@ __all__ = [
     "CONFIG_FILE",
     "DEFAULT_STORE",
     "Settings",
+    "judge_of",
     "load_settings",
     "overlay",
     "resolve_secret",
+    "target_of",
 ]
 
 CONFIG_FILE = "evallock.yaml"
@@ -174,3 +176,36 @@ def resolve_secret(env_var: str | None) -> str | None:
     if value is None:
         raise ConfigError(f"environment variable {env_var} is not set (named by api_key_env)")
     return value
+
+
+def target_of(settings: Settings, **flags: Any) -> TargetSpec:
+    """The target: each flag given (not None) over ``target:``, the prompt file resolved
+    against the config's folder, the API key read from the variable it names.
+
+    ``keys`` (a mapping) is added to the config's keys, a flag winning on the same key.
+
+    Raises:
+        ConfigError: a flag the type refuses, or the key's variable is not set.
+    """
+    target = settings.target
+    keys = flags.pop("keys", None)
+    prompt = flags.pop("prompt", None)
+    chosen = overlay(
+        target,
+        prompt=str(prompt)
+        if prompt
+        else (str(settings.resolve(target.prompt)) if target.prompt else None),
+        keys={**target.keys, **keys} if keys else None,
+        **flags,
+    )
+    return replace(chosen, api_key=resolve_secret(chosen.api_key_env))
+
+
+def judge_of(settings: Settings, **flags: Any) -> JudgeSpec:
+    """The judge: each flag given (not None) over ``judge:``, its API key read.
+
+    Raises:
+        ConfigError: the key's variable is not set.
+    """
+    judge = overlay(settings.judge, **flags)
+    return replace(judge, api_key=resolve_secret(judge.api_key_env))

@@ -177,18 +177,13 @@ class CaseItem(pytest.Item):
 def _run(config: pytest.Config, path: Path) -> tuple[EvalOutcome, dict[str, CaseResult]]:
     """One gate run of a case file with evallock.yaml's settings (and the options given),
     and each case's result (read before the store is closed)."""
-    from dataclasses import replace
-
-    from evallock.config import load_settings, overlay, resolve_secret
+    from evallock.config import judge_of, load_settings, overlay, target_of
     from evallock.evaluation import EvalRequest, run_eval
     from evallock.store import open_store
 
     settings = load_settings(config.getoption("evallock_config"))
-    target = settings.target
-    if target.prompt:
-        target = replace(target, prompt=str(settings.resolve(target.prompt)))
-    target = replace(target, api_key=resolve_secret(target.api_key_env))
-    judge = replace(settings.judge, api_key=resolve_secret(settings.judge.api_key_env))
+    target = target_of(settings)
+    judge = judge_of(settings)
     options = overlay(
         settings.run,
         concurrency=config.getoption("evallock_concurrency"),

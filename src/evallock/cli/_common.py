@@ -97,24 +97,20 @@ def target_from(
     ``--key k=v`` flags are added to the config's keys (a flag wins on the same
     key); the API key is read from the environment variable named.
     """
-    from dataclasses import replace
-
-    from evallock.config import overlay, resolve_secret
+    from evallock.config import target_of
     from evallock.keys import parse_key_flags
 
-    t = settings.target
-    target = overlay(
-        t,
+    return target_of(
+        settings,
         base_url=base_url,
         model=model,
         api_key_env=api_key_env,
         python=python,
         name=name,
         api=api,
-        prompt=str(prompt) if prompt else (str(settings.resolve(t.prompt)) if t.prompt else None),
-        keys={**t.keys, **parse_key_flags(keys)} if keys else None,
+        prompt=prompt,
+        keys=parse_key_flags(keys) if keys else None,
     )
-    return replace(target, api_key=resolve_secret(target.api_key_env))
 
 
 def judge_from(
@@ -126,18 +122,15 @@ def judge_from(
     rubric: str | None = None,
 ) -> JudgeSpec:
     """The judge the flags name, each flag over ``judge:`` in the config."""
-    from dataclasses import replace
+    from evallock.config import judge_of
 
-    from evallock.config import overlay, resolve_secret
-
-    judge = overlay(
-        settings.judge,
+    return judge_of(
+        settings,
         base_url=base_url,
         model=model,
         api_key_env=api_key_env,
         rubric=read_rubric(rubric),
     )
-    return replace(judge, api_key=resolve_secret(judge.api_key_env))
 
 
 def run_options(

@@ -38,6 +38,7 @@ router = APIRouter(include_in_schema=False)
 
 QUEUE_SHOWN = 200
 """Candidates of each state shown."""
+_DONE = {"accept": "accepted", "reject": "rejected", "promote": "promoted"}
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -214,5 +215,5 @@ async def review(request: Request, candidate_id: str, action: str) -> Response:
     except (FieldLimitError, UsageError) as exc:
         status = 422 if isinstance(exc, FieldLimitError) else 400
         return await _queue(request, caller, done="", error=str(exc), status=status)
-    done = urlencode({"done": f"{action}ed {candidate_id}".replace("eed", "ed")})
+    done = urlencode({"done": f"{_DONE[action]} {candidate_id}"})
     return RedirectResponse(f"/queue?{done}", status_code=303)

@@ -148,3 +148,22 @@ def test_assert_that_as_a_library_call() -> None:
         assert_that('{"refund": true}').starts_with("[")
     with pytest.raises(ValueError, match="no-such-check"):
         assert_that("x").no_such_check("y")
+
+
+def test_assert_that_asks_the_judge_against_a_reference(fake_service: Any) -> None:
+    from evallock import assert_that
+    from evallock.errors import ConfigError
+    from evallock.session import JudgeSpec
+
+    judge = JudgeSpec(base_url=fake_service.base_url, model="judge")
+    good = assert_that(
+        "Refunds take 5 business days to reach your card.", question="How long is a refund?"
+    ).judge("Gives the refund time.", expected="Refunds take 5 business days.", judge=judge)
+    [grade] = good.grades
+    assert grade.passed and grade.judge_score >= 4
+    with pytest.raises(AssertionError, match=r"judge \(score [1-3]/5\): .*\nanswer: No idea"):
+        assert_that("No idea.", question="How long is a refund?").judge(
+            "Gives the refund time.", expected="Refunds take 5 business days.", judge=judge
+        )
+    with pytest.raises(ConfigError, match=r"judge\.base_url"):
+        assert_that("x").judge("r", judge=JudgeSpec())

@@ -213,8 +213,10 @@ def evallock_expect(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     made: list[Expectation] = []
 
-    def expect(answer: str, *, keys: dict[str, str] | None = None) -> Expectation:
-        expectation = assert_that(answer, keys=keys)
+    def expect(
+        answer: str, *, question: str = "", keys: dict[str, str] | None = None
+    ) -> Expectation:
+        expectation = assert_that(answer, question=question, keys=keys)
         made.append(expectation)
         return expectation
 

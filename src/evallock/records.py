@@ -105,6 +105,8 @@ class Assertion:
     """Tolerance or threshold, for the types that take one (``numeric``, ``similar`` …)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Any further settings the type understands."""
+    weight: float = 1.0
+    """How much the check counts in the case's score; 0 reports it without gating."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -115,6 +117,8 @@ class CaseJudge:
     """What the judge is asked to check; the case's ``expected`` is the reference answer."""
     pass_score: int = 4
     """Lowest score on the 1–5 scale that passes."""
+    weight: float = 1.0
+    """The judge's share of the case's score, as an assertion's ``weight``."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -165,9 +169,12 @@ class Case(CaseHead):
     expected: str | None = None
     """The reference answer (rules compare with it, the judge grades against it)."""
     asserts: tuple[Assertion, ...] = ()
-    """Checks on the answer; all must pass."""
+    """Checks on the answer; all must pass (unless ``threshold`` is set)."""
     judge: CaseJudge | None = None
     """An LLM judge, when the case asks for one."""
+    threshold: float | None = None
+    """When set, the case passes on its weighted score (0–1) reaching it instead of on
+    every check passing (promptfoo's test ``threshold``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -184,6 +191,9 @@ class Completion:
     """Completion tokens, when the target reports them."""
     model: str | None = None
     """The model the target says answered."""
+    cost: float | None = None
+    """What the call cost in USD: as the service reported it, else the target's price
+    times the tokens; None when neither is known."""
     cached: bool = False
     """True when the answer came from the target cache, not the live service."""
     attempts: int = 1

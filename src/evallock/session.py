@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from evallock.errors import ConfigError, InfraError
-from evallock.providers import PromptTemplate, Provider
+from evallock.providers import Price, PromptTemplate, Provider
 from evallock.records import Case, EvalRecord, Run, RunStatus, RunSummary
 from evallock.runner import (
     Arm,
@@ -87,6 +87,9 @@ class TargetSpec:
     model or prompt swap on the same service is still compared with its last pass."""
     api: Literal["chat", "responses"] = "chat"
     """Which OpenAI API asks it: chat completions, or the Responses API (``input``)."""
+    price: Price | None = None
+    """USD per 1M tokens in and out, for the ``cost`` check when the service reports no
+    cost of its own."""
 
     def __post_init__(self) -> None:
         # a flag (``run --api``) is checked as the file's value is
@@ -314,7 +317,9 @@ class RunSession:
         if not resumed:
             self.store.runs.create(run)
         self._runs[run.run_id] = run
-        arm = Arm(run_id=run.run_id, provider=provider, prompt=prompt, keys=run.keys)
+        arm = Arm(
+            run_id=run.run_id, provider=provider, prompt=prompt, keys=run.keys, price=target.price
+        )
         self._arms.append(arm)
         return arm
 

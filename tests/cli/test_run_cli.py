@@ -628,3 +628,56 @@ def test_api_responses_asks_the_service_through_the_responses_api(
     assert summary["pass_rate"] == json.loads(chat_json.read_text())["pass_rate"]
     bad = cli(*example_args(project, fake_service.base_url, "support-v3", "--api", "completions"))
     assert bad.code == 2 and "target.api 'completions'" in bad.err
+
+
+def test_cost_weights_and_a_case_threshold_grade_a_run_like_promptfoo(
+    cli, tmp_path, fake_service
+) -> None:
+    """target.price prices each answer's tokens for `cost`; weights and a case's threshold
+    decide the verdict, as promptfoo scores a test."""
+    q = "I was charged twice, refund?"  # the fake service: "…connect you with a human." (5 + 10 tokens)
+    cases = [
+        {"id": "cheap", "input": q, "assert": [{"type": "cost", "threshold": 0.03}]},
+        {"id": "dear", "input": q, "assert": [{"type": "cost", "threshold": 0.01}]},
+        {"id": "weighted", "input": q, "threshold": 0.7, "assert": [
+            {"type": "icontains", "value": "human", "weight": 3},
+            {"type": "icontains", "value": "refund"},
+        ]},
+        {"id": "report-only", "input": q, "assert": [
+            {"type": "icontains", "value": "human"},
+            {"type": "icontains", "value": "refund", "weight": 0},
+        ]},
+        {"id": "short-of-threshold", "input": q, "threshold": 0.9, "assert": [
+            {"type": "icontains", "value": "human", "weight": 3},
+            {"type": "icontains", "value": "refund"},
+        ]},
+    ]  # fmt: skip
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    target = f"target:\n  base_url: {fake_service.base_url}\n  model: support-bot\n"
+    priced = target + "  price: {input: 1000, output: 2000}\n"  # USD per 1M tokens
+    (tmp_path / "evallock.yaml").write_text(priced)
+    result = cli("run", "cases.jsonl", "--json", "out.json")
+    assert result.code in (0, 1), result.out + result.err
+    report = json.loads((tmp_path / "out.json").read_text())
+    by_id = {c["id"]: c for c in report["cases"]}
+    assert {k: v["passed"] for k, v in by_id.items()} == {
+        "cheap": True,
+        "dear": False,
+        "weighted": True,
+        "report-only": True,
+        "short-of-threshold": False,
+    }, result.out
+    assert by_id["dear"]["reason"] == "cost: cost $0.025000, expected at most $0.01"
+    assert by_id["weighted"]["score"] == 0.75
+    assert by_id["short-of-threshold"]["reason"] == (
+        'score 0.75 < threshold 0.9; icontains: expected to contain "refund"'
+    )
+    # without a price (and a service that reports no cost) the cost check cannot be made
+    (tmp_path / "evallock.yaml").write_text(target)
+    cli("run", "cases.jsonl", "--json", "out.json")
+    report = json.loads((tmp_path / "out.json").read_text())
+    cheap = next(c for c in report["cases"] if c["id"] == "cheap")
+    assert cheap["error"] is not None and "target.price" in cheap["error"]
+    (tmp_path / "evallock.yaml").write_text(target + "  price: {input: -1, output: 0}\n")
+    bad = cli("run", "cases.jsonl")
+    assert bad.code == 2 and "price.input must be a number ≥ 0" in bad.err

@@ -57,6 +57,7 @@ def grade_now(
     *,
     case: Case | None = None,
     latency_ms: float = 100.0,
+    cost: float | None = None,
     judge: JudgeClient | None = None,
     cache: VerdictCache | None = None,
 ) -> Grade:
@@ -64,7 +65,7 @@ def grade_now(
     ctx = GradeContext(
         case=case or Case(id="c1", input="What is the refund window?"),
         output=output,
-        completion=Completion(text=output, latency_ms=latency_ms),
+        completion=Completion(text=output, latency_ms=latency_ms, cost=cost),
         judge=judge,
         cache=cache,
     )

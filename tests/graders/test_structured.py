@@ -192,3 +192,64 @@ def test_schemas_that_could_not_be_bounded_are_refused_at_load(schema, message) 
 
 def test_data_keywords_are_not_read_as_schemas() -> None:
     compile_schema({"const": {"pattern": "("}, "examples": [{"pattern": "(("}]})
+
+
+CONTAINS_JSON: list[tuple[dict[str, Any], str, bool, str]] = [
+    ({"type": "contains-json"}, 'Sure! Here it is:\n```json\n{"color": "yellow"}\n```', True, "contains JSON (1 value(s))"),
+    ({"type": "contains-json"}, "Colors [see below] and {braces} but no JSON", False, "no JSON object or array in the answer"),
+    ({"type": "contains-json"}, "a list [1, 2] then an object {\"a\": [3]}", True, "contains JSON (2 value(s))"),
+    ({"type": "contains-json", "value": SCHEMA}, 'First {"x": 1}, then {"score": 4}.', True, "contains JSON that matches the schema"),
+    ({"type": "contains-json", "value": SCHEMA}, 'Only {"score": "high"} here', False, "1 JSON value(s), none matches: does not match the schema at $.score: 'high' is not of type 'integer'"),
+    ({"type": "not-contains-json"}, "plain prose", True, "as required, contains-json failed: no JSON object or array in the answer"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "output", "passed", "reason"), CONTAINS_JSON)
+def test_contains_json_finds_json_inside_prose(check, raw, output, passed, reason) -> None:
+    grade = check(raw, output)
+    assert (grade.passed, grade.reason) == (passed, reason)
+
+
+def test_contains_json_tries_a_bounded_number_of_starts() -> None:
+    from evallock.graders.structured import MAX_JSON_STARTS, json_values_in
+
+    hostile = "[" * 50_000  # every start parses to the end and fails
+    assert json_values_in(hostile) == []
+    # the JSON after the first MAX_JSON_STARTS starts is not looked for
+    late = "{x " * MAX_JSON_STARTS + '{"a": 1}'
+    assert json_values_in(late) == []
+    assert json_values_in("{x " * (MAX_JSON_STARTS - 1) + '{"a": 1}') == [{"a": 1}]
+
+
+COST: list[tuple[dict[str, Any], float | None, bool, str]] = [
+    ({"type": "cost", "threshold": 0.002}, 0.0015, True, "cost $0.001500, at most $0.002"),
+    ({"type": "cost", "threshold": 0.001}, 0.0015, False, "cost $0.001500, expected at most $0.001"),
+    ({"type": "cost", "value": 0.01}, 0.0015, True, "cost $0.001500, at most $0.01"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("raw", "cost", "passed", "reason"), COST)
+def test_cost_compares_the_answers_cost_with_the_limit(check, raw, cost, passed, reason) -> None:
+    grade = check(raw, "x", cost=cost)
+    assert (grade.passed, grade.reason, grade.error) == (passed, reason, None)
+
+
+def test_cost_without_a_cost_is_a_grader_error_that_says_how_to_get_one(check) -> None:
+    grade = check({"type": "cost", "threshold": 0.01}, "x", cost=None)
+    assert (grade.passed, grade.error_kind) == (False, "grader")
+    assert grade.error is not None and "target.price" in grade.error
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"type": "cost"}, "cost needs a limit in USD as its threshold"),
+        ({"type": "cost", "threshold": -1}, "cost threshold must be ≥ 0 USD, got -1"),
+        ({"type": "cost", "threshold": 1, "value": 1}, "cost: give the limit once"),
+    ],
+)
+def test_cost_refuses_a_missing_or_bad_limit(raw, message) -> None:
+    from evallock.graders import parse_assertion
+
+    with pytest.raises(ValueError, match=message):
+        parse_assertion(raw)

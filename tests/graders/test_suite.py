@@ -16,6 +16,7 @@ from evallock.graders import (
     JudgeGrader,
     Verdict,
     build_graders,
+    case_weights,
     combine,
     parse_assertion,
     run_graders,
@@ -114,6 +115,54 @@ def test_combine_of_nothing_is_an_error() -> None:
     verdict = combine([])
     assert not verdict.passed
     assert verdict.error_kind == "grader"
+
+
+def test_weights_set_the_score_and_weight_zero_reports_without_gating() -> None:
+    grades = [g("contains", True, 1.0), g("regex", False, 0.0, "no match"), g("judge", True, 0.5)]
+    verdict = combine(grades, weights=[3.0, 0.0, 1.0])
+    assert verdict.passed  # the weight-0 regex is reported, it does not gate
+    assert verdict.score == pytest.approx((3 * 1.0 + 0.5) / 4)
+    assert not combine(grades, weights=[3.0, 0.5, 1.0]).passed
+
+
+@pytest.mark.parametrize(
+    ("threshold", "passed", "reason"),
+    [
+        (0.7, True, "score 0.75 ≥ threshold 0.7"),
+        (0.8, False, "score 0.75 < threshold 0.8; regex: no match"),
+    ],
+)
+def test_a_case_threshold_passes_on_the_weighted_score(threshold, passed, reason) -> None:
+    grades = [g("contains", True, 1.0), g("regex", False, 0.0, "no match")]
+    verdict = combine(grades, weights=[3.0, 1.0], threshold=threshold)
+    assert (verdict.passed, verdict.reason, verdict.score) == (passed, reason, 0.75)
+
+
+def test_an_error_fails_the_case_whatever_its_weight_or_the_threshold() -> None:
+    grades = [
+        g("contains", True, 1.0),
+        g("odd", False, 0.0, "x", error="boom", error_kind="grader"),
+    ]
+    assert not combine(grades, weights=[1.0, 0.0]).passed
+    verdict = combine(grades, weights=[9.0, 1.0], threshold=0.5)
+    assert (verdict.passed, verdict.error) == (False, "boom")
+
+
+def test_weights_must_match_the_grades() -> None:
+    with pytest.raises(ValueError, match="1 weights for 2 grades"):
+        combine([g("a", True, 1.0), g("b", True, 1.0)], weights=[1.0])
+
+
+def test_case_weights_follow_the_graders_order() -> None:
+    case = make_case(
+        asserts=(
+            parse_assertion({"type": "icontains", "value": "refund", "weight": 2}),
+            parse_assertion({"type": "is-json", "weight": 0}),
+        ),
+        judge=CaseJudge(rubric="Promises a refund?", weight=0.5),
+    )
+    assert case_weights(case) == [2.0, 0.0, 0.5]
+    assert len(build_graders(case)) == 3
 
 
 @dataclass(frozen=True)

@@ -104,3 +104,23 @@ def test_the_responses_api_gives_the_same_answer_with_its_usage(
     assert not refused.value.retryable
     with pytest.raises(ValueError, match="expected one of chat, responses"):
         OpenAICompatProvider(base_url=fake_service.base_url, model="m", api="completions")
+
+
+def test_a_cost_the_service_reports_is_read_from_usage_or_litellms_header(fake_service) -> None:
+    assert ask(fake_service.base_url, "charged twice").cost is None
+    assert ask(fake_service.base_url, "charged twice [[cost:0.0125]]").cost == 0.0125
+    assert ask(fake_service.base_url, "charged twice [[cost:0.5:header]]").cost == 0.5
+
+
+def test_a_price_costs_the_tokens_unless_the_service_reported_a_cost(fake_service) -> None:
+    from evallock.providers import Price
+
+    price = Price(input=1000.0, output=2000.0)
+    plain = ask(fake_service.base_url, "charged twice")
+    assert plain.tokens_in is not None and plain.tokens_out is not None
+    expected = (plain.tokens_in * 1000 + plain.tokens_out * 2000) / 1e6
+    assert price.priced(plain).cost == pytest.approx(expected)
+    reported = ask(fake_service.base_url, "charged twice [[cost:0.0125]]")
+    assert price.priced(reported).cost == 0.0125
+    with pytest.raises(ValueError, match=r"price\.output must be a number ≥ 0"):
+        Price(input=1.0, output=float("nan"))

@@ -18,7 +18,7 @@ def bots(tmp_path: Path):
     (tmp_path / "mybots.py").write_text(
         "import asyncio\n"
         "def sync_bot(messages):\n    return 'sync:' + messages[-1]['content']\n"
-        "async def async_bot(messages):\n    await asyncio.sleep(0)\n    return {'output': 'async', 'tokens_in': 3}\n"
+        "async def async_bot(messages):\n    await asyncio.sleep(0)\n    return {'output': 'async', 'tokens_in': 3, 'cost': 0.004}\n"
         "def broken(messages):\n    raise RuntimeError('boom')\n"
         "def wrong_type(messages):\n    return 42\n"
         "NOT_CALLABLE = 1\n"
@@ -39,7 +39,7 @@ def complete(spec: str, text: str = "hi"):
 def test_sync_and_async_callables(bots) -> None:
     assert complete("mybots:sync_bot", "q").text == "sync:q"
     result = complete("mybots:async_bot")
-    assert result.text == "async" and result.tokens_in == 3
+    assert result.text == "async" and result.tokens_in == 3 and result.cost == 0.004
     assert CallableProvider("mybots:sync_bot").target_id == "python:mybots:sync_bot"
 
 

@@ -27,6 +27,7 @@ class _Judge(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rubric: str | None = Field(default=None, min_length=1)
     pass_score: int = Field(default=4, ge=1, le=5)
+    weight: float = Field(default=1.0, ge=0, le=1e6)
 
 
 class _Source(BaseModel):
@@ -49,6 +50,7 @@ class _RawCase(BaseModel):
     keys: dict[str, Scalar | None] = Field(default_factory=dict)
     source: _Source | None = None
     description: str | None = None
+    threshold: float | None = Field(default=None, ge=0, le=1)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -113,6 +115,7 @@ def case_from_raw(raw: Any, *, line: int) -> Case:
         judge=judge,
         keys=_keys(model.keys),
         source=_source(model.source),
+        threshold=model.threshold,
         line=line,
     )
 
@@ -167,7 +170,11 @@ def _judge_spec(model: _RawCase, expected: str | None) -> CaseJudge | None:
     if model.judge is not None:
         if model.judge.rubric is None and expected is None:
             raise ValueError("judge: give a 'rubric', or an 'expected' answer to grade against")
-        return CaseJudge(rubric=model.judge.rubric or "", pass_score=model.judge.pass_score)
+        return CaseJudge(
+            rubric=model.judge.rubric or "",
+            pass_score=model.judge.pass_score,
+            weight=model.judge.weight,
+        )
     if model.grader == "judge":
         if expected is None:
             raise ValueError("grader 'judge' needs 'expected' (the reference answer)")

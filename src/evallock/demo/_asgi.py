@@ -178,9 +178,10 @@ class FakeServiceApp:
         body: bytes,
         receive: Receive,
         send: Send,
-    ) -> tuple[int, dict[str, Any] | None, str] | None:
+    ) -> tuple[int, dict[str, Any] | None, str, FaultPlan | None] | None:
         """The demo model's answer to a conversation: the request number, the tool call it
-        makes (or None) and its text; None when a fault was sent or the client left."""
+        makes (or None), its text and the request's markers; None when a fault was sent or
+        the client left."""
         model: str = request["model"]
         kind = MODELS.get(model)
         if kind is None:
@@ -205,7 +206,7 @@ class FakeServiceApp:
             content = answer_judge(user, position_bias=self.judge_position_bias)
         else:
             content = tool_answer(messages) or answer_support(messages)
-        return number, call, content
+        return number, call, content, plan
 
     async def _responses(self, body: bytes, receive: Receive, send: Send) -> None:
         request = parse_responses_request(body)
@@ -213,7 +214,7 @@ class FakeServiceApp:
         answered = await self._answer(request, messages, body, receive, send)
         if answered is None:
             return
-        number, call, content = answered
+        number, call, content, _ = answered
         limit = request.get("max_output_tokens")
         limit = limit if isinstance(limit, int) and not isinstance(limit, bool) else None
         content, finish_reason = truncate(content, None if call else limit)
@@ -240,7 +241,7 @@ class FakeServiceApp:
         answered = await self._answer(request, messages, body, receive, send)
         if answered is None:
             return
-        number, call, content = answered
+        number, call, content, plan = answered
         model: str = request["model"]
         content, finish_reason = truncate(content, None if call else limit)
         shape = CompletionShape(
@@ -260,8 +261,14 @@ class FakeServiceApp:
             )
             await self._send_stream(send, shape, events)
         else:
+            headers = [(b"x-request-id", shape.id.encode())]
+            if plan is not None and plan.cost is not None:
+                if plan.cost_in_header:
+                    headers.append((b"x-litellm-response-cost", repr(plan.cost).encode()))
+                else:
+                    usage["cost"] = plan.cost
             completion = completion_body(shape, content, finish_reason, usage, call)
-            await self._send_json(send, 200, completion, [(b"x-request-id", shape.id.encode())])
+            await self._send_json(send, 200, completion, headers)
 
     async def _send_fault(self, send: Send, plan: FaultPlan, model: str) -> None:
         status = plan.status or 500

@@ -10,6 +10,8 @@ Markers go in the last user message, so a test case can carry its own fault:
 ``[[fail:400]]``           every attempt gets 400 (no count: always)
 ``[[sleep:2000]]``         wait 2000 ms before answering (timeout tests)
 ``[[empty]]``              answer with empty content
+``[[cost:0.02]]``          report the call's cost: ``usage.cost`` (OpenRouter's)
+``[[cost:0.02:header]]``   the same as LiteLLM does: ``x-litellm-response-cost``
 =========================  ==================================================
 
 "This exact request" is keyed by a hash of the request body, so a retry of the
@@ -29,6 +31,7 @@ __all__ = ["FaultPlan", "FaultState", "error_body", "parse_faults"]
 
 _FAIL = re.compile(r"\[\[fail:(\d{3})(?:x(\d+))?(?::ra=(\d+(?:\.\d+)?))?\]\]")
 _SLEEP = re.compile(r"\[\[sleep:(\d+)\]\]")
+_COST = re.compile(r"\[\[cost:(\d+(?:\.\d+)?)(:header)?\]\]")
 _MAX_SLEEP_MS = 120_000
 
 _ERROR_KINDS: dict[int, tuple[str, str | None]] = {
@@ -60,13 +63,20 @@ class FaultPlan:
     """Milliseconds to wait before answering."""
     empty: bool = False
     """Answer with empty content."""
+    cost: float | None = None
+    """The cost in USD to report with the answer, if any."""
+    cost_in_header: bool = False
+    """Report it in LiteLLM's ``x-litellm-response-cost`` header, not in ``usage.cost``."""
 
 
 def parse_faults(text: str) -> FaultPlan | None:
     """The fault plan of a message, or None when it has no fault markers.
 
-    >>> parse_faults("hi [[fail:429x2]]")
-    FaultPlan(status=429, times=2, retry_after='0', sleep_ms=0, empty=False)
+    >>> plan = parse_faults("hi [[fail:429x2]]")
+    >>> (plan.status, plan.times, plan.retry_after, plan.sleep_ms, plan.empty, plan.cost)
+    (429, 2, '0', 0, False, None)
+    >>> parse_faults("hi [[cost:0.02:header]]").cost_in_header
+    True
     >>> parse_faults("hi [[fail:500x1:ra=1]] [[sleep:20]]").sleep_ms
     20
     >>> parse_faults("no markers") is None
@@ -77,7 +87,8 @@ def parse_faults(text: str) -> FaultPlan | None:
     fail = _FAIL.search(text)
     sleep = _SLEEP.search(text)
     empty = "[[empty]]" in text
-    if fail is None and sleep is None and not empty:
+    cost = _COST.search(text)
+    if fail is None and sleep is None and not empty and cost is None:
         return None
     status = int(fail.group(1)) if fail else None
     retry_after = fail.group(3) if fail else None
@@ -89,6 +100,8 @@ def parse_faults(text: str) -> FaultPlan | None:
         retry_after=retry_after,
         sleep_ms=min(int(sleep.group(1)), _MAX_SLEEP_MS) if sleep else 0,
         empty=empty,
+        cost=float(cost.group(1)) if cost else None,
+        cost_in_header=bool(cost and cost.group(2)),
     )
 
 

@@ -7,6 +7,7 @@ entry-point group (see :func:`load_plugins`).
 
 Spelling that maps cleanly from promptfoo is accepted: ``value`` carries every
 type's setting, ``threshold`` is a tolerance or limit where the type takes one,
+``weight`` (default 1, 0 = reported only) is its share of the case's score,
 ``latency`` (limit in ``threshold``) means ``latency-ms``, ``similar:cosine``
 means ``similar``, and any type may be prefixed with ``not-`` to invert it.
 """
@@ -49,7 +50,7 @@ and building a grader to validate one costs far more than looking it up."""
 _PARSED_SIZE = 1024
 
 PLUGIN_GROUP = "evallock.assertions"
-_BASE_KEYS = frozenset({"type", "value", "threshold"})
+_BASE_KEYS = frozenset({"type", "value", "threshold", "weight"})
 _NOT = "not-"
 
 
@@ -193,11 +194,17 @@ def _parse_assertion(raw: Mapping[str, Any]) -> Assertion:
         if not spec.takes_threshold:
             raise ValueError(f"{resolved.name} takes no threshold")
         threshold = require_number(raw["threshold"], f"{resolved.name} threshold")
+    weight = 1.0
+    if raw.get("weight") is not None:
+        weight = require_number(raw["weight"], f"{resolved.name} weight")
+        if not 0 <= weight <= 1e6:
+            raise ValueError(f"{resolved.name} weight must be ≥ 0, got {raw['weight']}")
     assertion = Assertion(
         type=resolved.name,
         value=raw.get("value"),
         threshold=threshold,
         options={k: v for k, v in raw.items() if k in spec.options},
+        weight=weight,
     )
     try:
         build_grader(assertion)

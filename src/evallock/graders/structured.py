@@ -1,4 +1,4 @@
-"""Structured graders: JSON answers, JSON Schema, numbers in the answer, latency.
+"""Structured graders: JSON answers (whole or within text), JSON Schema, numbers, latency, cost.
 
 Schemas are checked and compiled into validators when the assertion is built
 (at load time), so a bad schema is a ``file:line:`` error, not a run-time one;
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -24,7 +24,17 @@ from evallock.records import Assertion, Grade
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
 
-__all__ = ["JsonCheck", "LatencyMs", "Numeric", "assertion_types", "compile_schema", "first_number"]
+__all__ = [
+    "ContainsJson",
+    "CostLimit",
+    "JsonCheck",
+    "LatencyMs",
+    "Numeric",
+    "assertion_types",
+    "compile_schema",
+    "first_number",
+    "json_values_in",
+]
 
 # A number as people write it: optional sign, thousands separators, decimals,
 # exponent. Not preceded by a letter/digit/dot, so "R1041" or "v2" are not numbers.
@@ -61,6 +71,27 @@ def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
+def _schema_problem(validator: Validator, document: Any) -> tuple[str | None, str | None]:
+    """``(mismatch, error)``: why the document does not match, or why it could not be checked."""
+    from jsonschema import exceptions as schema_errors
+    from referencing.exceptions import Unresolvable
+
+    try:
+        with pattern_budget():
+            problem = schema_errors.best_match(validator.iter_errors(document))
+    except PatternTimeout as exc:
+        return None, f"schema could not be applied: {exc}"
+    except RecursionError:
+        return None, "schema could not be applied: the answer is nested too deeply"
+    except Unresolvable as exc:
+        return None, f"schema could not be applied: {_unresolvable(exc)}"
+    except Exception as exc:  # the grader's own failure, never the run's
+        return None, f"schema could not be applied: {_one_line(exc)}"
+    if problem is None:
+        return None, None
+    return f"does not match the schema at {problem.json_path}: {problem.message}", None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class JsonCheck:
     """Passes when the whole answer is JSON, valid against ``validator`` when one is set."""
@@ -77,27 +108,75 @@ class JsonCheck:
             return fail_grade(self.name, f"not valid JSON: {exc}")
         if self.validator is None:
             return pass_grade(self.name, "valid JSON")
-        from jsonschema import exceptions as schema_errors
-        from referencing.exceptions import Unresolvable
+        mismatch, error = _schema_problem(self.validator, document)
+        if error is not None:
+            return error_grade(self.name, error)
+        if mismatch is not None:
+            return fail_grade(self.name, mismatch)
+        return pass_grade(self.name, "valid JSON, matches the schema")
 
+
+MAX_JSON_STARTS = 256
+"""How many ``{`` / ``[`` positions :func:`json_values_in` tries before it gives up: the
+answer is bounded, and so is the work of looking for JSON inside it."""
+
+
+def json_values_in(text: str, *, limit: int = MAX_JSON_STARTS) -> list[object]:
+    """The JSON objects and arrays written inside ``text`` (prose, a fenced block …), in order.
+
+    Each ``{`` or ``[`` that starts a value that parses is taken whole, and the search
+    goes on after it; at most ``limit`` starts are tried.
+    """
+    import json
+
+    decoder = json.JSONDecoder()
+    found: list[object] = []
+    position = 0
+    tried = 0
+    while tried < limit:
+        starts = [i for i in (text.find("{", position), text.find("[", position)) if i >= 0]
+        if not starts:
+            break
+        start = min(starts)
+        tried += 1
         try:
-            with pattern_budget():
-                problem = schema_errors.best_match(self.validator.iter_errors(document))
-        except PatternTimeout as exc:
-            return error_grade(self.name, f"schema could not be applied: {exc}")
-        except RecursionError:
-            return error_grade(
-                self.name, "schema could not be applied: the answer is nested too deeply"
-            )
-        except Unresolvable as exc:
-            return error_grade(self.name, f"schema could not be applied: {_unresolvable(exc)}")
-        except Exception as exc:  # the grader's own failure, never the run's
-            return error_grade(self.name, f"schema could not be applied: {_one_line(exc)}")
-        if problem is None:
-            return pass_grade(self.name, "valid JSON, matches the schema")
-        return fail_grade(
-            self.name, f"does not match the schema at {problem.json_path}: {problem.message}"
-        )
+            value, end = decoder.raw_decode(text, start)
+        except (ValueError, RecursionError):
+            position = start + 1
+            continue
+        found.append(value)
+        position = end
+    return found
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContainsJson:
+    """Passes when the answer contains a JSON object or array (matching ``validator``, if set).
+
+    promptfoo's ``contains-json``: the JSON may sit in prose or a fenced block; with a
+    schema, one of the values found must match it.
+    """
+
+    validator: Validator | None = None
+    """The compiled JSON Schema, or None to check only that some JSON is there."""
+    name: str = "contains-json"
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Look for JSON values in the answer and validate them."""
+        values = json_values_in(ctx.output)
+        if not values:
+            return fail_grade(self.name, "no JSON object or array in the answer")
+        if self.validator is None:
+            return pass_grade(self.name, f"contains JSON ({len(values)} value(s))")
+        first: str | None = None
+        for value in values:
+            mismatch, error = _schema_problem(self.validator, value)
+            if error is not None:
+                return error_grade(self.name, error)
+            if mismatch is None:
+                return pass_grade(self.name, "contains JSON that matches the schema")
+            first = first or mismatch
+        return fail_grade(self.name, f"{len(values)} JSON value(s), none matches: {first}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -141,6 +220,32 @@ class LatencyMs:
         )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CostLimit:
+    """Passes when the call cost at most ``limit`` USD.
+
+    The cost is the service's own (``usage.cost``) or the target's ``price`` times the
+    tokens; when neither is known the check cannot be made, and says why.
+    """
+
+    limit: float
+    """The dearest call that passes, in USD."""
+    name: str = "cost"
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Compare the completion's cost with the limit."""
+        cost = ctx.completion.cost
+        if cost is None:
+            return error_grade(
+                self.name,
+                "no cost for this answer: the service reported none (usage.cost) and the"
+                " target has no price (target.price: {input: USD/1M tokens, output: …})",
+            )
+        if cost <= self.limit:
+            return pass_grade(self.name, f"cost ${cost:.6f}, at most ${_fmt(self.limit)}")
+        return fail_grade(self.name, f"cost ${cost:.6f}, expected at most ${_fmt(self.limit)}")
+
+
 def _build_is_json(a: Assertion) -> Grader:
     if a.value is None:
         return JsonCheck(name=a.type)
@@ -151,6 +256,25 @@ def _build_json_schema(a: Assertion) -> Grader:
     if a.value is None:
         raise ValueError(f"{a.type} needs a schema as its value")
     return JsonCheck(validator=compile_schema(a.value, a.type), name=a.type)
+
+
+def _build_contains_json(a: Assertion) -> Grader:
+    if a.value is None:
+        return ContainsJson(name=a.type)
+    return ContainsJson(validator=compile_schema(a.value, a.type), name=a.type)
+
+
+def _build_cost(a: Assertion) -> Grader:
+    # promptfoo puts the limit in `threshold`; `value` works too, as for latency.
+    if a.value is not None and a.threshold is not None:
+        raise ValueError(f"{a.type}: give the limit once, as threshold (USD), not also as value")
+    raw = a.threshold if a.threshold is not None else a.value
+    if raw is None:
+        raise ValueError(f"{a.type} needs a limit in USD as its threshold")
+    limit = require_number(raw, f"{a.type} threshold")
+    if limit < 0:
+        raise ValueError(f"{a.type} threshold must be ≥ 0 USD, got {raw}")
+    return CostLimit(limit=limit, name=a.type)
 
 
 def _build_numeric(a: Assertion) -> Grader:
@@ -183,6 +307,12 @@ def assertion_types() -> list[AssertionSpec]:
             summary="the answer is JSON (valid against the schema in `value`, if given)",
         ),
         AssertionSpec(
+            name="contains-json",
+            build=_build_contains_json,
+            summary="the answer contains a JSON object or array (one valid against the schema"
+            " in `value`, if given)",
+        ),
+        AssertionSpec(
             name="json-schema",
             build=_build_json_schema,
             summary="the answer is JSON valid against the schema in `value`",
@@ -197,6 +327,13 @@ def assertion_types() -> list[AssertionSpec]:
             name="latency-ms",
             build=_build_latency,
             summary="the target answered within `value` milliseconds",
+            takes_threshold=True,
+        ),
+        AssertionSpec(
+            name="cost",
+            build=_build_cost,
+            summary="the call cost at most `threshold` USD (the service's usage.cost, else"
+            " target.price × tokens)",
             takes_threshold=True,
         ),
     ]

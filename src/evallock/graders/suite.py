@@ -13,7 +13,14 @@ from evallock.graders.judge import DRIFT_RUBRIC, REFERENCE_RUBRIC, JudgeGrader
 from evallock.graders.registry import build_grader
 from evallock.records import Case, CaseJudge, ErrorKind, Grade
 
-__all__ = ["Verdict", "build_graders", "build_judge_grader", "combine", "run_graders"]
+__all__ = [
+    "Verdict",
+    "build_graders",
+    "build_judge_grader",
+    "case_weights",
+    "combine",
+    "run_graders",
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -21,9 +28,9 @@ class Verdict:
     """The combined verdict of all graders on one answer."""
 
     passed: bool
-    """Every grader passed and none errored."""
+    """Every gating grader passed (or the score reached the case's threshold), none errored."""
     score: float
-    """Mean of the graders' scores, 0–1."""
+    """Weighted mean of the graders' scores, 0–1."""
     reason: str
     """``name: reason`` of the first failing grader, or ``ok``."""
     judge_score: int | None = None
@@ -111,22 +118,59 @@ async def run_graders(graders: Sequence[Grader], ctx: GradeContext) -> list[Grad
     return grades
 
 
-def combine(grades: Sequence[Grade]) -> Verdict:
-    """Combine grades: all must pass; score is their mean; the first failure explains.
+def combine(
+    grades: Sequence[Grade],
+    *,
+    weights: Sequence[float] | None = None,
+    threshold: float | None = None,
+) -> Verdict:
+    """Combine grades into the case's verdict, as promptfoo scores a test.
 
-    No grades at all is not a pass: a case that nothing checked is a grader error.
+    The score is the weighted mean of the grades' scores (equal weights when none
+    are given). Without a ``threshold`` every grade with a weight above 0 must pass
+    (weight 0: reported, never gating); with one, the score must reach it. A grader
+    error fails the case whatever its weight: an unchecked answer is not a pass.
+    No grades at all is not a pass either: a case nothing checked is a grader error.
     """
     if not grades:
         message = "no graders: the case has no assertions, expected answer or judge"
         return Verdict(passed=False, score=0.0, reason=message, error=message, error_kind="grader")
-    failing = next((g for g in grades if not g.passed or g.error is not None), None)
+    shares = [1.0] * len(grades) if weights is None else list(weights)
+    if len(shares) != len(grades):
+        raise ValueError(f"{len(shares)} weights for {len(grades)} grades")
+    total = sum(shares)
+    score = (
+        sum(g.score * w for g, w in zip(grades, shares, strict=True)) / total
+        if total > 0
+        else sum(g.score for g in grades) / len(grades)
+    )
     errored = next((g for g in grades if g.error is not None), None)
+    failing = next(
+        (g for g, w in zip(grades, shares, strict=True) if w > 0 and not g.passed), errored
+    )
+    if threshold is None:
+        passed = failing is None and errored is None
+        reason = "ok" if passed or failing is None else f"{failing.name}: {failing.reason}"
+    else:
+        passed = errored is None and score >= threshold
+        why = errored or failing
+        reason = (
+            f"score {score:.2f} ≥ threshold {threshold:g}"
+            if passed
+            else f"score {score:.2f} < threshold {threshold:g}"
+            + ("" if why is None else f"; {why.name}: {why.reason}")
+        )
     judge_score = next((g.judge_score for g in grades if g.judge_score is not None), None)
     return Verdict(
-        passed=failing is None,
-        score=sum(g.score for g in grades) / len(grades),
-        reason="ok" if failing is None else f"{failing.name}: {failing.reason}",
+        passed=passed,
+        score=score,
+        reason=reason,
         judge_score=judge_score,
         error=None if errored is None else errored.error,
         error_kind=None if errored is None else errored.error_kind,
     )
+
+
+def case_weights(case: Case) -> list[float]:
+    """The weight of each of the case's graders, in :func:`build_graders`' order."""
+    return [a.weight for a in case.asserts] + ([case.judge.weight] if case.judge else [])

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from evallock._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from evallock.providers._base import Provider, ProviderError
+    from evallock.providers._base import Price, Provider, ProviderError
     from evallock.providers._prompt import PromptTemplate, build_messages
     from evallock.providers.openai_compat import OpenAICompatProvider, parse_retry_after
     from evallock.providers.python_callable import CallableProvider, load_callable
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CallableProvider",
     "OpenAICompatProvider",
+    "Price",
     "PromptTemplate",
     "Provider",
     "ProviderError",
@@ -31,6 +32,7 @@ __all__ = [
 _HOME = {
     "CallableProvider": "python_callable",
     "OpenAICompatProvider": "openai_compat",
+    "Price": "_base",
     "PromptTemplate": "_prompt",
     "Provider": "_base",
     "ProviderError": "_base",

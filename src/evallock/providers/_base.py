@@ -6,11 +6,38 @@ errors. Retries, backoff, timeouts and caching live once, in the runner.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from evallock.records import Completion, Message
 
-__all__ = ["Provider", "ProviderError"]
+__all__ = ["Price", "Provider", "ProviderError"]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Price:
+    """What a target's tokens cost, in USD per million (``target.price`` in evallock.yaml)."""
+
+    input: float
+    """USD per 1M prompt tokens."""
+    output: float
+    """USD per 1M completion tokens."""
+
+    def __post_init__(self) -> None:
+        for name in ("input", "output"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"price.{name} must be a number ≥ 0 (USD per 1M tokens)")
+
+    def priced(self, completion: Completion) -> Completion:
+        """``completion`` with its cost, unless the service already reported one or the
+        tokens are unknown."""
+        if completion.cost is not None or completion.tokens_in is None:
+            return completion
+        tokens_out = completion.tokens_out or 0
+        cost = (completion.tokens_in * self.input + tokens_out * self.output) / 1e6
+        return replace(completion, cost=cost)
 
 
 class ProviderError(Exception):

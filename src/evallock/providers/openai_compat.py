@@ -9,8 +9,10 @@ degraded further at concurrency 128. The runner's hot path is this request.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -109,8 +111,12 @@ class OpenAICompatProvider:
         if status >= 400:
             raise _status_error(self._url, status, reason or "", headers, content)
         if self.api == "responses":
-            return _parse_response(self._url, content, latency_ms)
-        return _parse_completion(self._url, content, latency_ms)
+            completion = _parse_response(self._url, content, latency_ms)
+        else:
+            completion = _parse_completion(self._url, content, latency_ms)
+        if completion.cost is None and (header := headers.get("x-litellm-response-cost")):
+            completion = replace(completion, cost=_cost(header))
+        return completion
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
@@ -183,6 +189,7 @@ def _parse_completion(url: str, content: bytes, latency_ms: float) -> Completion
         tokens_in=usage.get("prompt_tokens"),
         tokens_out=usage.get("completion_tokens"),
         model=body.get("model"),
+        cost=_cost(usage.get("cost")),
     )
 
 
@@ -215,4 +222,15 @@ def _parse_response(url: str, content: bytes, latency_ms: float) -> Completion:
         tokens_in=usage.get("input_tokens"),
         tokens_out=usage.get("output_tokens"),
         model=body.get("model"),
+        cost=_cost(usage.get("cost")),
     )
+
+
+def _cost(value: object) -> float | None:
+    """A cost the service reported (OpenRouter's ``usage.cost``, LiteLLM's
+    ``x-litellm-response-cost`` header), or None when it is not a number ≥ 0."""
+    try:
+        cost = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return cost if math.isfinite(cost) and cost >= 0 else None

@@ -48,7 +48,7 @@ class CallableProvider:
 
     The function takes ``messages`` (a list of ``{"role", "content"}``) and returns the
     answer as a string, or a mapping with ``output`` (and optionally ``tokens_in``,
-    ``tokens_out``). Any exception it raises is an error on that case, not retried.
+    ``tokens_out``, ``cost`` in USD). Any exception it raises is an error on that case, not retried.
     """
 
     def __init__(self, spec: str) -> None:
@@ -87,6 +87,7 @@ class CallableProvider:
                 latency_ms=latency_ms,
                 tokens_in=result.get("tokens_in"),
                 tokens_out=result.get("tokens_out"),
+                cost=_cost(result.get("cost")),
             )
         raise ProviderError(
             f"{self.spec}: returned {type(result).__name__}, expected str or {{'output': str}}",
@@ -95,3 +96,7 @@ class CallableProvider:
 
     async def aclose(self) -> None:
         """Nothing to release."""
+
+
+def _cost(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

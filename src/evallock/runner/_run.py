@@ -25,12 +25,13 @@ from evallock.graders import (
     JudgeClient,
     JudgeGrader,
     build_graders,
+    case_weights,
     combine,
     judge_version,
     run_graders,
 )
 from evallock.keys import merge_keys
-from evallock.providers import PromptTemplate, Provider, ProviderError, build_messages
+from evallock.providers import Price, PromptTemplate, Provider, ProviderError, build_messages
 from evallock.records import Case, Completion, EvalRecord, Grade, RunStats
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._results import blocks
@@ -108,6 +109,8 @@ class Arm:
     """The prompt template rendered as the system message."""
     keys: dict[str, str] = field(default_factory=dict)
     """Run-level keys merged into each record (the case's own keys win)."""
+    price: Price | None = None
+    """The target's token price, for answers whose service reports no cost."""
 
 
 class _Runner:
@@ -178,6 +181,7 @@ class _Runner:
                     latency_ms=0.0,
                     tokens_in=hit.get("tokens_in"),
                     tokens_out=hit.get("tokens_out"),
+                    cost=hit.get("cost"),
                     cached=True,
                 )
 
@@ -194,6 +198,7 @@ class _Runner:
                     "text": completion.text,
                     "tokens_in": completion.tokens_in,
                     "tokens_out": completion.tokens_out,
+                    "cost": completion.cost,
                 },
             )
         return completion
@@ -213,6 +218,8 @@ class _Runner:
                 self.last_unreachable = str(exc)
             return _errored(arm, case, trial, keys, str(exc))
         self.stats.asked += 1
+        if arm.price is not None:
+            completion = arm.price.priced(completion)
         ctx = GradeContext(
             case=case,
             output=completion.text,
@@ -221,7 +228,7 @@ class _Runner:
             cache=self.verdicts,
         )
         grades: list[Grade] = await run_graders(graders, ctx)
-        verdict = combine(grades)
+        verdict = combine(grades, weights=case_weights(case), threshold=case.threshold)
         if verdict.error_kind == "judge":
             self.stats.judge_errors += 1
         return EvalRecord(

@@ -18,6 +18,7 @@ mapping keys that are not text and integers past 64 bits are refused.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -28,6 +29,7 @@ __all__ = [
     "MAX_ALIAS_EXPANSION",
     "MAX_YAML_DEPTH",
     "BoundedLoader",
+    "CoreSchemaLoader",
     "YamlLimitError",
     "compose_yaml",
     "construct_yaml",
@@ -143,13 +145,62 @@ for _tag in ("binary", "set", "omap", "pairs"):
     BoundedLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", BoundedLoader._refuse_tag)
 
 
-def compose_yaml(text: str) -> Node | None:
-    """The document's node tree, bounds checked.
+class CoreSchemaLoader(BoundedLoader):
+    """:class:`BoundedLoader` reading plain scalars as YAML 1.2's core schema does (as
+    JavaScript's js-yaml does, so promptfoo configs mean what they meant there): only
+    ``true`` / ``false`` are booleans (``Yes``, ``no``, ``on`` stay text), ``12:30`` is text
+    (not 750), ``010`` is ten and ``0o10`` eight."""
+
+    def _core_int(self, node: ScalarNode) -> int:
+        text = str(self.construct_scalar(node))
+        sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+        if digits.startswith(("0o", "0x")):
+            value = sign * int(digits[2:], 8 if digits[1] == "o" else 16)
+        else:
+            value = sign * int(digits, 10)
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise ConstructorError(
+                None, None, "integer out of the 64-bit range of JSON data", node.start_mark
+            )
+        return value
+
+
+CoreSchemaLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for first, resolvers in BoundedLoader.yaml_implicit_resolvers.items()
+}
+CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+CoreSchemaLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+CoreSchemaLoader.add_constructor("tag:yaml.org,2002:int", CoreSchemaLoader._core_int)
+
+
+def compose_yaml(text: str, *, core_schema: bool = False) -> Node | None:
+    """The document's node tree, bounds checked (YAML 1.2's core schema if asked).
 
     Raises:
         yaml.YAMLError: not YAML, or past a bound (:class:`YamlLimitError`).
     """
-    loader = BoundedLoader(text)
+    loader = (CoreSchemaLoader if core_schema else BoundedLoader)(text)
     try:
         node: Node | None = loader.get_single_node()
         return node
@@ -157,24 +208,25 @@ def compose_yaml(text: str) -> Node | None:
         loader.dispose()
 
 
-def construct_yaml(node: Node) -> Any:
+def construct_yaml(node: Node, *, core_schema: bool = False) -> Any:
     """The JSON data of a node from :func:`compose_yaml`.
 
     Raises:
         yaml.YAMLError: a value that is not JSON data (with its mark).
     """
-    loader = BoundedLoader("")
+    loader = (CoreSchemaLoader if core_schema else BoundedLoader)("")
     try:
         return loader.construct_document(node)
     finally:
         loader.dispose()
 
 
-def load_yaml(text: str) -> Any:
-    """Parse a whole YAML document into JSON data, bounds checked (``yaml.safe_load`` else).
+def load_yaml(text: str, *, core_schema: bool = False) -> Any:
+    """Parse a whole YAML document into JSON data, bounds checked (``yaml.safe_load`` else;
+    with ``core_schema``, plain scalars as YAML 1.2 reads them: :class:`CoreSchemaLoader`).
 
     Raises:
         yaml.YAMLError: not YAML, past a bound, or not JSON data.
     """
-    node = compose_yaml(text)
-    return None if node is None else construct_yaml(node)
+    node = compose_yaml(text, core_schema=core_schema)
+    return None if node is None else construct_yaml(node, core_schema=core_schema)

@@ -28,6 +28,7 @@ from evallock.errors import UsageError
 if TYPE_CHECKING:
     from evallock.config import Settings
     from evallock.evaluation import EvalRequest
+    from evallock.promptfoo import PromptfooImport
     from evallock.store import Store
 
 __all__ = ["run"]
@@ -162,11 +163,9 @@ def run(
 
     remove_stale_reports(json_out, junit, markdown)
     settings = load(config, store)
-    cases, from_promptfoo = _promptfoo_cases(cases)
-    if from_promptfoo and settings.target.base_url is None and base_url is None:
-        base_url = str(from_promptfoo["base_url"])
-        model = model or str(from_promptfoo["model"])
-        api_key_env = api_key_env or str(from_promptfoo["api_key_env"])
+    cases, imported = _promptfoo_cases(cases)
+    if imported is not None:
+        settings = _with_promptfoo(settings, imported)
     chosen_baseline = settings.baseline if baseline is None else baseline
     if chosen_baseline == "":
         raise ConfigError("--baseline: give a run id, last-pass or none")
@@ -345,23 +344,45 @@ def _step_summary() -> str | None:
     return os.environ.get("GITHUB_STEP_SUMMARY") or None
 
 
-def _promptfoo_cases(cases: Path) -> tuple[Path, dict[str, object]]:
+def _promptfoo_cases(cases: Path) -> tuple[Path, PromptfooImport | None]:
     """A promptfoo config run directly: its cases written under ``.evallock/promptfoo/``
-    (a stable path, so its runs share a dataset and a baseline) and its target; any other
-    case file as it is, with no target."""
+    (a stable path, so its runs share a dataset and a baseline) and what else it said;
+    any other case file as it is."""
     import json
 
     from evallock.promptfoo import import_promptfoo
 
     if cases.suffix not in (".yaml", ".yml", ".json") or not _is_promptfoo(cases):
-        return cases, {}
+        return cases, None
     found = import_promptfoo(cases)
     for line in found.unmapped:
         print(f"not imported: {line}", file=sys.stderr)
     written = Path(".evallock") / "promptfoo" / f"{cases.stem}.jsonl"
     written.parent.mkdir(parents=True, exist_ok=True)
     written.write_text("".join(json.dumps(c) + "\n" for c in found.cases), encoding="utf-8")
-    return written, found.target
+    return written, found
+
+
+def _with_promptfoo(settings: Settings, found: PromptfooImport) -> Settings:
+    """The settings with the promptfoo config's target, grader and run options wherever
+    evallock.yaml names none (a flag still wins over both)."""
+    from dataclasses import replace
+
+    from evallock.runner import RunOptions
+
+    update: dict[str, object] = {}
+    if found.target and not (settings.target.base_url or settings.target.python):
+        update["target"] = replace(settings.target, **found.target)
+    if not settings.judge.configured and (found.judge or found.target):
+        chosen = {k: v for k, v in (found.judge or found.target).items() if k != "params"}
+        update["judge"] = replace(settings.judge, **{k: v for k, v in chosen.items() if k != "api"})
+    if found.run and settings.run == RunOptions():
+        update["run"] = replace(
+            settings.run,
+            concurrency=found.run.get("concurrency", settings.run.concurrency),
+            trials=found.run.get("trials", settings.run.trials),
+        )
+    return settings.model_copy(update=update) if update else settings
 
 
 def _is_promptfoo(path: Path) -> bool:

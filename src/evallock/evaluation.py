@@ -289,20 +289,48 @@ def _start_or_resume(
     return run, False  # the session creates it
 
 
+def baseline_keys(spec: str) -> dict[str, str]:
+    """The keys a ``last-pass:k=v,k2=v2`` baseline must carry (none for ``last-pass``).
+
+    >>> baseline_keys("last-pass:branch=main")
+    {'branch': 'main'}
+
+    Raises:
+        UsageError: a part that is not ``k=v``.
+    """
+    _, _, pairs = spec.partition(":")
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in pairs.split(","))):
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise UsageError(f"--baseline {spec}: expected last-pass:key=value[,key=value]")
+        keys[name.strip()] = value.strip()
+    if spec != "last-pass" and not keys:
+        raise UsageError(f"--baseline {spec}: expected last-pass:key=value[,key=value]")
+    return keys
+
+
 def _baseline_run(
     spec: str, dataset: CaseFile, target: TargetSpec, store: SessionStore
 ) -> Run | None:
     """The run to compare with, found before anything runs (a bad id is exit 2 at once).
 
-    ``last-pass`` never finds the run being made: it is not complete until the end.
+    ``last-pass`` never finds the run being made: it is not complete until the end;
+    ``last-pass:branch=main`` is the last pass whose keys say so (the base branch's).
+
+    Raises:
+        UsageError: an unknown run id, or keys that are not ``k=v`` pairs.
     """
     if spec == "none":
         return None
-    if spec == "last-pass":
-        found: Run | None = store.runs.last_passing(dataset.name, make_target_id(target))
+    if spec == "last-pass" or spec.startswith("last-pass:"):
+        keys = baseline_keys(spec)
+        found: Run | None = store.runs.last_passing(
+            dataset.name, make_target_id(target), keys=keys
+        )
         legacy = legacy_target_id(target)
         if found is None and legacy is not None:  # runs stored before the id dropped the model
-            found = store.runs.last_passing(dataset.name, legacy)
+            found = store.runs.last_passing(dataset.name, legacy, keys=keys)
         return found
     found = store.runs.get(spec)
     if found is None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -165,9 +165,15 @@ class SessionRuns(RunRecords, RecordReader, Protocol):
         ...
 
     def last_passing(
-        self, dataset_name: str, target_id: str, *, exclude_run_id: str | None = ...
+        self,
+        dataset_name: str,
+        target_id: str,
+        *,
+        exclude_run_id: str | None = ...,
+        keys: Mapping[str, str] | None = ...,
     ) -> Run | None:
-        """The newest complete run of this dataset and target whose verdict was ``pass``."""
+        """The newest complete gate run of this dataset and target whose verdict was
+        ``pass`` (and whose keys include ``keys``)."""
         ...
 
 

@@ -168,22 +168,3 @@ def test_a_refusal_or_missing_setting_is_exit_2_with_the_reason(
     )
     assert bare.returncode == 2 and "GITHUB_TOKEN and GITHUB_REPOSITORY" in bare.stderr
     assert github.comments[7] == []
-
-
-def test_the_action_runs_the_gate_comments_and_exits_with_the_gate() -> None:
-    import yaml
-
-    root = Path(__file__).parents[2]
-    action = yaml.safe_load((root / "action.yml").read_text())
-    assert action["runs"]["using"] == "composite" and "cases" in action["inputs"]
-    steps = {step.get("name", ""): step for step in action["runs"]["steps"]}
-    gate = steps["evallock ${{ inputs.command }}"]["run"]
-    assert "--markdown evallock.md" in gate and "--junit evallock-junit.xml" in gate
-    comment = steps["The verdict on the pull request"]
-    assert "evallock comment evallock.md" in comment["run"]
-    assert comment["env"]["GITHUB_TOKEN"] == "${{ github.token }}"
-    assert steps["The gate decides the check"]["run"] == "exit ${{ steps.gate.outputs.code }}"
-    used = [s["uses"] for s in action["runs"]["steps"] if "uses" in s]
-    assert all(u.startswith("actions/") for u in used)  # no third-party action
-    gitlab = yaml.safe_load((root / "docs" / "ci" / "gitlab-ci.yml").read_text())
-    assert gitlab["evallock-gate"]["artifacts"]["reports"]["junit"] == "evallock-junit.xml"

@@ -681,3 +681,31 @@ def test_cost_weights_and_a_case_threshold_grade_a_run_like_promptfoo(
     (tmp_path / "evallock.yaml").write_text(target + "  price: {input: -1, output: 0}\n")
     bad = cli("run", "cases.jsonl")
     assert bad.code == 2 and "price.input must be a number ≥ 0" in bad.err
+
+
+def test_last_pass_with_keys_is_the_base_branchs_last_pass(
+    cli, project, fake_service, tmp_path
+) -> None:
+    """`--baseline last-pass:branch=main` skips newer passes from other branches: a PR is
+    compared with what main last passed, as the GitHub Action asks."""
+
+    def run(branch: str, *extra: str):
+        args = example_args(project, fake_service.base_url, "support-v3", *extra)
+        return cli(*args, "--key", f"branch={branch}")
+
+    main = run("main", "--json", "main.json")
+    assert main.code == 0, main.out + main.err
+    other = run("feature-x", "--json", "x.json")
+    assert other.code == 0
+    pr = run("feature-y", "--baseline", "last-pass:branch=main", "--json", "pr.json")
+    main_id = json.loads((tmp_path / "main.json").read_text())["run_id"]
+    other_id = json.loads((tmp_path / "x.json").read_text())["run_id"]
+    assert json.loads((tmp_path / "pr.json").read_text())["baseline_run_id"] == main_id, pr.out
+    newest = run("feature-y", "--json", "newest.json")  # plain last-pass: the newest pass
+    assert json.loads((tmp_path / "newest.json").read_text())["baseline_run_id"] != main_id
+    assert other_id != main_id
+    none = run("feature-y", "--baseline", "last-pass:branch=release", "--json", "none.json")
+    assert json.loads((tmp_path / "none.json").read_text())["baseline_run_id"] is None
+    assert newest.code == none.code == 0
+    bad = run("feature-y", "--baseline", "last-pass:branch")
+    assert bad.code == 2 and "expected last-pass:key=value" in bad.err

@@ -206,3 +206,23 @@ def test_last_passing_run_is_the_newest_complete_pass_of_dataset_and_target(stor
     assert store.runs.last_passing("golden", "bot", exclude_run_id="new-pass").run_id == "old-pass"
     assert store.runs.last_passing("golden", "other-bot").run_id == "other-target"
     assert store.runs.last_passing("golden", "nobody") is None
+
+
+def test_last_passing_run_with_keys_reads_past_a_page_of_other_branches(store, make_run):
+    """The base branch's last pass is found behind more than a page of newer passes from
+    other branches, some at the very same instant (the run id breaks the tie)."""
+    store.runs.create(make_run("main-pass", keys={"branch": "main"}, started_at=T0))
+    _finish(store, "main-pass", "pass")
+    for number in range(230):
+        run_id = f"pr-{number:03d}"
+        started = T0 + timedelta(minutes=1 + number // 2)
+        store.runs.create(make_run(run_id, keys={"branch": f"pr-{number}"}, started_at=started))
+        _finish(store, run_id, "pass")
+    assert store.runs.last_passing("golden", make_run().target_id).run_id == "pr-229"
+    found = store.runs.last_passing("golden", make_run().target_id, keys={"branch": "main"})
+    assert found is not None and found.run_id == "main-pass"
+    assert (
+        store.runs.last_passing("golden", make_run().target_id, keys={"branch": "pr-3"}).run_id
+        == "pr-003"
+    )
+    assert store.runs.last_passing("golden", make_run().target_id, keys={"branch": "x"}) is None

@@ -127,7 +127,12 @@ def run(
         ),
     ] = None,
     baseline: Annotated[
-        str | None, typer.Option(help="RUN_ID, last-pass (default) or none.", rich_help_panel=_G)
+        str | None,
+        typer.Option(
+            help="RUN_ID, last-pass (default), last-pass:KEY=VALUE (the last pass carrying"
+            " that key, e.g. branch=main: the base branch's) or none.",
+            rich_help_panel=_G,
+        ),
     ] = None,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.", rich_help_panel=_O)

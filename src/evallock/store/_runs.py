@@ -7,10 +7,10 @@ with ``IN (...)`` lists of at most 500 ids, well under SQLite's parameter limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from evallock.records import EvalRecord, Run
@@ -90,13 +90,20 @@ def list_runs(
 
 
 def last_passing_run(
-    conn: Connection, dataset_name: str, target_id: str, exclude_run_id: str | None
+    conn: Connection,
+    dataset_name: str,
+    target_id: str,
+    exclude_run_id: str | None,
+    keys: Mapping[str, str] | None = None,
 ) -> Run | None:
-    """The newest complete *gate* run of this dataset and target whose verdict was ``pass``.
+    """The newest complete *gate* run of this dataset and target whose verdict was ``pass``
+    (and whose keys include ``keys``, e.g. ``branch=main``).
 
-    A run's kind lives in its settings (JSON), so the newest passes are read a page at a
-    time and the first gate run among them is taken (experiment runs never baseline).
+    A run's kind and keys live in JSON, so the newest passes are read a page at a time,
+    newest first, and the first that qualifies is taken (experiment runs never baseline);
+    at most :data:`_PASS_PAGES` pages are read.
     """
+    wanted = dict(keys or {})
     stmt = (
         select(runs)
         .where(
@@ -110,15 +117,29 @@ def last_passing_run(
     )
     if exclude_run_id is not None:
         stmt = stmt.where(runs.c.run_id != exclude_run_id)
-    for row in conn.execute(stmt):
-        run = run_from_row(row)
-        if run.kind == "gate":
-            return run
+    page = stmt
+    for _ in range(_PASS_PAGES):
+        rows = list(conn.execute(page))
+        for row in rows:
+            run = run_from_row(row)
+            if run.kind == "gate" and all(run.keys.get(k) == v for k, v in wanted.items()):
+                return run
+        if len(rows) < _PASS_PAGE or not wanted:
+            return None
+        last = rows[-1]
+        page = stmt.where(
+            or_(
+                runs.c.started_at < last.started_at,
+                and_(runs.c.started_at == last.started_at, runs.c.run_id < last.run_id),
+            )
+        )
     return None
 
 
 _PASS_PAGE = 200
-"""Passing runs looked at for the newest gate run among them."""
+"""Passing runs read at a time, looking for the newest gate run among them."""
+_PASS_PAGES = 50
+"""Pages read at most when the baseline must carry given keys (10,000 passing runs)."""
 
 
 def record_page(conn: Connection, run_id: str, after: int) -> list[Any]:

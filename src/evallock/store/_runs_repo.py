@@ -7,7 +7,7 @@ are in ``_runs.py`` and ``_codec.py``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Iterator, Sequence
 from datetime import datetime
 from typing import get_args
 
@@ -101,11 +101,17 @@ class RunRepository:
             )
 
     def last_passing(
-        self, dataset_name: str, target_id: str, *, exclude_run_id: str | None = None
+        self,
+        dataset_name: str,
+        target_id: str,
+        *,
+        exclude_run_id: str | None = None,
+        keys: Mapping[str, str] | None = None,
     ) -> Run | None:
-        """The newest complete run of this dataset and target whose verdict was ``pass``."""
+        """The newest complete gate run of this dataset and target whose verdict was
+        ``pass`` (and whose keys include ``keys``)."""
         with self._db.read("cannot look up the last passing run") as conn:
-            return _runs.last_passing_run(conn, dataset_name, target_id, exclude_run_id)
+            return _runs.last_passing_run(conn, dataset_name, target_id, exclude_run_id, keys)
 
     def add_records(self, records: Sequence[EvalRecord]) -> None:
         """Append records in one transaction: all of them are written, or none.

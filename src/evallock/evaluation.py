@@ -325,9 +325,7 @@ def _baseline_run(
         return None
     if spec == "last-pass" or spec.startswith("last-pass:"):
         keys = baseline_keys(spec)
-        found: Run | None = store.runs.last_passing(
-            dataset.name, make_target_id(target), keys=keys
-        )
+        found: Run | None = store.runs.last_passing(dataset.name, make_target_id(target), keys=keys)
         legacy = legacy_target_id(target)
         if found is None and legacy is not None:  # runs stored before the id dropped the model
             found = store.runs.last_passing(dataset.name, legacy, keys=keys)

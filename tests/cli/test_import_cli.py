@@ -65,6 +65,17 @@ def test_not_a_promptfoo_config_is_exit_2(cli: Any, tmp_path: Path) -> None:
     assert result.code == 2 and "not a promptfoo config" in result.err
 
 
+def run_config(cli: Any, config: str, tmp_path: Path, monkeypatch: Any) -> tuple[Any, Any]:
+    """`evallock run promptfooconfig.yaml` in ``tmp_path``: the result and its JSON report."""
+    (tmp_path / "promptfooconfig.yaml").write_text(config)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENAI_API_KEY", "unused")
+    result = cli(
+        "run", "promptfooconfig.yaml", "--store", f"sqlite:///{tmp_path}/e.db", "--json", "r.json"
+    )
+    return result, json.loads((tmp_path / "r.json").read_text())
+
+
 def test_evallock_run_takes_a_promptfoo_config_as_it_is(
     cli: Any, tmp_path: Path, monkeypatch: Any, fake_service: Any
 ) -> None:
@@ -87,13 +98,7 @@ tests:
       - type: not-icontains
         value: "not sure"
 """
-    (tmp_path / "promptfooconfig.yaml").write_text(config)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_API_KEY", "unused")
-    result = cli(
-        "run", "promptfooconfig.yaml", "--store", f"sqlite:///{tmp_path}/e.db", "--json", "r.json"
-    )
-    report = json.loads((tmp_path / "r.json").read_text())
+    result, report = run_config(cli, config, tmp_path, monkeypatch)
     # without a system prompt the bot says it is not sure: the first passes, the second fails
     assert (report["n"], report["passed"], report["failed"]) == (2, 1, 1), result.out + result.err
     assert report["dataset"].endswith("promptfoo/promptfooconfig.jsonl")
@@ -338,13 +343,7 @@ tests:
       - type: cost
         threshold: 1
 """
-    (tmp_path / "promptfooconfig.yaml").write_text(config)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OPENAI_API_KEY", "unused")
-    result = cli(
-        "run", "promptfooconfig.yaml", "--store", f"sqlite:///{tmp_path}/e.db", "--json", "r.json"
-    )
-    report = json.loads((tmp_path / "r.json").read_text())
+    result, report = run_config(cli, config, tmp_path, monkeypatch)
     (case,) = report["cases"]
     assert case["trials"] and len(case["trials"]) == 2, result.out + result.err
     # the judge was asked (a score on its 1-5 scale); the cost check could not be made

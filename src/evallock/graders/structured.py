@@ -266,14 +266,7 @@ def _build_contains_json(a: Assertion) -> Grader:
 
 def _build_cost(a: Assertion) -> Grader:
     # promptfoo puts the limit in `threshold`; `value` works too, as for latency.
-    if a.value is not None and a.threshold is not None:
-        raise ValueError(f"{a.type}: give the limit once, as threshold (USD), not also as value")
-    raw = a.threshold if a.threshold is not None else a.value
-    if raw is None:
-        raise ValueError(f"{a.type} needs a limit in USD as its threshold")
-    limit = require_number(raw, f"{a.type} threshold")
-    if limit < 0:
-        raise ValueError(f"{a.type} threshold must be ≥ 0 USD, got {raw}")
+    limit = _limit(a, unit="USD", field="threshold", allow_zero=True)
     return CostLimit(limit=limit, name=a.type)
 
 
@@ -287,15 +280,24 @@ def _build_numeric(a: Assertion) -> Grader:
 
 def _build_latency(a: Assertion) -> Grader:
     # promptfoo's `latency` puts the limit in `threshold`; ours in `value`. Either works.
+    return LatencyMs(limit=_limit(a, unit="ms", field="value", allow_zero=False), name=a.type)
+
+
+def _limit(a: Assertion, *, unit: str, field: str, allow_zero: bool) -> float:
+    """The one limit a check gives in ``value`` or ``threshold`` (``field`` is where its
+    docs put it), as a number ≥ 0 (> 0 unless ``allow_zero``)."""
+    other = "threshold" if field == "value" else "value"
     if a.value is not None and a.threshold is not None:
-        raise ValueError(f"{a.type}: give the limit once, as value (ms), not also as threshold")
+        raise ValueError(f"{a.type}: give the limit once, as {field} ({unit}), not also as {other}")
     raw = a.value if a.value is not None else a.threshold
     if raw is None:
-        raise ValueError(f"{a.type} needs a limit in milliseconds as its value")
-    limit = require_number(raw, f"{a.type} value")
-    if limit <= 0:
-        raise ValueError(f"{a.type} value must be > 0 ms, got {raw}")
-    return LatencyMs(limit=limit, name=a.type)
+        words = "milliseconds" if unit == "ms" else unit
+        raise ValueError(f"{a.type} needs a limit in {words} as its {field}")
+    limit = require_number(raw, f"{a.type} {field}")
+    if limit < 0 or (limit == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ValueError(f"{a.type} {field} must be {bound} {unit}, got {raw}")
+    return limit
 
 
 def assertion_types() -> list[AssertionSpec]:

@@ -7,7 +7,7 @@ are in ``_runs.py`` and ``_codec.py``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import get_args
 

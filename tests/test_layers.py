@@ -8,7 +8,8 @@ From the ground up (the README's architecture section draws the same picture)::
     store                                   persistence: imports only the ground floor
     runner                                  async orchestration of a run
     gate, evaluation, session, ab, drift,   the use cases
-    feedback, analysis, config, scaffold
+    feedback, analysis, config, scaffold,
+    promptfoo, expect, online
     report                                  terminal, Markdown, JUnit, JSON, HTML
     cli, server, demo, pytest_plugin        the faces
 
@@ -45,6 +46,7 @@ LAYERS: dict[str, int] = {
             "scaffold",
             "promptfoo",
             "expect",
+            "online",
         ),
         5,
     ),

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evallock.errors import ConfigError
 from evallock.gate import GateThresholds
+from evallock.online import EvaluatorRule
 from evallock.runner import RunOptions
 from evallock.session import JudgeSpec, TargetSpec
 
@@ -56,6 +57,9 @@ class Settings(BaseModel):
     run: RunOptions = Field(default_factory=RunOptions)
     baseline: str = "last-pass"
     """``run.baseline`` in the file: ``last-pass``, ``none`` or a run id."""
+    evaluators: tuple[EvaluatorRule, ...] = ()
+    """Online evaluators that ``evallock serve`` runs on live traces (``evallock evaluate``
+    over stored ones); each item's ``assert`` is its checks."""
     root: str = "."
     """The directory the config was read from; relative paths in it are relative to it."""
 
@@ -76,6 +80,14 @@ class Settings(BaseModel):
                     f"{section}.api_key: secrets never live in files; name the environment"
                     f" variable that holds it with {section}.api_key_env"
                 )
+        evaluators = data.get("evaluators")
+        if isinstance(evaluators, list):
+            data["evaluators"] = [
+                {("asserts" if k == "assert" else k): v for k, v in item.items()}
+                if isinstance(item, dict)
+                else item
+                for item in evaluators
+            ]
         run = data.get("run")
         if isinstance(run, dict):
             run = dict(run)

@@ -24,6 +24,7 @@ from typing import Any, Literal
 __all__ = [
     "BAD_SCORE",
     "CANDIDATE_STATES",
+    "ONLINE_STATUSES",
     "SIGNAL_KINDS",
     "UNDESCRIBED_ERROR",
     "Assertion",
@@ -41,6 +42,8 @@ __all__ = [
     "Feedback",
     "Grade",
     "Message",
+    "OnlineScore",
+    "OnlineStatus",
     "Run",
     "RunKind",
     "RunStats",
@@ -418,6 +421,36 @@ class TraceJudgement:
     """1–5, or None when the judge's reply could not be used."""
     reason: str
     """The judge's reason, or the error."""
+
+
+OnlineStatus = Literal["scored", "error", "skipped"]
+"""What an evaluator did with a sampled trace: scored it, failed to (the grader's or
+judge's error, kept), or skipped it (its budget was spent)."""
+ONLINE_STATUSES: tuple[OnlineStatus, ...] = ("scored", "error", "skipped")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OnlineScore:
+    """One online evaluator's verdict on one live trace (each trace at most once)."""
+
+    evaluator: str
+    """The rule's name (``evaluators:`` in evallock.yaml)."""
+    trace_id: str
+    """The trace evaluated."""
+    scored_at: datetime
+    """When the verdict was stored."""
+    status: OnlineStatus
+    """``scored``, ``error`` or ``skipped`` (over budget)."""
+    version: str
+    """The judge version (``model@hash``) or the rules' (``rules@hash``)."""
+    score: float | None = None
+    """0–1, 1 best (a judge's 1–5 mapped as (s − 1) / 4); None unless scored."""
+    judge_score: int | None = None
+    """The judge's raw 1–5 score, for a judged evaluator."""
+    passed: bool | None = None
+    """Whether the answer passed (judge: at its pass score); None unless scored."""
+    reason: str = ""
+    """Why, in a line; for an error, the error; for a skip, which budget."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

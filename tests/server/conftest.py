@@ -126,6 +126,10 @@ class InProcessServer:
         self._stack.callback(session.close)
         return session
 
+    def stop(self) -> None:
+        """Shut the app down now (its lifespan's shutdown runs), as a service stopped."""
+        self._stack.close()
+
     def __repr__(self) -> str:
         return "<evallock app in process>"
 
@@ -178,9 +182,10 @@ def app_factory(store_url: str, fake_service: Any) -> Iterator[Callable[..., InP
                 **overrides,
             }
             app = create_app(ServerSettings(**options))
-            portal = stack.enter_context(anyio.from_thread.start_blocking_portal())
-            stack.enter_context(portal.wrap_async_context_manager(app.router.lifespan_context(app)))
-            return InProcessServer(app, portal, stack)
+            own = stack.enter_context(ExitStack())  # closed early by .stop(), else at the end
+            portal = own.enter_context(anyio.from_thread.start_blocking_portal())
+            own.enter_context(portal.wrap_async_context_manager(app.router.lifespan_context(app)))
+            return InProcessServer(app, portal, own)
 
         yield start
 

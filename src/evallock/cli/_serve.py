@@ -141,6 +141,15 @@ def serve(
     judge_base_url: JudgeBaseUrl = None,
     judge_model: JudgeModel = None,
     judge_api_key_env: JudgeApiKeyEnv = None,
+    evaluate_settle: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="Seconds a trace waits after it first arrives before the online evaluators"
+            " take it (time for its last spans).",
+            rich_help_panel="Online evaluators",
+        ),
+    ] = 5.0,
 ) -> int:
     """Serve OTLP trace ingest, the recording proxy, feedback, the trace API and the dashboard.
 
@@ -157,7 +166,10 @@ def serve(
     `evallock keys create` (Authorization: Bearer evl_…).
 
     With --drift-every, a drift check runs on that schedule and each report is
-    stored (GET /api/drift lists them).
+    stored (GET /api/drift lists them). The online evaluators of evallock.yaml
+    (evaluators:) score sampled traces as they arrive, under their budgets
+    (GET /api/evaluators shows them); --evaluate-settle sets how long a trace waits
+    for its last spans first.
 
     Example: evallock serve --upstream http://localhost:8000/v1 --store sqlite:///.evallock/evallock.db
     """
@@ -181,6 +193,15 @@ def serve(
         judge_model,
         judge_api_key_env,
     )
+    judge = None
+    if settings.evaluators:
+        from evallock.cli._common import judge_from
+        from evallock.online import check_rules
+
+        judge = judge_from(
+            settings, base_url=judge_base_url, model=judge_model, api_key_env=judge_api_key_env
+        )
+        check_rules(settings.evaluators, judge)
     run_service(
         ServerSettings(
             store_url=settings.store,
@@ -202,6 +223,9 @@ def serve(
             drift=drift,
             drift_webhook=drift_webhook,
             case_files=tuple(str(path.resolve()) for path in cases or ()),
+            evaluators=settings.evaluators,
+            judge=judge,
+            evaluate_settle_s=evaluate_settle,
         )
     )
     return 0

@@ -21,6 +21,7 @@ from evallock.cli import (
     _coverage,
     _demo,
     _drift,
+    _evaluate,
     _experiment,
     _gc,
     _history,
@@ -52,6 +53,7 @@ app.command("ab")(_ab.ab)
 app.command("history")(_history.history)
 app.command("drift")(_drift.drift)
 app.command("serve")(_serve.serve)
+app.command("evaluate")(_evaluate.evaluate)
 app.add_typer(_keys.keys_app, name="keys")
 app.add_typer(_traces.traces_app, name="traces")
 app.add_typer(_candidates.candidates_app, name="candidates")

@@ -153,7 +153,7 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
         store = await anyio.to_thread.run_sync(open_store, settings.store_url)
     metrics = Metrics()
     writer = GroupCommitWriter(
-        StoreSink(store),
+        StoreSink(store, evaluate=bool(settings.evaluators)),
         metrics=metrics,
         max_rows=settings.batch_rows,
         linger_s=settings.batch_linger_ms / 1000,
@@ -170,6 +170,19 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
     )
     if settings.chat_url is not None:
         state.upstream = open_upstream(settings)
+    if settings.evaluators:
+        from evallock.online import OnlineWorker
+        from evallock.session import JudgeSpec
+
+        state.online = OnlineWorker(
+            store,
+            settings.evaluators,
+            settings.judge or JudgeSpec(),
+            settle_s=settings.evaluate_settle_s,
+        )
+        state.online.start()
+        names = ", ".join(rule.name for rule in settings.evaluators)
+        print(f"evallock serve: online evaluators {names}", file=sys.stderr, flush=True)
     return state
 
 
@@ -186,6 +199,9 @@ async def _start_grpc(state: ServerState, port: int) -> None:
 
 
 async def _stop(state: ServerState, *, close_store: bool) -> None:
+    if state.online is not None:
+        await anyio.to_thread.run_sync(state.online.stop)
+        state.online = None
     if state.grpc is not None:
         # off the loop: calls in flight wait on the loop to commit their rows
         await anyio.to_thread.run_sync(state.grpc.stop)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from evallock.records import StoredComparison, StoredDriftReport
     from evallock.store import Store
 
-__all__ = ["comparison_json", "drift_loop", "drift_report_json", "router"]
+__all__ = ["comparison_json", "drift_loop", "drift_report_json", "list_evaluators", "router"]
 
 log = logging.getLogger("evallock.server")
 
@@ -52,6 +52,36 @@ async def list_comparisons(
     store = _state(request).store
     items = await anyio.to_thread.run_sync(lambda: store.reports.comparisons(limit=limit))
     return {"comparisons": [comparison_json(c) for c in items]}
+
+
+@router.get("/evaluators", summary="Online evaluators: verdicts, mean score, spend, the inbox")
+async def list_evaluators(request: Request) -> dict[str, Any]:
+    """Each configured evaluator over the last 24 hours (scored, errors, skipped over
+    budget, mean score 0–1 with its 95 % t interval, today's spend against its budget),
+    the traces waiting to be evaluated and how long the oldest has waited."""
+    state = _state(request)
+    rules = state.settings.evaluators
+
+    def read() -> dict[str, Any]:
+        from evallock.online import evaluator_status
+
+        waiting, oldest = state.store.online.inbox()
+        lag = None if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
+        worker = state.online
+        return {
+            "evaluators": [evaluator_status(state.store.online, r).as_json() for r in rules],
+            "inbox": {"waiting": waiting, "oldest_wait_s": lag},
+            "worker": None
+            if worker is None
+            else {
+                "rounds": worker.stats.rounds,
+                "evaluated": worker.stats.evaluated,
+                "failures": worker.stats.failures,
+                "last_error": worker.stats.last_error,
+            },
+        }
+
+    return await anyio.to_thread.run_sync(read)
 
 
 def drift_report_json(stored: StoredDriftReport) -> dict[str, Any]:

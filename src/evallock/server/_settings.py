@@ -17,6 +17,8 @@ from evallock.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from evallock.drift import DriftRequest
+    from evallock.online import EvaluatorRule
+    from evallock.session import JudgeSpec
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "ServerSettings", "is_loopback", "upstream_chat_url"]
 
@@ -74,6 +76,12 @@ class ServerSettings:
     """The check to run: judge, baseline, sample, slices (its window is set each time)."""
     drift_webhook: str | None = None
     """Where a scheduled check's alert is posted."""
+    evaluators: tuple[EvaluatorRule, ...] = ()
+    """Online evaluators to run on traces as they arrive (``evaluators:`` in evallock.yaml)."""
+    judge: JudgeSpec | None = None
+    """The judge they ask (``judge:`` in evallock.yaml and the judge flags)."""
+    evaluate_settle_s: float = 5.0
+    """How long a trace waits after its first span before it is evaluated (later spans)."""
     case_files: tuple[str, ...] = ()
     """The JSONL case files the review queue may promote accepted candidates into
     (``serve --cases FILE``, repeatable); none: the queue accepts and rejects only."""

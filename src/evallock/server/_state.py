@@ -21,6 +21,7 @@ from evallock.server._writer import GroupCommitWriter
 if TYPE_CHECKING:
     import aiohttp
 
+    from evallock.online import OnlineWorker
     from evallock.server._grpc import GrpcIngest
     from evallock.store import Store
 
@@ -49,6 +50,8 @@ class ServerState:
     """The pooled client to the proxy's upstream, when ``--upstream`` is set."""
     grpc: GrpcIngest | None = None
     """The OTLP/gRPC server, when ``grpc_port`` is set."""
+    online: OnlineWorker | None = None
+    """The online evaluators' worker (its own thread), when evaluators are configured."""
 
 
 def server_state(request: Request) -> ServerState:

@@ -47,14 +47,16 @@ class TraceSink(Protocol):
 class StoreSink:
     """The store as a :class:`TraceSink`: its trace and feedback repositories."""
 
-    def __init__(self, store: Store) -> None:
-        """Write to ``store.traces`` and ``store.feedback``."""
+    def __init__(self, store: Store, *, evaluate: bool = False) -> None:
+        """Write to ``store.traces`` and ``store.feedback``; with ``evaluate``, new trace
+        ids also go into the online evaluators' inbox, in the same transaction."""
         self._traces = store.traces
         self._feedback = store.feedback
+        self._evaluate = evaluate
 
     def add_traces(self, traces: list[Trace], spans: dict[str, str]) -> int:
         """``store.traces.add``: one transaction; how many trace ids were new."""
-        return self._traces.add(traces, spans=spans)
+        return self._traces.add(traces, spans=spans, evaluate=self._evaluate)
 
     def add_feedback(self, items: list[Feedback]) -> int:
         """``store.feedback.add``: one transaction; how many items were new."""

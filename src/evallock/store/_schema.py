@@ -303,3 +303,41 @@ candidate_traces = Table(
     Column("added_at", UTCDateTime, nullable=False),
     Index(None, "candidate_id"),
 )
+
+# Online evaluation. The inbox holds each trace id once, from its first arrival (written in
+# the ingest's own transaction, while evaluators run), until the worker has evaluated it.
+online_inbox = Table(
+    "online_inbox",
+    metadata,
+    Column("trace_id", String, primary_key=True),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index(None, "received_at"),
+)
+
+# Each evaluator's verdict on a trace, at most one (the primary key makes "judged once").
+online_scores = Table(
+    "online_scores",
+    metadata,
+    Column("evaluator", String, primary_key=True),
+    Column("trace_id", String, primary_key=True),
+    Column("scored_at", UTCDateTime, nullable=False),
+    Column("status", String, nullable=False),
+    Column("version", String, nullable=False),
+    Column("score", Float),
+    Column("judge_score", Integer),
+    Column("passed", Boolean),
+    Column("reason", Text, nullable=False),
+    Index(None, "evaluator", "scored_at"),
+    Index(None, "trace_id"),
+)
+
+# What each evaluator spent per UTC day, against its budget.
+online_usage = Table(
+    "online_usage",
+    metadata,
+    Column("evaluator", String, primary_key=True),
+    Column("day", String, primary_key=True),
+    Column("calls", Integer, nullable=False),
+    Column("tokens", BigInteger, nullable=False),
+    Column("cost", Float, nullable=False),
+)

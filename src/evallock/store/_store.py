@@ -8,6 +8,7 @@
     store.feedback      ratings of traces, once per feedback_id
     store.candidates    signals, candidate eval cases, their review and promotion
     store.reports       drift reports and A/B comparisons
+    store.online        online evaluation: the inbox, verdicts, spend
     store.api_keys      the HTTP service's keys, by hash
 
 Every repository works on the same :class:`~evallock.store._database.Database`:
@@ -28,6 +29,7 @@ from evallock.store._cache_repo import CacheRepository
 from evallock.store._candidates_repo import CandidateRepository
 from evallock.store._database import Database
 from evallock.store._feedback_repo import FeedbackRepository
+from evallock.store._online_repo import OnlineRepository
 from evallock.store._reports_repo import ReportRepository
 from evallock.store._runs_repo import RunRepository
 from evallock.store._traces_repo import TraceRepository
@@ -59,6 +61,8 @@ class Store:
     """Drift reports and A/B comparisons."""
     api_keys: ApiKeyRepository
     """API keys of the HTTP service."""
+    online: OnlineRepository
+    """Online evaluation: the inbox, evaluators' verdicts and spend."""
 
     def __init__(self, engine: Engine, *, url: str) -> None:
         """Wrap an engine whose database is already migrated (see ``open_store``)."""
@@ -71,6 +75,7 @@ class Store:
         self.candidates = CandidateRepository(self._db)
         self.reports = ReportRepository(self._db)
         self.api_keys = ApiKeyRepository(self._db)
+        self.online = OnlineRepository(self._db)
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"

@@ -279,8 +279,8 @@ def add_traces(
     items: Sequence[Trace],
     received_at: datetime,
     spans: Mapping[str, str] | None = None,
-) -> int:
-    """Insert or merge trace summaries inside the caller's transaction; returns how many were new.
+) -> set[str]:
+    """Insert or merge trace summaries inside the caller's transaction; returns the new ids.
 
     ``spans`` (span id → trace id) are filed so :func:`traces_of_spans` finds their trace;
     a span id filed before keeps its first trace.
@@ -295,7 +295,7 @@ def add_traces(
         seen = batch.get(row["trace_id"])
         batch[row["trace_id"]] = row if seen is None else merge_trace_rows(seen, row)
     if not batch:
-        return 0
+        return set()
     rows = [batch[trace_id] for trace_id in sorted(batch)]
     if spans:
         _file_spans(conn, spans)
@@ -303,7 +303,7 @@ def add_traces(
     clashes = [row for row in rows if row["trace_id"] not in new]
     if clashes:
         _merge_into_stored(conn, clashes)
-    return len(new)
+    return new
 
 
 @functools.cache

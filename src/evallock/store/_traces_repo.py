@@ -14,7 +14,7 @@ from datetime import datetime
 
 from evallock.limits import MAX_ID, MAX_KEY_VALUE, check_text, check_trace
 from evallock.records import BAD_SCORE, Trace
-from evallock.store import _drift, _slices, _traces
+from evallock.store import _drift, _online, _slices, _traces
 from evallock.store._database import Database, check_aware, check_page, check_window
 from evallock.store._slices import Complaint, SliceCounts
 from evallock.store._traces import TracePosition, TraceSearch
@@ -30,11 +30,19 @@ class TraceRepository:
         """Work on ``db``."""
         self._db = db
 
-    def add(self, traces: Sequence[Trace], *, spans: Mapping[str, str] | None = None) -> int:
+    def add(
+        self,
+        traces: Sequence[Trace],
+        *,
+        spans: Mapping[str, str] | None = None,
+        evaluate: bool = False,
+    ) -> int:
         """Store trace summaries in one transaction; returns how many trace ids were new.
 
         ``spans`` maps the ids of the spans the summaries came from to their trace id,
         so an annotation naming only a span finds its trace (:meth:`traces_of_spans`).
+        With ``evaluate``, each new trace id goes into the online evaluators' inbox in the
+        same transaction (``store.online``): a trace stored is a trace evaluated.
 
         A trace id already stored is merged: fields still empty are filled, stored
         content is never overwritten, new ``extra`` keys are added, ``timestamp``
@@ -58,7 +66,10 @@ class TraceRepository:
             check_text("spans.trace_id", trace_id, MAX_ID)
         now = utc_now()
         with self._db.write(f"cannot add {len(traces)} traces") as conn:
-            return _traces.add_traces(conn, traces, now, spans)
+            new = _traces.add_traces(conn, traces, now, spans)
+            if evaluate:
+                _online.enqueue(conn, sorted(new), now)
+            return len(new)
 
     def get(self, trace_id: str) -> Trace | None:
         """The summary of one trace, or None."""

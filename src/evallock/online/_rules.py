@@ -1,0 +1,116 @@
+"""Evaluator rules: which live traces an evaluator scores, how, and what it may spend."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from evallock.errors import ConfigError
+from evallock.records import Trace
+
+__all__ = ["Budget", "EvaluatorRule"]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Budget:
+    """What one evaluator may spend per UTC day; None: no limit. Checked before each judge
+    call, so concurrent calls may pass a limit by at most the judge's concurrency."""
+
+    calls_per_day: int | None = None
+    """Judge requests (retries count; answers from the verdict cache do not)."""
+    tokens_per_day: int | None = None
+    """Judge tokens, in and out, as the judge service reports them."""
+    cost_per_day: float | None = None
+    """Judge USD, as the judge service reports it (``usage.cost``)."""
+
+    def __post_init__(self) -> None:
+        for name in ("calls_per_day", "tokens_per_day", "cost_per_day"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or value < 0):
+                raise ConfigError(f"budget.{name} must be a number ≥ 0, got {value!r}")
+
+    def spent(self, calls: int, tokens: int, cost: float) -> str | None:
+        """Which limit ``calls``, ``tokens`` and ``cost`` have reached, or None."""
+        for name, used, limit in (
+            ("calls_per_day", calls, self.calls_per_day),
+            ("tokens_per_day", tokens, self.tokens_per_day),
+            ("cost_per_day", cost, self.cost_per_day),
+        ):
+            if limit is not None and used >= limit:
+                return f"budget {name} {limit:g} spent"
+        return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EvaluatorRule:
+    """One online evaluator (``evaluators:`` in evallock.yaml).
+
+    A trace is the evaluator's when its keys match ``where`` and it falls in the
+    ``sample`` (decided by a hash of the evaluator's name and the trace id: the same
+    trace is always in or out, across restarts and backfills). It is graded by the
+    ``assert`` checks and, when ``rubric`` is given (or there are no checks), by the
+    judge with that rubric (default: the drift rubric), passing at ``pass_score``.
+    """
+
+    name: str
+    """Names its scores; lower-case letters, digits, ``_.-``."""
+    where: dict[str, str] = field(default_factory=dict)
+    """Shared keys a trace must carry, e.g. ``{intent: refund, environment: prod}``."""
+    sample: float = 1.0
+    """The share of matching traces evaluated, 0–1."""
+    rubric: str | None = None
+    """The judge's rubric; None: the drift rubric when there are no checks, else no judge."""
+    pass_score: int = 3
+    """The lowest judge score (1–5) that passes."""
+    asserts: tuple[dict[str, Any], ...] = ()
+    """Checks on the answer, as a case's ``assert`` (``assert`` in the file)."""
+    budget: Budget = field(default_factory=Budget)
+    """Daily spend limits."""
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ConfigError(
+                f"evaluator name {self.name!r}: lower-case letters, digits and _.- (≤ 64)"
+            )
+        if isinstance(self.sample, bool) or not 0.0 <= self.sample <= 1.0:
+            raise ConfigError(f"evaluator {self.name}: sample must be in [0, 1], got {self.sample}")
+        if not 1 <= self.pass_score <= 5:
+            raise ConfigError(f"evaluator {self.name}: pass_score must be 1-5")
+        from evallock.graders import parse_assertion
+
+        for index, item in enumerate(self.asserts):
+            try:
+                parse_assertion(item)
+            except ValueError as exc:
+                raise ConfigError(f"evaluator {self.name}: assert[{index}]: {exc}") from None
+
+    @property
+    def judged(self) -> bool:
+        """Whether the judge is asked (a rubric, or no checks at all)."""
+        return self.rubric is not None or not self.asserts
+
+    def rules_version(self) -> str:
+        """``rules@hash`` of the checks: a change of checks is a new version."""
+        canonical = orjson.dumps(list(self.asserts), option=orjson.OPT_SORT_KEYS)
+        return f"rules@{hashlib.sha256(canonical).hexdigest()[:12]}"
+
+    def matches(self, trace: Trace) -> bool:
+        """Whether the trace carries every key of ``where``."""
+        return all(trace.keys.get(key) == value for key, value in self.where.items())
+
+    def samples(self, trace_id: str) -> bool:
+        """Whether the trace falls in the sample (the same answer every time)."""
+        if self.sample >= 1.0:
+            return True
+        digest = hashlib.blake2b(f"{self.name}\0{trace_id}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") < self.sample * 2**64
+
+    def takes(self, trace: Trace) -> bool:
+        """Whether this evaluator scores the trace."""
+        return self.matches(trace) and self.samples(trace.trace_id)

@@ -1,0 +1,373 @@
+"""The evaluator worker of ``evallock serve``, and the backfill of ``evallock evaluate``.
+
+The worker runs on its own thread with its own event loop, so judging never holds up
+ingest. Each round it takes up to ``batch`` trace ids that have been in the inbox for
+``settle_s`` (time for a trace's last spans to arrive), evaluates them with every rule
+and stores the verdicts, the spend and the inbox removal in one transaction. A crash
+before that commit leaves the ids in the inbox: the next round evaluates them again,
+and the judge's verdicts come from the verdict cache (written as each arrives), so no
+judge call is paid twice. The judge unreachable stores nothing and backs off.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+import anyio
+
+from evallock.errors import ConfigError, EvallockError
+from evallock.online._evaluate import Meter, evaluate_traces
+from evallock.online._rules import EvaluatorRule
+from evallock.providers import Provider
+from evallock.records import Completion, Message, OnlineScore, Trace
+from evallock.runner import RetryingJudge, RetryPolicy
+from evallock.session import JudgeSpec
+
+__all__ = [
+    "BackfillCounts",
+    "OnlineStore",
+    "OnlineWorker",
+    "WorkerStats",
+    "backfill",
+    "check_rules",
+]
+
+log = logging.getLogger("evallock.online")
+
+
+class _Online(Protocol):
+    def settled(self, *, before: datetime, limit: int) -> list[str]: ...
+
+    def finish(
+        self,
+        trace_ids: Sequence[str],
+        scores: Sequence[OnlineScore],
+        spend: Sequence[tuple[str, str, int, int, float]] = (),
+    ) -> None: ...
+
+    def spent(self, evaluator: str, day: str) -> tuple[int, int, float]: ...
+
+    def unscored(
+        self,
+        evaluator: str,
+        *,
+        since: datetime,
+        until: datetime,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 500,
+    ) -> list[Trace]: ...
+
+
+class _Traces(Protocol):
+    def get_many(self, trace_ids: Sequence[str]) -> list[Trace]: ...
+
+
+class _Cache(Protocol):
+    def get(self, namespace: str, key: str) -> dict[str, Any] | None: ...
+
+    def put(self, namespace: str, items: Sequence[tuple[str, dict[str, Any]]]) -> None: ...
+
+
+class OnlineStore(Protocol):
+    """What online evaluation needs of the store (``Store`` is one)."""
+
+    @property
+    def online(self) -> _Online: ...
+
+    @property
+    def traces(self) -> _Traces: ...
+
+    @property
+    def cache(self) -> _Cache: ...
+
+
+class _Verdicts:
+    """The judge's verdict cache, written through as each verdict arrives."""
+
+    def __init__(self, store: OnlineStore) -> None:
+        self._cache = store.cache
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self._cache.get("judge", key)
+
+    def put(self, key: str, verdict: dict[str, Any]) -> None:
+        self._cache.put("judge", [(key, verdict)])
+
+
+class _Metered:
+    """A provider whose answers add to a :class:`Meter` (calls, tokens, cost)."""
+
+    def __init__(self, provider: Provider, meter: Meter) -> None:
+        self._provider = provider
+        self._meter = meter
+
+    @property
+    def target_id(self) -> str:
+        return self._provider.target_id
+
+    async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
+        completion = await self._provider.complete(messages, timeout=timeout)
+        self._meter.calls += 1
+        self._meter.tokens += (completion.tokens_in or 0) + (completion.tokens_out or 0)
+        self._meter.cost += completion.cost or 0.0
+        return completion
+
+    async def aclose(self) -> None:
+        await self._provider.aclose()
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    """What the worker has done since it started (for ``/metrics`` and the status API)."""
+
+    rounds: int = 0
+    evaluated: int = 0
+    """Trace ids taken out of the inbox."""
+    scores: dict[str, int] = field(default_factory=lambda: {"scored": 0, "error": 0, "skipped": 0})
+    failures: int = 0
+    """Rounds that stored nothing (the judge or the store unreachable)."""
+    last_error: str | None = None
+
+
+def _judge_client(
+    judge: JudgeSpec, meter: Meter, *, concurrency: int, policy: RetryPolicy, timeout: float
+) -> tuple[Provider, RetryingJudge]:
+    from evallock.providers import OpenAICompatProvider
+
+    provider = OpenAICompatProvider(
+        base_url=judge.base_url or "",
+        model=judge.model or "",
+        api_key=judge.api_key,
+        params=judge.params,
+        max_connections=concurrency,
+    )
+    client = RetryingJudge(
+        _Metered(provider, meter),
+        model=judge.model or "",
+        policy=policy,
+        timeout=timeout,
+        rng=random.Random(0),
+    )
+    return provider, client
+
+
+def check_rules(rules: Sequence[EvaluatorRule], judge: JudgeSpec) -> None:
+    """Refuse rules that cannot run: a repeated name, a judge needed and not configured.
+
+    Raises:
+        ConfigError: naming the evaluator.
+    """
+    seen: set[str] = set()
+    for rule in rules:
+        if rule.name in seen:
+            raise ConfigError(f"evaluators: {rule.name!r} is named twice")
+        seen.add(rule.name)
+        if rule.judged and not judge.configured:
+            raise ConfigError(
+                f"evaluator {rule.name} asks the judge: set judge.base_url and judge.model"
+            )
+
+
+class OnlineWorker:
+    """Evaluates settled traces from the inbox with every rule, round after round."""
+
+    def __init__(
+        self,
+        store: OnlineStore,
+        rules: Sequence[EvaluatorRule],
+        judge: JudgeSpec,
+        *,
+        settle_s: float = 5.0,
+        batch: int = 64,
+        concurrency: int = 16,
+        poll_s: float = 0.5,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """Check the rules (a ``ConfigError`` names what cannot run)."""
+        check_rules(rules, judge)
+        self.store = store
+        self.rules = list(rules)
+        self.judge = judge
+        self.settle = timedelta(seconds=settle_s)
+        self.batch = batch
+        self.concurrency = concurrency
+        self.poll_s = poll_s
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.stats = WorkerStats()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def run_once(
+        self, client: RetryingJudge | None = None, meter: Meter | None = None
+    ) -> int:
+        """One round: evaluate up to ``batch`` settled traces; how many ids were taken.
+
+        Raises:
+            EvallockError: the judge unreachable or the store failing (nothing stored).
+        """
+        meter = meter or Meter()
+        ids = self.store.online.settled(before=self.clock() - self.settle, limit=self.batch)
+        if not ids:
+            return 0
+        traces = self.store.traces.get_many(ids)
+        opened: Provider | None = None
+        if client is None and any(r.judged for r in self.rules):
+            opened, client = self._client(meter)
+        try:
+            scores = await evaluate_traces(
+                traces,
+                self.rules,
+                judge=client,
+                meter=meter,
+                cache=_Verdicts(self.store),
+                spent=self.store.online.spent,
+                now=self.clock,
+                judge_params=dict(self.judge.params),
+                concurrency=self.concurrency,
+            )
+        finally:
+            if opened is not None:
+                await opened.aclose()
+        day = self.clock().date().isoformat()
+        spend = [(name, day, *used) for name, used in meter.by_rule.items()]
+        self.store.online.finish(ids, scores, spend)
+        self.stats.rounds += 1
+        self.stats.evaluated += len(ids)
+        for score in scores:
+            self.stats.scores[score.status] += 1
+        return len(ids)
+
+    def _client(self, meter: Meter) -> tuple[Provider, RetryingJudge]:
+        return _judge_client(
+            self.judge,
+            meter,
+            concurrency=self.concurrency,
+            policy=self.retry,
+            timeout=self.timeout,
+        )
+
+    async def run_until_stopped(self) -> None:
+        """Rounds until :meth:`stop`; an idle round waits ``poll_s``, a failed one backs off."""
+        meter = Meter()
+        provider, client = (
+            self._client(meter) if any(r.judged for r in self.rules) else (None, None)
+        )
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                meter.by_rule.clear()
+                try:
+                    taken = await self.run_once(client, meter)
+                except (EvallockError, OSError) as exc:
+                    self.stats.failures += 1
+                    self.stats.last_error = str(exc)
+                    log.warning("online evaluation round failed (retried): %s", exc)
+                    await anyio.sleep(backoff)
+                    backoff = min(backoff * 2, 60.0)
+                    continue
+                backoff = 1.0
+                if taken < self.batch:
+                    await anyio.sleep(self.poll_s)
+        finally:
+            if provider is not None:
+                await provider.aclose()
+
+    def start(self) -> None:
+        """Run on a thread of its own (its own event loop) until :meth:`stop`."""
+        self._stop.clear()
+        self._thread = threading.Thread(
+            target=anyio.run, args=(self.run_until_stopped,), name="evallock-online", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Ask the thread to finish its round and wait for it."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+
+@dataclass(slots=True)
+class BackfillCounts:
+    """What a backfill did for one evaluator."""
+
+    looked_at: int = 0
+    scores: dict[str, int] = field(default_factory=lambda: {"scored": 0, "error": 0, "skipped": 0})
+    seconds: float = 0.0
+
+
+async def backfill(
+    store: OnlineStore,
+    rules: Sequence[EvaluatorRule],
+    judge: JudgeSpec,
+    *,
+    since: datetime,
+    until: datetime,
+    concurrency: int = 16,
+    page: int = 200,
+    retry: RetryPolicy | None = None,
+    timeout: float = 60.0,
+) -> dict[str, BackfillCounts]:
+    """Evaluate the stored traces of ``[since, until)`` that each rule has no verdict on,
+    with the worker's code, budget and verdict cache.
+
+    Raises:
+        ConfigError: a rule that cannot run.
+        EvallockError: the judge unreachable (what was stored so far stays).
+    """
+    check_rules(rules, judge)
+    found: dict[str, BackfillCounts] = {}
+    meter = Meter()
+    provider: Provider | None = None
+    client: RetryingJudge | None = None
+    if any(r.judged for r in rules):
+        provider, client = _judge_client(
+            judge, meter, concurrency=concurrency, policy=retry or RetryPolicy(), timeout=timeout
+        )
+    try:
+        for rule in rules:
+            counts = found.setdefault(rule.name, BackfillCounts())
+            started = time.perf_counter()
+            after: tuple[datetime, str] | None = None
+            while True:
+                traces = store.online.unscored(
+                    rule.name, since=since, until=until, after=after, limit=page
+                )
+                if not traces:
+                    break
+                after = (traces[-1].timestamp, traces[-1].trace_id)
+                counts.looked_at += len(traces)
+                meter.by_rule.clear()
+                scores = await evaluate_traces(
+                    traces,
+                    [rule],
+                    judge=client,
+                    meter=meter,
+                    cache=_Verdicts(store),
+                    spent=store.online.spent,
+                    now=lambda: datetime.now(UTC),
+                    judge_params=dict(judge.params),
+                    concurrency=concurrency,
+                )
+                day = datetime.now(UTC).date().isoformat()
+                spend = [(name, day, *used) for name, used in meter.by_rule.items()]
+                store.online.finish([], scores, spend)
+                for score in scores:
+                    counts.scores[score.status] += 1
+            counts.seconds = time.perf_counter() - started
+    finally:
+        if provider is not None:
+            await provider.aclose()
+    return found

@@ -1,0 +1,102 @@
+"""The online repository (``store.online``): the inbox of traces to evaluate, the verdicts,
+and what each evaluator spent.
+
+The worker of ``evallock serve`` takes settled trace ids from the inbox, evaluates them
+and then, in one transaction, stores the verdicts, the spend and takes the ids out of the
+inbox: a crash before that commit leaves the ids in the inbox (evaluated again, the
+judge's verdicts coming from its cache), one after it leaves nothing to redo. A trace has
+at most one verdict per evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from evallock.records import OnlineScore, Trace
+from evallock.store import _online
+from evallock.store._database import Database, check_page
+
+__all__ = ["OnlineRepository", "Spend"]
+
+Spend = tuple[str, str, int, int, float]
+"""``(evaluator, day, calls, tokens, cost)``: spend to add."""
+
+
+class OnlineRepository:
+    """What online evaluators work from and leave behind."""
+
+    def __init__(self, db: Database) -> None:
+        """Work on ``db``."""
+        self._db = db
+
+    def settled(self, *, before: datetime, limit: int) -> list[str]:
+        """Trace ids waiting in the inbox that arrived before ``before``, oldest first."""
+        check_page(limit, 0)
+        with self._db.read("cannot read the evaluation inbox") as conn:
+            return _online.claim_inbox(conn, settled_before=before, limit=limit)
+
+    def finish(
+        self,
+        trace_ids: Sequence[str],
+        scores: Sequence[OnlineScore],
+        spend: Sequence[Spend] = (),
+    ) -> None:
+        """Store verdicts and spend, and take ``trace_ids`` out of the inbox: one transaction."""
+        with self._db.write(f"cannot store {len(scores)} online verdicts") as conn:
+            _online.add_scores(conn, scores)
+            for evaluator, day, calls, tokens, cost in spend:
+                _online.add_usage(conn, evaluator, day, calls=calls, tokens=tokens, cost=cost)
+            _online.drop_from_inbox(conn, trace_ids)
+
+    def enqueue(self, trace_ids: Sequence[str], *, received_at: datetime) -> None:
+        """Put trace ids in the inbox (for tests and tools; ingest does it in its own write)."""
+        with self._db.write("cannot fill the evaluation inbox") as conn:
+            _online.enqueue(conn, trace_ids, received_at)
+
+    def inbox(self) -> tuple[int, datetime | None]:
+        """How many traces wait to be evaluated, and when the oldest arrived."""
+        with self._db.read("cannot read the evaluation inbox") as conn:
+            return _online.inbox_depth(conn)
+
+    def spent(self, evaluator: str, day: str) -> tuple[int, int, float]:
+        """``(calls, tokens, cost)`` the evaluator spent on ``day`` (UTC ``YYYY-MM-DD``)."""
+        with self._db.read("cannot read an evaluator's spend") as conn:
+            return _online.usage_of(conn, evaluator, day)
+
+    def unscored(
+        self,
+        evaluator: str,
+        *,
+        since: datetime,
+        until: datetime,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 500,
+    ) -> list[Trace]:
+        """A page of the traces in a window the evaluator has no verdict on (a backfill)."""
+        check_page(limit, 0)
+        with self._db.read("cannot read traces to evaluate") as conn:
+            return _online.unscored_traces(
+                conn, evaluator, since=since, until=until, after=after, limit=limit
+            )
+
+    def scores(
+        self,
+        *,
+        evaluator: str | None = None,
+        trace_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+    ) -> list[OnlineScore]:
+        """Verdicts, newest first."""
+        check_page(limit, 0)
+        with self._db.read("cannot read online verdicts") as conn:
+            return _online.list_scores(
+                conn, evaluator=evaluator, trace_id=trace_id, since=since, limit=limit
+            )
+
+    def counts(self, evaluator: str, *, since: datetime | None = None) -> dict[str, Any]:
+        """Per status how many verdicts; the scored ones' ``sum`` and ``sum_sq``."""
+        with self._db.read("cannot count online verdicts") as conn:
+            return _online.score_counts(conn, evaluator, since=since)

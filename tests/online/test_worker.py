@@ -1,0 +1,169 @@
+"""The evaluator worker over each store, with the bundled judge: rounds, budget, crashes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import anyio
+import pytest
+
+from evallock.errors import JudgeError
+from evallock.online import Budget, EvaluatorRule, Meter, OnlineWorker, backfill, evaluate_traces
+from evallock.records import OnlineScore, Trace
+from evallock.runner import RetryPolicy
+from evallock.session import JudgeSpec
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+QUESTIONS = [
+    ("I was charged twice, can I get a refund?", "refund"),
+    ("Where is my parcel?", "shipping"),
+    ("How do I pause my subscription?", "account"),
+    ("Refund for a broken blender?", "refund"),
+    ("Can I change my delivery address?", "shipping"),
+]
+
+
+def traces(prefix: str = "a", n: int = len(QUESTIONS)) -> list[Trace]:
+    found = []
+    for index in range(n):
+        question, intent = QUESTIONS[index % len(QUESTIONS)]
+        found.append(
+            Trace(
+                trace_id=f"{prefix}{index:031x}",
+                timestamp=NOW - timedelta(minutes=10) + timedelta(seconds=index),
+                input=f"{question} (#{prefix}{index})",
+                output="Refunds take 5 business days." if intent == "refund" else "Sure, done.",
+                keys={"intent": intent},
+            )
+        )
+    return found
+
+
+@pytest.fixture
+def judge(fake_service) -> JudgeSpec:
+    return JudgeSpec(base_url=fake_service.base_url, model="judge")
+
+
+QUALITY = EvaluatorRule(name="quality")
+SHORT_REFUNDS = EvaluatorRule(
+    name="short-refunds",
+    where={"intent": "refund"},
+    asserts=({"type": "icontains", "value": "business days"},),
+)
+
+
+def test_new_traces_enter_the_inbox_once_and_only_when_asked(store) -> None:
+    store.traces.add(traces("a"), evaluate=True)
+    store.traces.add(traces("a"), evaluate=True)  # the same ids again: merged, not queued
+    store.traces.add(traces("b"), evaluate=False)
+    waiting, oldest = store.online.inbox()
+    assert waiting == len(QUESTIONS) and oldest is not None
+
+
+def test_a_round_scores_what_each_rule_takes_and_empties_the_inbox(store, judge) -> None:
+    store.traces.add(traces("a"), evaluate=True)
+    worker = OnlineWorker(store, [QUALITY, SHORT_REFUNDS], judge, settle_s=0)
+    assert anyio.run(worker.run_once) == len(QUESTIONS)
+    assert store.online.inbox()[0] == 0
+    quality = store.online.scores(evaluator="quality")
+    assert len(quality) == len(QUESTIONS)
+    assert all(s.status == "scored" and s.judge_score in range(1, 6) for s in quality)
+    assert all(s.version.startswith("judge@") for s in quality)
+    short = store.online.scores(evaluator="short-refunds")
+    assert sorted(s.trace_id for s in short) == sorted(
+        t.trace_id for t in traces("a") if t.keys["intent"] == "refund"
+    )
+    assert all(s.passed and s.score == 1.0 and s.version.startswith("rules@") for s in short)
+    calls, tokens, _ = store.online.spent("quality", NOW.date().isoformat())
+    assert calls == len(QUESTIONS) and tokens > 0
+    assert anyio.run(worker.run_once) == 0  # nothing left
+
+
+def test_a_crash_before_the_commit_pays_no_judge_call_twice(store, judge, service_stats) -> None:
+    store.traces.add(traces("c"), evaluate=True)
+    worker = OnlineWorker(store, [QUALITY], judge, settle_s=0)
+
+    async def judged_then_lost() -> list[OnlineScore]:
+        meter = Meter()
+        provider, client = worker._client(meter)  # the round's own judge, then a "crash"
+        try:
+            return await evaluate_traces(
+                store.traces.get_many(
+                    store.online.settled(before=NOW + timedelta(hours=1), limit=99)
+                ),
+                [QUALITY],
+                judge=client,
+                meter=meter,
+                cache=_cache(store),
+                spent=store.online.spent,
+                now=lambda: datetime.now(UTC),
+                judge_params=dict(judge.params),
+            )
+        finally:
+            await provider.aclose()
+
+    lost = anyio.run(judged_then_lost)
+    assert len(lost) == len(QUESTIONS) and store.online.scores(evaluator="quality") == []
+    paid = service_stats.model("judge")["answered"]
+    assert paid == len(QUESTIONS)
+    assert anyio.run(worker.run_once) == len(QUESTIONS)  # the restarted worker
+    assert service_stats.model("judge")["answered"] == paid  # every verdict from the cache
+    kept = {s.trace_id: s.judge_score for s in store.online.scores(evaluator="quality")}
+    assert kept == {s.trace_id: s.judge_score for s in lost}
+
+
+def _cache(store):
+    from evallock.online._worker import _Verdicts
+
+    return _Verdicts(store)
+
+
+def test_the_budget_skips_and_counts_what_it_cannot_pay_for(store, judge) -> None:
+    rule = EvaluatorRule(name="thrifty", budget=Budget(calls_per_day=2))
+    store.traces.add(traces("d"), evaluate=True)
+    worker = OnlineWorker(store, [rule], judge, settle_s=0, concurrency=1)
+    anyio.run(worker.run_once)
+    scores = store.online.scores(evaluator="thrifty")
+    assert sorted(s.status for s in scores) == ["scored", "scored", "skipped", "skipped", "skipped"]
+    assert {s.reason for s in scores if s.status == "skipped"} == {"budget calls_per_day 2 spent"}
+    assert store.online.spent("thrifty", NOW.date().isoformat())[0] == 2
+    counts = store.online.counts("thrifty")
+    assert (counts["scored"], counts["skipped"], counts["error"]) == (2, 3, 0)
+
+
+def test_the_judge_down_stores_nothing_and_keeps_the_inbox(store, closed_port) -> None:
+    down = JudgeSpec(base_url=f"http://127.0.0.1:{closed_port}/v1", model="judge")
+    store.traces.add(traces("e"), evaluate=True)
+    worker = OnlineWorker(store, [QUALITY], down, settle_s=0, retry=RetryPolicy(retries=0))
+    with pytest.raises(JudgeError):
+        anyio.run(worker.run_once)
+    assert store.online.inbox()[0] == len(QUESTIONS)
+    assert store.online.scores() == []
+
+
+def test_traces_wait_for_their_last_spans(store, judge) -> None:
+    store.traces.add(traces("f"), evaluate=True)
+    worker = OnlineWorker(store, [QUALITY], judge, settle_s=3600)
+    assert anyio.run(worker.run_once) == 0  # still settling
+    assert store.online.inbox()[0] == len(QUESTIONS)
+
+
+def test_a_judged_rule_without_a_judge_is_refused() -> None:
+    from evallock.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="evaluator quality asks the judge"):
+        OnlineWorker(None, [QUALITY], JudgeSpec())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="'quality' is named twice"):
+        OnlineWorker(None, [QUALITY, QUALITY], JudgeSpec(base_url="http://x/v1", model="m"))  # type: ignore[arg-type]
+
+
+def test_backfill_scores_stored_traces_once(store, judge) -> None:
+    store.traces.add(traces("g"))
+    first = anyio.run(
+        lambda: backfill(store, [QUALITY], judge, since=NOW - timedelta(hours=1), until=NOW)
+    )
+    assert first["quality"].scores["scored"] == len(QUESTIONS)
+    again = anyio.run(
+        lambda: backfill(store, [QUALITY], judge, since=NOW - timedelta(hours=1), until=NOW)
+    )
+    assert again["quality"].looked_at == 0  # each trace has its verdict already

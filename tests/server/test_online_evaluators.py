@@ -1,0 +1,74 @@
+"""Online evaluators in the service: traffic through the recording proxy is scored within
+seconds of ingest, by rule and budget; a restart loses and duplicates nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evallock.online import Budget, EvaluatorRule
+from evallock.session import JudgeSpec
+from evallock.store import Store
+
+from .conftest import wait_for
+
+QUALITY = EvaluatorRule(name="quality", where={"intent": "refund"}, budget=Budget(calls_per_day=50))
+FORMAT = EvaluatorRule(name="format", asserts=({"type": "max-length", "value": 2000},))
+QUESTIONS = [
+    ("I was charged twice, can I get a refund?", "refund"),
+    ("Refund for a broken blender?", "refund"),
+    ("Where is my parcel?", "shipping"),
+]
+
+
+def ask(server: Any, key: str, n_rounds: int = 1) -> None:
+    client = server.openai(key)
+    with client:
+        for round_ in range(n_rounds):
+            for question, intent in QUESTIONS:
+                client.chat.completions.create(
+                    model="support-bot",
+                    messages=[{"role": "user", "content": f"{question} ({round_})"}],
+                    extra_headers={"X-Evallock-Intent": intent},
+                )
+
+
+def test_proxied_traffic_is_scored_within_seconds(
+    app_factory, api_keys, store: Store, fake_service
+) -> None:
+    judge = JudgeSpec(base_url=fake_service.base_url, model="judge")
+    server = app_factory(evaluators=(QUALITY, FORMAT), judge=judge, evaluate_settle_s=0.1)
+    ask(server, api_keys["ingest"], n_rounds=2)
+    quality = wait_for(lambda: len(store.online.scores(evaluator="quality")) == 4 or None)
+    assert quality
+    wait_for(lambda: len(store.online.scores(evaluator="format")) == 6 or None)
+    scores = store.online.scores(evaluator="quality")
+    assert all(s.status == "scored" and s.judge_score in range(1, 6) for s in scores)
+    traces = {t.trace_id: t for t in store.traces.find(limit=10)}
+    assert {traces[s.trace_id].keys["intent"] for s in scores} == {"refund"}
+    status = server.client(api_keys["read"]).get("/api/evaluators")
+    assert status.status_code == 200, status.text
+    body = status.json()
+    by_name = {e["name"]: e for e in body["evaluators"]}
+    assert by_name["quality"]["scored"] == 4 and by_name["quality"]["spent_today"]["calls"] == 4
+    assert by_name["quality"]["budget"]["calls_per_day"] == 50
+    low, high = by_name["quality"]["mean_ci"]
+    assert low <= by_name["quality"]["mean"] <= high
+    assert by_name["format"]["scored"] == 6 and by_name["format"]["mean"] == 1.0
+    assert body["inbox"]["waiting"] == 0
+    assert server.client(api_keys["ingest"]).get("/api/evaluators").status_code == 403
+
+
+def test_a_restart_loses_and_duplicates_nothing(
+    app_factory, api_keys, store: Store, fake_service
+) -> None:
+    judge = JudgeSpec(base_url=fake_service.base_url, model="judge")
+    first = app_factory(evaluators=(FORMAT,), judge=judge, evaluate_settle_s=3600)
+    ask(first, api_keys["ingest"])
+    wait_for(lambda: store.online.inbox()[0] == 3 or None)
+    first.stop()  # stopped before anything settled: the ids stay in the inbox
+    assert store.online.scores() == []
+    second = app_factory(evaluators=(FORMAT,), judge=judge, evaluate_settle_s=0)
+    wait_for(lambda: len(store.online.scores(evaluator="format")) == 3 or None)
+    wait_for(lambda: store.online.inbox()[0] == 0 or None)
+    assert second.client(api_keys["read"]).get("/api/evaluators").json()["inbox"]["waiting"] == 0
+    assert len(store.online.scores()) == 3  # once each

@@ -167,3 +167,11 @@ def test_backfill_scores_stored_traces_once(store, judge) -> None:
         lambda: backfill(store, [QUALITY], judge, since=NOW - timedelta(hours=1), until=NOW)
     )
     assert again["quality"].looked_at == 0  # each trace has its verdict already
+
+
+def test_ids_no_rule_samples_leave_the_inbox_unread(store, judge, service_stats) -> None:
+    store.traces.add(traces("h"), evaluate=True)
+    worker = OnlineWorker(store, [EvaluatorRule(name="none", sample=0.0)], judge, settle_s=0)
+    assert anyio.run(worker.run_once) == len(QUESTIONS)
+    assert store.online.inbox()[0] == 0 and store.online.scores() == []
+    assert service_stats.model("judge")["requests"] == 0

@@ -185,7 +185,7 @@ class OnlineWorker:
         judge: JudgeSpec,
         *,
         settle_s: float = 5.0,
-        batch: int = 64,
+        batch: int = 512,
         concurrency: int = 16,
         poll_s: float = 0.5,
         timeout: float = 60.0,
@@ -220,7 +220,9 @@ class OnlineWorker:
         ids = self.store.online.settled(before=self.clock() - self.settle, limit=self.batch)
         if not ids:
             return 0
-        traces = self.store.traces.get_many(ids)
+        # Sampling needs only the id: traces no rule samples are never read.
+        wanted = [t for t in ids if any(rule.samples(t) for rule in self.rules)]
+        traces = self.store.traces.get_many(wanted) if wanted else []
         opened: Provider | None = None
         if client is None and any(r.judged for r in self.rules):
             opened, client = self._client(meter)

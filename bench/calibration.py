@@ -214,6 +214,46 @@ def t_and_wilson_coverage(size: float, seed: int) -> list[Row]:
     return rows
 
 
+def _population_kappa(joint: np.ndarray) -> float:
+    """Quadratic κ of a 5×5 joint distribution of (judge, human) scores."""
+    k = joint.shape[0]
+    index = np.arange(k)
+    weight = ((index[:, None] - index[None, :]) / (k - 1)) ** 2
+    expected = np.outer(joint.sum(axis=1), joint.sum(axis=0))
+    return float(1 - (weight * joint).sum() / (weight * expected).sum())
+
+
+@check("judge agreement: quadratic kappa interval coverage")
+def kappa_coverage(size: float, seed: int) -> list[Row]:
+    """The κ interval `evallock calibration` shows, over labelled samples of a judge that
+    agrees with people within a point most of the time (the population κ is known)."""
+    rng = np.random.default_rng([seed, 41])
+    human_shares = np.array([0.08, 0.12, 0.25, 0.35, 0.20])
+    confusion = np.array(  # P(judge = j | human = i): lenient by half a point, noisy
+        [
+            [0.55, 0.30, 0.10, 0.05, 0.00],
+            [0.10, 0.50, 0.30, 0.10, 0.00],
+            [0.02, 0.10, 0.50, 0.30, 0.08],
+            [0.00, 0.03, 0.12, 0.55, 0.30],
+            [0.00, 0.00, 0.05, 0.25, 0.70],
+        ]
+    )
+    joint = human_shares[:, None] * confusion  # rows: human, columns: judge
+    truth = _population_kappa(joint.T)
+    cells = joint.ravel()
+    rows = []
+    for n in (40, 120):
+        sims = _sims(600, size, least=60)
+        hits = 0
+        for _ in range(sims):
+            drawn = rng.choice(cells.size, size=n, p=cells)
+            human, judge = np.divmod(drawn, 5)
+            interval = stats.kappa_interval(judge + 1, human + 1, n_resamples=1000, seed=0)
+            hits += interval.interval.contains(truth)
+        rows.append(_rate_row(f"quadratic kappa 95% BCa CI, n={n}", 0.95, hits, sims, "=", 0.02))
+    return rows
+
+
 # --- the floor rule ----------------------------------------------------------------------
 
 

@@ -9,7 +9,7 @@ From the ground up (the README's architecture section draws the same picture)::
     runner                                  async orchestration of a run
     gate, evaluation, session, ab, drift,   the use cases
     feedback, analysis, config, scaffold,
-    promptfoo, expect, online
+    promptfoo, expect, online, calibration, labels
     report                                  terminal, Markdown, JUnit, JSON, HTML
     cli, server, demo, pytest_plugin        the faces
 
@@ -47,6 +47,8 @@ LAYERS: dict[str, int] = {
             "promptfoo",
             "expect",
             "online",
+            "calibration",
+            "labels",
         ),
         5,
     ),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from evallock.calibration import CalibrationFloor
 from evallock.errors import ConfigError
 from evallock.gate import GateThresholds
 from evallock.online import EvaluatorRule
@@ -57,6 +58,8 @@ class Settings(BaseModel):
     run: RunOptions = Field(default_factory=RunOptions)
     baseline: str = "last-pass"
     """``run.baseline`` in the file: ``last-pass``, ``none`` or a run id."""
+    calibration: CalibrationFloor = Field(default_factory=CalibrationFloor)
+    """When the judge counts as calibrated against people's labels."""
     evaluators: tuple[EvaluatorRule, ...] = ()
     """Online evaluators that ``evallock serve`` runs on live traces (``evallock evaluate``
     over stored ones); each item's ``assert`` is its checks."""

@@ -14,6 +14,7 @@ from typing import Literal
 
 import anyio
 
+from evallock.calibration import Calibration, CalibrationFloor, pooled_calibration
 from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, TargetError, UsageError
 from evallock.gate import GateCounter, GateResult, GateThresholds
@@ -68,6 +69,10 @@ class EvalRequest:
     kind: Literal["gate", "experiment"] = "gate"
     """``gate`` (a deploy's run) or ``experiment`` (ad hoc: kept out of the timeline
     and never a baseline)."""
+    calibration: CalibrationFloor | None = None
+    """When the judge counts as calibrated; None: its agreement with people is not shown."""
+    require_calibrated: bool = False
+    """Refuse to run (exit 2) when the judge is not calibrated (``--require-calibrated``)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,6 +99,8 @@ class EvalOutcome:
     """How many cases did not pass or were flaky (``notable`` may list fewer)."""
     read_results: Callable[[], Iterator[tuple[CaseResult, list[EvalRecord]]]] = field(repr=False)
     """Reads every case's result and trial records again, in file order."""
+    calibration: Calibration | None = None
+    """The judge's agreement with people, for a judge-graded run."""
 
     def iter_results(self) -> Iterator[CaseResult]:
         """Every case's result, in file order."""
@@ -131,6 +138,7 @@ async def _run_eval_async(
             f"{dataset.path}: some cases ask for a judge; give --judge-base-url and --judge-model"
             " (or judge: in evallock.yaml)"
         )
+    calibration = _calibration(request, store, dataset) if needs_judge else None
     async with RunSession(
         store,
         options=request.options,
@@ -150,6 +158,8 @@ async def _run_eval_async(
             if baseline_run
             else None,
         )
+        if calibration is not None:
+            gate = replace(gate, warnings=(*gate.warnings, calibration.line()))
         finished = session.finish(
             run,
             verdict=gate.verdict,
@@ -164,7 +174,46 @@ async def _run_eval_async(
         notable=tuple(notable),
         not_passing_or_flaky=listed,
         read_results=partial(_read_results, dataset, store, run.run_id),
+        calibration=calibration,
     )
+
+
+def _calibration(
+    request: EvalRequest, store: SessionStore, dataset: CaseFile
+) -> Calibration | None:
+    """The run's judge against people's labels, before anything runs: the labels of every
+    judge version its judged cases use (a rubric per case is a version per rubric).
+
+    Raises:
+        UsageError: ``require_calibrated`` and the judge is not calibrated.
+    """
+    if request.calibration is None:
+        if request.require_calibrated:
+            raise UsageError("--require-calibrated: no calibration floor is configured")
+        return None
+    from evallock.graders import build_judge_grader, judge_version
+    from evallock.records import CaseJudge
+
+    model, params = request.judge.model or "", dict(request.judge.params)
+    versions = {
+        judge_version(
+            model,
+            build_judge_grader(
+                CaseJudge(rubric=rubric),
+                has_reference=has_reference,
+                default_rubric=request.judge.rubric,
+                params=params,
+            ).rubric,
+            params,
+        )
+        for rubric, has_reference in dataset.judge_rubrics
+    }
+    found = pooled_calibration(store.labels, versions, request.calibration)
+    if found is None:
+        return None
+    if request.require_calibrated and found.status != "calibrated":
+        raise UsageError(f"--require-calibrated: {found.line()}")
+    return found
 
 
 def _what_changed(baseline: Run, run: Run, target: TargetSpec) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "EvalRecord",
     "Feedback",
     "Grade",
+    "JudgeLabel",
     "Message",
     "OnlineScore",
     "OnlineStatus",
@@ -451,6 +452,29 @@ class OnlineScore:
     """Whether the answer passed (judge: at its pass score); None unless scored."""
     reason: str = ""
     """Why, in a line; for an error, the error; for a skip, which budget."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class JudgeLabel:
+    """A person's 1–5 score of an answer the judge scored, kept beside the judge's score."""
+
+    subject: str
+    """What was judged: ``trace:<trace_id>`` (an online evaluator's) or
+    ``record:<run_id>/<case_id>/<trial>`` (a run's)."""
+    judge_version: str
+    """The judge and rubric whose score this label checks (``model@hash``)."""
+    reviewer: str
+    """Who labelled it; one label per subject, judge version and reviewer."""
+    human_score: int
+    """The person's score, 1–5 on the judge's scale."""
+    judge_score: int | None
+    """The judge's score on the same answer (None when its reply was unusable)."""
+    labeled_at: datetime
+    """When the label was stored (a later label by the same reviewer replaces it)."""
+    evaluator: str | None = None
+    """The online evaluator whose verdict it checks, for a trace."""
+    note: str | None = None
+    """The reviewer's remark."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

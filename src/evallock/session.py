@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from evallock.calibration import LabelReader
 from evallock.errors import ConfigError, InfraError
 from evallock.providers import Price, PromptTemplate, Provider
 from evallock.records import Case, EvalRecord, Run, RunStatus, RunSummary
@@ -193,6 +194,11 @@ class SessionStore(Protocol):
     @property
     def cache(self) -> RunCache:
         """Judge verdicts and target answers."""
+        ...
+
+    @property
+    def labels(self) -> LabelReader:
+        """People's labels of judged answers (the judge's calibration)."""
         ...
 
 

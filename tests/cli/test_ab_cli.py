@@ -97,6 +97,8 @@ def test_ab_reports_verdict_interval_and_slices(
             assert s["p_holm"] >= s["p_value"] and s["p_bh"] >= s["p_value"]
     assert report["power"]["underpowered"] is True
     assert any("too small to clear the floor" in w for w in report["warnings"])
+    # the judge graded some cases: its agreement with people is shown (none labelled yet)
+    assert any("judge judge (3 rubrics) is not calibrated" in w for w in report["warnings"])
     # both variants asked once per case, interleaved in one run
     assert service_stats.model("support-bot")["answered"] == 56
     markdown = (tmp_path / "ab.md").read_text()

@@ -45,6 +45,7 @@ SIZE = {  # fraction of the full run's simulations: enough to catch a wrong form
     "drift false alarms per month of daily checks": 0.2,
     "gate: point rule error at n=28 vs the stated separation": 0.5,
     "online A/B monitor: false winner over daily looks": 0.3,
+    "judge agreement: quadratic kappa interval coverage": 0.25,
 }
 
 

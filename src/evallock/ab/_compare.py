@@ -16,6 +16,7 @@ import anyio
 from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs
 from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
+from evallock.calibration import CalibrationFloor, pooled_calibration
 from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, EvallockError, UsageError
 from evallock.records import EvalRecord, Run
@@ -65,6 +66,8 @@ class ABRequest:
     """``pairwise``: the judge compares the two answers, in both orders."""
     seed: int = 0
     """Seeds the bootstrap and permutation paths."""
+    calibration: CalibrationFloor | None = None
+    """When the judge counts as calibrated; None: its agreement with people is not shown."""
 
     def __post_init__(self) -> None:
         """Refuse settings the analysis cannot use, before anything runs.
@@ -221,9 +224,11 @@ async def _compare_variants(
                 request, dataset, records_a, records_b, session.judge, store
             )
         finished = [session.finish(run) for run in runs]  # run ids carry the comparison id
-    return _analyse(
+    outcome = _analyse(
         request, dataset, comparison_id, finished[0], finished[1], records_a, records_b, pairwise
     )
+    _note_calibration(outcome, request, store, records_a + records_b)
+    return outcome
 
 
 def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
@@ -249,12 +254,29 @@ def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
     records_a = list(store.runs.iter_records(run_a.run_id))
     records_b = list(store.runs.iter_records(run_b.run_id))
     outcome = _analyse(request, dataset, new_run_id(), run_a, run_b, records_a, records_b, None)
+    _note_calibration(outcome, request, store, records_a + records_b)
     if run_a.dataset_id != run_b.dataset_id:
         outcome.warnings.append(
             f"the runs used different versions of the cases ({run_a.dataset_id} vs "
             f"{run_b.dataset_id}); only cases with the same id are paired"
         )
     return outcome
+
+
+def _note_calibration(
+    outcome: ABOutcome, request: ABRequest, store: SessionStore, records: list[EvalRecord]
+) -> None:
+    """Put the judge's agreement with people beside judge-graded comparisons."""
+    if request.calibration is None:
+        return
+    versions = {
+        r.keys["judge_version"]
+        for r in records
+        if r.judge_score is not None and "judge_version" in r.keys
+    }
+    found = pooled_calibration(store.labels, versions, request.calibration)
+    if found is not None:
+        outcome.warnings.append(found.line())
 
 
 async def _judge_pairs(

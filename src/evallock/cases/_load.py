@@ -55,6 +55,9 @@ class CaseFile:
     """The first case that asks for an LLM judge, if any."""
     digest: str
     """SHA-256 of the file's bytes when it was validated."""
+    judge_rubrics: frozenset[tuple[str, bool]] = frozenset()
+    """Each distinct (rubric, has a reference answer) its judged cases ask for (an empty
+    rubric: the run's default): what decides the judge versions a run uses."""
 
     def __len__(self) -> int:
         return self.count
@@ -113,6 +116,7 @@ def open_cases(path: str | Path) -> CaseFile:
     id_hashes = array("q")
     count = 0
     first_judged: Case | None = None
+    rubrics: set[tuple[str, bool]] = set()
     reader = _Reader(file)
     for line, raw, error in reader:
         where = f"{file}:{line}"
@@ -128,8 +132,9 @@ def open_cases(path: str | Path) -> CaseFile:
         except TypeError as exc:  # orjson.JSONEncodeError: not JSON data
             problems.append(f"{where}: not JSON data: {exc}")
             continue
-        if first_judged is None and case.judge is not None:
-            first_judged = case
+        if case.judge is not None:
+            first_judged = first_judged or case
+            rubrics.add((case.judge.rubric, case.expected is not None))
         id_hashes.append(hash(case.id))
         canonical.update(b"\n" if count else b"")
         canonical.update(payload)
@@ -146,6 +151,7 @@ def open_cases(path: str | Path) -> CaseFile:
         count=count,
         first_judged=first_judged,
         digest=reader.hexdigest(),
+        judge_rubrics=frozenset(rubrics),
     )
 
 

@@ -194,6 +194,7 @@ def ab(
         min_slice_pairs=min_slice_pairs,
         judge_mode=judge_mode,  # type: ignore[arg-type]
         seed=seed,
+        calibration=settings.calibration,
     )
     opened = open_store_for(settings)
     _gc.resume()  # start-up is over: the cases start (see _gc)

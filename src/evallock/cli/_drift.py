@@ -199,6 +199,7 @@ def drift(
             api_key_env=judge_api_key_env,
         ),
         input_embeddings=input_embeddings,
+        calibration=settings.calibration,
         concurrency=options.concurrency,
         timeout=options.timeout,
         retry=options.retry,

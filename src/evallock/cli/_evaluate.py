@@ -83,7 +83,16 @@ def evaluate(
                 concurrency=concurrency,
             )
         )
-        statuses = [evaluator_status(opened.online, rule, since=window.start) for rule in rules]
+        statuses = [
+            evaluator_status(
+                opened.online,
+                rule,
+                since=window.start,
+                labels=opened.labels,
+                floor=settings.calibration,
+            )
+            for rule in rules
+        ]
     for rule, status in zip(rules, statuses, strict=True):
         done = counts[rule.name]
         mean = "no score yet"
@@ -98,6 +107,15 @@ def evaluate(
             f" ({done.seconds:.1f} s)",
             markup=False,
         )
+        if status.ppi is not None:
+            lo, hi = status.ppi.interval.lo, status.ppi.interval.hi
+            console.print(
+                f"  corrected by {status.ppi.n} people's labels (PPI++): mean"
+                f" {status.ppi.estimate:.3f}, 95% CI [{lo:.3f}, {hi:.3f}]",
+                markup=False,
+            )
+        if status.calibration is not None:
+            console.print("  " + status.calibration.line(), markup=False)
         calls, tokens, cost = status.spent
         console.print(
             f"  since {window.start:%Y-%m-%d %H:%M}Z: {mean}; errors {status.errors},"

@@ -106,6 +106,15 @@ def run(
             " never a baseline.",
         ),
     ] = False,
+    require_calibrated: Annotated[
+        bool,
+        typer.Option(
+            "--require-calibrated",
+            help="Refuse to run (exit 2) unless the judge agrees with people's labels"
+            " (calibration: in evallock.yaml; see evallock calibration).",
+            rich_help_panel=_G,
+        ),
+    ] = False,
     min_pass_rate: Annotated[
         float | None,
         typer.Option(
@@ -211,6 +220,8 @@ def run(
         baseline=chosen_baseline,
         resume=resume,
         kind="experiment" if experiment else "gate",
+        calibration=settings.calibration,
+        require_calibrated=require_calibrated,
     )
     if resume:
         request = _resumed(request, open_store_for(settings), resume)

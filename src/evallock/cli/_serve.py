@@ -224,6 +224,7 @@ def serve(
             drift_webhook=drift_webhook,
             case_files=tuple(str(path.resolve()) for path in cases or ()),
             evaluators=settings.evaluators,
+            calibration=settings.calibration,
             judge=judge,
             evaluate_settle_s=evaluate_settle,
         )
@@ -278,5 +279,6 @@ def _drift_settings(
         baseline_window=window,
         by=tuple(k.strip() for k in (by or "").split(",") if k.strip()),
         judge=judge,
+        calibration=settings.calibration,
     )
     return period.total_seconds(), request

@@ -28,6 +28,7 @@ from evallock.cli import (
     _import,
     _init,
     _keys,
+    _labels,
     _run,
     _serve,
     _traces,
@@ -63,6 +64,8 @@ app.command("experiment")(_experiment.experiment)
 app.command("demo")(_demo.demo)
 app.command("comment")(_comment.comment)
 app.add_typer(_import.import_app, name="import")
+app.add_typer(_labels.labels_app, name="labels")
+app.command("calibration")(_labels.calibration)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import anyio
 
+from evallock.calibration import CalibrationFloor, judge_calibration
 from evallock.drift._detect import MonitorState
 from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import MODERATE_PSI, KeyShift, key_shift
@@ -76,6 +77,8 @@ class DriftRequest:
     """Retries for the judge."""
     input_embeddings: bool = False
     """Also test the inputs themselves for drift (MMD on embeddings; the embeddings extra)."""
+    calibration: CalibrationFloor | None = None
+    """When the judge counts as calibrated against people's labels (the report notes it)."""
 
     def __post_init__(self) -> None:
         """Refuse what no report can do honestly (before anything is judged).
@@ -360,6 +363,8 @@ def _judge_notes(request: DriftRequest, store: Store, version: str) -> list[str]
         notes.append(
             f"baseline run:{request.baseline_run} was re-judged now by this judge ({version})"
         )
+    floor = request.calibration or CalibrationFloor()
+    notes.append(judge_calibration(store.labels, version, floor).line())
     last = store.reports.drift_reports(limit=1)
     if last and last[0].judge_version != version:
         notes.append(

@@ -27,7 +27,14 @@ from evallock.graders.registry import (
 )
 from evallock.graders.rules import MATCHES_EXPECTED, normalize_text
 from evallock.graders.similarity import EMBEDDINGS_MISSING, Embedder, MiniLMEmbedder
-from evallock.graders.suite import Verdict, build_graders, case_weights, combine, run_graders
+from evallock.graders.suite import (
+    Verdict,
+    build_graders,
+    build_judge_grader,
+    case_weights,
+    combine,
+    run_graders,
+)
 
 __all__ = [
     "ASSERTION_ALIASES",
@@ -50,6 +57,7 @@ __all__ = [
     "VerdictCache",
     "build_grader",
     "build_graders",
+    "build_judge_grader",
     "build_judge_messages",
     "case_weights",
     "combine",

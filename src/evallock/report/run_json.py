@@ -40,6 +40,7 @@ def run_report_head(outcome: EvalOutcome) -> dict[str, Any]:
         "errored_cases": list(gate.errored_ids),
         "baseline_run_id": gate.baseline_run_id,
         "verdict": gate.verdict,
+        "judge_calibration": None if outcome.calibration is None else outcome.calibration.as_json(),
         "reasons": list(gate.reasons),
         "warnings": list(gate.warnings),
         "thresholds": {

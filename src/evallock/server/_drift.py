@@ -69,7 +69,15 @@ async def list_evaluators(request: Request) -> dict[str, Any]:
         lag = None if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
         worker = state.online
         return {
-            "evaluators": [evaluator_status(state.store.online, r).as_json() for r in rules],
+            "evaluators": [
+                evaluator_status(
+                    state.store.online,
+                    rule,
+                    labels=state.store.labels,
+                    floor=state.settings.calibration,
+                ).as_json()
+                for rule in rules
+            ],
             "inbox": {"waiting": waiting, "oldest_wait_s": lag},
             "worker": None
             if worker is None

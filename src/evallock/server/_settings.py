@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from evallock.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
+    from evallock.calibration import CalibrationFloor
     from evallock.drift import DriftRequest
     from evallock.online import EvaluatorRule
     from evallock.session import JudgeSpec
@@ -80,6 +81,8 @@ class ServerSettings:
     """Online evaluators to run on traces as they arrive (``evaluators:`` in evallock.yaml)."""
     judge: JudgeSpec | None = None
     """The judge they ask (``judge:`` in evallock.yaml and the judge flags)."""
+    calibration: CalibrationFloor | None = None
+    """When the judge counts as calibrated (``calibration:`` in evallock.yaml)."""
     evaluate_settle_s: float = 5.0
     """How long a trace waits after its first span before it is evaluated (later spans)."""
     case_files: tuple[str, ...] = ()

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         JudgeAgreement,
         cohen_kappa,
         judge_agreement,
+        kappa_interval,
         krippendorff_alpha,
         weighted_kappa,
     )
@@ -199,6 +200,7 @@ __all__ = [
     "hodges_lehmann",
     "jensen_shannon_test",
     "judge_agreement",
+    "kappa_interval",
     "krippendorff_alpha",
     "ks_test",
     "mann_whitney_test",
@@ -297,6 +299,7 @@ _WHERE: dict[str, str] = {
     "JudgeAgreement": "agreement",
     "cohen_kappa": "agreement",
     "judge_agreement": "agreement",
+    "kappa_interval": "agreement",
     "krippendorff_alpha": "agreement",
     "weighted_kappa": "agreement",
     "bernoulli_cusum_arl": "arl",

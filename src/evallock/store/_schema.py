@@ -341,3 +341,18 @@ online_usage = Table(
     Column("tokens", BigInteger, nullable=False),
     Column("cost", Float, nullable=False),
 )
+
+# People's scores of answers the judge scored: one per subject, judge version and reviewer.
+judge_labels = Table(
+    "judge_labels",
+    metadata,
+    Column("subject", String, primary_key=True),
+    Column("judge_version", String, primary_key=True),
+    Column("reviewer", String, primary_key=True),
+    Column("human_score", Integer, nullable=False),
+    Column("judge_score", Integer),
+    Column("labeled_at", UTCDateTime, nullable=False),
+    Column("evaluator", String),
+    Column("note", Text),
+    Index(None, "judge_version"),
+)

@@ -9,6 +9,7 @@
     store.candidates    signals, candidate eval cases, their review and promotion
     store.reports       drift reports and A/B comparisons
     store.online        online evaluation: the inbox, verdicts, spend
+    store.labels        people's scores of judged answers (the judge's calibration)
     store.api_keys      the HTTP service's keys, by hash
 
 Every repository works on the same :class:`~evallock.store._database.Database`:
@@ -29,6 +30,7 @@ from evallock.store._cache_repo import CacheRepository
 from evallock.store._candidates_repo import CandidateRepository
 from evallock.store._database import Database
 from evallock.store._feedback_repo import FeedbackRepository
+from evallock.store._labels_repo import LabelRepository
 from evallock.store._online_repo import OnlineRepository
 from evallock.store._reports_repo import ReportRepository
 from evallock.store._runs_repo import RunRepository
@@ -63,6 +65,8 @@ class Store:
     """API keys of the HTTP service."""
     online: OnlineRepository
     """Online evaluation: the inbox, evaluators' verdicts and spend."""
+    labels: LabelRepository
+    """People's scores of judged answers, for the judge's calibration."""
 
     def __init__(self, engine: Engine, *, url: str) -> None:
         """Wrap an engine whose database is already migrated (see ``open_store``)."""
@@ -76,6 +80,7 @@ class Store:
         self.reports = ReportRepository(self._db)
         self.api_keys = ApiKeyRepository(self._db)
         self.online = OnlineRepository(self._db)
+        self.labels = LabelRepository(self._db)
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"

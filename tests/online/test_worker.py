@@ -175,3 +175,66 @@ def test_ids_no_rule_samples_leave_the_inbox_unread(store, judge, service_stats)
     assert anyio.run(worker.run_once) == len(QUESTIONS)
     assert store.online.inbox()[0] == 0 and store.online.scores() == []
     assert service_stats.model("judge")["requests"] == 0
+
+
+def test_a_drift_chart_alarms_from_the_stream_and_survives_a_restart(store, judge) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from evallock.online import DriftWatch
+
+    received: list[dict] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            import json
+
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    rule = EvaluatorRule(
+        name="says-when",
+        asserts=({"type": "icontains", "value": "business days"},),
+        drift=DriftWatch(
+            batch=5,
+            baseline_mean=0.95,
+            baseline_sd=0.05,
+            arl0=100,
+            webhook=f"http://127.0.0.1:{hook.server_port}/hook",
+        ),
+    )
+
+    def answer_with(prefix: str, output: str, n: int) -> list[Trace]:
+        return [
+            Trace(
+                trace_id=f"{prefix}{i:031x}",
+                timestamp=NOW - timedelta(minutes=5) + timedelta(seconds=i),
+                input=f"refund? {prefix}{i}",
+                output=output,
+            )
+            for i in range(n)
+        ]
+
+    try:
+        store.traces.add(answer_with("g", "Within 5 business days.", 20), evaluate=True)
+        assert anyio.run(OnlineWorker(store, [rule], judge, settle_s=0).run_once) == 20
+        assert store.online.alerts() == [] and store.online.monitor("says-when")["batches"] == 4
+        store.traces.add(answer_with("b", "No idea.", 12), evaluate=True)
+        restarted = OnlineWorker(store, [rule], judge, settle_s=0)  # a new process, same store
+        anyio.run(restarted.run_once)
+        alerts = store.online.alerts(evaluator="says-when")
+        assert len(alerts) == 2  # each bad batch alarms (the chart restarts after an alarm)
+        detail = alerts[-1][2]
+        assert detail["batch_mean"] == 0.0 and detail["baseline_mean"] == 0.95
+        assert detail["batches"] == 5  # the restart continued the count
+        assert store.online.monitor("says-when")["pending_n"] == 2
+        assert restarted.stats.alerts == 2 and len(received) == 2
+        assert "says-when drifted down" in received[0]["text"]
+    finally:
+        hook.shutdown()

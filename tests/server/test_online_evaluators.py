@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evallock.online import Budget, EvaluatorRule
+from evallock.online import Budget, DriftWatch, EvaluatorRule
 from evallock.session import JudgeSpec
 from evallock.store import Store
 
@@ -13,6 +13,11 @@ from .conftest import wait_for
 
 QUALITY = EvaluatorRule(name="quality", where={"intent": "refund"}, budget=Budget(calls_per_day=50))
 FORMAT = EvaluatorRule(name="format", asserts=({"type": "max-length", "value": 2000},))
+WATCHED = EvaluatorRule(  # the bot, with no prompt, never says how long a refund takes
+    name="says-when",
+    asserts=({"type": "icontains", "value": "business days"},),
+    drift=DriftWatch(batch=3, baseline_mean=0.95, baseline_sd=0.05, arl0=100),
+)
 QUESTIONS = [
     ("I was charged twice, can I get a refund?", "refund"),
     ("Refund for a broken blender?", "refund"),
@@ -36,7 +41,7 @@ def test_proxied_traffic_is_scored_within_seconds(
     app_factory, api_keys, store: Store, fake_service
 ) -> None:
     judge = JudgeSpec(base_url=fake_service.base_url, model="judge")
-    server = app_factory(evaluators=(QUALITY, FORMAT), judge=judge, evaluate_settle_s=0.1)
+    server = app_factory(evaluators=(QUALITY, FORMAT, WATCHED), judge=judge, evaluate_settle_s=0.1)
     ask(server, api_keys["ingest"], n_rounds=2)
     quality = wait_for(lambda: len(store.online.scores(evaluator="quality")) == 4 or None)
     assert quality
@@ -56,6 +61,14 @@ def test_proxied_traffic_is_scored_within_seconds(
     assert by_name["format"]["scored"] == 6 and by_name["format"]["mean"] == 1.0
     assert body["inbox"]["waiting"] == 0
     assert server.client(api_keys["ingest"]).get("/api/evaluators").status_code == 403
+    # the watched evaluator's chart alarmed from the stream, stored and shown at once
+    wait_for(lambda: store.online.alerts(evaluator="says-when") or None)
+    alerts = server.client(api_keys["read"]).get("/api/evaluators").json()["alerts"]
+    assert alerts and alerts[0]["evaluator"] == "says-when" and alerts[0]["batch_mean"] == 0.0
+    page = server.client(api_keys["read"]).get("/drift")
+    assert page.status_code == 200
+    assert "Online evaluators" in page.text and "says-when drifted down" in page.text
+    assert "<td>quality</td>" in page.text and "no-labels" in page.text  # judge, unlabelled
 
 
 def test_a_restart_loses_and_duplicates_nothing(

@@ -17,7 +17,8 @@ from evallock._lazy import lazy_names
 
 if TYPE_CHECKING:
     from evallock.online._evaluate import Meter, evaluate_traces, rule_version
-    from evallock.online._rules import Budget, EvaluatorRule
+    from evallock.online._monitor import StreamAlert, StreamMonitor
+    from evallock.online._rules import Budget, DriftWatch, EvaluatorRule
     from evallock.online._status import EvaluatorStatus, evaluator_status
     from evallock.online._worker import (
         BackfillCounts,
@@ -31,11 +32,14 @@ if TYPE_CHECKING:
 __all__ = [
     "BackfillCounts",
     "Budget",
+    "DriftWatch",
     "EvaluatorRule",
     "EvaluatorStatus",
     "Meter",
     "OnlineStore",
     "OnlineWorker",
+    "StreamAlert",
+    "StreamMonitor",
     "WorkerStats",
     "backfill",
     "check_rules",
@@ -49,11 +53,14 @@ __getattr__ = lazy_names(
     {
         "BackfillCounts": "_worker",
         "Budget": "_rules",
+        "DriftWatch": "_rules",
         "EvaluatorRule": "_rules",
         "EvaluatorStatus": "_status",
         "Meter": "_evaluate",
         "OnlineStore": "_worker",
         "OnlineWorker": "_worker",
+        "StreamAlert": "_monitor",
+        "StreamMonitor": "_monitor",
         "WorkerStats": "_worker",
         "backfill": "_worker",
         "check_rules": "_worker",

@@ -12,7 +12,7 @@ import orjson
 from evallock.errors import ConfigError
 from evallock.records import Trace
 
-__all__ = ["Budget", "EvaluatorRule"]
+__all__ = ["Budget", "DriftWatch", "EvaluatorRule"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -48,6 +48,41 @@ class Budget:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class DriftWatch:
+    """A drift chart on an evaluator's scores as they arrive (``drift:`` of an evaluator).
+
+    Scores are taken in batches of ``batch`` (their mean is near normal); the first
+    ``warmup`` batch means estimate the baseline (mean and SD), or ``baseline_mean`` and
+    ``baseline_sd`` give it; then a one-sided CUSUM on the batch means alarms on a drop,
+    with its limit set so that nine warm-ups in ten keep ``arl0`` batches between false
+    alarms. Its state is stored with the scores, so a restart continues the chart.
+    """
+
+    batch: int = 50
+    """Scores per batch mean."""
+    warmup: int = 20
+    """Batch means that estimate the baseline (when none is given)."""
+    arl0: float = 370.0
+    """Expected batches between false alarms with no drift."""
+    baseline_mean: float | None = None
+    """The baseline's batch-mean score (0–1), e.g. from a release's first days."""
+    baseline_sd: float | None = None
+    """The SD of batch means at the baseline."""
+    webhook: str | None = None
+    """POST a Slack-compatible alert here when the chart alarms."""
+
+    def __post_init__(self) -> None:
+        if self.batch < 1 or self.warmup < 2:
+            raise ConfigError("drift.batch must be at least 1 and drift.warmup at least 2")
+        if self.arl0 < 10:
+            raise ConfigError(f"drift.arl0 must be at least 10 batches, got {self.arl0}")
+        if (self.baseline_mean is None) != (self.baseline_sd is None):
+            raise ConfigError("drift: give baseline_mean and baseline_sd together, or neither")
+        if self.webhook is not None and not self.webhook.startswith(("http://", "https://")):
+            raise ConfigError(f"drift.webhook {self.webhook!r}: expected an http(s) URL")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class EvaluatorRule:
     """One online evaluator (``evaluators:`` in evallock.yaml).
 
@@ -72,6 +107,8 @@ class EvaluatorRule:
     """Checks on the answer, as a case's ``assert`` (``assert`` in the file)."""
     budget: Budget = field(default_factory=Budget)
     """Daily spend limits."""
+    drift: DriftWatch | None = None
+    """A drift chart on its scores as they arrive, alerting at once."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -24,6 +24,7 @@ import anyio
 
 from evallock.errors import ConfigError, EvallockError
 from evallock.online._evaluate import Meter, evaluate_traces
+from evallock.online._monitor import StreamAlert, StreamMonitor
 from evallock.online._rules import EvaluatorRule
 from evallock.providers import Provider
 from evallock.records import Completion, Message, OnlineScore, Trace
@@ -50,7 +51,11 @@ class _Online(Protocol):
         trace_ids: Sequence[str],
         scores: Sequence[OnlineScore],
         spend: Sequence[tuple[str, str, int, int, float]] = (),
+        monitors: Mapping[str, dict[str, Any]] | None = None,
+        alerts: Sequence[tuple[str, datetime, dict[str, Any]]] = (),
     ) -> None: ...
+
+    def monitor(self, evaluator: str) -> dict[str, Any] | None: ...
 
     def spent(self, evaluator: str, day: str) -> tuple[int, int, float]: ...
 
@@ -133,6 +138,9 @@ class WorkerStats:
     scores: dict[str, int] = field(default_factory=lambda: {"scored": 0, "error": 0, "skipped": 0})
     failures: int = 0
     """Rounds that stored nothing (the judge or the store unreachable)."""
+    alerts: int = 0
+    """Drift alarms raised (each stored, logged and posted)."""
+    webhook_failures: int = 0
     last_error: str | None = None
 
 
@@ -243,12 +251,55 @@ class OnlineWorker:
                 await opened.aclose()
         day = self.clock().date().isoformat()
         spend = [(name, day, *used) for name, used in meter.by_rule.items()]
-        self.store.online.finish(ids, scores, spend)
+        monitors, alerts = self._watch(scores)
+        self.store.online.finish(
+            ids,
+            scores,
+            spend,
+            monitors=monitors,
+            alerts=[(a.evaluator, a.at, a.as_json()) for a in alerts],
+        )
         self.stats.rounds += 1
         self.stats.evaluated += len(ids)
         for score in scores:
             self.stats.scores[score.status] += 1
+        for alert in alerts:
+            self._raise(alert)
         return len(ids)
+
+    def _watch(
+        self, scores: list[OnlineScore]
+    ) -> tuple[dict[str, dict[str, Any]], list[StreamAlert]]:
+        """Feed each watched rule's new scores to its drift chart (read from the store each
+        round, so a round that fails to commit feeds nothing)."""
+        states: dict[str, dict[str, Any]] = {}
+        alerts: list[StreamAlert] = []
+        for rule in self.rules:
+            if rule.drift is None:
+                continue
+            mine = [s for s in scores if s.evaluator == rule.name]
+            if not mine:
+                continue
+            monitor = StreamMonitor(rule.name, rule.drift, self.store.online.monitor(rule.name))
+            alerts.extend(monitor.feed(mine, self.clock()))
+            states[rule.name] = monitor.state()
+        return states, alerts
+
+    def _raise(self, alert: StreamAlert) -> None:
+        """An alarm, after it is stored: logged, counted, posted to the rule's webhook."""
+        self.stats.alerts += 1
+        log.warning("%s", alert.text())
+        rule = next(r for r in self.rules if r.name == alert.evaluator)
+        if rule.drift is None or rule.drift.webhook is None:
+            return
+        import httpx
+
+        try:
+            answer = httpx.post(rule.drift.webhook, json={"text": alert.text()}, timeout=10)
+            answer.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.stats.webhook_failures += 1
+            log.warning("drift webhook %s failed: %s", rule.drift.webhook, exc)
 
     def _client(self, meter: Meter) -> tuple[Provider, RetryingJudge]:
         return _judge_client(

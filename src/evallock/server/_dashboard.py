@@ -376,7 +376,10 @@ async def drift_page(request: Request) -> Response:
     metric = str(request.query_params.get("metric", "mean"))
     if metric not in METRICS:
         metric = "mean"  # an unknown figure: the default one, not an error page
-    view = await anyio.to_thread.run_sync(drift_view, state.store, metric)
+    settings = state.settings
+    view = await anyio.to_thread.run_sync(
+        drift_view, state.store, metric, settings.evaluators, settings.calibration
+    )
     return render_page("drift.html", view=view, signed_in=is_signed_in(caller))
 
 

@@ -57,8 +57,9 @@ async def list_comparisons(
 @router.get("/evaluators", summary="Online evaluators: verdicts, mean score, spend, the inbox")
 async def list_evaluators(request: Request) -> dict[str, Any]:
     """Each configured evaluator over the last 24 hours (scored, errors, skipped over
-    budget, mean score 0–1 with its 95 % t interval, today's spend against its budget),
-    the traces waiting to be evaluated and how long the oldest has waited."""
+    budget, mean score 0–1 with its 95 % t interval, today's spend against its budget,
+    its judge's calibration), the traces waiting to be evaluated and how long the oldest
+    has waited, and the newest drift alarms of the evaluators' charts."""
     state = _state(request)
     rules = state.settings.evaluators
 
@@ -79,12 +80,14 @@ async def list_evaluators(request: Request) -> dict[str, Any]:
                 for rule in rules
             ],
             "inbox": {"waiting": waiting, "oldest_wait_s": lag},
+            "alerts": [detail for _, _, detail in state.store.online.alerts(limit=20)],
             "worker": None
             if worker is None
             else {
                 "rounds": worker.stats.rounds,
                 "evaluated": worker.stats.evaluated,
                 "failures": worker.stats.failures,
+                "alerts": worker.stats.alerts,
                 "last_error": worker.stats.last_error,
             },
         }

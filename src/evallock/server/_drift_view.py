@@ -20,6 +20,10 @@ from evallock.records import StoredDriftReport, TraceJudgement
 from evallock.server._panels import date_ticks
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from evallock.calibration import CalibrationFloor
+    from evallock.online import EvaluatorRule
     from evallock.store import Store
 
 __all__ = [
@@ -87,11 +91,21 @@ class DriftView:
     detectors: list[dict[str, Any]]
     reports: list[StoredDriftReport]
     """The checks charted, newest first."""
+    evaluators: list[dict[str, Any]] = field(default_factory=list)
+    """Each online evaluator's status (``GET /api/evaluators``'s figures)."""
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    """The newest alarms of the evaluators' drift charts."""
 
 
-def drift_view(store: Store, metric: str = "mean") -> DriftView:
+def drift_view(
+    store: Store,
+    metric: str = "mean",
+    rules: Sequence[EvaluatorRule] = (),
+    floor: CalibrationFloor | None = None,
+) -> DriftView:
     """Read the checks and draw ``metric`` (a name in :data:`METRICS`) over them, for the
-    whole traffic and each slice."""
+    whole traffic and each slice; with the online evaluators' ``rules``, their status and
+    their charts' newest alarms."""
     newest_first = store.reports.drift_reports(limit=REPORTS_CHARTED)
     checks = list(reversed(newest_first))
     slices: list[str] = []
@@ -107,8 +121,19 @@ def drift_view(store: Store, metric: str = "mean") -> DriftView:
     detectors = (
         [d for d in (latest.body.get("detectors") or ()) if isinstance(d, dict)] if latest else []
     )
+    from evallock.online import evaluator_status
+
     return DriftView(
-        series=series, metric=metric, latest=latest, detectors=detectors, reports=newest_first
+        series=series,
+        metric=metric,
+        latest=latest,
+        detectors=detectors,
+        reports=newest_first,
+        evaluators=[
+            evaluator_status(store.online, rule, labels=store.labels, floor=floor).as_json()
+            for rule in rules
+        ],
+        alerts=[detail for _, _, detail in store.online.alerts(limit=20)] if rules else [],
     )
 
 

@@ -11,17 +11,29 @@ from sqlalchemy.engine import Connection
 
 from evallock.records import OnlineScore, Trace
 from evallock.store._engine import insert_or_ignore
-from evallock.store._schema import online_inbox, online_scores, online_usage, traces
+from evallock.store._schema import (
+    online_alerts,
+    online_inbox,
+    online_monitors,
+    online_scores,
+    online_usage,
+    traces,
+)
 from evallock.store._traces import _trace_from_row
+from evallock.times import utc_now
 
 __all__ = [
+    "add_alerts",
     "add_scores",
     "add_usage",
     "claim_inbox",
     "drop_from_inbox",
     "enqueue",
     "inbox_depth",
+    "list_alerts",
     "list_scores",
+    "monitor_state",
+    "save_monitor",
     "score_counts",
     "unscored_traces",
     "usage_of",
@@ -195,3 +207,40 @@ def _score_from_row(row: Any) -> OnlineScore:
         passed=row.passed,
         reason=row.reason,
     )
+
+
+def save_monitor(conn: Connection, evaluator: str, state: dict[str, Any]) -> None:
+    """Write an evaluator's drift chart (replacing the one stored)."""
+    now = utc_now()
+    conn.execute(delete(online_monitors).where(online_monitors.c.evaluator == evaluator))
+    conn.execute(
+        online_monitors.insert(), [{"evaluator": evaluator, "state": state, "updated_at": now}]
+    )
+
+
+def monitor_state(conn: Connection, evaluator: str) -> dict[str, Any] | None:
+    """An evaluator's stored drift chart."""
+    row = conn.execute(
+        select(online_monitors.c.state).where(online_monitors.c.evaluator == evaluator)
+    ).first()
+    return None if row is None else dict(row.state)
+
+
+def add_alerts(conn: Connection, alerts: Sequence[tuple[str, datetime, dict[str, Any]]]) -> None:
+    """Store drift alarms."""
+    if alerts:
+        conn.execute(
+            online_alerts.insert(),
+            [{"evaluator": name, "at": at, "detail": detail} for name, at, detail in alerts],
+        )
+
+
+def list_alerts(
+    conn: Connection, *, evaluator: str | None, limit: int
+) -> list[tuple[str, datetime, dict[str, Any]]]:
+    """Drift alarms, newest first."""
+    c = online_alerts.c
+    stmt = select(c.evaluator, c.at, c.detail).order_by(c.at.desc(), c.id.desc()).limit(limit)
+    if evaluator is not None:
+        stmt = stmt.where(c.evaluator == evaluator)
+    return [(row.evaluator, row.at, dict(row.detail)) for row in conn.execute(stmt)]

@@ -10,7 +10,7 @@ at most one verdict per evaluator.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,13 +42,32 @@ class OnlineRepository:
         trace_ids: Sequence[str],
         scores: Sequence[OnlineScore],
         spend: Sequence[Spend] = (),
+        monitors: Mapping[str, dict[str, Any]] | None = None,
+        alerts: Sequence[tuple[str, datetime, dict[str, Any]]] = (),
     ) -> None:
-        """Store verdicts and spend, and take ``trace_ids`` out of the inbox: one transaction."""
+        """Store verdicts, spend, drift charts (evaluator → state) and their alarms, and take
+        ``trace_ids`` out of the inbox: one transaction."""
         with self._db.write(f"cannot store {len(scores)} online verdicts") as conn:
             _online.add_scores(conn, scores)
             for evaluator, day, calls, tokens, cost in spend:
                 _online.add_usage(conn, evaluator, day, calls=calls, tokens=tokens, cost=cost)
+            for evaluator, state in (monitors or {}).items():
+                _online.save_monitor(conn, evaluator, state)
+            _online.add_alerts(conn, alerts)
             _online.drop_from_inbox(conn, trace_ids)
+
+    def monitor(self, evaluator: str) -> dict[str, Any] | None:
+        """The evaluator's stored drift chart, or None before its first score."""
+        with self._db.read("cannot read a drift chart") as conn:
+            return _online.monitor_state(conn, evaluator)
+
+    def alerts(
+        self, *, evaluator: str | None = None, limit: int = 50
+    ) -> list[tuple[str, datetime, dict[str, Any]]]:
+        """Drift alarms, newest first: ``(evaluator, at, detail)``."""
+        check_page(limit, 0)
+        with self._db.read("cannot read drift alarms") as conn:
+            return _online.list_alerts(conn, evaluator=evaluator, limit=limit)
 
     def enqueue(self, trace_ids: Sequence[str], *, received_at: datetime) -> None:
         """Put trace ids in the inbox (for tests and tools; ingest does it in its own write)."""

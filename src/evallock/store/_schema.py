@@ -356,3 +356,28 @@ judge_labels = Table(
     Column("note", Text),
     Index(None, "judge_version"),
 )
+
+# Each online evaluator's drift chart (its whole state, JSON), written with the scores it saw.
+online_monitors = Table(
+    "online_monitors",
+    metadata,
+    Column("evaluator", String, primary_key=True),
+    Column("state", JSONText, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# The alarms those charts raised.
+online_alerts = Table(
+    "online_alerts",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("evaluator", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", JSONText, nullable=False),
+    Index(None, "at"),
+)

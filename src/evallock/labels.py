@@ -103,7 +103,12 @@ def sample_for_labels(
 
 
 def resolve_labels(
-    sources: LabelSources, rows: Iterable[LabelRow], *, file: str, reviewer: str | None
+    sources: LabelSources,
+    rows: Iterable[LabelRow],
+    *,
+    file: str,
+    reviewer: str | None,
+    place: str = "{file}:{line}",
 ) -> list[JudgeLabel]:
     """The rows as labels, each beside the judge's score and version of its answer.
 
@@ -115,7 +120,7 @@ def resolve_labels(
     problems: list[str] = []
     now = datetime.now(UTC)
     for row in rows:
-        where = f"{file}:{row.line}"
+        where = place.format(file=file, line=row.line)
         who = row.reviewer or reviewer
         if row.score is None:
             continue  # not labelled (yet): a sample file is filled in over time

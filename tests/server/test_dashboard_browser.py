@@ -176,3 +176,58 @@ def test_accept_and_promote_from_the_review_queue_in_chromium(
         assert "None." in page.inner_text("#review")  # nothing left to promote
     after = golden.read_text()
     assert after.startswith(before) and "Refunds take 5 business days." in after[len(before) :]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+def test_label_judged_answers_from_the_drift_page_in_chromium(
+    server_factory: Any, store: Any, api_keys: dict[str, str]
+) -> None:
+    """Signed in with the session cookie: the drift page's evaluator row leads to the blind
+    labelling page, whose form (with the session's form token) stores the label."""
+    from datetime import UTC, datetime
+
+    from evallock.online import EvaluatorRule
+    from evallock.records import OnlineScore, Trace
+    from evallock.session import JudgeSpec
+
+    now = datetime.now(UTC)
+    ids = [f"{n:032x}" for n in range(2)]
+    store.traces.add(
+        [Trace(trace_id=t, timestamp=now, input=f"q{n}", output=f"a{n}") for n, t in enumerate(ids)]
+    )
+    store.online.finish(
+        [],
+        [
+            OnlineScore(
+                evaluator="quality", trace_id=t, scored_at=now, status="scored",
+                version="judge@feedbeefcafe", score=0.75, judge_score=4, passed=True, reason="ok",
+            )
+            for t in ids
+        ],
+    )  # fmt: skip
+    server = server_factory(
+        evaluators=(EvaluatorRule(name="quality"),),
+        judge=JudgeSpec(base_url="http://127.0.0.1:9/v1", model="judge"),
+        evaluate_settle_s=3600,
+    )
+    with chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{server.url}/login")
+        page.fill("#key", api_keys["admin"])
+        page.click("button[type=submit]")
+        page.wait_for_selector("#queue")
+        page.click("nav >> text=Drift")
+        page.wait_for_selector("#evaluators")
+        page.click("#evaluators >> text=no-labels")
+        page.wait_for_selector("#to-label")
+        page.check("#to-label input[name=score][value='2']")
+        page.fill("#to-label input[name=note]", "misses the policy")
+        page.click("#to-label >> text=Save label")
+        page.wait_for_selector("[role=status], [role=alert]")
+        assert page.query_selector("[role=alert]") is None, page.inner_text("[role=alert]")
+        assert "labelled" in page.inner_text("[role=status]")
+        assert "1 labelled by you, 1 to go" in page.inner_text("#labelling")
+    (label,) = store.labels.of_version("judge@feedbeefcafe")
+    assert (label.human_score, label.judge_score, label.note) == (2, 4, "misses the policy")

@@ -36,6 +36,8 @@ from evallock.server._feedback import router as feedback_router
 from evallock.server._health import router as health_router
 from evallock.server._hosts import LoopbackHosts
 from evallock.server._ingest import router as ingest_router
+from evallock.server._labelling import router as labelling_router
+from evallock.server._labels import router as labels_router
 from evallock.server._langfuse import router as langfuse_router
 from evallock.server._metrics import Metrics
 from evallock.server._openapi import install_openapi
@@ -129,12 +131,14 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         proxy_router,
         passthrough_router,
         feedback_router,
+        labels_router,
         langfuse_router,
         api_router,
         drift_router,
         candidates_router,
         dashboard_router,
         review_router,
+        labelling_router,
     )
     for router in routers:
         app.include_router(router)

@@ -59,6 +59,7 @@ _LARGE_PATHS = OTLP_PATHS | {
     "/v1/chat/completions",
     "/v1/responses",
     "/v1/feedback",
+    "/v1/labels",
     "/v1/trace_annotations",
     "/v1/span_annotations",
     "/api/public/scores",
@@ -114,8 +115,8 @@ class BodyLimit:
             and scope["method"] not in _READS
             and path not in _OPEN_PATHS
             and header_token(request.headers)[0] is None
-            # the review queue's forms come with a session cookie (and, checked by the
-            # route, the session's form token)
+            # the review queue's forms (labelling's too) come with a session cookie (and,
+            # checked by the route, the session's form token)
             and not (path.startswith(_REVIEW_FORMS) and SESSION_COOKIE in request.cookies)
         ):
             await _refuse(request, key_required(), receive, send)

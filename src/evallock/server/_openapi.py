@@ -108,7 +108,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         statuses.append(413)
     if "{" in path or path in ("/v1/chat/completions", "/v1/responses"):
         statuses.append(404)  # an unknown id; the recording proxy off
-    if path in OTLP_PATHS or path == "/v1/feedback":
+    if path in OTLP_PATHS or path in ("/v1/feedback", "/v1/labels"):
         statuses += [415, 429]
     if path in PROXY_PATHS:
         statuses += [415, 502, 504]

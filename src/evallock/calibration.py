@@ -27,6 +27,7 @@ __all__ = [
     "CalibrationStatus",
     "LabelReader",
     "calibration_of",
+    "disputes",
     "judge_calibration",
     "pooled_calibration",
 ]
@@ -78,7 +79,7 @@ class Calibration:
     reviewer_alpha: float | None = None
     """Krippendorff's ordinal α among the reviewers, over answers two or more labelled."""
     disputed: int = 0
-    """Answers whose reviewers disagree by more than a point (to adjudicate)."""
+    """Answers whose reviewers disagree by more than a point, not yet adjudicated."""
     status: CalibrationStatus = "no-labels"
     floor: CalibrationFloor = CalibrationFloor()
 
@@ -158,25 +159,32 @@ def calibration_of(
     """Agreement, bias and confusion of a judge version from its labels.
 
     Several reviewers of one answer count once: their median label (the lower middle
-    one for an even count) is compared with the judge; how they agree with each other is
-    reported apart, and answers they dispute by more than a point are counted.
+    one for an even count) is compared with the judge, unless an adjudication settled the
+    answer (then the newest adjudication stands); how they agree with each other is
+    reported apart, and answers they dispute by more than a point and nobody settled are
+    counted.
     """
     floor = floor or CalibrationFloor()
     by_subject: dict[str, list[JudgeLabel]] = defaultdict(list)
     for label in labels:
         by_subject[label.subject].append(label)
-    reviewers = sorted({label.reviewer for label in labels})
+    reviewers = sorted({label.reviewer for label in labels if not label.adjudicated})
     pairs: list[tuple[int, int]] = []
     errors = disputed = 0
     for group in by_subject.values():
-        scores = sorted(label.human_score for label in group)
-        if scores[-1] - scores[0] > 1:
+        settled = [lab for lab in group if lab.adjudicated]
+        scores = sorted(lab.human_score for lab in group if not lab.adjudicated)
+        if scores and scores[-1] - scores[0] > 1 and not settled:
             disputed += 1
         judge = next((lab.judge_score for lab in group if lab.judge_score is not None), None)
         if judge is None:
             errors += 1
             continue
-        pairs.append((judge, scores[(len(scores) - 1) // 2]))
+        if settled:  # an adjudication stands for its answer
+            human = max(settled, key=lambda lab: lab.labeled_at).human_score
+        else:
+            human = scores[(len(scores) - 1) // 2]
+        pairs.append((judge, human))
     base = Calibration(
         judge_version=judge_version,
         labels=len(labels),
@@ -241,3 +249,20 @@ def _reviewer_alpha(by_subject: dict[str, list[JudgeLabel]], reviewers: list[str
         table.append(row)
     value = krippendorff_alpha(table).value
     return None if math.isnan(value) else value
+
+
+def disputes(labels: Sequence[JudgeLabel]) -> list[tuple[str, dict[str, int]]]:
+    """The answers reviewers disagree on by more than a point and nobody adjudicated:
+    ``(subject, {reviewer: score})``, in subject order."""
+    by_subject: dict[str, list[JudgeLabel]] = defaultdict(list)
+    for label in labels:
+        by_subject[label.subject].append(label)
+    found = []
+    for subject in sorted(by_subject):
+        group = by_subject[subject]
+        if any(lab.adjudicated for lab in group):
+            continue
+        scores = {lab.reviewer: lab.human_score for lab in group}
+        if max(scores.values()) - min(scores.values()) > 1:
+            found.append((subject, scores))
+    return found

@@ -475,6 +475,9 @@ class JudgeLabel:
     """The online evaluator whose verdict it checks, for a trace."""
     note: str | None = None
     """The reviewer's remark."""
+    adjudicated: bool = False
+    """It settles a dispute between reviewers: it stands for its answer instead of the
+    reviewers' median."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -131,3 +131,62 @@ def test_the_gate_shows_its_judge_s_agreement_and_can_require_it(
     assert again.code == 0, again.out + again.err
     calibration = json.loads((tmp_path / "r3.json").read_text())["judge_calibration"]
     assert calibration["n"] == 3 and calibration["status"] in ("calibrated", "below-floor")
+
+
+def test_several_reviewers_disputes_adjudication_and_the_audit_trail(cli, tmp_path: Path) -> None:
+    from evallock.records import OnlineScore
+
+    db = f"sqlite:///{tmp_path}/e.db"
+    now = datetime.now(UTC)
+    with open_store(db) as store:
+        store.online.finish(
+            [],
+            [
+                OnlineScore(
+                    evaluator="quality", trace_id=f"{n:032x}", scored_at=now, status="scored",
+                    version="judge@0a0a0a0a0a0a", score=0.5, judge_score=3, passed=True,
+                    reason="ok",
+                )
+                for n in range(3)
+            ],
+        )  # fmt: skip
+    (tmp_path / "evallock.yaml").write_text(f"store: {db}\ncalibration: {{min_labels: 2}}\n")
+    rows = lambda scores: "".join(  # noqa: E731
+        json.dumps({"subject": f"trace:{n:032x}", "evaluator": "quality", "score": s}) + "\n"
+        for n, s in enumerate(scores)
+    )
+    (tmp_path / "ana.jsonl").write_text(rows([3, 2, 5]))
+    (tmp_path / "ben.jsonl").write_text(rows([3, 5, 4]))  # disputes the second by 3 points
+    assert cli("labels", "import", "ana.jsonl", "--reviewer", "ana").code == 0
+    assert cli("labels", "import", "ben.jsonl", "--reviewer", "ben").code == 0
+    (tmp_path / "ana2.jsonl").write_text(rows([3, 1, 5]))
+    assert cli("labels", "import", "ana2.jsonl", "--reviewer", "ana").code == 0  # a relabel
+    second = f"trace:{1:032x}"
+    disputed = cli("labels", "disputed")
+    assert (
+        disputed.code == 0 and f"{second}  judge judge@0a0a0a0a0a0a: ana 1, ben 5" in disputed.out
+    )
+    cal = cli("calibration", "--json", "c.json")
+    before = json.loads((tmp_path / "c.json").read_text())["judges"][0]
+    assert before["disputed"] == 1 and before["reviewers"] == 2
+    assert before["reviewer_alpha"] is not None
+    settled = cli(
+        "labels", "adjudicate", second, "--score", "3", "--reviewer", "lead",
+        "--judge-version", "judge@0a0a0a0a0a0a", "--note", "policy says partial",
+    )  # fmt: skip
+    assert settled.code == 0, settled.err
+    assert "no disputed answers" in cli("labels", "disputed").out
+    cli("calibration", "--json", "c.json")
+    after = json.loads((tmp_path / "c.json").read_text())["judges"][0]
+    assert after["disputed"] == 0 and after["reviewers"] == 2  # the adjudicator is not a rater
+    # the settled 3 now stands for the answer: judge 3 vs 3 there
+    assert after["exact"] > before["exact"] and cal.code == 0
+    trail = cli("labels", "history", second)
+    lines = trail.out.splitlines()
+    assert [line.split()[2] for line in lines] == ["label", "label", "relabel", "adjudicate"]
+    assert "adjudicated:lead: 3" in lines[-1] and "(policy says partial)" in lines[-1]
+    nothing = cli(
+        "labels", "adjudicate", "trace:nope", "--score", "3", "--reviewer", "lead",
+        "--judge-version", "judge@0a0a0a0a0a0a",
+    )  # fmt: skip
+    assert nothing.code == 2 and "no labels under judge" in nothing.err

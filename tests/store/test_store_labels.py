@@ -40,6 +40,13 @@ def test_labels_by_version_and_a_relabel_replaces(store) -> None:
     }
     assert found[0].labeled_at.tzinfo is not None and found[0].note == "checked the policy"
     assert store.labels.versions() == [("judge@aaa", 3), ("judge@bbb", 1)]
+    trail = store.labels.history("trace:1")
+    assert [(e["reviewer"], e["action"], e["score"]) for e in trail] == [
+        ("ana", "label", 4),
+        ("ben", "label", 3),
+        ("ana", "relabel", 2),
+    ]
+    assert trail[0]["at"].tzinfo is not None
 
 
 def test_bad_labels_are_refused_whole(store) -> None:

@@ -117,6 +117,114 @@ def import_labels(
     return 0
 
 
+@labels_app.command("disputed")
+def disputed(
+    judge_version: Annotated[
+        str | None, typer.Option(help="Only this judge version (default: every labelled one).")
+    ] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Answers reviewers disagree on by more than a point, not yet adjudicated: each with
+    every reviewer's score, to settle with `evallock labels adjudicate`.
+
+    Example: evallock labels disputed
+    """
+    from evallock.calibration import disputes
+    from evallock.cli._common import load, open_store_for, out_console
+
+    settings = load(config, store)
+    console = out_console()
+    found = 0
+    with open_store_for(settings) as opened:
+        versions = [judge_version] if judge_version else [v for v, _ in opened.labels.versions()]
+        for version in versions:
+            for subject, scores in disputes(opened.labels.of_version(version)):
+                found += 1
+                shown = ", ".join(f"{who} {score}" for who, score in sorted(scores.items()))
+                console.print(f"{subject}  judge {version}: {shown}", markup=False)
+    if not found:
+        console.print("no disputed answers", markup=False)
+    return 0
+
+
+@labels_app.command("adjudicate")
+def adjudicate(
+    subject: Annotated[str, typer.Argument(help="trace:<id> or record:<run>/<case>/<trial>.")],
+    score: Annotated[int, typer.Option(min=1, max=5, help="The settled score, 1-5.")],
+    reviewer: Annotated[str, typer.Option(help="Who settles it.")],
+    judge_version: Annotated[str, typer.Option(help="The judge version whose labels it settles.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Settle an answer the reviewers dispute: the adjudicated score then stands for it in
+    the calibration (instead of their median); the reviewers' own labels and this
+    decision stay in the audit trail (`evallock labels history`).
+
+    Example: evallock labels adjudicate trace:4bf9… --score 2 --reviewer lead --judge-version judge@3f9a…
+    """
+    from datetime import UTC, datetime
+
+    from evallock.cli._common import load, open_store_for
+    from evallock.errors import UsageError
+    from evallock.records import JudgeLabel
+
+    settings = load(config, store)
+    with open_store_for(settings) as opened:
+        existing = [
+            lab for lab in opened.labels.of_version(judge_version) if lab.subject == subject
+        ]
+        if not existing:
+            raise UsageError(f"{subject}: no labels under judge {judge_version} to settle")
+        first = existing[0]
+        opened.labels.add(
+            [
+                JudgeLabel(
+                    subject=subject,
+                    judge_version=judge_version,
+                    reviewer=f"adjudicated:{reviewer}",
+                    human_score=score,
+                    judge_score=first.judge_score,
+                    labeled_at=datetime.now(UTC),
+                    evaluator=first.evaluator,
+                    note=note,
+                    adjudicated=True,
+                )
+            ]
+        )
+    print(f"{subject}: settled at {score} by {reviewer}")
+    return 0
+
+
+@labels_app.command("history")
+def history(
+    subject: Annotated[str, typer.Argument(help="trace:<id> or record:<run>/<case>/<trial>.")],
+    store: StoreOption = None,
+    config: ConfigOption = None,
+) -> int:
+    """Every label, relabel and adjudication of an answer, in order, with who and when.
+
+    Example: evallock labels history trace:4bf92f3577b34da6a3ce929d0e0e4736
+    """
+    from evallock.cli._common import load, open_store_for, out_console
+
+    settings = load(config, store)
+    console = out_console()
+    with open_store_for(settings) as opened:
+        events = opened.labels.history(subject)
+    for event in events:
+        note = f" ({event['note']})" if event["note"] else ""
+        console.print(
+            f"{event['at']:%Y-%m-%d %H:%M} {event['action']:<10} {event['reviewer']}:"
+            f" {event['score']}  judge {event['judge_version']}{note}",
+            markup=False,
+        )
+    if not events:
+        console.print(f"no labels of {subject}", markup=False)
+    return 0
+
+
 def calibration(
     judge_version: Annotated[
         str | None, typer.Option(help="Only this judge version (default: every labelled one).")

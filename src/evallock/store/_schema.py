@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from evallock.keys import SHARED_KEYS
@@ -354,6 +355,7 @@ judge_labels = Table(
     Column("labeled_at", UTCDateTime, nullable=False),
     Column("evaluator", String),
     Column("note", Text),
+    Column("adjudicated", Boolean, nullable=False, server_default=false()),
     Index(None, "judge_version"),
 )
 
@@ -380,4 +382,24 @@ online_alerts = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("detail", JSONText, nullable=False),
     Index(None, "at"),
+)
+
+# Every labelling action, in order: the reviewers' audit trail.
+label_events = Table(
+    "label_events",
+    metadata,
+    Column(
+        "id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    Column("subject", String, nullable=False),
+    Column("judge_version", String, nullable=False),
+    Column("reviewer", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("human_score", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("note", Text),
+    Index(None, "subject", "id"),
 )

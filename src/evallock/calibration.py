@@ -29,7 +29,9 @@ __all__ = [
     "calibration_of",
     "disputes",
     "judge_calibration",
+    "judge_versions_of",
     "pooled_calibration",
+    "require_calibrated",
 ]
 
 CalibrationStatus = Literal["calibrated", "below-floor", "too-few", "no-labels"]
@@ -266,3 +268,44 @@ def disputes(labels: Sequence[JudgeLabel]) -> list[tuple[str, dict[str, int]]]:
         if max(scores.values()) - min(scores.values()) > 1:
             found.append((subject, scores))
     return found
+
+
+def judge_versions_of(
+    judge_rubrics: Iterable[tuple[str, bool]],
+    *,
+    model: str,
+    params: dict[str, Any],
+    default_rubric: str | None,
+) -> set[str]:
+    """The judge versions a case file's judged cases use (``CaseFile.judge_rubrics``): one
+    per distinct rubric, as the runner stamps them on the records."""
+    from evallock.graders import build_judge_grader, judge_version
+    from evallock.records import CaseJudge
+
+    return {
+        judge_version(
+            model,
+            build_judge_grader(
+                CaseJudge(rubric=rubric),
+                has_reference=has_reference,
+                default_rubric=default_rubric,
+                params=params,
+            ).rubric,
+            params,
+        )
+        for rubric, has_reference in judge_rubrics
+    }
+
+
+def require_calibrated(found: Calibration | None, flag: str = "--require-calibrated") -> None:
+    """Refuse what a judge that does not agree with people would grade.
+
+    Raises:
+        UsageError: the judge is not calibrated (the reason), or there is no judge to check.
+    """
+    from evallock.errors import UsageError
+
+    if found is None:
+        raise UsageError(f"{flag}: nothing here is graded by the judge")
+    if found.status != "calibrated":
+        raise UsageError(f"{flag}: {found.line()}")

@@ -14,7 +14,13 @@ from typing import Literal
 
 import anyio
 
-from evallock.calibration import Calibration, CalibrationFloor, pooled_calibration
+from evallock.calibration import (
+    Calibration,
+    CalibrationFloor,
+    judge_versions_of,
+    pooled_calibration,
+    require_calibrated,
+)
 from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, TargetError, UsageError
 from evallock.gate import GateCounter, GateResult, GateThresholds
@@ -191,28 +197,15 @@ def _calibration(
         if request.require_calibrated:
             raise UsageError("--require-calibrated: no calibration floor is configured")
         return None
-    from evallock.graders import build_judge_grader, judge_version
-    from evallock.records import CaseJudge
-
-    model, params = request.judge.model or "", dict(request.judge.params)
-    versions = {
-        judge_version(
-            model,
-            build_judge_grader(
-                CaseJudge(rubric=rubric),
-                has_reference=has_reference,
-                default_rubric=request.judge.rubric,
-                params=params,
-            ).rubric,
-            params,
-        )
-        for rubric, has_reference in dataset.judge_rubrics
-    }
+    versions = judge_versions_of(
+        dataset.judge_rubrics,
+        model=request.judge.model or "",
+        params=dict(request.judge.params),
+        default_rubric=request.judge.rubric,
+    )
     found = pooled_calibration(store.labels, versions, request.calibration)
-    if found is None:
-        return None
-    if request.require_calibrated and found.status != "calibrated":
-        raise UsageError(f"--require-calibrated: {found.line()}")
+    if request.require_calibrated:
+        require_calibrated(found)
     return found
 
 

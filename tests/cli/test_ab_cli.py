@@ -388,3 +388,16 @@ def test_the_ab_page_shows_the_test_the_slices_and_the_cases_the_arms_disagree_o
     assert html.count('<tr class="pair">') >= 1 and "None: the arms passed" not in html
     assert f'href="/ab/{stored.comparison_id}"' in overview.text
     assert missing.status_code == 404
+
+
+def test_ab_require_calibrated_refuses_before_asking_anything(
+    cli, project, fake_service, service_stats
+) -> None:
+    result = cli(
+        *ab_args(project, fake_service.base_url, "support-v3", "support-v4", "--require-calibrated")
+    )
+    assert (
+        result.code == 2
+        and "--require-calibrated: judge judge (3 rubrics) is not calibrated" in result.err
+    )
+    assert service_stats.get()["by_model"] == {}

@@ -234,6 +234,8 @@ def test_the_report_says_which_judge_a_baseline_and_the_last_report_came_from(
     version = json.loads((tmp_path / "n.json").read_text())["judge_version"]
     assert any(n.startswith("baseline 4.2 is a number") and version in n for n in notes)
     assert not any("judge or rubric changed" in n for n in notes)  # no report before it
+    refused = cli(*common, "--baseline", "4.2", "--require-calibrated")
+    assert refused.code == 2 and f"--require-calibrated: judge {version} is not" in refused.err
     # and beside the judged figures, the judge's agreement with people (none labelled yet)
     assert any(n.startswith(f"judge {version} is not calibrated: no labels yet") for n in notes)
     rubric = "Score 1-5: is the answer polite?"

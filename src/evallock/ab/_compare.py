@@ -16,7 +16,12 @@ import anyio
 from evallock.ab._analysis import Metric, PairedAnalysis, analyse_pairs
 from evallock.ab._slices import SliceResult, analyse_slices
 from evallock.ab._spec import Variant
-from evallock.calibration import CalibrationFloor, pooled_calibration
+from evallock.calibration import (
+    CalibrationFloor,
+    judge_versions_of,
+    pooled_calibration,
+    require_calibrated,
+)
 from evallock.cases import CaseFile, open_cases
 from evallock.errors import ConfigError, EvallockError, UsageError
 from evallock.records import EvalRecord, Run
@@ -68,6 +73,8 @@ class ABRequest:
     """Seeds the bootstrap and permutation paths."""
     calibration: CalibrationFloor | None = None
     """When the judge counts as calibrated; None: its agreement with people is not shown."""
+    require_calibrated: bool = False
+    """Refuse to run (exit 2) when the judge of the judged cases is not calibrated."""
 
     def __post_init__(self) -> None:
         """Refuse settings the analysis cannot use, before anything runs.
@@ -182,6 +189,14 @@ async def _compare_variants(
             f"--metric judge: no case in {dataset.path} asks for a judge, so there are no"
             " judge scores to compare; use --metric pass or score"
         )
+    if request.require_calibrated:
+        versions = judge_versions_of(
+            dataset.judge_rubrics,
+            model=request.judge.model or "",
+            params=dict(request.judge.params),
+            default_rubric=request.judge.rubric,
+        )
+        require_calibrated(pooled_calibration(store.labels, versions, request.calibration))
     if needs_judge and not request.judge.configured:
         raise ConfigError("this comparison needs a judge: give --judge-base-url and --judge-model")
     async with RunSession(
@@ -253,6 +268,11 @@ def compare_runs(request: ABRequest, store: SessionStore) -> ABOutcome:
     dataset = open_cases(request.cases)
     records_a = list(store.runs.iter_records(run_a.run_id))
     records_b = list(store.runs.iter_records(run_b.run_id))
+    if request.require_calibrated:
+        versions = {
+            r.keys["judge_version"] for r in records_a + records_b if "judge_version" in r.keys
+        }
+        require_calibrated(pooled_calibration(store.labels, versions, request.calibration))
     outcome = _analyse(request, dataset, new_run_id(), run_a, run_b, records_a, records_b, None)
     _note_calibration(outcome, request, store, records_a + records_b)
     if run_a.dataset_id != run_b.dataset_id:

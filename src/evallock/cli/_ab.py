@@ -121,6 +121,14 @@ def ab(
         Path | None,
         typer.Option(help="Write a Markdown summary (for a PR comment).", rich_help_panel=_O),
     ] = None,
+    require_calibrated: Annotated[
+        bool,
+        typer.Option(
+            "--require-calibrated",
+            help="Refuse (exit 2) unless the judge agrees with people's labels"
+            " (calibration: in evallock.yaml; see evallock calibration).",
+        ),
+    ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -195,6 +203,7 @@ def ab(
         judge_mode=judge_mode,  # type: ignore[arg-type]
         seed=seed,
         calibration=settings.calibration,
+        require_calibrated=require_calibrated,
     )
     opened = open_store_for(settings)
     _gc.resume()  # start-up is over: the cases start (see _gc)

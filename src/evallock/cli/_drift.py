@@ -135,6 +135,14 @@ def drift(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
     ] = None,
+    require_calibrated: Annotated[
+        bool,
+        typer.Option(
+            "--require-calibrated",
+            help="Refuse (exit 2) unless the judge agrees with people's labels"
+            " (calibration: in evallock.yaml; see evallock calibration).",
+        ),
+    ] = False,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:
@@ -200,6 +208,7 @@ def drift(
         ),
         input_embeddings=input_embeddings,
         calibration=settings.calibration,
+        require_calibrated=require_calibrated,
         concurrency=options.concurrency,
         timeout=options.timeout,
         retry=options.retry,

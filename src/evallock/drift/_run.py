@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import anyio
 
-from evallock.calibration import CalibrationFloor, judge_calibration
+from evallock.calibration import CalibrationFloor, judge_calibration, require_calibrated
 from evallock.drift._detect import MonitorState
 from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import MODERATE_PSI, KeyShift, key_shift
@@ -79,6 +79,8 @@ class DriftRequest:
     """Also test the inputs themselves for drift (MMD on embeddings; the embeddings extra)."""
     calibration: CalibrationFloor | None = None
     """When the judge counts as calibrated against people's labels (the report notes it)."""
+    require_calibrated: bool = False
+    """Refuse to judge (exit 2) when the judge is not calibrated."""
 
     def __post_init__(self) -> None:
         """Refuse what no report can do honestly (before anything is judged).
@@ -135,6 +137,9 @@ async def _run_drift(request: DriftRequest, store: Store) -> DriftOutcome:
     rubric = request.rubric or DRIFT_RUBRIC
     model = request.judge.model or ""
     version = judge_version(model, rubric, request.judge.params)
+    if request.require_calibrated:
+        floor = request.calibration or CalibrationFloor()
+        require_calibrated(judge_calibration(store.labels, version, floor))
     provider, client = make_judge(
         request.judge,
         concurrency=request.concurrency,

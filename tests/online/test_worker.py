@@ -238,3 +238,37 @@ def test_a_drift_chart_alarms_from_the_stream_and_survives_a_restart(store, judg
         assert "says-when drifted down" in received[0]["text"]
     finally:
         hook.shutdown()
+
+
+def test_a_rare_slice_gets_its_minimum_even_when_the_sample_misses_it(store, judge) -> None:
+    """Sampling nothing, a minimum of 2 per intent per hour still takes 2 traces of each
+    intent (and no more), in arrival order; a later round in the same hour takes none."""
+    rule = EvaluatorRule(
+        name="floor",
+        sample=0.0,
+        slice_by="intent",
+        min_per_slice=2,
+        asserts=({"type": "max-length", "value": 500},),
+    )
+    store.traces.add(traces("m", 15), evaluate=True)  # 6 refund, 6 shipping, 3 account
+    # a fixed clock in the middle of the next hour: both rounds fall in one window
+    half_past = rule.window_start(datetime.now(UTC)) + timedelta(hours=1, minutes=30)
+    worker = OnlineWorker(store, [rule], judge, settle_s=0, clock=lambda: half_past)
+    assert anyio.run(worker.run_once) == 15
+    taken = store.online.scores(evaluator="floor")
+    found = store.traces.get_many([s.trace_id for s in taken])
+    by_intent: dict[str, int] = {}
+    for trace in found:
+        by_intent[trace.keys["intent"]] = by_intent.get(trace.keys["intent"], 0) + 1
+    assert by_intent == {"refund": 2, "shipping": 2, "account": 2}
+    assert store.online.per_slice("floor", "intent", since=NOW - timedelta(hours=1)) == by_intent
+    store.traces.add(traces("n", 5), evaluate=True)
+    anyio.run(worker.run_once)
+    assert len(store.online.scores(evaluator="floor")) == 6  # the hour's minimum is met
+
+
+def test_a_minimum_per_slice_needs_the_slice_key() -> None:
+    from evallock.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="min_per_slice needs slice_by"):
+        EvaluatorRule(name="x", min_per_slice=3)

@@ -64,13 +64,15 @@ async def evaluate_traces(
     now: Callable[[], datetime],
     judge_params: dict[str, object] | None = None,
     concurrency: int = 16,
+    extra: dict[str, set[str]] | None = None,
 ) -> list[OnlineScore]:
     """Each rule's verdict on each trace it takes: scored, error (kept) or skipped (budget).
 
     A rule that needs the judge skips a trace once its budget for the day is spent (the
     spend stored so far plus this batch's). A judge error on a trace is that trace's
     ``error``; the judge unreachable after retries stops the batch (nothing is stored,
-    the traces stay in the inbox).
+    the traces stay in the inbox). ``extra`` names, per rule, traces its sample left
+    out that it takes anyway (its minimum per slice).
 
     Raises:
         JudgeError: the judge stayed unreachable.
@@ -79,7 +81,8 @@ async def evaluate_traces(
     limiter = anyio.CapacityLimiter(concurrency)
     scores: list[OnlineScore] = []
     for rule in rules:
-        taken = [t for t in traces if rule.takes(t)]
+        more = (extra or {}).get(rule.name, set())
+        taken = [t for t in traces if rule.takes(t) or t.trace_id in more]
         if taken:
             job = _RuleJob(rule, taken, judge, meter, cache, params, now)
             scores.extend(await job.run(spent, limiter))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -99,6 +100,13 @@ class EvaluatorRule:
     """Shared keys a trace must carry, e.g. ``{intent: refund, environment: prod}``."""
     sample: float = 1.0
     """The share of matching traces evaluated, 0–1."""
+    slice_by: str | None = None
+    """A key whose every value gets at least ``min_per_slice`` evaluations per window."""
+    min_per_slice: int = 0
+    """Per value of ``slice_by`` and window, matching traces the sample left out are taken
+    (as they arrive) until this many were evaluated: a rare slice is never unwatched."""
+    slice_window_s: float = 3600.0
+    """The window of that minimum, in seconds (UTC-aligned, default an hour)."""
     rubric: str | None = None
     """The judge's rubric; None: the drift rubric when there are no checks, else no judge."""
     pass_score: int = 3
@@ -119,6 +127,12 @@ class EvaluatorRule:
             raise ConfigError(f"evaluator {self.name}: sample must be in [0, 1], got {self.sample}")
         if not 1 <= self.pass_score <= 5:
             raise ConfigError(f"evaluator {self.name}: pass_score must be 1-5")
+        if self.min_per_slice < 0 or (self.min_per_slice and not self.slice_by):
+            raise ConfigError(
+                f"evaluator {self.name}: min_per_slice needs slice_by (the key of the slices)"
+            )
+        if self.slice_window_s < 1:
+            raise ConfigError(f"evaluator {self.name}: slice_window_s must be at least 1")
         from evallock.graders import parse_assertion
 
         for index, item in enumerate(self.asserts):
@@ -149,5 +163,29 @@ class EvaluatorRule:
         return int.from_bytes(digest, "big") < self.sample * 2**64
 
     def takes(self, trace: Trace) -> bool:
-        """Whether this evaluator scores the trace."""
+        """Whether this evaluator scores the trace (by its sample alone)."""
         return self.matches(trace) and self.samples(trace.trace_id)
+
+    def window_start(self, at: datetime) -> datetime:
+        """The start of the per-slice window ``at`` falls in."""
+        seconds = at.timestamp()
+        return datetime.fromtimestamp(seconds - seconds % self.slice_window_s, tz=UTC)
+
+    def topped_up(self, traces: list[Trace], counted: dict[str, int]) -> set[str]:
+        """The matching traces the sample left out that the per-slice minimum takes, given
+        ``counted`` evaluations per slice value this window (in arrival order)."""
+        if not self.min_per_slice or self.slice_by is None:
+            return set()
+        have = dict(counted)
+        extra: set[str] = set()
+        for trace in traces:
+            if not self.matches(trace) or self.samples(trace.trace_id):
+                if self.matches(trace):
+                    value = trace.keys.get(self.slice_by, "")
+                    have[value] = have.get(value, 0) + 1
+                continue
+            value = trace.keys.get(self.slice_by, "")
+            if have.get(value, 0) < self.min_per_slice:
+                extra.add(trace.trace_id)
+                have[value] = have.get(value, 0) + 1
+        return extra

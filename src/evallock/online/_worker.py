@@ -59,6 +59,8 @@ class _Online(Protocol):
 
     def spent(self, evaluator: str, day: str) -> tuple[int, int, float]: ...
 
+    def per_slice(self, evaluator: str, key: str, *, since: datetime) -> dict[str, int]: ...
+
     def unscored(
         self,
         evaluator: str,
@@ -228,9 +230,21 @@ class OnlineWorker:
         ids = self.store.online.settled(before=self.clock() - self.settle, limit=self.batch)
         if not ids:
             return 0
-        # Sampling needs only the id: traces no rule samples are never read.
-        wanted = [t for t in ids if any(rule.samples(t) for rule in self.rules)]
+        # Sampling needs only the id: traces no rule samples are never read (unless a rule
+        # keeps a minimum per slice, which needs every matching trace's keys).
+        topping = any(rule.min_per_slice for rule in self.rules)
+        wanted = [t for t in ids if topping or any(rule.samples(t) for rule in self.rules)]
         traces = self.store.traces.get_many(wanted) if wanted else []
+        extra = {
+            rule.name: rule.topped_up(
+                traces,
+                self.store.online.per_slice(
+                    rule.name, rule.slice_by, since=rule.window_start(self.clock())
+                ),
+            )
+            for rule in self.rules
+            if rule.min_per_slice and rule.slice_by
+        }
         opened: Provider | None = None
         if client is None and any(r.judged for r in self.rules):
             opened, client = self._client(meter)
@@ -245,6 +259,7 @@ class OnlineWorker:
                 now=self.clock,
                 judge_params=dict(self.judge.params),
                 concurrency=self.concurrency,
+                extra=extra,
             )
         finally:
             if opened is not None:

@@ -35,6 +35,7 @@ __all__ = [
     "monitor_state",
     "save_monitor",
     "score_counts",
+    "slice_counts",
     "unscored_traces",
     "usage_of",
 ]
@@ -244,3 +245,14 @@ def list_alerts(
     if evaluator is not None:
         stmt = stmt.where(c.evaluator == evaluator)
     return [(row.evaluator, row.at, dict(row.detail)) for row in conn.execute(stmt)]
+
+
+def slice_counts(conn: Connection, evaluator: str, key: Any, *, since: datetime) -> dict[str, int]:
+    """An evaluator's verdicts since ``since`` per value of a trace key expression."""
+    stmt = (
+        select(key, func.count())
+        .select_from(online_scores.join(traces, traces.c.trace_id == online_scores.c.trace_id))
+        .where(online_scores.c.evaluator == evaluator, online_scores.c.scored_at >= since)
+        .group_by(key)
+    )
+    return {("" if value is None else str(value)): int(n) for value, n in conn.execute(stmt)}

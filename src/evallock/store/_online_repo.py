@@ -115,6 +115,18 @@ class OnlineRepository:
                 conn, evaluator=evaluator, trace_id=trace_id, since=since, limit=limit
             )
 
+    def per_slice(self, evaluator: str, key: str, *, since: datetime) -> dict[str, int]:
+        """The evaluator's verdicts since ``since`` per value of trace key ``key``.
+
+        Raises:
+            ValueError: a key name that is not a key.
+        """
+        from evallock.store._slices import trace_key_expression
+
+        with self._db.read("cannot count an evaluator's verdicts per slice") as conn:
+            column = trace_key_expression(conn.dialect.name, key)
+            return _online.slice_counts(conn, evaluator, column, since=since)
+
     def counts(self, evaluator: str, *, since: datetime | None = None) -> dict[str, Any]:
         """Per status how many verdicts; the scored ones' ``sum`` and ``sum_sq``."""
         with self._db.read("cannot count online verdicts") as conn:

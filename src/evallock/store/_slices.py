@@ -23,7 +23,13 @@ from evallock.store._schema import TRACE_KEY_COLUMNS, drift_samples, feedback, t
 from evallock.store._signals import user_thumbs_down
 from evallock.store._traces import _EXTRA_NAME, _extra_value, _trace_from_row
 
-__all__ = ["Complaint", "SliceCounts", "complaint_traces", "trace_slices"]
+__all__ = [
+    "Complaint",
+    "SliceCounts",
+    "complaint_traces",
+    "trace_key_expression",
+    "trace_slices",
+]
 
 _KEY_COLUMNS = frozenset(TRACE_KEY_COLUMNS)
 
@@ -60,6 +66,15 @@ class Complaint:
     """A person rated it down."""
     judge_score: float | None
     """Its mean judge score, when judged."""
+
+
+def trace_key_expression(dialect: str, raw: str) -> Any:
+    """The SQL expression of trace key ``raw`` (its column, or its member of ``extra``).
+
+    Raises:
+        ValueError: a name that is not a key.
+    """
+    return _key(dialect, raw)
 
 
 def _key(dialect: str, raw: str) -> Any:

@@ -69,6 +69,12 @@ def test_proxied_traffic_is_scored_within_seconds(
     assert page.status_code == 200
     assert "Online evaluators" in page.text and "says-when drifted down" in page.text
     assert "<td>quality</td>" in page.text and "no-labels" in page.text  # judge, unlabelled
+    # each trace shows its verdicts, in the API and on its page
+    judged = scores[0].trace_id
+    detail = server.client(api_keys["read"]).get(f"/api/traces/{judged}").json()
+    assert {v["evaluator"] for v in detail["evaluators"]} >= {"quality", "format"}
+    trace_page = server.client(api_keys["read"]).get(f"/traces/{judged}")
+    assert 'id="online-scores"' in trace_page.text and "<td>quality</td>" in trace_page.text
 
 
 def test_a_restart_loses_and_duplicates_nothing(

@@ -31,7 +31,7 @@ from evallock.store import TraceSearch
 from evallock.traces import normalise_trace_id
 
 if TYPE_CHECKING:
-    from evallock.records import Feedback, Trace, TraceJudgement
+    from evallock.records import Feedback, OnlineScore, Trace, TraceJudgement
     from evallock.store import Store
 
 __all__ = ["read_trace", "router"]
@@ -124,26 +124,31 @@ async def list_traces(
     responses={404: {"description": "No trace with this id."}},
 )
 async def get_trace(request: Request, trace_id: str) -> Response:
-    """The trace, every piece of feedback on it (including feedback that came first) and
-    the drift judge's verdicts on it (``judge``: score, reason, judge version, report)."""
+    """The trace, every piece of feedback on it (including feedback that came first), the
+    drift judge's verdicts on it (``judge``: score, reason, judge version, report) and the
+    online evaluators' (``evaluators``: status, score, judge score, version, reason)."""
     state = server_state(request)
     wanted = _trace_id(trace_id)
-    trace, feedback, judged = await read_trace(state.store, wanted)
+    trace, feedback, judged, online = await read_trace(state.store, wanted)
     if trace is None:
         raise ApiError(404, f"no trace {wanted}", field="trace_id")
-    return json_response({"trace": trace, "feedback": feedback, "judge": judged})
+    return json_response(
+        {"trace": trace, "feedback": feedback, "judge": judged, "evaluators": online}
+    )
 
 
 async def read_trace(
     store: Store, trace_id: str
-) -> tuple[Trace | None, list[Feedback], list[TraceJudgement]]:
-    """A trace, the feedback on it and the drift judge's verdicts (read on a worker thread)."""
+) -> tuple[Trace | None, list[Feedback], list[TraceJudgement], list[OnlineScore]]:
+    """A trace, the feedback on it, the drift judge's verdicts and the online evaluators'
+    (read on a worker thread)."""
 
-    def read() -> tuple[Trace | None, list[Feedback], list[TraceJudgement]]:
+    def read() -> tuple[Trace | None, list[Feedback], list[TraceJudgement], list[OnlineScore]]:
         return (
             store.traces.get(trace_id),
             store.feedback.find(trace_id=trace_id),
             store.reports.judgements(trace_id),
+            store.online.scores(trace_id=trace_id),
         )
 
     return await anyio.to_thread.run_sync(read)

@@ -238,7 +238,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
             wanted=trace_id[:64],
             signed_in=signed_in,
         )
-    trace, feedback, judged = await read_trace(state.store, wanted)
+    trace, feedback, judged, online = await read_trace(state.store, wanted)
     if trace is None:
         return render_page(
             "trace.html",
@@ -254,6 +254,7 @@ async def trace_page(request: Request, trace_id: str) -> Response:
         trace=trace,
         feedback=feedback,
         judged=judged,
+        online=online,
         error=None,
         signed_in=signed_in,
         csrf=session_csrf(request) if admin else "",

@@ -91,3 +91,35 @@ def test_a_restart_loses_and_duplicates_nothing(
     wait_for(lambda: store.online.inbox()[0] == 0 or None)
     assert second.client(api_keys["read"]).get("/api/evaluators").json()["inbox"]["waiting"] == 0
     assert len(store.online.scores()) == 3  # once each
+
+
+def test_an_evaluator_added_through_the_api_runs_on_the_next_traces(
+    app_factory, api_keys, store: Store, fake_service
+) -> None:
+    judge = JudgeSpec(base_url=fake_service.base_url, model="judge")
+    server = app_factory(evaluators=(FORMAT,), judge=judge, evaluate_settle_s=0.1)
+    admin = server.client(api_keys["admin"])
+    rule = {"assert": [{"type": "max-length", "value": 10}], "sample": 1}
+    added = admin.put("/api/evaluators/short", json=rule)
+    assert added.status_code == 200, added.text
+    assert admin.put("/api/evaluators/short", json=rule).status_code == 200  # replaced
+    clash = admin.put("/api/evaluators/format", json={})
+    assert clash.status_code == 409 and "evallock.yaml" in clash.text
+    bad = admin.put("/api/evaluators/x", json={"assert": [{"type": "nope"}]})
+    assert bad.status_code == 400 and "unknown assertion type 'nope'" in bad.text
+    typo = admin.put("/api/evaluators/x", json={"sampel": 0.5})
+    assert typo.status_code == 400 and "sampel: unknown field" in typo.text
+    renamed = admin.put("/api/evaluators/x", json={"name": "y"})
+    assert renamed.status_code == 400 and "is not the path's" in renamed.text
+    refused = server.client(api_keys["read"]).put("/api/evaluators/short", json=rule)
+    assert refused.status_code == 403
+    ask(server, api_keys["ingest"])
+    short = wait_for(lambda: len(store.online.scores(evaluator="short")) == 3 or None)
+    assert short and all(s.passed is False for s in store.online.scores(evaluator="short"))
+    listed = {e["name"]: e["source"] for e in admin.get("/api/evaluators").json()["evaluators"]}
+    assert listed == {"format": "config", "short": "api"}
+    assert admin.delete("/api/evaluators/format").status_code == 409
+    assert admin.delete("/api/evaluators/short").status_code == 200
+    assert admin.delete("/api/evaluators/short").status_code == 404
+    names = [e["name"] for e in admin.get("/api/evaluators").json()["evaluators"]]
+    assert names == ["format"] and len(store.online.scores(evaluator="short")) == 3  # kept

@@ -18,7 +18,7 @@ from evallock._lazy import lazy_names
 if TYPE_CHECKING:
     from evallock.online._evaluate import Meter, evaluate_traces, rule_version
     from evallock.online._monitor import StreamAlert, StreamMonitor
-    from evallock.online._rules import Budget, DriftWatch, EvaluatorRule
+    from evallock.online._rules import Budget, DriftWatch, EvaluatorRule, rule_from_json
     from evallock.online._status import EvaluatorStatus, evaluator_status
     from evallock.online._worker import (
         BackfillCounts,
@@ -45,6 +45,7 @@ __all__ = [
     "check_rules",
     "evaluate_traces",
     "evaluator_status",
+    "rule_from_json",
     "rule_version",
 ]
 
@@ -66,6 +67,7 @@ __getattr__ = lazy_names(
         "check_rules": "_worker",
         "evaluate_traces": "_evaluate",
         "evaluator_status": "_status",
+        "rule_from_json": "_rules",
         "rule_version": "_evaluate",
     },
 )

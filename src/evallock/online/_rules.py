@@ -13,7 +13,7 @@ import orjson
 from evallock.errors import ConfigError
 from evallock.records import Trace
 
-__all__ = ["Budget", "DriftWatch", "EvaluatorRule"]
+__all__ = ["Budget", "DriftWatch", "EvaluatorRule", "rule_from_json"]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
@@ -189,3 +189,29 @@ class EvaluatorRule:
                 extra.add(trace.trace_id)
                 have[value] = have.get(value, 0) + 1
         return extra
+
+
+def rule_from_json(data: Any) -> EvaluatorRule:
+    """An evaluator from its JSON form (as written under ``evaluators:``, ``assert`` and all).
+
+    Raises:
+        ConfigError: what is wrong with it, in a line.
+    """
+    from pydantic import BaseModel, ConfigDict, ValidationError
+
+    class _One(BaseModel):  # as evallock.yaml's evaluators are read: unknown fields refused
+        model_config = ConfigDict(extra="forbid")
+        rule: EvaluatorRule
+
+    if not isinstance(data, dict):
+        raise ConfigError("an evaluator is an object: {name, where, sample, rubric, assert …}")
+    fields = {("asserts" if k == "assert" else k): v for k, v in data.items()}
+    try:
+        return _One.model_validate({"rule": fields}).rule
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"][1:]) or "evaluator"
+        message = (
+            "unknown field" if first["type"] == "unexpected_keyword_argument" else first["msg"]
+        )
+        raise ConfigError(f"{where}: {message}") from None

@@ -25,7 +25,7 @@ import anyio
 from evallock.errors import ConfigError, EvallockError
 from evallock.online._evaluate import Meter, evaluate_traces
 from evallock.online._monitor import StreamAlert, StreamMonitor
-from evallock.online._rules import EvaluatorRule
+from evallock.online._rules import EvaluatorRule, rule_from_json
 from evallock.providers import Provider
 from evallock.records import Completion, Message, OnlineScore, Trace
 from evallock.runner import RetryingJudge, RetryPolicy
@@ -60,6 +60,8 @@ class _Online(Protocol):
     def spent(self, evaluator: str, day: str) -> tuple[int, int, float]: ...
 
     def per_slice(self, evaluator: str, key: str, *, since: datetime) -> dict[str, int]: ...
+
+    def rules(self) -> list[tuple[str, dict[str, Any]]]: ...
 
     def unscored(
         self,
@@ -201,9 +203,12 @@ class OnlineWorker:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] | None = None,
+        stored_rules: bool = False,
     ) -> None:
-        """Check the rules (a ``ConfigError`` names what cannot run)."""
+        """Check the rules (a ``ConfigError`` names what cannot run). With ``stored_rules``,
+        the evaluators added through the API run too, read again each round."""
         check_rules(rules, judge)
+        self.stored_rules = stored_rules
         self.store = store
         self.rules = list(rules)
         self.judge = judge
@@ -218,6 +223,25 @@ class OnlineWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def current_rules(self) -> list[EvaluatorRule]:
+        """The file's rules, then those added through the API (when asked): one that no
+        longer parses, repeats a name or needs a judge that is not there is left out."""
+        rules = list(self.rules)
+        if not self.stored_rules:
+            return rules
+        names = {rule.name for rule in rules}
+        for name, data in self.store.online.rules():
+            try:
+                rule = rule_from_json(data)
+                check_rules([rule], self.judge)
+            except ConfigError as exc:
+                log.warning("evaluator %s left out: %s", name, exc)
+                continue
+            if rule.name not in names:
+                names.add(rule.name)
+                rules.append(rule)
+        return rules
+
     async def run_once(
         self, client: RetryingJudge | None = None, meter: Meter | None = None
     ) -> int:
@@ -230,10 +254,11 @@ class OnlineWorker:
         ids = self.store.online.settled(before=self.clock() - self.settle, limit=self.batch)
         if not ids:
             return 0
+        rules = self.current_rules()
         # Sampling needs only the id: traces no rule samples are never read (unless a rule
         # keeps a minimum per slice, which needs every matching trace's keys).
-        topping = any(rule.min_per_slice for rule in self.rules)
-        wanted = [t for t in ids if topping or any(rule.samples(t) for rule in self.rules)]
+        topping = any(rule.min_per_slice for rule in rules)
+        wanted = [t for t in ids if topping or any(rule.samples(t) for rule in rules)]
         traces = self.store.traces.get_many(wanted) if wanted else []
         extra = {
             rule.name: rule.topped_up(
@@ -242,16 +267,16 @@ class OnlineWorker:
                     rule.name, rule.slice_by, since=rule.window_start(self.clock())
                 ),
             )
-            for rule in self.rules
+            for rule in rules
             if rule.min_per_slice and rule.slice_by
         }
         opened: Provider | None = None
-        if client is None and any(r.judged for r in self.rules):
+        if client is None and any(r.judged for r in rules):
             opened, client = self._client(meter)
         try:
             scores = await evaluate_traces(
                 traces,
-                self.rules,
+                rules,
                 judge=client,
                 meter=meter,
                 cache=_Verdicts(self.store),
@@ -266,7 +291,7 @@ class OnlineWorker:
                 await opened.aclose()
         day = self.clock().date().isoformat()
         spend = [(name, day, *used) for name, used in meter.by_rule.items()]
-        monitors, alerts = self._watch(scores)
+        monitors, alerts = self._watch(rules, scores)
         self.store.online.finish(
             ids,
             scores,
@@ -279,17 +304,17 @@ class OnlineWorker:
         for score in scores:
             self.stats.scores[score.status] += 1
         for alert in alerts:
-            self._raise(alert)
+            self._raise(rules, alert)
         return len(ids)
 
     def _watch(
-        self, scores: list[OnlineScore]
+        self, rules: list[EvaluatorRule], scores: list[OnlineScore]
     ) -> tuple[dict[str, dict[str, Any]], list[StreamAlert]]:
         """Feed each watched rule's new scores to its drift chart (read from the store each
         round, so a round that fails to commit feeds nothing)."""
         states: dict[str, dict[str, Any]] = {}
         alerts: list[StreamAlert] = []
-        for rule in self.rules:
+        for rule in rules:
             if rule.drift is None:
                 continue
             mine = [s for s in scores if s.evaluator == rule.name]
@@ -300,11 +325,11 @@ class OnlineWorker:
             states[rule.name] = monitor.state()
         return states, alerts
 
-    def _raise(self, alert: StreamAlert) -> None:
+    def _raise(self, rules: list[EvaluatorRule], alert: StreamAlert) -> None:
         """An alarm, after it is stored: logged, counted, posted to the rule's webhook."""
         self.stats.alerts += 1
         log.warning("%s", alert.text())
-        rule = next(r for r in self.rules if r.name == alert.evaluator)
+        rule = next(r for r in rules if r.name == alert.evaluator)
         if rule.drift is None or rule.drift.webhook is None:
             return
         import httpx
@@ -328,9 +353,7 @@ class OnlineWorker:
     async def run_until_stopped(self) -> None:
         """Rounds until :meth:`stop`; an idle round waits ``poll_s``, a failed one backs off."""
         meter = Meter()
-        provider, client = (
-            self._client(meter) if any(r.judged for r in self.rules) else (None, None)
-        )
+        provider, client = self._client(meter) if self.judge.configured else (None, None)
         backoff = 1.0
         try:
             while not self._stop.is_set():
@@ -345,8 +368,8 @@ class OnlineWorker:
                     backoff = min(backoff * 2, 60.0)
                     continue
                 backoff = 1.0
-                if taken < self.batch:
-                    await anyio.sleep(self.poll_s)
+                if taken < self.batch:  # idle: wait, but wake at once to stop
+                    await anyio.to_thread.run_sync(self._stop.wait, self.poll_s)
         finally:
             if provider is not None:
                 await provider.aclose()

@@ -31,6 +31,7 @@ from evallock.server._candidates import router as candidates_router
 from evallock.server._dashboard import router as dashboard_router
 from evallock.server._drift import drift_loop
 from evallock.server._drift import router as drift_router
+from evallock.server._drift import write_router as evaluators_router
 from evallock.server._errors import install_error_handlers
 from evallock.server._feedback import router as feedback_router
 from evallock.server._health import router as health_router
@@ -135,6 +136,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         langfuse_router,
         api_router,
         drift_router,
+        evaluators_router,
         candidates_router,
         dashboard_router,
         review_router,
@@ -157,7 +159,7 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
         store = await anyio.to_thread.run_sync(open_store, settings.store_url)
     metrics = Metrics()
     writer = GroupCommitWriter(
-        StoreSink(store, evaluate=bool(settings.evaluators)),
+        StoreSink(store, evaluate=True),
         metrics=metrics,
         max_rows=settings.batch_rows,
         linger_s=settings.batch_linger_ms / 1000,
@@ -174,17 +176,20 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
     )
     if settings.chat_url is not None:
         state.upstream = open_upstream(settings)
-    if settings.evaluators:
-        from evallock.online import OnlineWorker
-        from evallock.session import JudgeSpec
+    # The evaluators of evallock.yaml and those added through the API: the worker runs
+    # whenever the service does, so an evaluator added later sees every trace that settles.
+    from evallock.online import OnlineWorker
+    from evallock.session import JudgeSpec
 
-        state.online = OnlineWorker(
-            store,
-            settings.evaluators,
-            settings.judge or JudgeSpec(),
-            settle_s=settings.evaluate_settle_s,
-        )
-        state.online.start()
+    state.online = OnlineWorker(
+        store,
+        settings.evaluators,
+        settings.judge or JudgeSpec(),
+        settle_s=settings.evaluate_settle_s,
+        stored_rules=True,
+    )
+    state.online.start()
+    if settings.evaluators:
         names = ", ".join(rule.name for rule in settings.evaluators)
         print(f"evallock serve: online evaluators {names}", file=sys.stderr, flush=True)
     return state

@@ -378,9 +378,13 @@ async def drift_page(request: Request) -> Response:
     if metric not in METRICS:
         metric = "mean"  # an unknown figure: the default one, not an error page
     settings = state.settings
-    view = await anyio.to_thread.run_sync(
-        drift_view, state.store, metric, settings.evaluators, settings.calibration
-    )
+    rules = state.online.current_rules if state.online is not None else None
+
+    def build() -> Any:
+        chosen = rules() if rules is not None else list(settings.evaluators)
+        return drift_view(state.store, metric, chosen, settings.calibration)
+
+    view = await anyio.to_thread.run_sync(build)
     return render_page("drift.html", view=view, signed_in=is_signed_in(caller))
 
 

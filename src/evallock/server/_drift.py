@@ -14,9 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 
 from evallock.server._auth import require
+from evallock.server._errors import ApiError
 from evallock.server._state import ServerState
 
 if TYPE_CHECKING:
@@ -24,11 +26,20 @@ if TYPE_CHECKING:
     from evallock.records import StoredComparison, StoredDriftReport
     from evallock.store import Store
 
-__all__ = ["comparison_json", "drift_loop", "drift_report_json", "list_evaluators", "router"]
+__all__ = [
+    "comparison_json",
+    "drift_loop",
+    "drift_report_json",
+    "list_evaluators",
+    "router",
+    "write_router",
+]
 
 log = logging.getLogger("evallock.server")
 
 router = APIRouter(prefix="/api", tags=["api"], dependencies=[Depends(require("read"))])
+write_router = APIRouter(tags=["api"])
+"""The evaluators' writes (scope ``admin``)."""
 
 
 def _state(request: Request) -> ServerState:
@@ -61,22 +72,27 @@ async def list_evaluators(request: Request) -> dict[str, Any]:
     its judge's calibration), the traces waiting to be evaluated and how long the oldest
     has waited, and the newest drift alarms of the evaluators' charts."""
     state = _state(request)
-    rules = state.settings.evaluators
 
     def read() -> dict[str, Any]:
         from evallock.online import evaluator_status
+
+        rules = _rules(state)
+        from_file = {rule.name for rule in state.settings.evaluators}
 
         waiting, oldest = state.store.online.inbox()
         lag = None if oldest is None else (datetime.now(UTC) - oldest).total_seconds()
         worker = state.online
         return {
             "evaluators": [
-                evaluator_status(
-                    state.store.online,
-                    rule,
-                    labels=state.store.labels,
-                    floor=state.settings.calibration,
-                ).as_json()
+                {
+                    **evaluator_status(
+                        state.store.online,
+                        rule,
+                        labels=state.store.labels,
+                        floor=state.settings.calibration,
+                    ).as_json(),
+                    "source": "config" if rule.name in from_file else "api",
+                }
                 for rule in rules
             ],
             "inbox": {"waiting": waiting, "oldest_wait_s": lag},
@@ -93,6 +109,76 @@ async def list_evaluators(request: Request) -> dict[str, Any]:
         }
 
     return await anyio.to_thread.run_sync(read)
+
+
+def _rules(state: ServerState) -> list[Any]:
+    """The evaluators running: the file's, then those added through the API."""
+    if state.online is not None:
+        return state.online.current_rules()
+    return list(state.settings.evaluators)
+
+
+_ADMIN = [Depends(require("admin"))]
+
+
+@write_router.delete(
+    "/api/evaluators/{name}",
+    summary="Remove an online evaluator added through the API (its verdicts stay)",
+    dependencies=_ADMIN,
+    responses={
+        404: {"description": "No evaluator of that name was added through the API."},
+        409: {"description": "It is defined in evallock.yaml: edit the file."},
+    },
+)
+async def remove_evaluator(request: Request, name: str) -> dict[str, Any]:
+    """Stop running an evaluator added through the API; its verdicts and alarms stay."""
+    state = _state(request)
+    _not_from_the_file(state, name)
+    gone = await anyio.to_thread.run_sync(lambda: state.store.online.remove_rule(name))
+    if not gone:
+        raise ApiError(404, f"no evaluator {name!r} added through the API", field="name")
+    return {"removed": name}
+
+
+def _not_from_the_file(state: ServerState, name: str) -> None:
+    if name in {r.name for r in state.settings.evaluators}:
+        raise ApiError(409, f"evaluator {name!r} is defined in evallock.yaml: edit the file")
+
+
+@write_router.put(
+    "/api/evaluators/{name}",
+    summary="Add or replace an online evaluator (its rule as under evaluators: in evallock.yaml)",
+    dependencies=_ADMIN,
+    responses={
+        200: {"description": "Stored: the worker runs it from its next round."},
+        400: {"description": "Not a valid evaluator, or it asks for a judge not configured."},
+        409: {"description": "It is defined in evallock.yaml: edit the file."},
+    },
+)
+async def put_evaluator(request: Request, name: str) -> dict[str, Any]:
+    """Keep an evaluator (``where``, ``sample``, ``rubric``, ``assert``, ``budget``,
+    ``drift`` …) in the store, run beside the file's from the worker's next round."""
+    state = _state(request)
+    _not_from_the_file(state, name)
+    from evallock.errors import ConfigError
+    from evallock.online import check_rules, rule_from_json
+    from evallock.session import JudgeSpec
+
+    try:
+        data = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "body: an evaluator is a JSON object", field="body")
+    if data.setdefault("name", name) != name:
+        raise ApiError(400, f"name {data['name']!r} is not the path's {name!r}", field="name")
+    try:
+        rule = rule_from_json(data)
+        check_rules([rule], state.settings.judge or JudgeSpec())
+    except ConfigError as exc:
+        raise ApiError(400, str(exc), field="body") from None
+    await anyio.to_thread.run_sync(lambda: state.store.online.put_rule(rule.name, data, by="api"))
+    return {"name": rule.name, "rule": data}
 
 
 def drift_report_json(stored: StoredDriftReport) -> dict[str, Any]:

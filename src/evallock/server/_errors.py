@@ -17,6 +17,7 @@ same dialects. Reasons never echo request content back except as JSON string dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -198,6 +199,30 @@ def render_error(request: Request, error: ApiError) -> Response:
     return JSONBytes(payload, error.status, headers=headers)
 
 
+_PATH_METHODS: dict[int, list[tuple[re.Pattern[str], list[str]]]] = {}
+
+
+def _documented_methods(app: FastAPI, path: str) -> list[str]:
+    """The methods the OpenAPI document gives ``path`` (its templates matched), or none."""
+    table = _PATH_METHODS.get(id(app))
+    if table is None:
+        table = []
+        for template, operations in app.openapi().get("paths", {}).items():
+            text = re.sub(r"\\\{[^}:]+:path\\\}", ".+", re.escape(template))
+            text = re.sub(r"\\\{[^}]+\\\}", "[^/]+", text)
+            methods = sorted(m.upper() for m in operations if m in _HTTP_METHODS)
+            table.append((re.compile(f"^{text}$"), methods))
+        _PATH_METHODS[id(app)] = table
+    found: set[str] = set()
+    for compiled, methods in table:
+        if compiled.match(path):
+            found.update(methods)
+    return sorted(found)
+
+
+_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Answer :class:`ApiError`, FastAPI's validation errors, plain HTTP errors and
     :class:`~evallock.limits.FieldLimitError` (422) alike."""
@@ -218,6 +243,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Starlette names the methods of the first route of the path only; a path
+            # served by several routes (GET here, PUT and DELETE there) supports them all,
+            # as the published API says.
+            allowed = _documented_methods(app, request.url.path)
+            if allowed:
+                headers["Allow"] = ", ".join(allowed)
         return render_error(request, ApiError(exc.status_code, str(exc.detail), headers=headers))
 
     async def on_limit(request: Request, exc: Exception) -> Response:

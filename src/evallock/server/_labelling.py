@@ -73,13 +73,17 @@ async def _page(
     from evallock.server._dashboard import is_signed_in, render_page
 
     state = server_state(request)
-    judged = [rule.name for rule in state.settings.evaluators if rule.judged]
-    chosen = evaluator if evaluator in judged else (judged[0] if judged else "")
     reviewer = _reviewer_of(caller)
 
     def read() -> dict[str, Any]:
+        rules = (
+            state.online.current_rules() if state.online is not None else state.settings.evaluators
+        )
+        judged = [rule.name for rule in rules if rule.judged]
+        chosen = evaluator if evaluator in judged else (judged[0] if judged else "")
+        found: dict[str, Any] = {"evaluators": judged, "evaluator": chosen}
         if not chosen:
-            return {"trace": None, "left": 0, "labelled": 0}
+            return {**found, "trace": None, "left": 0, "labelled": 0}
         since = datetime.now(UTC) - _WINDOW
         verdicts = [
             s
@@ -96,7 +100,12 @@ async def _page(
         todo = [s for s in verdicts if f"trace:{s.trace_id}" not in mine]
         todo.sort(key=lambda s: hashlib.sha256(f"{reviewer}\0{s.trace_id}".encode()).digest())
         trace = state.store.traces.get(todo[0].trace_id) if todo else None
-        return {"trace": trace, "left": len(todo), "labelled": len(verdicts) - len(todo)}
+        return {
+            **found,
+            "trace": trace,
+            "left": len(todo),
+            "labelled": len(verdicts) - len(todo),
+        }
 
     data = await anyio.to_thread.run_sync(read)
     may_label = caller is not None and caller.scope == "admin"
@@ -106,8 +115,6 @@ async def _page(
         signed_in=is_signed_in(caller),
         may_label=may_label,
         csrf=session_csrf(request) if may_label else "",
-        evaluators=judged,
-        evaluator=chosen,
         done=done,
         error=error,
         **data,

@@ -104,7 +104,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     if operation.get("tags") == ["health"]:
         return [421, 503]
     statuses = list(_COMMON)
-    if method == "post":
+    if method in ("post", "put"):
         statuses.append(413)
     if "{" in path or path in ("/v1/chat/completions", "/v1/responses"):
         statuses.append(404)  # an unknown id; the recording proxy off
@@ -112,7 +112,7 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> list[int]:
         statuses += [415, 429]
     if path in PROXY_PATHS:
         statuses += [415, 502, 504]
-    if path.endswith(("/accept", "/reject")):
+    if path.endswith(("/accept", "/reject")) or path.startswith("/api/evaluators/"):
         statuses.append(409)
     return sorted(set(statuses))
 

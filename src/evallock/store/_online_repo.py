@@ -14,9 +14,14 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import delete, select
+
+from evallock.limits import MAX_ID, check_text
 from evallock.records import OnlineScore, Trace
 from evallock.store import _online
 from evallock.store._database import Database, check_page
+from evallock.store._schema import online_rules
+from evallock.times import utc_now
 
 __all__ = ["OnlineRepository", "Spend"]
 
@@ -126,6 +131,27 @@ class OnlineRepository:
         with self._db.read("cannot count an evaluator's verdicts per slice") as conn:
             column = trace_key_expression(conn.dialect.name, key)
             return _online.slice_counts(conn, evaluator, column, since=since)
+
+    def rules(self) -> list[tuple[str, dict[str, Any]]]:
+        """The evaluators added through the API: ``(name, rule)``, by name."""
+        c = online_rules.c
+        with self._db.read("cannot read the evaluators") as conn:
+            rows = conn.execute(select(c.name, c.rule).order_by(c.name))
+            return [(row.name, dict(row.rule)) for row in rows]
+
+    def put_rule(self, name: str, rule: dict[str, Any], *, by: str) -> None:
+        """Keep an evaluator added through the API, replacing one of the same name."""
+        check_text("evaluator.name", name, MAX_ID)
+        row = {"name": name, "rule": rule, "created_at": utc_now(), "created_by": by}
+        with self._db.write(f"cannot keep evaluator {name!r}") as conn:
+            conn.execute(delete(online_rules).where(online_rules.c.name == name))
+            conn.execute(online_rules.insert(), [row])
+
+    def remove_rule(self, name: str) -> bool:
+        """Drop an evaluator added through the API (its verdicts stay); False if unknown."""
+        with self._db.write(f"cannot remove evaluator {name!r}") as conn:
+            gone = conn.execute(delete(online_rules).where(online_rules.c.name == name))
+        return bool(gone.rowcount)
 
     def counts(self, evaluator: str, *, since: datetime | None = None) -> dict[str, Any]:
         """Per status how many verdicts; the scored ones' ``sum`` and ``sum_sq``."""

@@ -403,3 +403,13 @@ label_events = Table(
     Column("note", Text),
     Index(None, "subject", "id"),
 )
+
+# Online evaluators added through the API (those of evallock.yaml live in the file).
+online_rules = Table(
+    "online_rules",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("rule", JSONText, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String, nullable=False),
+)

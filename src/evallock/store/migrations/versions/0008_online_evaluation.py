@@ -5,7 +5,7 @@ Revises: 0007
 Create Date: 2026-12-05
 
 ``online_inbox`` holds a trace id from its first arrival until the evaluator worker of
-``evallock serve`` has evaluated it (only while evaluators are configured).
+``evallock serve`` has evaluated it.
 ``online_scores`` keeps each evaluator's verdict on a trace, at most one:
 ``scored``, ``error`` (kept, never a score) or ``skipped`` (its budget was spent).
 ``online_usage`` is what each evaluator spent per UTC day (judge calls, tokens, cost).

@@ -272,3 +272,20 @@ def test_a_minimum_per_slice_needs_the_slice_key() -> None:
 
     with pytest.raises(ConfigError, match="min_per_slice needs slice_by"):
         EvaluatorRule(name="x", min_per_slice=3)
+
+
+def test_an_evaluator_can_name_its_own_judge_model(store, fake_service) -> None:
+    """The configured judge's endpoint with the rule's model: the default model here does
+    not exist at the service, so only the rule's own model can have scored."""
+    configured = JudgeSpec(base_url=fake_service.base_url, model="no-such-judge")
+    rule = EvaluatorRule(name="own-judge", model="judge")
+    store.traces.add(traces("o", 3), evaluate=True)
+    anyio.run(OnlineWorker(store, [rule], configured, settle_s=0).run_once)
+    scores = store.online.scores(evaluator="own-judge")
+    assert len(scores) == 3 and all(s.status == "scored" for s in scores)
+    assert all(s.version.startswith("judge@") for s in scores)
+    store.traces.add(traces("p", 2))
+    done = anyio.run(
+        lambda: backfill(store, [rule], configured, since=NOW - timedelta(hours=1), until=NOW)
+    )
+    assert done["own-judge"].scores["scored"] == 2

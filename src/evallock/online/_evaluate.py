@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,6 +65,7 @@ async def evaluate_traces(
     judge_params: dict[str, object] | None = None,
     concurrency: int = 16,
     extra: dict[str, set[str]] | None = None,
+    judges: Mapping[str, JudgeClient] | None = None,
 ) -> list[OnlineScore]:
     """Each rule's verdict on each trace it takes: scored, error (kept) or skipped (budget).
 
@@ -72,7 +73,8 @@ async def evaluate_traces(
     spend stored so far plus this batch's). A judge error on a trace is that trace's
     ``error``; the judge unreachable after retries stops the batch (nothing is stored,
     the traces stay in the inbox). ``extra`` names, per rule, traces its sample left
-    out that it takes anyway (its minimum per slice).
+    out that it takes anyway (its minimum per slice). A rule naming its own judge ``model``
+    is judged by ``judges[model]``.
 
     Raises:
         JudgeError: the judge stayed unreachable.
@@ -84,7 +86,8 @@ async def evaluate_traces(
         more = (extra or {}).get(rule.name, set())
         taken = [t for t in traces if rule.takes(t) or t.trace_id in more]
         if taken:
-            job = _RuleJob(rule, taken, judge, meter, cache, params, now)
+            client = (judges or {}).get(rule.model, judge) if rule.model else judge
+            job = _RuleJob(rule, taken, client, meter, cache, params, now)
             scores.extend(await job.run(spent, limiter))
     return scores
 

@@ -109,6 +109,9 @@ class EvaluatorRule:
     """The window of that minimum, in seconds (UTC-aligned, default an hour)."""
     rubric: str | None = None
     """The judge's rubric; None: the drift rubric when there are no checks, else no judge."""
+    model: str | None = None
+    """The judge model for this evaluator (the configured judge's endpoint and key);
+    None: the configured judge's model."""
     pass_score: int = 3
     """The lowest judge score (1–5) that passes."""
     asserts: tuple[dict[str, Any], ...] = ()

@@ -273,6 +273,7 @@ class OnlineWorker:
         opened: Provider | None = None
         if client is None and any(r.judged for r in rules):
             opened, client = self._client(meter)
+        judges, extra_providers = self._judges(rules, meter)
         try:
             scores = await evaluate_traces(
                 traces,
@@ -285,10 +286,13 @@ class OnlineWorker:
                 judge_params=dict(self.judge.params),
                 concurrency=self.concurrency,
                 extra=extra,
+                judges=judges,
             )
         finally:
             if opened is not None:
                 await opened.aclose()
+            for provider in extra_providers:
+                await provider.aclose()
         day = self.clock().date().isoformat()
         spend = [(name, day, *used) for name, used in meter.by_rule.items()]
         monitors, alerts = self._watch(rules, scores)
@@ -340,6 +344,26 @@ class OnlineWorker:
         except httpx.HTTPError as exc:
             self.stats.webhook_failures += 1
             log.warning("drift webhook %s failed: %s", rule.drift.webhook, exc)
+
+    def _judges(
+        self, rules: list[EvaluatorRule], meter: Meter
+    ) -> tuple[dict[str, RetryingJudge], list[Provider]]:
+        """A client for each judge model the rules name (the configured endpoint and key)."""
+        from dataclasses import replace
+
+        judges: dict[str, RetryingJudge] = {}
+        providers: list[Provider] = []
+        for model in sorted({r.model for r in rules if r.judged and r.model}):
+            provider, client = _judge_client(
+                replace(self.judge, model=model),
+                meter,
+                concurrency=self.concurrency,
+                policy=self.retry,
+                timeout=self.timeout,
+            )
+            judges[model] = client
+            providers.append(provider)
+        return judges, providers
 
     def _client(self, meter: Meter) -> tuple[Provider, RetryingJudge]:
         return _judge_client(
@@ -427,6 +451,19 @@ async def backfill(
         provider, client = _judge_client(
             judge, meter, concurrency=concurrency, policy=retry or RetryPolicy(), timeout=timeout
         )
+    judges: dict[str, RetryingJudge] = {}
+    extra_providers: list[Provider] = []
+    for model in sorted({r.model for r in rules if r.judged and r.model}):
+        from dataclasses import replace
+
+        more, judges[model] = _judge_client(
+            replace(judge, model=model),
+            meter,
+            concurrency=concurrency,
+            policy=retry or RetryPolicy(),
+            timeout=timeout,
+        )
+        extra_providers.append(more)
     try:
         for rule in rules:
             counts = found.setdefault(rule.name, BackfillCounts())
@@ -444,6 +481,7 @@ async def backfill(
                 scores = await evaluate_traces(
                     traces,
                     [rule],
+                    judges=judges,
                     judge=client,
                     meter=meter,
                     cache=_Verdicts(store),
@@ -461,4 +499,6 @@ async def backfill(
     finally:
         if provider is not None:
             await provider.aclose()
+        for more in extra_providers:
+            await more.aclose()
     return found

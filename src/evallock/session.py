@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -256,9 +256,16 @@ def make_provider(target: TargetSpec, *, concurrency: int) -> Provider:
 
 
 def make_judge(
-    judge: JudgeSpec, *, concurrency: int, policy: RetryPolicy, timeout: float, seed: int
+    judge: JudgeSpec,
+    *,
+    concurrency: int,
+    policy: RetryPolicy,
+    timeout: float,
+    seed: int,
+    wrap: Callable[[Provider], Provider] | None = None,
 ) -> tuple[Provider, RetryingJudge]:
-    """The judge's provider (close it after use) and the retrying client graders ask."""
+    """The judge's provider (close it after use) and the retrying client graders ask;
+    ``wrap`` puts a layer between them (a meter of what the judge costs)."""
     from evallock.providers import OpenAICompatProvider
 
     provider = OpenAICompatProvider(
@@ -269,7 +276,7 @@ def make_judge(
         max_connections=concurrency,
     )
     client = RetryingJudge(
-        provider,
+        provider if wrap is None else wrap(provider),
         model=judge.model or "",
         policy=policy,
         timeout=timeout,

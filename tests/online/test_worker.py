@@ -289,3 +289,17 @@ def test_an_evaluator_can_name_its_own_judge_model(store, fake_service) -> None:
         lambda: backfill(store, [rule], configured, since=NOW - timedelta(hours=1), until=NOW)
     )
     assert done["own-judge"].scores["scored"] == 2
+
+
+def test_ingest_files_only_the_traces_some_evaluator_may_take(store, judge) -> None:
+    idle = OnlineWorker(store, [], judge, settle_s=0)
+    none = OnlineWorker(store, [EvaluatorRule(name="none", sample=0.0)], judge, settle_s=0)
+    half = EvaluatorRule(name="half", sample=0.5)
+    floor = EvaluatorRule(name="floor", sample=0.0, slice_by="intent", min_per_slice=1)
+    some = OnlineWorker(store, [half], judge, settle_s=0)
+    assert not idle.wants("a" * 32) and not none.wants("a" * 32)
+    assert OnlineWorker(store, [floor], judge, settle_s=0).wants("a" * 32)
+    batch = traces("w", 40)
+    store.traces.add(batch, evaluate=some.wants)
+    waiting, _ = store.online.inbox()
+    assert waiting == sum(half.samples(t.trace_id) for t in batch) and 0 < waiting < 40

@@ -14,6 +14,7 @@ from evallock.cli._options import (
     JudgeApiKeyEnv,
     JudgeBaseUrl,
     JudgeModel,
+    RequireCalibrated,
     Retries,
     StoreOption,
     Timeout,
@@ -121,14 +122,7 @@ def ab(
         Path | None,
         typer.Option(help="Write a Markdown summary (for a PR comment).", rich_help_panel=_O),
     ] = None,
-    require_calibrated: Annotated[
-        bool,
-        typer.Option(
-            "--require-calibrated",
-            help="Refuse (exit 2) unless the judge agrees with people's labels"
-            " (calibration: in evallock.yaml; see evallock calibration).",
-        ),
-    ] = False,
+    require_calibrated: RequireCalibrated = False,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:

@@ -12,6 +12,7 @@ from evallock.cli._options import (
     JudgeApiKeyEnv,
     JudgeBaseUrl,
     JudgeModel,
+    RequireCalibrated,
     StoreOption,
 )
 
@@ -135,14 +136,7 @@ def drift(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Write the JSON report here.")
     ] = None,
-    require_calibrated: Annotated[
-        bool,
-        typer.Option(
-            "--require-calibrated",
-            help="Refuse (exit 2) unless the judge agrees with people's labels"
-            " (calibration: in evallock.yaml; see evallock calibration).",
-        ),
-    ] = False,
+    require_calibrated: RequireCalibrated = False,
     store: StoreOption = None,
     config: ConfigOption = None,
 ) -> int:

@@ -57,3 +57,12 @@ Timeout = Annotated[
 Retries = Annotated[
     int | None, typer.Option(min=0, max=20, help="Retries on 429/5xx/timeouts (default 5).")
 ]
+
+RequireCalibrated = Annotated[
+    bool,
+    typer.Option(
+        "--require-calibrated",
+        help="Refuse (exit 2) unless the judge agrees with people's labels"
+        " (calibration: in evallock.yaml; see evallock calibration).",
+    ),
+]

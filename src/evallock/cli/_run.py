@@ -18,6 +18,7 @@ from evallock.cli._options import (
     JudgeApiKeyEnv,
     JudgeBaseUrl,
     JudgeModel,
+    RequireCalibrated,
     Retries,
     StoreOption,
     Timeout,
@@ -106,15 +107,7 @@ def run(
             " never a baseline.",
         ),
     ] = False,
-    require_calibrated: Annotated[
-        bool,
-        typer.Option(
-            "--require-calibrated",
-            help="Refuse to run (exit 2) unless the judge agrees with people's labels"
-            " (calibration: in evallock.yaml; see evallock calibration).",
-            rich_help_panel=_G,
-        ),
-    ] = False,
+    require_calibrated: RequireCalibrated = False,
     min_pass_rate: Annotated[
         float | None,
         typer.Option(

@@ -12,7 +12,6 @@ judge call is paid twice. The judge unreachable stores nothing and backs off.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -29,7 +28,7 @@ from evallock.online._rules import EvaluatorRule, rule_from_json
 from evallock.providers import Provider
 from evallock.records import Completion, Message, OnlineScore, Trace
 from evallock.runner import RetryingJudge, RetryPolicy
-from evallock.session import JudgeSpec
+from evallock.session import JudgeSpec, make_judge
 
 __all__ = [
     "BackfillCounts",
@@ -151,23 +150,14 @@ class WorkerStats:
 def _judge_client(
     judge: JudgeSpec, meter: Meter, *, concurrency: int, policy: RetryPolicy, timeout: float
 ) -> tuple[Provider, RetryingJudge]:
-    from evallock.providers import OpenAICompatProvider
-
-    provider = OpenAICompatProvider(
-        base_url=judge.base_url or "",
-        model=judge.model or "",
-        api_key=judge.api_key,
-        params=judge.params,
-        max_connections=concurrency,
-    )
-    client = RetryingJudge(
-        _Metered(provider, meter),
-        model=judge.model or "",
+    return make_judge(
+        judge,
+        concurrency=concurrency,
         policy=policy,
         timeout=timeout,
-        rng=random.Random(0),
+        seed=0,
+        wrap=lambda provider: _Metered(provider, meter),
     )
-    return provider, client
 
 
 def check_rules(rules: Sequence[EvaluatorRule], judge: JudgeSpec) -> None:
@@ -220,8 +210,20 @@ class OnlineWorker:
         self.retry = retry or RetryPolicy()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.stats = WorkerStats()
+        self._wanting: list[EvaluatorRule] = list(rules)
+        """The rules of the last round: what :meth:`wants` answers from (ingest asks)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+
+    def wants(self, trace_id: str) -> bool:
+        """Whether some evaluator may take this trace (its sample, or a minimum per slice):
+        ingest puts only those in the inbox, so traces no evaluator wants cost nothing."""
+        return any(rule.min_per_slice or rule.samples(trace_id) for rule in self._wanting)
+
+    def refresh(self) -> list[EvaluatorRule]:
+        """Read the rules again (an evaluator was added or removed through the API)."""
+        self._wanting = self.current_rules()
+        return self._wanting
 
     def current_rules(self) -> list[EvaluatorRule]:
         """The file's rules, then those added through the API (when asked): one that no
@@ -251,10 +253,10 @@ class OnlineWorker:
             EvallockError: the judge unreachable or the store failing (nothing stored).
         """
         meter = meter or Meter()
+        rules = self.refresh()
         ids = self.store.online.settled(before=self.clock() - self.settle, limit=self.batch)
         if not ids:
             return 0
-        rules = self.current_rules()
         # Sampling needs only the id: traces no rule samples are never read (unless a rule
         # keeps a minimum per slice, which needs every matching trace's keys).
         topping = any(rule.min_per_slice for rule in rules)
@@ -400,6 +402,7 @@ class OnlineWorker:
 
     def start(self) -> None:
         """Run on a thread of its own (its own event loop) until :meth:`stop`."""
+        self.refresh()
         self._stop.clear()
         self._thread = threading.Thread(
             target=anyio.run, args=(self.run_until_stopped,), name="evallock-online", daemon=True

@@ -158,8 +158,20 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
 
         store = await anyio.to_thread.run_sync(open_store, settings.store_url)
     metrics = Metrics()
+    # The evaluators of evallock.yaml and those added through the API: the worker runs
+    # whenever the service does, and ingest files the traces some evaluator may take.
+    from evallock.online import OnlineWorker
+    from evallock.session import JudgeSpec
+
+    online = OnlineWorker(
+        store,
+        settings.evaluators,
+        settings.judge or JudgeSpec(),
+        settle_s=settings.evaluate_settle_s,
+        stored_rules=True,
+    )
     writer = GroupCommitWriter(
-        StoreSink(store, evaluate=True),
+        StoreSink(store, evaluate=online.wants),
         metrics=metrics,
         max_rows=settings.batch_rows,
         linger_s=settings.batch_linger_ms / 1000,
@@ -176,19 +188,8 @@ async def _start(settings: ServerSettings, given: Store | None) -> ServerState:
     )
     if settings.chat_url is not None:
         state.upstream = open_upstream(settings)
-    # The evaluators of evallock.yaml and those added through the API: the worker runs
-    # whenever the service does, so an evaluator added later sees every trace that settles.
-    from evallock.online import OnlineWorker
-    from evallock.session import JudgeSpec
-
-    state.online = OnlineWorker(
-        store,
-        settings.evaluators,
-        settings.judge or JudgeSpec(),
-        settle_s=settings.evaluate_settle_s,
-        stored_rules=True,
-    )
-    state.online.start()
+    state.online = online
+    online.start()
     if settings.evaluators:
         names = ", ".join(rule.name for rule in settings.evaluators)
         print(f"evallock serve: online evaluators {names}", file=sys.stderr, flush=True)

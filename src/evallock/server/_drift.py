@@ -137,7 +137,14 @@ async def remove_evaluator(request: Request, name: str) -> dict[str, Any]:
     gone = await anyio.to_thread.run_sync(lambda: state.store.online.remove_rule(name))
     if not gone:
         raise ApiError(404, f"no evaluator {name!r} added through the API", field="name")
+    await _refresh(state)
     return {"removed": name}
+
+
+async def _refresh(state: ServerState) -> None:
+    """Ingest files traces for the evaluators as they are now."""
+    if state.online is not None:
+        await anyio.to_thread.run_sync(state.online.refresh)
 
 
 def _not_from_the_file(state: ServerState, name: str) -> None:
@@ -178,6 +185,7 @@ async def put_evaluator(request: Request, name: str) -> dict[str, Any]:
     except ConfigError as exc:
         raise ApiError(400, str(exc), field="body") from None
     await anyio.to_thread.run_sync(lambda: state.store.online.put_rule(rule.name, data, by="api"))
+    await _refresh(state)
     return {"name": rule.name, "rule": data}
 
 

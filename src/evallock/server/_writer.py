@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -47,9 +47,10 @@ class TraceSink(Protocol):
 class StoreSink:
     """The store as a :class:`TraceSink`: its trace and feedback repositories."""
 
-    def __init__(self, store: Store, *, evaluate: bool = False) -> None:
-        """Write to ``store.traces`` and ``store.feedback``; with ``evaluate``, new trace
-        ids also go into the online evaluators' inbox, in the same transaction."""
+    def __init__(self, store: Store, *, evaluate: bool | Callable[[str], bool] = False) -> None:
+        """Write to ``store.traces`` and ``store.feedback``; with ``evaluate`` (True, or a
+        test of the trace id), new trace ids also go into the online evaluators' inbox, in
+        the same transaction."""
         self._traces = store.traces
         self._feedback = store.feedback
         self._evaluate = evaluate

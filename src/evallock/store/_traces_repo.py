@@ -9,7 +9,7 @@ same rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 from evallock.limits import MAX_ID, MAX_KEY_VALUE, check_text, check_trace
@@ -35,14 +35,15 @@ class TraceRepository:
         traces: Sequence[Trace],
         *,
         spans: Mapping[str, str] | None = None,
-        evaluate: bool = False,
+        evaluate: bool | Callable[[str], bool] = False,
     ) -> int:
         """Store trace summaries in one transaction; returns how many trace ids were new.
 
         ``spans`` maps the ids of the spans the summaries came from to their trace id,
         so an annotation naming only a span finds its trace (:meth:`traces_of_spans`).
-        With ``evaluate``, each new trace id goes into the online evaluators' inbox in the
-        same transaction (``store.online``): a trace stored is a trace evaluated.
+        With ``evaluate`` (True, or a test of the trace id: the ids some evaluator would
+        take), each new trace id goes into the online evaluators' inbox in the same
+        transaction (``store.online``): a trace stored is a trace evaluated.
 
         A trace id already stored is merged: fields still empty are filled, stored
         content is never overwritten, new ``extra`` keys are added, ``timestamp``
@@ -68,7 +69,8 @@ class TraceRepository:
         with self._db.write(f"cannot add {len(traces)} traces") as conn:
             new = _traces.add_traces(conn, traces, now, spans)
             if evaluate:
-                _online.enqueue(conn, sorted(new), now)
+                wanted = new if evaluate is True else {t for t in new if evaluate(t)}
+                _online.enqueue(conn, sorted(wanted), now)
             return len(new)
 
     def get(self, trace_id: str) -> Trace | None:

@@ -179,6 +179,9 @@ class Case(CaseHead):
     threshold: float | None = None
     """When set, the case passes on its weighted score (0–1) reaching it instead of on
     every check passing (promptfoo's test ``threshold``)."""
+    tools: tuple[dict[str, Any], ...] = ()
+    """Tool definitions offered to the target (OpenAI's ``tools``), so it may answer with
+    tool calls that the trajectory checks grade."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -198,6 +201,8 @@ class Completion:
     cost: float | None = None
     """What the call cost in USD: as the service reported it, else the target's price
     times the tokens; None when neither is known."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The tool calls the target answered with, in order."""
     cached: bool = False
     """True when the answer came from the target cache, not the live service."""
     attempts: int = 1

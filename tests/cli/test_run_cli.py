@@ -709,3 +709,38 @@ def test_last_pass_with_keys_is_the_base_branchs_last_pass(
     assert newest.code == none.code == 0
     bad = run("feature-y", "--baseline", "last-pass:branch")
     assert bad.code == 2 and "expected last-pass:key=value" in bad.err
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_case_with_tools_is_graded_on_its_trajectory(cli, tmp_path, fake_service, api) -> None:
+    """The case offers tools; the bundled model calls the one the question names; the
+    trajectory checks read the calls, and a cached answer keeps them."""
+    tools = [
+        {"type": "function", "function": {"name": "order_status"}},
+        {"type": "function", "function": {"name": "refund"}},
+    ]
+    cases = [
+        {"id": "status", "input": "What is the order status of R1041?", "tools": tools,
+         "assert": [{"type": "tool-called", "value": "order_status"},
+                    {"type": "tool-not-called", "value": "refund"},
+                    {"type": "max-tool-calls", "value": 1}]},
+        {"id": "refund", "input": "refund please", "tools": tools,
+         "assert": [{"type": "tool-sequence", "value": ["order_status"], "mode": "exact"}]},
+    ]  # fmt: skip
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    args = ["run", "cases.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot",
+            "--api", api, "--store", f"sqlite:///{tmp_path}/e.db", "--baseline", "none"]  # fmt: skip
+    for attempt in ("live", "cached"):
+        cli(*args, "--cache", "--json", f"{attempt}.json")
+        report = json.loads((tmp_path / f"{attempt}.json").read_text())
+        by_id = {c["id"]: c for c in report["cases"]}
+        assert by_id["status"]["passed"] is True, (attempt, by_id["status"])
+        assert by_id["refund"]["reason"] == (
+            "tool-sequence: called refund; expected exact order_status"
+        ), attempt
+    assert report["stats"]["cache_hits"] == 2
+    (tmp_path / "bad.jsonl").write_text(
+        '{"id": "x", "input": "hi", "tools": [{"type": "function"}], "grader": "rules", "expected": "x"}\n'
+    )
+    bad = cli("run", "bad.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot")
+    assert bad.code == 2 and "bad.jsonl:1:" in bad.err and "a tool needs a name" in bad.err

@@ -17,7 +17,7 @@ from evallock.graders import (
     build_grader,
     parse_assertion,
 )
-from evallock.records import Case, Completion, Grade, Message
+from evallock.records import Case, Completion, Grade, Message, ToolCall
 
 
 @dataclass
@@ -58,6 +58,7 @@ def grade_now(
     case: Case | None = None,
     latency_ms: float = 100.0,
     cost: float | None = None,
+    tool_calls: tuple[ToolCall, ...] = (),
     judge: JudgeClient | None = None,
     cache: VerdictCache | None = None,
 ) -> Grade:
@@ -65,7 +66,7 @@ def grade_now(
     ctx = GradeContext(
         case=case or Case(id="c1", input="What is the refund window?"),
         output=output,
-        completion=Completion(text=output, latency_ms=latency_ms, cost=cost),
+        completion=Completion(text=output, latency_ms=latency_ms, cost=cost, tool_calls=tool_calls),
         judge=judge,
         cache=cache,
     )

@@ -124,3 +124,31 @@ def test_a_price_costs_the_tokens_unless_the_service_reported_a_cost(fake_servic
     assert price.priced(reported).cost == 0.0125
     with pytest.raises(ValueError, match=r"price\.output must be a number ≥ 0"):
         Price(input=1.0, output=float("nan"))
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_tools_are_offered_and_tool_calls_read_back(fake_service, api) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "order_status", "parameters": {"type": "object"}},
+        },
+        {"type": "function", "function": {"name": "refund"}},
+    ]
+
+    async def go():
+        provider = OpenAICompatProvider(
+            base_url=fake_service.base_url, model="support-bot", api=api
+        )
+        try:
+            return await provider.complete(
+                [{"role": "user", "content": "what is my order status"}], timeout=5, tools=tools
+            )
+        finally:
+            await provider.aclose()
+
+    completion = anyio.run(go)
+    (call,) = completion.tool_calls
+    assert call.name == "order_status" and call.id
+    assert '"query"' in call.arguments
+    assert ask(fake_service.base_url, "what is my order status").tool_calls == ()

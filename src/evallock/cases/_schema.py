@@ -51,6 +51,17 @@ class _RawCase(BaseModel):
     source: _Source | None = None
     description: str | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
+    tools: list[dict[str, Any]] = Field(default_factory=list, max_length=128)
+
+    @field_validator("tools")
+    @classmethod
+    def _tools_are_named(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for index, tool in enumerate(value):
+            inner = tool.get("function")
+            function: dict[str, Any] = inner if isinstance(inner, dict) else tool
+            if not isinstance(function.get("name"), str) or not function["name"]:
+                raise ValueError(f"tools[{index}]: a tool needs a name (function.name)")
+        return value
 
     @field_validator("id", mode="before")
     @classmethod
@@ -116,6 +127,7 @@ def case_from_raw(raw: Any, *, line: int) -> Case:
         keys=_keys(model.keys),
         source=_source(model.source),
         threshold=model.threshold,
+        tools=tuple(model.tools),
         line=line,
     )
 

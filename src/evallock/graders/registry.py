@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 
-from evallock.graders import rules, similarity, structured
+from evallock.graders import rules, similarity, structured, trajectory
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import fail_grade, pass_grade, require_number
 from evallock.records import Assertion, Grade
@@ -216,7 +216,7 @@ def _parse_assertion(raw: Mapping[str, Any]) -> Assertion:
 
 
 def _register_builtins() -> None:
-    for family in (rules, structured, similarity):
+    for family in (rules, structured, similarity, trajectory):
         for spec in family.assertion_types():
             register_assertion(spec)
 

@@ -120,8 +120,10 @@ class _Metered:
     def target_id(self) -> str:
         return self._provider.target_id
 
-    async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
-        completion = await self._provider.complete(messages, timeout=timeout)
+    async def complete(
+        self, messages: list[Message], *, timeout: float, tools: Sequence[dict[str, Any]] = ()
+    ) -> Completion:
+        completion = await self._provider.complete(messages, timeout=timeout, tools=tools)
         self._meter.calls += 1
         self._meter.tokens += (completion.tokens_in or 0) + (completion.tokens_out or 0)
         self._meter.cost += completion.cost or 0.0

@@ -7,8 +7,9 @@ errors. Retries, backoff, timeouts and caching live once, in the runner.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from evallock.records import Completion, Message
 
@@ -69,7 +70,13 @@ class Provider(Protocol):
         """Which service this is (base URL + model, or ``module:function``), for baselines."""
         ...
 
-    async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        timeout: float,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> Completion:
         """Answer one request within ``timeout`` seconds.
 
         Raises:

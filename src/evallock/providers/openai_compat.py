@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,7 +21,7 @@ import orjson
 from multidict import CIMultiDictProxy
 
 from evallock.providers._base import ProviderError
-from evallock.records import Completion, Message
+from evallock.records import Completion, Message, ToolCall
 
 __all__ = ["API_NAMES", "OpenAICompatProvider", "parse_retry_after"]
 
@@ -85,9 +85,19 @@ class OpenAICompatProvider:
         suffix = "#responses" if self.api == "responses" else ""
         return f"{self.base_url}#{self.model}{suffix}"
 
-    async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
-        """POST one chat completion; classify failures as retryable or not."""
-        body = orjson.dumps({**self._params, "model": self.model, self._field: messages})
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        timeout: float,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> Completion:
+        """POST one chat completion (offering ``tools``, OpenAI's definitions); classify
+        failures as retryable or not."""
+        request: dict[str, Any] = {**self._params, "model": self.model, self._field: messages}
+        if tools:
+            request["tools"] = list(tools) if self.api == "chat" else _flat_tools(tools)
+        body = orjson.dumps(request)
         started = time.perf_counter()
         try:
             async with self._client().post(
@@ -183,6 +193,7 @@ def _parse_completion(url: str, content: bytes, latency_ms: float) -> Completion
             f"{url}: answer is not a chat completion: {content[:200]!r}", retryable=False
         ) from None
     usage = body.get("usage") or {}
+    calls = choice["message"].get("tool_calls") if isinstance(choice["message"], dict) else None
     return Completion(
         text=text if isinstance(text, str) else str(text),
         latency_ms=latency_ms,
@@ -190,6 +201,15 @@ def _parse_completion(url: str, content: bytes, latency_ms: float) -> Completion
         tokens_out=usage.get("completion_tokens"),
         model=body.get("model"),
         cost=_cost(usage.get("cost")),
+        tool_calls=tuple(
+            ToolCall(
+                name=str(f.get("name") or ""),
+                arguments=str(f.get("arguments") or ""),
+                id=call.get("id") if isinstance(call.get("id"), str) else None,
+            )
+            for call in (calls if isinstance(calls, list) else ())
+            if isinstance(call, dict) and isinstance(f := call.get("function"), dict)
+        ),
     )
 
 
@@ -223,7 +243,26 @@ def _parse_response(url: str, content: bytes, latency_ms: float) -> Completion:
         tokens_out=usage.get("output_tokens"),
         model=body.get("model"),
         cost=_cost(usage.get("cost")),
+        tool_calls=tuple(
+            ToolCall(
+                name=str(item.get("name") or ""),
+                arguments=str(item.get("arguments") or ""),
+                id=item.get("call_id") if isinstance(item.get("call_id"), str) else None,
+            )
+            for item in items
+            if isinstance(item, dict) and item.get("type") == "function_call"
+        ),
     )
+
+
+def _flat_tools(tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat completions' ``{"type": "function", "function": {…}}`` as the Responses API's
+    flat ``{"type": "function", "name", "parameters", …}``."""
+    flat = []
+    for tool in tools:
+        function = tool.get("function")
+        flat.append({"type": "function", **function} if isinstance(function, dict) else tool)
+    return flat
 
 
 def _cost(value: object) -> float | None:

@@ -6,7 +6,7 @@ import importlib
 import inspect
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -61,8 +61,15 @@ class CallableProvider:
         """``python:module:function``."""
         return f"python:{self.spec}"
 
-    async def complete(self, messages: list[Message], *, timeout: float) -> Completion:
-        """Call the function; its exceptions become non-retryable provider errors."""
+    async def complete(
+        self,
+        messages: list[Message],
+        *,
+        timeout: float,
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> Completion:
+        """Call the function with the messages (a case's tools are not passed); its
+        exceptions become non-retryable provider errors."""
         started = time.perf_counter()
         try:
             with anyio.fail_after(timeout):

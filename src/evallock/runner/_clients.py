@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -87,7 +88,12 @@ class StoreCache:
         self._writer.cache(self._namespace, key, verdict)
 
 
-def target_cache_key(target_id: str, messages: list[Message]) -> str:
-    """The target cache key: the service and the exact messages sent."""
-    payload = orjson.dumps([target_id, messages], option=orjson.OPT_SORT_KEYS)
+def target_cache_key(
+    target_id: str, messages: list[Message], tools: Sequence[dict[str, Any]] = ()
+) -> str:
+    """The target cache key: the service and the exact messages (and tools) sent."""
+    sent: list[Any] = [target_id, messages]
+    if tools:
+        sent.append(list(tools))
+    payload = orjson.dumps(sent, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(payload).hexdigest()

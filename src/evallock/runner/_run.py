@@ -13,7 +13,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence, Sized
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import anyio
@@ -32,7 +32,7 @@ from evallock.graders import (
 )
 from evallock.keys import merge_keys
 from evallock.providers import Price, PromptTemplate, Provider, ProviderError, build_messages
-from evallock.records import Case, Completion, EvalRecord, Grade, RunStats
+from evallock.records import Case, Completion, EvalRecord, Grade, RunStats, ToolCall
 from evallock.runner._clients import StoreCache, target_cache_key
 from evallock.runner._results import blocks
 from evallock.runner._retry import RetryPolicy, call_with_retry
@@ -170,8 +170,13 @@ class _Runner:
         # Counted as each retry starts: a call that fails after its retries spent them too.
         self.stats.retries += 1
 
-    async def ask(self, provider: Provider, messages: list[dict[str, Any]]) -> Completion:
-        key = target_cache_key(provider.target_id, messages) if self.answers else None
+    async def ask(
+        self,
+        provider: Provider,
+        messages: list[dict[str, Any]],
+        tools: Sequence[dict[str, Any]] = (),
+    ) -> Completion:
+        key = target_cache_key(provider.target_id, messages, tools) if self.answers else None
         if self.answers is not None and key is not None:
             hit = self.answers.get(key)
             if hit is not None:
@@ -182,11 +187,12 @@ class _Runner:
                     tokens_in=hit.get("tokens_in"),
                     tokens_out=hit.get("tokens_out"),
                     cost=hit.get("cost"),
+                    tool_calls=tuple(ToolCall(**c) for c in hit.get("tool_calls") or ()),
                     cached=True,
                 )
 
         async def call() -> Completion:
-            return await provider.complete(messages, timeout=self.options.timeout)
+            return await provider.complete(messages, timeout=self.options.timeout, tools=tools)
 
         completion, _ = await call_with_retry(
             call, self.options.retry, self.rng, on_retry=self._count_retry
@@ -199,6 +205,7 @@ class _Runner:
                     "tokens_in": completion.tokens_in,
                     "tokens_out": completion.tokens_out,
                     "cost": completion.cost,
+                    "tool_calls": [asdict(c) for c in completion.tool_calls],
                 },
             )
         return completion
@@ -210,7 +217,7 @@ class _Runner:
         except ValueError as exc:
             return _errored(arm, case, trial, keys, str(exc))
         try:
-            completion = await self.ask(arm.provider, messages)
+            completion = await self.ask(arm.provider, messages, case.tools)
         except ProviderError as exc:
             self.stats.target_errors += 1
             if exc.status is None:

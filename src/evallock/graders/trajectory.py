@@ -1,0 +1,172 @@
+"""Trajectory graders: the tool calls the target answered with (``tool-called``,
+``tool-not-called``, ``tool-sequence``, ``max-tool-calls``).
+
+A case offers tools (``tools``: OpenAI's definitions); the target may answer with tool
+calls instead of (or beside) text; these checks read them from the completion, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from evallock.graders._base import AssertionSpec, GradeContext, Grader
+from evallock.graders._common import fail_grade, pass_grade, require_number
+from evallock.records import Assertion, Grade, ToolCall
+
+__all__ = ["MaxToolCalls", "ToolCalled", "ToolSequence", "assertion_types"]
+
+SequenceMode = Literal["exact", "in-order", "subset"]
+
+
+def _names(calls: tuple[ToolCall, ...]) -> list[str]:
+    return [call.name for call in calls]
+
+
+def _arguments(call: ToolCall) -> Any:
+    try:
+        return orjson.loads(call.arguments) if call.arguments else {}
+    except orjson.JSONDecodeError:
+        return None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolCalled:
+    """Passes when some call is to ``tool`` (with arguments that include ``arguments``, if
+    given); ``negate`` (``tool-not-called``) passes when none is."""
+
+    tool: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    """Key-value pairs the call's JSON arguments must include (equal values)."""
+    negate: bool = False
+    name: str = "tool-called"
+
+    def _matches(self, call: ToolCall) -> bool:
+        if call.name != self.tool:
+            return False
+        if not self.arguments:
+            return True
+        given = _arguments(call)
+        return isinstance(given, dict) and all(
+            given.get(key) == value for key, value in self.arguments.items()
+        )
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Look for the call among the completion's tool calls."""
+        calls = ctx.completion.tool_calls
+        found = next((c for c in calls if self._matches(c)), None)
+        shown = ", ".join(_names(calls)) or "no tool"
+        wanted = self.tool + (
+            f" with {orjson.dumps(self.arguments).decode()}" if self.arguments else ""
+        )
+        if self.negate:
+            if found is None:
+                return pass_grade(self.name, f"{wanted} not called (called: {shown})")
+            return fail_grade(self.name, f"{wanted} was called (called: {shown})")
+        if found is not None:
+            return pass_grade(self.name, f"called {wanted}")
+        return fail_grade(self.name, f"expected a call to {wanted}; called: {shown}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ToolSequence:
+    """Passes when the calls' tool names follow ``tools``: ``exact`` (the same list),
+    ``in-order`` (the list appears in this order, other calls between allowed) or
+    ``subset`` (each listed tool called, in any order)."""
+
+    tools: tuple[str, ...]
+    mode: SequenceMode = "in-order"
+    name: str = "tool-sequence"
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Compare the called tools with the expected sequence."""
+        called = _names(ctx.completion.tool_calls)
+        expected = list(self.tools)
+        if self.mode == "exact":
+            ok = called == expected
+        elif self.mode == "subset":
+            ok = all(tool in called for tool in expected)
+        else:
+            remaining = iter(called)
+            ok = all(any(tool == seen for seen in remaining) for tool in expected)
+        shown = " → ".join(called) or "no tool"
+        wanted = " → ".join(expected)
+        if ok:
+            return pass_grade(self.name, f"called {shown} ({self.mode} of {wanted})")
+        return fail_grade(self.name, f"called {shown}; expected {self.mode} {wanted}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MaxToolCalls:
+    """Passes when the target made at most ``limit`` tool calls."""
+
+    limit: int
+    name: str = "max-tool-calls"
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Count the completion's tool calls."""
+        count = len(ctx.completion.tool_calls)
+        if count <= self.limit:
+            return pass_grade(self.name, f"{count} tool calls, at most {self.limit}")
+        return fail_grade(self.name, f"{count} tool calls, expected at most {self.limit}")
+
+
+def _tool_name(a: Assertion) -> str:
+    if not isinstance(a.value, str) or not a.value.strip():
+        raise ValueError(f"{a.type} needs the tool's name as its value")
+    return a.value.strip()
+
+
+def _build_called(a: Assertion, *, negate: bool) -> Grader:
+    arguments = a.options.get("arguments", {})
+    if not isinstance(arguments, dict):
+        raise ValueError(f"{a.type} arguments must be an object of the values the call must have")
+    return ToolCalled(tool=_tool_name(a), arguments=arguments, negate=negate, name=a.type)
+
+
+def _build_sequence(a: Assertion) -> Grader:
+    value = a.value
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{a.type} needs a list of tool names as its value")
+    mode = a.options.get("mode", "in-order")
+    if mode not in ("exact", "in-order", "subset"):
+        raise ValueError(f"{a.type} mode must be exact, in-order or subset, got {mode!r}")
+    return ToolSequence(tools=tuple(value), mode=mode, name=a.type)
+
+
+def _build_max(a: Assertion) -> Grader:
+    limit = require_number(a.value, f"{a.type} value")
+    if limit < 0 or limit != int(limit):
+        raise ValueError(f"{a.type} value must be a whole number ≥ 0, got {a.value}")
+    return MaxToolCalls(limit=int(limit), name=a.type)
+
+
+def assertion_types() -> list[AssertionSpec]:
+    """The trajectory assertion types, registered by :mod:`evallock.graders.registry`."""
+    return [
+        AssertionSpec(
+            name="tool-called",
+            build=lambda a: _build_called(a, negate=False),
+            summary="the target called the tool named in `value` (with `arguments` included)",
+            options=frozenset({"arguments"}),
+        ),
+        AssertionSpec(
+            name="tool-not-called",
+            build=lambda a: _build_called(a, negate=True),
+            summary="the target did not call the tool named in `value`",
+            options=frozenset({"arguments"}),
+        ),
+        AssertionSpec(
+            name="tool-sequence",
+            build=_build_sequence,
+            summary="the called tools follow `value` (`mode`: exact, in-order, subset)",
+            options=frozenset({"mode"}),
+        ),
+        AssertionSpec(
+            name="max-tool-calls",
+            build=_build_max,
+            summary="the target made at most `value` tool calls",
+        ),
+    ]

@@ -182,6 +182,11 @@ class Case(CaseHead):
     tools: tuple[dict[str, Any], ...] = ()
     """Tool definitions offered to the target (OpenAI's ``tools``), so it may answer with
     tool calls that the trajectory checks grade."""
+    tool_results: dict[str, str] = field(default_factory=dict)
+    """What each tool returns (mocked, by tool name): a call gets it back as the tool's
+    message and the target is asked again, so the exchange runs to a text answer."""
+    turns: tuple[str, ...] = ()
+    """The user's follow-up messages, each sent after the target's answer to the last."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -202,7 +207,9 @@ class Completion:
     """What the call cost in USD: as the service reported it, else the target's price
     times the tokens; None when neither is known."""
     tool_calls: tuple[ToolCall, ...] = ()
-    """The tool calls the target answered with, in order."""
+    """The tool calls the target answered with, in order (over the whole exchange)."""
+    turns: int = 1
+    """The user's turns the exchange took (the first message and each follow-up)."""
     cached: bool = False
     """True when the answer came from the target cache, not the live service."""
     attempts: int = 1

@@ -744,3 +744,42 @@ def test_a_case_with_tools_is_graded_on_its_trajectory(cli, tmp_path, fake_servi
     )
     bad = cli("run", "bad.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot")
     assert bad.code == 2 and "bad.jsonl:1:" in bad.err and "a tool needs a name" in bad.err
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_a_case_with_tools_and_two_user_turns_runs_and_is_graded_on_both(
+    cli, tmp_path, fake_service, service_stats, api
+) -> None:
+    """The bundled model calls order_status, gets the case's mocked result, answers from it;
+    the user follows up; the trajectory (every call) and the final answer are graded."""
+    case = {
+        "id": "where-is-it",
+        "input": "What is the order status of R1041?",
+        "tools": [{"type": "function", "function": {"name": "order_status"}}],
+        "tool_results": {"order_status": {"order": "R1041", "status": "shipped"}},
+        "turns": ["And the order status of R1042?"],
+        "assert": [
+            {"type": "tool-sequence", "value": ["order_status", "order_status"], "mode": "exact"},
+            {"type": "max-turns", "value": 2},
+            {"type": "icontains", "value": "shipped"},
+        ],
+    }
+    (tmp_path / "cases.jsonl").write_text(json.dumps(case) + "\n")
+    result = cli(
+        "run", "cases.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot",
+        "--api", api, "--store", f"sqlite:///{tmp_path}/e.db", "--json", "out.json",
+    )  # fmt: skip
+    assert result.code == 0, result.out + result.err
+    (done,) = json.loads((tmp_path / "out.json").read_text())["cases"]
+    assert done["passed"] is True and "The tools say:" in done["output"], done
+    # two turns, each a tool call then the answer from its result: four requests
+    path = "/v1/chat/completions" if api == "chat" else "/v1/responses"
+    assert service_stats.get()["by_path"] == {path: 4}
+    short = {**case, "assert": [{"type": "max-turns", "value": 1}]}
+    (tmp_path / "short.jsonl").write_text(json.dumps(short) + "\n")
+    cli(
+        "run", "short.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot",
+        "--api", api, "--store", f"sqlite:///{tmp_path}/e.db", "--json", "short.json",
+    )  # fmt: skip
+    (over,) = json.loads((tmp_path / "short.json").read_text())["cases"]
+    assert over["reason"] == "max-turns: 2 turns, expected at most 1"

@@ -52,6 +52,8 @@ class _RawCase(BaseModel):
     description: str | None = None
     threshold: float | None = Field(default=None, ge=0, le=1)
     tools: list[dict[str, Any]] = Field(default_factory=list, max_length=128)
+    tool_results: dict[str, Any] = Field(default_factory=dict)
+    turns: list[str] = Field(default_factory=list, max_length=64)
 
     @field_validator("tools")
     @classmethod
@@ -128,6 +130,11 @@ def case_from_raw(raw: Any, *, line: int) -> Case:
         source=_source(model.source),
         threshold=model.threshold,
         tools=tuple(model.tools),
+        tool_results={
+            name: value if isinstance(value, str) else _json_text(value)
+            for name, value in model.tool_results.items()
+        },
+        turns=tuple(model.turns),
         line=line,
     )
 
@@ -167,6 +174,12 @@ def _text(value: Scalar) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def _json_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 def _expected_text(value: Any) -> str | None:

@@ -16,7 +16,7 @@ from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import fail_grade, pass_grade, require_number
 from evallock.records import Assertion, Grade, ToolCall
 
-__all__ = ["MaxToolCalls", "ToolCalled", "ToolSequence", "assertion_types"]
+__all__ = ["MaxToolCalls", "MaxTurns", "ToolCalled", "ToolSequence", "assertion_types"]
 
 SequenceMode = Literal["exact", "in-order", "subset"]
 
@@ -113,6 +113,21 @@ class MaxToolCalls:
         return fail_grade(self.name, f"{count} tool calls, expected at most {self.limit}")
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MaxTurns:
+    """Passes when the exchange took at most ``limit`` user turns."""
+
+    limit: int
+    name: str = "max-turns"
+
+    async def grade(self, ctx: GradeContext) -> Grade:
+        """Count the exchange's user turns."""
+        turns = ctx.completion.turns
+        if turns <= self.limit:
+            return pass_grade(self.name, f"{turns} turns, at most {self.limit}")
+        return fail_grade(self.name, f"{turns} turns, expected at most {self.limit}")
+
+
 def _tool_name(a: Assertion) -> str:
     if not isinstance(a.value, str) or not a.value.strip():
         raise ValueError(f"{a.type} needs the tool's name as its value")
@@ -136,11 +151,11 @@ def _build_sequence(a: Assertion) -> Grader:
     return ToolSequence(tools=tuple(value), mode=mode, name=a.type)
 
 
-def _build_max(a: Assertion) -> Grader:
+def _whole(a: Assertion) -> int:
     limit = require_number(a.value, f"{a.type} value")
     if limit < 0 or limit != int(limit):
         raise ValueError(f"{a.type} value must be a whole number ≥ 0, got {a.value}")
-    return MaxToolCalls(limit=int(limit), name=a.type)
+    return int(limit)
 
 
 def assertion_types() -> list[AssertionSpec]:
@@ -166,7 +181,12 @@ def assertion_types() -> list[AssertionSpec]:
         ),
         AssertionSpec(
             name="max-tool-calls",
-            build=_build_max,
+            build=lambda a: MaxToolCalls(limit=_whole(a), name=a.type),
             summary="the target made at most `value` tool calls",
+        ),
+        AssertionSpec(
+            name="max-turns",
+            build=lambda a: MaxTurns(limit=_whole(a), name=a.type),
+            summary="the exchange took at most `value` user turns",
         ),
     ]

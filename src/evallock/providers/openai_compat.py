@@ -94,7 +94,8 @@ class OpenAICompatProvider:
     ) -> Completion:
         """POST one chat completion (offering ``tools``, OpenAI's definitions); classify
         failures as retryable or not."""
-        request: dict[str, Any] = {**self._params, "model": self.model, self._field: messages}
+        sent = messages if self.api == "chat" else _responses_input(messages)
+        request: dict[str, Any] = {**self._params, "model": self.model, self._field: sent}
         if tools:
             request["tools"] = list(tools) if self.api == "chat" else _flat_tools(tools)
         body = orjson.dumps(request)
@@ -253,6 +254,40 @@ def _parse_response(url: str, content: bytes, latency_ms: float) -> Completion:
             if isinstance(item, dict) and item.get("type") == "function_call"
         ),
     )
+
+
+def _responses_input(messages: list[Message]) -> list[Any]:
+    """Chat messages as Responses API input: an assistant's tool calls become
+    ``function_call`` items and each tool's answer a ``function_call_output``."""
+    items: list[Any] = []
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            items.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": message.get("tool_call_id"),
+                    "output": message.get("content") or "",
+                }
+            )
+            continue
+        calls = message.get("tool_calls") if role == "assistant" else None
+        if not calls:
+            items.append(message)
+            continue
+        if message.get("content"):
+            items.append({"role": "assistant", "content": message["content"]})
+        for call in calls:
+            function = call.get("function") or {}
+            items.append(
+                {
+                    "type": "function_call",
+                    "call_id": call.get("id"),
+                    "name": function.get("name"),
+                    "arguments": function.get("arguments") or "",
+                }
+            )
+    return items
 
 
 def _flat_tools(tools: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterable, Iterator, Sequence, Sized
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -210,6 +210,45 @@ class _Runner:
             )
         return completion
 
+    async def converse(
+        self, provider: Provider, case: Case, messages: list[dict[str, Any]]
+    ) -> Completion:
+        """Ask, and go on while the case says how: a tool call the case has a result for is
+        answered with it and the target asked again (at most :data:`MAX_TOOL_STEPS` times a
+        turn); then each follow-up turn. The completion is the last answer, with every tool
+        call, the latencies and tokens summed and the turns counted."""
+        if not case.tools and not case.turns:
+            return await self.ask(provider, messages, case.tools)
+        conversation = list(messages)
+        calls: list[ToolCall] = []
+        latency, tokens_in, tokens_out = 0.0, 0, 0
+        answer: Completion | None = None
+        for follow_up in (None, *case.turns):
+            if follow_up is not None:
+                assert answer is not None
+                conversation += [
+                    {"role": "assistant", "content": answer.text},
+                    {"role": "user", "content": follow_up},
+                ]
+            for _ in range(MAX_TOOL_STEPS):
+                answer = await self.ask(provider, conversation, case.tools)
+                latency += answer.latency_ms
+                tokens_in += answer.tokens_in or 0
+                tokens_out += answer.tokens_out or 0
+                calls.extend(answer.tool_calls)
+                if not answer.tool_calls or not case.tool_results:
+                    break
+                conversation += _tool_turn(answer, case.tool_results)
+        assert answer is not None
+        return replace(
+            answer,
+            latency_ms=latency,
+            tokens_in=tokens_in or answer.tokens_in,
+            tokens_out=tokens_out or answer.tokens_out,
+            tool_calls=tuple(calls),
+            turns=1 + len(case.turns),
+        )
+
     async def one(self, arm: Arm, case: Case, trial: int) -> EvalRecord:
         graders, keys = self._for_case(arm, case)
         try:
@@ -217,7 +256,7 @@ class _Runner:
         except ValueError as exc:
             return _errored(arm, case, trial, keys, str(exc))
         try:
-            completion = await self.ask(arm.provider, messages, case.tools)
+            completion = await self.converse(arm.provider, case, messages)
         except ProviderError as exc:
             self.stats.target_errors += 1
             if exc.status is None:
@@ -255,6 +294,26 @@ class _Runner:
             grades=tuple(grades),
             keys=keys,
         )
+
+
+MAX_TOOL_STEPS = 8
+"""Tool rounds (a call, its result, the next answer) in one user turn at most."""
+
+
+def _tool_turn(answer: Completion, results: dict[str, str]) -> list[dict[str, Any]]:
+    """The assistant's tool calls and each tool's (mocked) result, as chat messages."""
+    ids = [call.id or f"call_{index}" for index, call in enumerate(answer.tool_calls)]
+    calls = [
+        {"id": ident, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+        for ident, c in zip(ids, answer.tool_calls, strict=True)
+    ]
+    turn: list[dict[str, Any]] = [
+        {"role": "assistant", "content": answer.text or None, "tool_calls": calls}
+    ]
+    for ident, call in zip(ids, answer.tool_calls, strict=True):
+        output = results.get(call.name, f"error: the case gives no result for tool {call.name!r}")
+        turn.append({"role": "tool", "tool_call_id": ident, "content": output})
+    return turn
 
 
 def _errored(arm: Arm, case: Case, trial: int, keys: dict[str, str], error: str) -> EvalRecord:

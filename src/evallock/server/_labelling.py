@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -26,8 +26,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from evallock.errors import UsageError
 from evallock.limits import MAX_ID, MAX_SHORT_TEXT
 from evallock.server._auth import Caller, form_caller, session_csrf
-from evallock.server._bodylimit import SMALL_LIMIT
 from evallock.server._errors import ApiError
+from evallock.server._review import actor_of, read_form
 from evallock.server._state import server_state
 
 __all__ = ["router"]
@@ -37,9 +37,7 @@ _WINDOW = timedelta(days=30)
 
 
 def _reviewer_of(caller: Caller | None) -> str:
-    if caller is None:
-        return "anonymous"
-    return f"key:{caller.key_id}" if caller.key_id else "no-auth"
+    return "anonymous" if caller is None else actor_of(caller)
 
 
 @router.get("/labels", response_class=HTMLResponse)
@@ -127,15 +125,7 @@ async def post_label(request: Request) -> Response:
     from evallock.labels import LabelRow, resolve_labels
 
     state = server_state(request)
-    body = await request.body()
-    if len(body) > SMALL_LIMIT:
-        raise ApiError(413, f"the form is larger than {SMALL_LIMIT:,} bytes")
-    fields = {
-        name: values[0]
-        for name, values in parse_qs(
-            body.decode("utf-8", errors="replace"), keep_blank_values=True
-        ).items()
-    }
+    fields = await read_form(request)
     evaluator = fields.get("evaluator", "")[:MAX_ID]
     try:
         caller = await form_caller(request, fields.get("csrf", ""), "admin")

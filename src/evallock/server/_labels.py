@@ -25,6 +25,7 @@ from evallock.server._budget import read_within_budget
 from evallock.server._errors import ApiError, json_response, limit_error, store_failure
 from evallock.server._feedback import JSON_BODY_ERRORS
 from evallock.server._limits import accepted_media_type
+from evallock.server._review import actor_of
 from evallock.server._state import server_state
 
 __all__ = ["router"]
@@ -72,7 +73,7 @@ async def post_labels(request: Request, caller: Caller = Depends(require("ingest
             if value is not None and not isinstance(value, str):
                 raise ApiError(400, f"labels[{index}].{key}: expected text", field="labels")
         rows.append(LabelRow(line=index, subject=item["subject"], score=item.get("score"), **texts))
-    reviewer = f"key:{caller.key_id}" if caller.key_id else "anonymous"
+    reviewer = actor_of(caller)
 
     def store_them() -> list[str]:
         labels = resolve_labels(

@@ -32,7 +32,7 @@ from evallock.server._bodylimit import SMALL_LIMIT
 from evallock.server._errors import ApiError
 from evallock.server._state import server_state
 
-__all__ = ["QUEUE_SHOWN", "router"]
+__all__ = ["QUEUE_SHOWN", "actor_of", "read_form", "router"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,7 +41,8 @@ QUEUE_SHOWN = 200
 _DONE = {"accept": "accepted", "reject": "rejected", "promote": "promoted"}
 
 
-async def _form(request: Request) -> dict[str, str]:
+async def read_form(request: Request) -> dict[str, str]:
+    """A posted form's fields (the first value of each), within the form limit (413 past it)."""
     body = await request.body()
     if len(body) > SMALL_LIMIT:  # the body-limit middleware stops larger forms first
         raise ApiError(413, f"the form is larger than {SMALL_LIMIT:,} bytes")
@@ -52,7 +53,7 @@ async def _form(request: Request) -> dict[str, str]:
 async def _reviewer(request: Request) -> tuple[dict[str, str], Caller | None, Response | None]:
     """The posted form and its admitted caller (an admin session with the form's token, or
     an admin key), or the queue page saying why not."""
-    fields = await _form(request)
+    fields = await read_form(request)
     try:
         caller = await form_caller(request, fields.get("csrf", ""), "admin")
     except ApiError as exc:
@@ -61,7 +62,8 @@ async def _reviewer(request: Request) -> tuple[dict[str, str], Caller | None, Re
     return fields, caller, None
 
 
-def _actor(caller: Caller) -> str:
+def actor_of(caller: Caller) -> str:
+    """Who did it, for an audit trail: the key's id (``key:…``), or ``no-auth``."""
     return f"key:{caller.key_id}" if caller.key_id else "no-auth"
 
 
@@ -136,7 +138,7 @@ async def propose(request: Request) -> Response:
         trace = state.store.traces.get(trace_id)
         if trace is None:
             return None
-        return propose_trace(state.store, trace, reason=reason, actor=_actor(caller))
+        return propose_trace(state.store, trace, reason=reason, actor=actor_of(caller))
 
     try:
         plan = await anyio.to_thread.run_sync(run)
@@ -170,7 +172,7 @@ async def review(request: Request, candidate_id: str, action: str) -> Response:
         return refused
     assert caller is not None  # admitted
     store = state.store
-    actor = _actor(caller)
+    actor = actor_of(caller)
     try:
         if len(candidate_id) > MAX_ID or action not in ("accept", "reject", "promote"):
             raise ApiError(404, "no such review action")

@@ -40,8 +40,10 @@ __all__ = [
     "MAX_KEY_NAME",
     "MAX_KEY_VALUE",
     "MAX_NUMBER",
+    "MAX_SESSION_TRACES",
     "MAX_SHORT_TEXT",
     "MAX_TEXT",
+    "MAX_TOOLS",
     "MAX_TOOL_CALLS",
     "FieldLimitError",
     "check_depth",
@@ -72,6 +74,10 @@ MAX_NUMBER = 1e300
 """Largest magnitude of a stored number (latency, cost, score)."""
 MAX_TOOL_CALLS = 256
 """Most tool calls kept on one trace."""
+MAX_TOOLS = 128
+"""Most tool definitions one request (or case) offers the model."""
+MAX_SESSION_TRACES = 256
+"""Most traces of one session read as a conversation (its newest)."""
 
 
 class FieldLimitError(UsageError):
@@ -193,6 +199,9 @@ def check_trace(trace: Trace, *, field: str = "") -> None:
         check_depth(field + "messages", trace.messages)
     check_vars(field + "vars", trace.vars)
     check_tool_calls(field + "tool_calls", trace.tool_calls)
+    if len(trace.tools) > MAX_TOOLS:
+        raise FieldLimitError(field + "tools", f"{len(trace.tools)} tools; at most {MAX_TOOLS}")
+    check_depth(field + "tools", trace.tools)
 
 
 def check_tool_calls(field: str, calls: list[ToolCall]) -> None:
@@ -238,6 +247,8 @@ def _plainly_within(trace: Trace) -> bool:
     if trace.vars and not _small_vars(trace.vars):
         return False
     if trace.tool_calls and not _small_calls(trace.tool_calls):
+        return False
+    if trace.tools and (len(trace.tools) > MAX_TOOLS or not _shallow(trace.tools)):
         return False
     return trace.messages is None or _shallow(trace.messages)
 
@@ -296,3 +307,4 @@ def check_feedback(feedback: Feedback, *, field: str = "") -> None:
     check_text(field + "source", feedback.source, MAX_KEY_VALUE)
     check_text(field + "author", feedback.author, MAX_KEY_VALUE)
     check_text(field + "name", feedback.name, MAX_KEY_VALUE)
+    check_text(field + "session_id", feedback.session_id, MAX_KEY_VALUE)

@@ -37,6 +37,7 @@ __all__ = [
     "CaseResult",
     "CaseSource",
     "Completion",
+    "Conversation",
     "ErrorKind",
     "EvalRecord",
     "Feedback",
@@ -133,6 +134,8 @@ class CaseSource:
     """``manual``, ``feedback``, ``import`` …"""
     trace_id: str | None = None
     """The production trace the case was made from, if any."""
+    session_id: str | None = None
+    """The production session (conversation) the case was made from, if any."""
     lock: bool = False
     """A lock case that fails fails the gate on its own, whatever the pass rate."""
     note: str | None = None
@@ -629,6 +632,13 @@ class Trace:
     trace renders the template with them)."""
     tool_calls: list[ToolCall] = field(default_factory=list)
     """The tool calls the model made in this trace, in order (empty when none)."""
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    """The tool definitions the request offered the model (OpenAI's ``tools``), when known."""
+
+    @property
+    def session_id(self) -> str | None:
+        """The session (conversation) the request was part of: the ``session_id`` key."""
+        return self.keys.get("session_id") or None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -654,6 +664,9 @@ class Feedback:
     """When it was received (set by the store when None)."""
     name: str | None = None
     """What was rated: ``user_feedback`` from a person, or an evaluation's name from a judge."""
+    session_id: str | None = None
+    """Set when the rating is of a whole session (conversation); ``trace_id`` is then the
+    session's latest trace when the rating arrived."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -676,6 +689,26 @@ class Signal:
     """The trace's keys."""
     vars: dict[str, Any] = field(default_factory=dict)
     """The trace's prompt template variables."""
+    session_id: str | None = None
+    """Set when the signal is about a whole session (a rating of the session)."""
+    session: tuple[Trace, ...] = ()
+    """The session's traces, oldest first, when ``session_id`` is set."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Conversation:
+    """A production session as a multi-turn case: the user's turns and the tools' answers."""
+
+    session_id: str
+    """The session it was read from."""
+    turns: tuple[str, ...] = ()
+    """The user's follow-up messages after the first (the case's ``turns``)."""
+    tool_results: dict[str, str] = field(default_factory=dict)
+    """What each tool answered in the session, by tool name (the case's mocked results)."""
+    tools: tuple[dict[str, Any], ...] = ()
+    """The tool definitions the session's requests offered (the case's ``tools``)."""
+    trace_ids: tuple[str, ...] = ()
+    """The session's traces it was read from, oldest first."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -718,6 +751,8 @@ class Candidate:
     """The case file it was promoted into."""
     dataset_id: str | None = None
     """The case file's dataset id after promotion."""
+    conversation: Conversation | None = None
+    """Set for a candidate made from a whole session: its follow-up turns and tool results."""
 
     @property
     def trace_id(self) -> str:

@@ -210,3 +210,53 @@ def test_a_parser_failure_is_a_400_never_a_500(
             assert type(error).__name__ in answer.json()["detail"]
 
     asyncio.run(main())
+
+
+def test_a_rating_of_a_session_is_filed_on_its_newest_trace_in_every_shape(
+    ingest_client, read_client, store: Store
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from evallock.records import Trace
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    store.traces.add(
+        [
+            Trace(trace_id=TRACE, timestamp=at, input="Where is R1041?", keys={"session_id": "c-7"}),
+            Trace(trace_id=OTHER, timestamp=at + timedelta(seconds=5), input="Can I return it?",
+                  keys={"session_id": "c-7"}),
+        ]
+    )  # fmt: skip
+    ours = ingest_client.post("/v1/feedback", json={"session_id": "c-7", "rating": "down"})
+    assert ours.status_code == 200 and ours.json()["data"][0]["trace_id"] == OTHER, ours.text
+    langfuse = {"sessionId": "c-7", "name": "user_feedback", "value": 0, "dataType": "BOOLEAN"}
+    assert ingest_client.post("/v1/feedback", json=langfuse).status_code == 200
+    phoenix = {"data": [{"session_id": "c-7", "name": "helpful", "annotator_kind": "HUMAN",
+                         "result": {"label": "thumbs-down"}}]}  # fmt: skip
+    answer = ingest_client.post("/v1/session_annotations", json=phoenix)
+    assert answer.status_code == 200, answer.text
+    # naming a trace too, the rating is of the session but filed on that trace
+    both = ingest_client.post(
+        "/v1/feedback", json={"trace_id": TRACE, "session_id": "c-7", "rating": "up"}
+    )
+    assert both.status_code == 200
+    newest = store.feedback.find(trace_id=OTHER)
+    assert sorted((f.source, f.session_id, f.rating) for f in newest) == [
+        ("evallock", "c-7", "down"),
+        ("langfuse", "c-7", "down"),
+        ("phoenix", "c-7", "down"),
+    ]
+    assert [(f.session_id, f.rating) for f in store.feedback.find(trace_id=TRACE)] == [
+        ("c-7", "up")
+    ]
+    unknown = ingest_client.post("/v1/session_annotations", json={"data": [
+        {**phoenix["data"][0], "session_id": "c-8"}]})  # fmt: skip
+    assert unknown.status_code == 404 and "data[0].session_id" in unknown.json()["detail"]
+    long = ingest_client.post("/v1/feedback", json={"session_id": "s" * 257, "rating": "down"})
+    assert long.status_code == 422 and long.json()["field"] == "session_id", long.text
+    assert len(store.feedback.find(since=at)) == 4  # nothing of the refused bodies
+    # the read API gives the session's traces, oldest first
+    session = read_client.get("/api/sessions/c-7")
+    assert [t["trace_id"] for t in session.json()["traces"]] == [TRACE, OTHER]
+    assert read_client.get("/api/sessions/c-8").status_code == 404
+    assert read_client.get("/api/sessions/" + "s" * 300).status_code == 400

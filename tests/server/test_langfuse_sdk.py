@@ -69,6 +69,27 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
         ("sentiment", "down", "langfuse"),  # a "negative" sentiment is a thumbs-down
         ("user_feedback", "down", "langfuse"),
     ]
+    # a score of the whole session, once its trace is here: filed on its newest trace
+    client = langfuse.Langfuse(
+        public_key=f"pk-lf-{uuid.uuid4().hex}",
+        secret_key=api_keys["ingest"],
+        base_url=server.url,
+        flush_at=1,
+    )
+    try:
+        client.create_score(
+            session_id="s-9", name="user_feedback", value=0, data_type="BOOLEAN", comment="no"
+        )
+        client.flush()
+    finally:
+        client.shutdown()
+    ratings = wait_for(lambda: len(found := store.feedback.find(trace_id=trace_id)) == 3 and found)
+    (session_rating,) = [r for r in ratings if r.session_id is not None]
+    assert (session_rating.session_id, session_rating.rating, session_rating.comment) == (
+        "s-9",
+        "down",
+        "no",
+    )
 
 
 def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
@@ -95,7 +116,9 @@ def test_a_wrong_secret_key_is_refused_and_a_score_without_a_trace_is_said(
     assert partial.status_code == 207
     body = partial.json()
     assert (body["accepted"], body["rejected"]) == (1, 2)
-    assert body["errors"][0]["index"] == 1 and "a session" in body["errors"][0]["message"]
+    # a session none of whose traces has arrived has nothing to file the rating on
+    assert body["errors"][0]["index"] == 1
+    assert "no trace of session 's-1' has arrived" in body["errors"][0]["message"]
     assert body["errors"][1]["index"] == 2 and "timestamp" in body["errors"][1]["message"]
     [kept] = store.feedback.find(trace_id="a" * 32)
     assert kept.created_at.isoformat() == "2026-11-30T10:00:00+00:00"  # the score's own time
@@ -128,6 +151,6 @@ def test_the_batch_ingestion_api_takes_score_events_and_says_where_traces_go(
     body = answer.json()
     assert body["successes"] == [{"id": "e1", "status": 201}]
     errors = {error["id"]: error["message"] for error in body["errors"]}
-    assert "OTLP" in errors["e2"] and "batch[2].body.traceId" in errors["e3"]
+    assert "OTLP" in errors["e2"] and "batch[2].body.sessionId: no trace of session" in errors["e3"]
     [rating] = store.feedback.find(trace_id="c" * 32)
     assert (rating.rating, rating.source) == ("down", "langfuse")

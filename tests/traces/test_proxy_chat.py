@@ -110,3 +110,13 @@ def test_text_a_json_encoder_refuses_is_made_safe():
     )
     assert trace.messages == [{"role": "user", "content": "bad ? half"}]
     assert (trace.tokens_in, trace.tokens_out, trace.cost) == (None, None, None)
+
+
+def test_the_tools_offered_are_kept_and_bounded():
+    from evallock.limits import MAX_TOOLS, FieldLimitError
+
+    tool = {"type": "function", "function": {"name": "order_status", "parameters": {}}}
+    trace = _chat(request={**REQUEST, "tools": [tool, "not a tool"]})
+    assert trace.tools == [tool]
+    with pytest.raises(FieldLimitError, match=r"^tools: 129 tools; at most 128"):
+        _chat(request={**REQUEST, "tools": [tool] * (MAX_TOOLS + 1)})

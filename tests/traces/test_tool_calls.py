@@ -305,3 +305,38 @@ def test_openlit_cost_is_read_and_its_zero_means_unpriced():
     assert trace.cost == 0.0125
     trace, _ = _one(request(span(attributes={**base, "gen_ai.usage.cost": 0.0})))
     assert trace.cost is None
+
+
+POLICY_TOOL = {
+    "type": "function",
+    "name": "refund_policy",
+    "description": "The refund policy.",
+    "parameters": {"type": "object", "properties": {"plan": {"type": "string"}}},
+}
+
+
+@pytest.mark.parametrize("protobuf", [False, True], ids=["json", "protobuf"])
+def test_the_tools_a_request_offered_are_kept_from_genai_and_openinference(protobuf):
+    genai = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "m",
+        "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "x"}]}]',
+        "gen_ai.tool.definitions": orjson.dumps([POLICY_TOOL]).decode(),
+    }
+    trace, _ = _one(request(span(attributes=genai)), protobuf)
+    assert trace.tools == [POLICY_TOOL]
+    openinference = {
+        "openinference.span.kind": "LLM",
+        "llm.model_name": "m",
+        "llm.input_messages.0.message.role": "user",
+        "llm.input_messages.0.message.content": "x",
+        "llm.tools.0.tool.json_schema": orjson.dumps(POLICY_TOOL).decode(),
+        "llm.tools.1.tool.json_schema": "not json",
+    }
+    trace, _ = _one(request(span(attributes=openinference)), protobuf)
+    assert trace.tools == [POLICY_TOOL]
+    too_deep = {**genai, "gen_ai.tool.definitions": "[" * 40 + "]" * 40}
+    from evallock.limits import FieldLimitError
+
+    with pytest.raises(FieldLimitError, match=r"attributes\.gen_ai\.tool\.definitions: nested"):
+        decode_otlp_traces(to_json(request(span(attributes=too_deep))), "application/json")

@@ -34,6 +34,7 @@ class _Source(BaseModel):
     model_config = ConfigDict(extra="forbid")
     kind: str = "manual"
     trace_id: str | None = None
+    session_id: str | None = Field(default=None, max_length=256)
     lock: bool = False
     note: str | None = None
 

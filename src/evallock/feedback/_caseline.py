@@ -6,6 +6,11 @@
      "expected": "...", "assert": [...], "keys": {"intent": "refund", ...},
      "source": {"kind": "feedback", "trace_id": "4bf9…", "lock": true, "note": "..."}}
 
+A candidate made from a session (a rating of the whole conversation) becomes a
+multi-turn case: its follow-up ``turns``, the ``tool_results`` the session's tools
+gave (mocked: the target gets them back when it calls the tool) and the ``tools``
+its requests offered, with ``source.session_id``.
+
 Only the task keys (intent, customer_tier, feature, language) are copied: version
 keys come from the run, and a case's own keys would override them. ``expected``
 alone is graded as the loader's short form (the answer must contain the expected
@@ -86,15 +91,21 @@ def case_line(
         if expected:
             # with assertions the loader grades only them, unless asked for the short form too
             line["grader"] = "rules"
+    conversation = candidate.conversation
+    if conversation is not None:
+        if conversation.turns:
+            line["turns"] = list(conversation.turns)
+        if conversation.tools:
+            line["tools"] = [dict(tool) for tool in conversation.tools]
+        if conversation.tool_results:
+            line["tool_results"] = dict(conversation.tool_results)
     keys = {k: candidate.keys[k] for k in CASE_KEYS if candidate.keys.get(k)}
     if keys:
         line["keys"] = keys
-    line["source"] = {
-        "kind": "feedback",
-        "trace_id": candidate.trace_id,
-        "lock": True,
-        "note": note,
-    }
+    line["source"] = {"kind": "feedback", "trace_id": candidate.trace_id}
+    if conversation is not None:
+        line["source"]["session_id"] = conversation.session_id
+    line["source"].update(lock=True, note=note)
     return line
 
 

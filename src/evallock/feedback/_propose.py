@@ -7,6 +7,11 @@ has the same task keys and a near-duplicate input; otherwise it starts a new
 one. A candidate whose input is a near-duplicate of a golden case is marked
 ``duplicate_of`` that case: the golden set already asks the question (check why
 it did not catch the bug before promoting another copy).
+
+A thumbs-down on a whole session (feedback with ``session_id``) proposes the
+conversation as a multi-turn candidate (``_session.py``): its first user turn is the
+input, the follow-up turns, tool results and tool definitions come with it. Such a
+candidate is one per session: a second rating of the session joins it.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from evallock.errors import UsageError
 from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import CASE_KEYS
 from evallock.feedback._dedupe import JACCARD_THRESHOLD, Embedder, NearDuplicateIndex, signature_of
+from evallock.feedback._session import session_case
 from evallock.records import BAD_SCORE, Candidate, CandidateEvent, Case, Signal, SignalKind, Trace
 
 __all__ = ["ProposalPlan", "case_text", "plan_proposals", "propose_candidates", "task_keys"]
@@ -103,14 +109,37 @@ def plan_proposals(
     index.prepare([c.input for c in existing] + [s.input for s in signals])
     golden_index.prepare([case_text(c) for c in golden])
     for candidate in existing:
-        index.add(candidate.candidate_id, candidate.input, task_keys(candidate.keys))
+        if candidate.conversation is None:  # a conversation is not one question
+            index.add(candidate.candidate_id, candidate.input, task_keys(candidate.keys))
     for case in golden:
         golden_index.add(case.id, case_text(case), task_keys(case.keys))
     taken = {c.candidate_id for c in existing}
     existing_ids = set(taken)
     fresh: dict[str, dict[str, Any]] = {}
     merges: dict[str, list[str]] = {}
+    by_session = {
+        c.conversation.session_id: c.candidate_id for c in existing if c.conversation is not None
+    }
     for signal in signals:
+        made = session_case(signal.session_id, signal.session) if signal.session_id else None
+        if made is not None:
+            owner = by_session.get(made.conversation.session_id)
+            if owner in existing_ids:
+                merges.setdefault(owner, []).append(signal.trace_id)
+            elif owner is not None:
+                fresh[owner]["trace_ids"].append(signal.trace_id)
+                fresh[owner]["signals"].append(signal)
+            else:
+                ident = _new_id(signal.trace_id, taken)
+                taken.add(ident)
+                by_session[made.conversation.session_id] = ident
+                fresh[ident] = {
+                    "signals": [signal],
+                    "trace_ids": [signal.trace_id],
+                    "dup": None,
+                    "session": made,
+                }
+            continue
         group = task_keys(signal.keys)
         match = index.find(signal.input, group)
         if match is not None and match in existing_ids:
@@ -164,6 +193,22 @@ def _newest_first(
 
 
 def _candidate(ident: str, item: dict[str, Any], now: datetime) -> Candidate:
+    made = item.get("session")
+    if made is not None:
+        return Candidate(
+            candidate_id=ident,
+            created_at=now,
+            updated_at=now,
+            state="pending",
+            trace_ids=tuple(item["trace_ids"]),
+            input=made.input,
+            output=made.output,
+            keys=dict(item["signal"].keys),
+            vars=dict(item["signal"].vars),
+            reason=item["signal"].reason,
+            signature=signature_of(made.input),
+            conversation=made.conversation,
+        )
     return Candidate(
         candidate_id=ident,
         created_at=now,

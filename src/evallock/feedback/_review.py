@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from evallock.errors import CandidateNotFoundError, CandidateStateError, UsageError
 from evallock.feedback._candidate_store import CandidateStore
 from evallock.feedback._caseline import case_line, validate_case_line
-from evallock.records import CANDIDATE_STATES, Candidate, CandidateEvent
+from evallock.records import CANDIDATE_STATES, Candidate, CandidateEvent, Conversation
 
 if TYPE_CHECKING:
     from evallock.store import CandidatePosition
@@ -227,6 +227,19 @@ def candidate_to_dict(candidate: Candidate) -> dict[str, Any]:
         "case_id": candidate.case_id,
         "promoted_to": candidate.promoted_to,
         "dataset_id": candidate.dataset_id,
+        "conversation": _conversation_dict(candidate.conversation),
+    }
+
+
+def _conversation_dict(conversation: Conversation | None) -> dict[str, Any] | None:
+    if conversation is None:
+        return None
+    return {
+        "session_id": conversation.session_id,
+        "turns": list(conversation.turns),
+        "tool_results": dict(conversation.tool_results),
+        "tools": [dict(tool) for tool in conversation.tools],
+        "trace_ids": list(conversation.trace_ids),
     }
 
 

@@ -79,6 +79,13 @@ def print_candidate(detail: CandidateDetail, console: Console) -> None:
     console.print(_field("keys", " ".join(f"{k}={v}" for k, v in c.keys.items())))
     console.print(_field("reason", c.reason))
     console.print(_field("input", c.input, 2000))
+    if c.conversation is not None:
+        session = c.conversation
+        console.print(_field("session", f"{session.session_id} ({len(session.trace_ids)} traces)"))
+        for turn in session.turns:
+            console.print(_field("then asked", turn, 2000))
+        for name, result in sorted(session.tool_results.items()):
+            console.print(_field("tool", f"{name} → {result}", 400))
     console.print(_field("answered", c.output, 2000))
     if c.duplicate_of:
         console.print(_field("duplicate of", f"golden case {c.duplicate_of}"))

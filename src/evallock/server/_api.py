@@ -1,4 +1,5 @@
-"""The read API: ``GET /api/traces``, ``GET /api/traces/{id}``, ``/api/feedback``, ``/api/stats``.
+"""The read API: ``GET /api/traces``, ``/api/traces/{id}``, ``/api/sessions/{id}``,
+``/api/feedback``, ``/api/stats``.
 
 JSON only, scope ``read``. Trace text is returned as JSON string data, exactly
 as stored; nothing here is HTML. Store reads run on a worker thread so a slow
@@ -152,6 +153,31 @@ async def read_trace(
         )
 
     return await anyio.to_thread.run_sync(read)
+
+
+@router.get(
+    "/sessions/{session_id}",
+    summary="One session (conversation): its traces, oldest first",
+    responses={
+        400: {"description": "A session id past its limit."},
+        404: {"description": "No trace of this session has arrived."},
+    },
+)
+async def get_session(request: Request, session_id: str) -> Response:
+    """The traces of a session (``session.id``, ``gen_ai.conversation.id``,
+    ``langfuse.session.id``, ``Helicone-Session-Id``), oldest first: the newest
+    256 when it has more."""
+    state = server_state(request)
+    if len(session_id) > MAX_KEY_VALUE:
+        raise ApiError(
+            400,
+            f"session_id: {len(session_id):,} characters; at most {MAX_KEY_VALUE}",
+            field="session_id",
+        )
+    traces = await anyio.to_thread.run_sync(state.store.traces.session, session_id)
+    if not traces:
+        raise ApiError(404, "no trace of this session has arrived", field="session_id")
+    return json_response({"session_id": session_id, "traces": traces})
 
 
 @router.get("/feedback", summary="List feedback, newest first")

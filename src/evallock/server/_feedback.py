@@ -7,11 +7,17 @@ Accepted bodies (one JSON document, ``application/json``):
 - Phoenix annotations: ``{"data": [{"trace_id"|"span_id", "name", "result": {…}, …}]}``;
 - a JSON array of any of these.
 
-Phoenix's client posts its trace annotations to ``POST /v1/trace_annotations`` and its
-span annotations to ``POST /v1/span_annotations`` (``sync`` or not): the same route,
-answering ``{"data": [{"id"}, …]}`` as Phoenix does. A span annotation rates the trace
-its span arrived in (span ids are filed at ingest); one naming a span that has not
-arrived is a 404 naming it, as in Phoenix.
+Phoenix's client posts its trace annotations to ``POST /v1/trace_annotations``, its
+span annotations to ``POST /v1/span_annotations`` and its session annotations to
+``POST /v1/session_annotations`` (``sync`` or not): the same route, answering
+``{"data": [{"id"}, …]}`` as Phoenix does. A span annotation rates the trace its span
+arrived in (span ids are filed at ingest); one naming a span that has not arrived is a
+404 naming it, as in Phoenix.
+
+A rating of a whole session names ``session_id`` (Langfuse: ``sessionId``) and no trace:
+it is filed on the session's newest trace, marked as the session's (a thumbs-down on it
+proposes the whole conversation as a multi-turn case). A session none of whose traces
+has arrived is a 404 naming it.
 
 The whole body is validated before anything is stored: one bad item answers
 400 naming the item and field (422 for a value past its limit in
@@ -48,9 +54,14 @@ from evallock.server._errors import (
 from evallock.server._limits import accepted_media_type
 from evallock.server._state import ServerState, server_state
 from evallock.server._writer import WriterBusy, WriterClosed
-from evallock.traces import UnknownSpanError, annotated_spans, parse_feedback_items
+from evallock.traces import (
+    UnknownTargetError,
+    annotated_spans,
+    parse_feedback_items,
+    rated_sessions,
+)
 
-__all__ = ["JSON_BODY_ERRORS", "commit_feedback", "router"]
+__all__ = ["JSON_BODY_ERRORS", "commit_feedback", "rated_traces", "router"]
 
 _MAX_ITEMS = 10_000
 router = APIRouter(tags=["feedback"])
@@ -61,7 +72,8 @@ JSON_BODY_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 """The refusals every JSON-bodied feedback route documents."""
 _UNKNOWN_SPAN: dict[str, Any] = {
-    "description": "A span annotation names a span that has not arrived. Nothing stored."
+    "description": "A span annotation names a span (or a session rating a session) that has"
+    " not arrived. Nothing stored."
 }
 
 
@@ -126,6 +138,17 @@ _UNKNOWN_SPAN: dict[str, Any] = {
         **JSON_BODY_ERRORS,
     },
 )
+@router.post(
+    "/v1/session_annotations",
+    summary="Phoenix's session annotations: stored as feedback on the session",
+    dependencies=[Depends(require("ingest"))],
+    responses={
+        200: {"description": "Committed: `data` lists the ids (Phoenix's `sync=true` answer)."},
+        400: {"description": "Invalid annotation; `field` names what is wrong. Nothing stored."},
+        404: _UNKNOWN_SPAN,
+        **JSON_BODY_ERRORS,
+    },
+)
 async def post_feedback(request: Request) -> Response:
     """Store one or more ratings; answers once they are committed."""
     state = server_state(request)
@@ -137,9 +160,8 @@ async def post_feedback(request: Request) -> Response:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"body is not JSON: {exc}") from None
         del body
-        named = annotated_spans(payload)
-        spans = await _traces_of(state, named) if 0 < len(named) <= _MAX_ITEMS else {}
-        items = _checked(payload, spans)
+        spans, sessions = await rated_traces(state, payload)
+        items = _checked(payload, spans, sessions)
         del payload
         await commit_feedback(state, items, "the feedback")
     data = [{"id": item.feedback_id, "trace_id": item.trace_id} for item in items]
@@ -164,20 +186,30 @@ async def commit_feedback(state: ServerState, items: list[Feedback], what: str) 
         raise store_failure(exc, what) from None
 
 
-async def _traces_of(state: ServerState, span_ids: list[str]) -> dict[str, str]:
-    """The traces the named spans arrived in (a store read, on a worker thread)."""
+async def rated_traces(state: ServerState, payload: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """The traces that a body's ratings name by span (span id → trace id) and by session
+    (session id → its newest trace id): store reads, on a worker thread."""
+    spans: dict[str, str] = {}
+    sessions: dict[str, str] = {}
+    named = annotated_spans(payload)
+    rated = rated_sessions(payload)
     try:
-        return await anyio.to_thread.run_sync(state.store.traces.traces_of_spans, span_ids)
+        if 0 < len(named) <= _MAX_ITEMS:
+            spans = await anyio.to_thread.run_sync(state.store.traces.traces_of_spans, named)
+        if 0 < len(rated) <= _MAX_ITEMS:
+            latest = state.store.traces.latest_of_sessions
+            sessions = await anyio.to_thread.run_sync(latest, rated)
     except Exception as exc:
-        raise store_failure(exc, "the spans the annotations name") from None
+        raise store_failure(exc, "the spans and sessions the ratings name") from None
+    return spans, sessions
 
 
-def _checked(payload: Any, spans: dict[str, str]) -> list[Feedback]:
+def _checked(payload: Any, spans: dict[str, str], sessions: dict[str, str]) -> list[Feedback]:
     """:func:`_parse` with every item within its limits; 422 naming the field, 400 otherwise
     (404 for a span annotation whose span has not arrived)."""
     try:
         check_depth("body", payload)
-        items = _parse(payload, spans)
+        items = _parse(payload, spans, sessions)
     except FieldLimitError as exc:
         raise limit_error(exc) from None
     except BODY_ERRORS as exc:
@@ -186,7 +218,7 @@ def _checked(payload: Any, spans: dict[str, str]) -> list[Feedback]:
     return items
 
 
-def _parse(payload: Any, spans: dict[str, str]) -> list[Feedback]:
+def _parse(payload: Any, spans: dict[str, str], sessions: dict[str, str]) -> list[Feedback]:
     """Every feedback item of a body, or a 400 naming the first bad one."""
     if isinstance(payload, dict):
         documents: list[Any] = [payload]
@@ -208,12 +240,12 @@ def _parse(payload: Any, spans: dict[str, str]) -> list[Feedback]:
             raise ApiError(400, f"{at}: expected a JSON object", field=at)
         try:
             # parse_feedback_items checks every item against the limits (check_feedback).
-            parsed = parse_feedback_items(document, spans)
+            parsed = parse_feedback_items(document, spans, sessions)
         except FieldLimitError as exc:
             if not where:
                 raise
             raise FieldLimitError(where + exc.field, exc.reason) from None
-        except UnknownSpanError as exc:
+        except UnknownTargetError as exc:
             raise ApiError(404, f"{where}{exc}", field=_field_of(str(exc), where)) from None
         except ValueError as exc:
             raise ApiError(400, f"{where}{exc}", field=_field_of(str(exc), where)) from None

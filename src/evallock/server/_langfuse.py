@@ -11,8 +11,10 @@ evallock key. Each score is read as ``POST /v1/feedback`` reads a Langfuse score
 (the same decoder, the same limits). Like Langfuse, the answer is 202
 ``{"message": "Accepted"}`` when every score was stored, and 207 with
 ``accepted``, ``rejected`` and one error per rejected score (its index and why)
-otherwise: a score that names only a session or an observation has no trace to
-rate here, and says so. The stored ones are committed before the answer.
+otherwise: a score that names only an observation has no trace to rate here, and says
+so. A score naming a session (``sessionId``, no ``traceId``) rates the whole session:
+it is filed on the session's newest trace, and refused when none has arrived. The
+stored ones are committed before the answer.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from evallock.records import Feedback
 from evallock.server._auth import require
 from evallock.server._budget import read_within_budget
 from evallock.server._errors import ApiError, json_response, limit_error
-from evallock.server._feedback import JSON_BODY_ERRORS, commit_feedback
+from evallock.server._feedback import JSON_BODY_ERRORS, commit_feedback, rated_traces
 from evallock.server._limits import accepted_media_type
 from evallock.server._state import server_state
 from evallock.traces import parse_feedback_items
@@ -63,7 +65,8 @@ async def create_scores(request: Request) -> Response:
         scores = payload if isinstance(payload, list) else [payload]
         if not scores or len(scores) > MAX_SCORES or not all(isinstance(s, dict) for s in scores):
             raise ApiError(400, f"body: a list of 1 to {MAX_SCORES} score objects", field="body")
-        items, errors = _read(scores)
+        _, sessions = await rated_traces(state, scores)
+        items, errors = _read(scores, sessions)
         if items:
             await commit_feedback(state, items, "the scores")
     if not errors:
@@ -115,7 +118,8 @@ async def ingest_batch(request: Request) -> Response:
                 else f"batch[{index}]: expected an event with a type and a body"
             )
             errors.append({"id": event_id, "status": 400, "message": message})
-        items, refused = _read(scores)
+        _, sessions = await rated_traces(state, scores)
+        items, refused = _read(scores, sessions)
         if items:
             await commit_feedback(state, items, "the scores")
     wrong = {error["index"] for error in refused}
@@ -144,18 +148,20 @@ async def _json_body(request: Request, held: Any, limit: int) -> Any:
     return payload
 
 
-def _read(scores: list[dict[str, Any]]) -> tuple[list[Feedback], list[dict[str, Any]]]:
+def _read(
+    scores: list[dict[str, Any]], sessions: dict[str, str]
+) -> tuple[list[Feedback], list[dict[str, Any]]]:
     """The scores as feedback, and an error (index, message) for each that is not."""
     items: list[Feedback] = []
     errors: list[dict[str, Any]] = []
     for index, score in enumerate(scores):
-        if not score.get("traceId"):
-            what = "a session" if score.get("sessionId") else "no trace"
-            message = f"[{index}].traceId: missing ({what}); evallock rates traces"
+        if not score.get("traceId") and not score.get("sessionId"):
+            what = "an observation" if score.get("observationId") else "no trace"
+            message = f"[{index}].traceId: missing ({what}); evallock rates traces and sessions"
             errors.append({"index": index, "message": message})
             continue
         try:
-            items.extend(parse_feedback_items(score))
+            items.extend(parse_feedback_items(score, sessions=sessions))
         except (ValueError, FieldLimitError) as exc:
             errors.append({"index": index, "message": f"[{index}].{exc}"})
     return items, errors

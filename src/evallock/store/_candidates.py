@@ -27,7 +27,7 @@ from evallock.limits import (
     check_depth,
     check_text,
 )
-from evallock.records import Candidate, CandidateEvent
+from evallock.records import Candidate, CandidateEvent, Conversation
 from evallock.store._schema import candidate_events, candidate_traces, candidates, traces
 from evallock.store._traces import clean_text
 
@@ -79,7 +79,35 @@ def _to_row(candidate: Candidate) -> dict[str, Any]:
         "case_id": candidate.case_id,
         "promoted_to": candidate.promoted_to,
         "dataset_id": candidate.dataset_id,
+        "conversation": _conversation_json(candidate.conversation),
     }
+
+
+def _conversation_json(conversation: Conversation | None) -> dict[str, Any] | None:
+    if conversation is None:
+        return None
+    return {
+        "session_id": clean_text(conversation.session_id),
+        "turns": [clean_text(turn) for turn in conversation.turns],
+        "tool_results": {
+            clean_text(name): clean_text(result)
+            for name, result in conversation.tool_results.items()
+        },
+        "tools": list(conversation.tools),
+        "trace_ids": list(conversation.trace_ids),
+    }
+
+
+def _conversation_of(stored: dict[str, Any] | None) -> Conversation | None:
+    if not stored:
+        return None
+    return Conversation(
+        session_id=stored["session_id"],
+        turns=tuple(stored.get("turns", ())),
+        tool_results=dict(stored.get("tool_results", {})),
+        tools=tuple(stored.get("tools", ())),
+        trace_ids=tuple(stored.get("trace_ids", ())),
+    )
 
 
 def _from_row(row: Row[Any]) -> Candidate:
@@ -103,6 +131,7 @@ def _from_row(row: Row[Any]) -> Candidate:
         case_id=m["case_id"],
         promoted_to=m["promoted_to"],
         dataset_id=m["dataset_id"],
+        conversation=_conversation_of(m["conversation"]),
     )
 
 

@@ -40,6 +40,7 @@ def _feedback_to_row(item: Feedback, now: datetime) -> dict[str, Any]:
         "author": clean_text(item.author),
         "name": clean_text(item.name),
         "created_at": created or now,
+        "session_id": clean_text(item.session_id),
     }
 
 
@@ -55,6 +56,7 @@ def _feedback_from_row(row: Row[Any]) -> Feedback:
         author=m["author"],
         created_at=m["created_at"],
         name=m["name"],
+        session_id=m["session_id"],
     )
 
 

@@ -77,8 +77,10 @@ INDEXED_RECORD_KEYS: tuple[str, ...] = (
 )
 """The keys reports slice and join records on most; each has an index."""
 
-TRACE_KEY_COLUMNS: tuple[str, ...] = SHARED_KEYS
-"""Shared keys with a column on ``traces``."""
+TRACE_KEY_COLUMNS: tuple[str, ...] = (*SHARED_KEYS, "session_id")
+"""Keys with a column on ``traces``: the shared keys, and the session the request was part
+of (``session.id``, ``gen_ai.conversation.id``, ``langfuse.session.id``, ``Helicone-Session-Id``),
+so a session's traces are one index range."""
 
 INDEXED_TRACE_KEYS: tuple[str, ...] = INDEXED_RECORD_KEYS
 """The keys traces are sliced on most (the same as records, for the joins); each has an index."""
@@ -170,9 +172,11 @@ traces = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("vars", JSONText),
     Column("tool_calls", JSONText),
+    Column("tools", JSONText),
     # (timestamp, trace_id): the order pages are read in, so a cursor is one range scan.
     Index(None, "timestamp", "trace_id"),
     *(Index(None, key) for key in INDEXED_TRACE_KEYS),
+    Index(None, "session_id", "timestamp"),
 )
 
 # Which trace each span belongs to, so an annotation naming only a span finds its trace.
@@ -197,6 +201,7 @@ feedback = Table(
     Column("author", String),
     Column("name", String),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("session_id", String),
     Index(None, "trace_id"),
     Index(None, "created_at"),
 )
@@ -274,6 +279,7 @@ candidates = Table(
     Column("case_id", String),
     Column("promoted_to", Text),
     Column("dataset_id", String),
+    Column("conversation", JSONText),
     Index(None, "state"),
     Index(None, "signature"),
 )

@@ -16,9 +16,10 @@ from typing import Any, Final
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Connection, Row
 
+from evallock.limits import MAX_SESSION_TRACES
 from evallock.records import Signal, SignalKind
 from evallock.store._schema import candidate_traces, drift_samples, feedback, traces
-from evallock.store._traces import _trace_from_row
+from evallock.store._traces import _trace_from_row, session_traces
 
 __all__ = ["candidate_signals", "user_thumbs_down"]
 
@@ -61,6 +62,7 @@ def candidate_signals(
     """Traces that a signal puts forward and that no candidate holds yet, oldest first."""
     free = ~exists().where(candidate_traces.c.trace_id == traces.c.trace_id)
     found: dict[str, tuple[Row[Any], list[SignalKind], list[str]]] = {}
+    sessions: dict[str, str] = {}  # trace id → the session a rating of it was about
 
     def note(row: Row[Any], kind: SignalKind, reason: str) -> None:
         entry = found.setdefault(row.trace_id, (row, [], []))
@@ -72,14 +74,21 @@ def candidate_signals(
     for kind in kinds:
         if kind == "thumbs-down":
             query = (
-                select(traces, feedback.c.comment.label("fb_comment"))
+                select(
+                    traces,
+                    feedback.c.comment.label("fb_comment"),
+                    feedback.c.session_id.label("fb_session"),
+                )
                 .join(feedback, feedback.c.trace_id == traces.c.trace_id)
                 .where(user_thumbs_down(), *where)
                 .order_by(feedback.c.created_at, feedback.c.feedback_id)
             )
             for row in conn.execute(query):
                 comment = _short(row.fb_comment)
-                note(row, kind, f"thumbs-down: {comment}" if comment else "thumbs-down")
+                what = "thumbs-down on the session" if row.fb_session else "thumbs-down"
+                note(row, kind, f"{what}: {comment}" if comment else what)
+                if row.fb_session:
+                    sessions.setdefault(row.trace_id, row.fb_session)
         elif kind == "low-judge-score":
             query = (
                 select(
@@ -110,6 +119,8 @@ def candidate_signals(
     signals = []
     for row, row_kinds, reasons in found.values():
         trace = _trace_from_row(row)
+        session_id = sessions.get(trace.trace_id)
+        session = tuple(session_traces(conn, session_id, MAX_SESSION_TRACES)) if session_id else ()
         text = trace.input or _last_user(trace.messages)
         if not text or not text.strip():
             continue  # nothing to make a case of
@@ -123,6 +134,8 @@ def candidate_signals(
                 output=trace.output,
                 keys=trace.keys,
                 vars=trace.vars,
+                session_id=session_id,
+                session=session,
             )
         )
     signals.sort(key=lambda s: (s.timestamp, s.trace_id))

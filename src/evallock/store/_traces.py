@@ -65,8 +65,10 @@ __all__ = [
     "clean_text",
     "count_traces",
     "get_trace",
+    "latest_of_sessions",
     "list_traces",
     "merge_trace_rows",
+    "session_traces",
     "traces_of_spans",
 ]
 
@@ -84,6 +86,7 @@ _FIRST_WINS: Final = (
     "messages",
     "vars",
     "tool_calls",
+    "tools",
     *TRACE_KEY_COLUMNS,
 )
 _EXTRA_NAME = re.compile(r"^[a-z0-9_.]{1,64}$")
@@ -203,6 +206,7 @@ def _trace_to_row(trace: Trace, received_at: datetime) -> dict[str, Any]:
         messages=trace.messages,
         vars=trace.vars or None,
         tool_calls=[_call_json(call) for call in trace.tool_calls] or None,
+        tools=trace.tools or None,
         received_at=received_at,
     )
     return row
@@ -229,6 +233,7 @@ def _trace_from_row(row: Row[Any]) -> Trace:
         messages=m["messages"],
         vars=m["vars"] or {},
         tool_calls=[_call_of(item) for item in m["tool_calls"] or ()],
+        tools=m["tools"] or [],
     )
 
 
@@ -401,6 +406,36 @@ def traces_of_spans(conn: Connection, span_ids: Sequence[str]) -> dict[str, str]
         chunk = wanted[start : start + _IN_CHUNK]
         query = select(trace_spans).where(trace_spans.c.span_id.in_(chunk))
         found.update((row.span_id, row.trace_id) for row in conn.execute(query))
+    return found
+
+
+def session_traces(conn: Connection, session_id: str, limit: int) -> list[Trace]:
+    """The traces of one session, oldest first (``ix_traces_session_id_timestamp``): the
+    newest ``limit`` of them when it has more."""
+    newest = (
+        select(traces)
+        .where(traces.c.session_id == clean_text(session_id))
+        .order_by(traces.c.timestamp.desc(), traces.c.trace_id.desc())
+        .limit(limit)
+    )
+    found = [_trace_from_row(row) for row in conn.execute(newest)]
+    found.reverse()
+    return found
+
+
+def latest_of_sessions(conn: Connection, session_ids: Sequence[str]) -> dict[str, str]:
+    """Each stored session's newest trace (session id → trace id); unknown sessions left out."""
+    found: dict[str, str] = {}
+    for session_id in sorted(set(session_ids)):
+        query = (
+            select(traces.c.trace_id)
+            .where(traces.c.session_id == clean_text(session_id))
+            .order_by(traces.c.timestamp.desc(), traces.c.trace_id.desc())
+            .limit(1)
+        )
+        trace_id = conn.execute(query).scalar()
+        if trace_id is not None:
+            found[session_id] = trace_id
     return found
 
 

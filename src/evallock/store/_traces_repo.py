@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from evallock.limits import MAX_ID, MAX_KEY_VALUE, check_text, check_trace
+from evallock.limits import MAX_ID, MAX_KEY_VALUE, MAX_SESSION_TRACES, check_text, check_trace
 from evallock.records import BAD_SCORE, Trace
 from evallock.store import _drift, _online, _slices, _traces
 from evallock.store._database import Database, check_aware, check_page, check_window
@@ -82,6 +82,20 @@ class TraceRepository:
         """The trace each span arrived in (span id → trace id); spans never stored are left out."""
         with self._db.read(f"cannot look up {len(span_ids)} spans") as conn:
             return _traces.traces_of_spans(conn, span_ids)
+
+    def session(self, session_id: str, *, limit: int = MAX_SESSION_TRACES) -> list[Trace]:
+        """The traces of one session (conversation), oldest first; the newest ``limit``
+        when it has more (at most :data:`MAX_SESSION_TRACES`)."""
+        check_text("session_id", session_id, MAX_KEY_VALUE)
+        check_page(limit, 0)
+        with self._db.read(f"cannot read session {session_id!r}") as conn:
+            return _traces.session_traces(conn, session_id, min(limit, MAX_SESSION_TRACES))
+
+    def latest_of_sessions(self, session_ids: Sequence[str]) -> dict[str, str]:
+        """Each session's newest stored trace (session id → trace id); sessions with no
+        stored trace are left out."""
+        with self._db.read(f"cannot look up {len(session_ids)} sessions") as conn:
+            return _traces.latest_of_sessions(conn, session_ids)
 
     def get_many(self, trace_ids: Sequence[str]) -> list[Trace]:
         """The traces with these ids, in the order given (missing ones skipped)."""

@@ -18,15 +18,23 @@ from evallock.traces._batch import (
     OtlpDecodeError,
     TraceBatch,
     TraceFile,
+    UnknownSessionError,
     UnknownSpanError,
+    UnknownTargetError,
 )
 from evallock.traces._chat import trace_from_chat
 from evallock.traces._decode import decode_otlp_logs, decode_otlp_traces
-from evallock.traces._feedback import annotated_spans, parse_feedback, parse_feedback_items
+from evallock.traces._feedback import (
+    annotated_spans,
+    parse_feedback,
+    parse_feedback_items,
+    rated_sessions,
+)
 from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
+from evallock.traces._messages import message_text
 from evallock.traces._responses import ResponsesAnswer, responses_answer, responses_messages
-from evallock.traces._tools import tool_call, tool_calls_in
+from evallock.traces._tools import tool_call, tool_calls_in, tool_results_in
 
 __all__ = [
     "FeedbackError",
@@ -35,18 +43,23 @@ __all__ = [
     "ResponsesAnswer",
     "TraceBatch",
     "TraceFile",
+    "UnknownSessionError",
     "UnknownSpanError",
+    "UnknownTargetError",
     "annotated_spans",
     "decode_otlp_logs",
     "decode_otlp_traces",
+    "message_text",
     "new_trace_id",
     "normalise_trace_id",
     "parse_feedback",
     "parse_feedback_items",
+    "rated_sessions",
     "read_trace_file",
     "responses_answer",
     "responses_messages",
     "tool_call",
     "tool_calls_in",
+    "tool_results_in",
     "trace_from_chat",
 ]

@@ -30,7 +30,9 @@ __all__ = [
     "OtlpDecodeError",
     "TraceBatch",
     "TraceFile",
+    "UnknownSessionError",
     "UnknownSpanError",
+    "UnknownTargetError",
     "located",
     "shown",
 ]
@@ -48,8 +50,17 @@ class FeedbackError(ValueError):
     """A feedback payload that fits none of the shapes; the message starts with the field."""
 
 
-class UnknownSpanError(FeedbackError):
-    """A span annotation names a span that has not arrived (HTTP 404, as Phoenix answers)."""
+class UnknownTargetError(FeedbackError):
+    """A rating names what it rates by a span or a session that has not arrived (HTTP 404,
+    as Phoenix answers)."""
+
+
+class UnknownSpanError(UnknownTargetError):
+    """A span annotation names a span that has not arrived."""
+
+
+class UnknownSessionError(UnknownTargetError):
+    """A session rating names a session none of whose traces has arrived."""
 
 
 def shown(value: object, limit: int = 40) -> str:

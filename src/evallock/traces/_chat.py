@@ -40,6 +40,16 @@ def _messages(request: Mapping[str, Any]) -> list[Message] | None:
     return messages or None
 
 
+def _tools(request: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The tool definitions a request offered (chat ``{"type": "function", "function":
+    {…}}`` or the Responses API's flat ``{"type": "function", "name", …}``), as sent."""
+    raw = request.get("tools")
+    if not isinstance(raw, list):
+        return []
+    check_depth("tools", raw)
+    return [plain_json(dict(tool)) for tool in raw if isinstance(tool, Mapping)]
+
+
 def trace_from_chat(
     *,
     request: Mapping[str, Any],
@@ -58,7 +68,7 @@ def trace_from_chat(
     """The trace summary of one proxied chat completion.
 
     Args:
-        request: the chat completion request body (``messages``, ``model`` …);
+        request: the chat completion request body (``messages``, ``model``, ``tools`` …);
             a legacy completion's ``prompt`` and a Responses API request's
             ``instructions`` and ``input`` are read too.
         response_text: the answer (the streamed chunks joined), None on error.
@@ -105,6 +115,7 @@ def trace_from_chat(
         messages=messages,
         vars=dict(variables or {}),
         tool_calls=list(tool_calls),
+        tools=_tools(request),
     )
     check_trace(trace)
     return trace

@@ -8,6 +8,11 @@
   "score"?, "explanation"?}, "identifier"?}``, alone or as ``{"data": [...]}``; a span
   annotation names ``span_id`` instead of ``trace_id`` and rates the span's trace.
 
+A rating may be of a whole session (conversation): ``session_id`` (Langfuse:
+``sessionId``; Phoenix's session annotations) names it. Without a trace id it is
+filed on the session's newest trace (the ids :func:`rated_sessions` lists, looked
+up in the store first), and ``session_id`` marks it as the session's.
+
 Thumbs come out as ``rating`` ``up``/``down`` (score 1/0), numbers as their text.
 A payload without an id gets one derived from its content, so a retried request
 is stored once.
@@ -38,7 +43,13 @@ from evallock.limits import (
     check_text,
 )
 from evallock.records import Feedback
-from evallock.traces._batch import FeedbackError, UnknownSpanError, located, shown
+from evallock.traces._batch import (
+    FeedbackError,
+    UnknownSessionError,
+    UnknownSpanError,
+    located,
+    shown,
+)
 from evallock.traces._ids import id_from_text, normalise_trace_id
 
 __all__ = [
@@ -46,8 +57,12 @@ __all__ = [
     "feedback_id_of",
     "parse_feedback",
     "parse_feedback_items",
+    "rated_sessions",
     "rating_of",
 ]
+
+_SESSION_FIELDS = ("session_id", "sessionId")
+_TRACE_FIELDS = ("trace_id", "traceId")
 
 _UP = frozenset(
     {"up", "thumbs_up", "thumbsup", "thumbs-up", "thumbs up", "👍", "positive", "like", "good"}
@@ -145,7 +160,7 @@ def rating_of(label: Any, score: Any, field: str) -> tuple[str, float | None]:
 def _trace_id(payload: Mapping[str, Any], field: str) -> str:
     value = payload.get(field)
     if value is None or value == "":
-        others = [k for k in ("span_id", "observationId", "sessionId") if payload.get(k)]
+        others = [k for k in ("span_id", "observationId") if payload.get(k)]
         hint = f" ({others[0]} alone is not enough: feedback is linked by trace)" if others else ""
         raise FeedbackError(f"{field}: missing{hint}")
     if not isinstance(value, str):
@@ -187,8 +202,42 @@ def _label(value: str, field: str) -> str:
     return value
 
 
-def _ours(payload: Mapping[str, Any]) -> Feedback:
-    trace_id = _trace_id(payload, "trace_id")
+def _session_named(payload: Mapping[str, Any], field: str) -> str | None:
+    """The session a rating names at ``field`` (None when it names none)."""
+    value = payload.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FeedbackError(f"{field}: expected a string, got {shown(value)}")
+    check_text(field, value, MAX_KEY_VALUE)
+    return value
+
+
+def _rated(
+    payload: Mapping[str, Any], trace_field: str, session_field: str, sessions: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """``(trace id, session id)`` of what a rating rates: the trace it names, or the newest
+    trace of the session it names (from ``sessions``); the session id when it names one.
+
+    Raises:
+        UnknownSessionError: it names only a session, and no trace of it has arrived.
+    """
+    session_id = _session_named(payload, session_field)
+    value = payload.get(trace_field)
+    if session_id is not None and (value is None or value == ""):
+        trace_id = sessions.get(session_id)
+        if trace_id is None:
+            raise UnknownSessionError(
+                f"{session_field}: no trace of session {shown(session_id)} has arrived (a"
+                " session rating is filed on the session's newest trace; send it after the"
+                f" session's traces, or name {trace_field})"
+            )
+        return trace_id, session_id
+    return _trace_id(payload, trace_field), session_id
+
+
+def _ours(payload: Mapping[str, Any], sessions: Mapping[str, str]) -> Feedback:
+    trace_id, session_id = _rated(payload, "trace_id", "session_id", sessions)
     if "rating" not in payload or payload["rating"] is None:
         raise FeedbackError('rating: missing (expected "up", "down" or a number)')
     raw = payload["rating"]
@@ -211,11 +260,12 @@ def _ours(payload: Mapping[str, Any]) -> Feedback:
         source="evallock",
         author=_text(payload, "author", MAX_KEY_VALUE),
         name=_text(payload, "name", MAX_KEY_VALUE) or "user_feedback",
+        session_id=session_id,
     )
 
 
-def _langfuse(payload: Mapping[str, Any]) -> Feedback:
-    trace_id = _trace_id(payload, "traceId")
+def _langfuse(payload: Mapping[str, Any], sessions: Mapping[str, str]) -> Feedback:
+    trace_id, session_id = _rated(payload, "traceId", "sessionId", sessions)
     name = _text(payload, "name", MAX_KEY_VALUE)
     if name is None:
         raise FeedbackError("name: missing (a Langfuse score needs a name)")
@@ -242,6 +292,7 @@ def _langfuse(payload: Mapping[str, Any]) -> Feedback:
         author=_text(payload, "authorUserId", MAX_KEY_VALUE),
         name=name,
         created_at=_timestamp(payload, "timestamp"),
+        session_id=session_id,
     )
 
 
@@ -289,8 +340,11 @@ def annotated_spans(payload: Any) -> list[str]:
     return found
 
 
-def _phoenix(payload: Mapping[str, Any], spans: Mapping[str, str]) -> Feedback:
+def _phoenix(
+    payload: Mapping[str, Any], spans: Mapping[str, str], sessions: Mapping[str, str]
+) -> Feedback:
     span_named = _span_id(payload)
+    session_id = None
     if span_named is not None:
         trace_id = spans.get(span_named, "")
         if not trace_id:
@@ -299,7 +353,7 @@ def _phoenix(payload: Mapping[str, Any], spans: Mapping[str, str]) -> Feedback:
                 " trace once the span is stored; send it after the span, or name trace_id)"
             )
     else:
-        trace_id = _trace_id(payload, "trace_id")
+        trace_id, session_id = _rated(payload, "trace_id", "session_id", sessions)
     name = _text(payload, "name", MAX_KEY_VALUE)
     if name is None:
         raise FeedbackError("name: missing (a Phoenix annotation needs a name)")
@@ -314,7 +368,8 @@ def _phoenix(payload: Mapping[str, Any], spans: Mapping[str, str]) -> Feedback:
     span_id = payload.get("span_id")
     if identifier is not None:
         # Phoenix updates in place on (name, target, identifier); we keep the first one.
-        feedback_id = feedback_id_of("phoenix", name, trace_id, span_id, identifier)
+        target = session_id if session_id is not None and not payload.get("trace_id") else trace_id
+        feedback_id = feedback_id_of("phoenix", name, target, span_id, identifier)
     else:
         feedback_id = feedback_id_of("phoenix", dict(payload))
     return Feedback(
@@ -326,35 +381,59 @@ def _phoenix(payload: Mapping[str, Any], spans: Mapping[str, str]) -> Feedback:
         source="phoenix",
         author=_text(payload, "annotator_kind", MAX_KEY_VALUE),
         name=name,
+        session_id=session_id,
     )
 
 
-def _parse_one(payload: Any, spans: Mapping[str, str]) -> Feedback:
+def _parse_one(payload: Any, spans: Mapping[str, str], sessions: Mapping[str, str]) -> Feedback:
     if not isinstance(payload, Mapping):
         raise FeedbackError(f"expected a JSON object, got {type(payload).__name__}")
     for name, value in payload.items():
         # Nested past this, hashing the payload for its id (and storing it) would fail.
         check_depth(name if isinstance(name, str) else "body", value)
     if "annotator_kind" in payload or "result" in payload:
-        return _phoenix(payload, spans)
-    if "traceId" in payload or "dataType" in payload:
-        return _langfuse(payload)
+        return _phoenix(payload, spans, sessions)
+    if "traceId" in payload or "sessionId" in payload or "dataType" in payload:
+        return _langfuse(payload, sessions)
     if "value" in payload and "rating" not in payload:
-        return _langfuse(payload)
-    return _ours(payload)
+        return _langfuse(payload, sessions)
+    return _ours(payload, sessions)
+
+
+def rated_sessions(payload: Any) -> list[str]:
+    """The sessions a feedback body's items rate without naming a trace: what the caller
+    looks up (``store.traces.latest_of_sessions``) before :func:`parse_feedback_items`."""
+    nodes = payload.get("data") if isinstance(payload, Mapping) else None
+    if not isinstance(nodes, list):
+        nodes = payload if isinstance(payload, list) else [payload]
+    found = []
+    for node in nodes:
+        if not isinstance(node, Mapping) or any(node.get(f) for f in _TRACE_FIELDS):
+            continue
+        if node.get("span_id"):
+            continue
+        session = next((node.get(f) for f in _SESSION_FIELDS if node.get(f)), None)
+        if isinstance(session, str) and len(session) <= MAX_KEY_VALUE:
+            found.append(session)
+    return found
 
 
 def parse_feedback_items(
-    payload: Mapping[str, Any], spans: Mapping[str, str] | None = None
+    payload: Mapping[str, Any],
+    spans: Mapping[str, str] | None = None,
+    sessions: Mapping[str, str] | None = None,
 ) -> list[Feedback]:
     """Every feedback record of a body; Phoenix's ``{"data": [...]}`` may carry several.
 
     Every record is checked against the field limits (``check_feedback``) here. A
     Phoenix span annotation (``span_id``, no ``trace_id``) rates the trace ``spans``
-    maps its span to (the ids :func:`annotated_spans` lists, looked up in the store).
+    maps its span to (the ids :func:`annotated_spans` lists, looked up in the store); a
+    session rating without a trace id rates the trace ``sessions`` maps its session to
+    (:func:`rated_sessions`).
 
     Raises:
         UnknownSpanError: a span annotation names a span not in ``spans``.
+        UnknownSessionError: a session rating names a session not in ``sessions``.
         FeedbackError: an item does not fit any shape; the message names the field
             (``data[2].result: …`` for list items).
         FieldLimitError: a value past its limit (``data[2].comment``): the whole
@@ -362,7 +441,7 @@ def parse_feedback_items(
     """
     data = payload.get("data") if isinstance(payload, Mapping) else None
     if data is None:
-        item = _parse_one(payload, spans or {})
+        item = _parse_one(payload, spans or {}, sessions or {})
         check_feedback(item)
         return [item]
     if not isinstance(data, list) or not data:
@@ -373,7 +452,7 @@ def parse_feedback_items(
             raise FeedbackError(f"data[{index}]: expected a JSON object, got {type(node).__name__}")
         try:
             with located(f"data[{index}]"):
-                item = _parse_one(node, spans or {})
+                item = _parse_one(node, spans or {}, sessions or {})
                 check_feedback(item)
         except FeedbackError as exc:
             raise type(exc)(f"data[{index}].{exc}") from None

@@ -12,7 +12,7 @@ openlit's ``gen_ai.usage.cost`` (0 there means "not in its price table": unknown
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from evallock.records import Message
@@ -26,6 +26,7 @@ from evallock.traces._messages import (
     list_index,
     message_text,
     messages_from_genai,
+    plain_json,
     text_of,
 )
 from evallock.traces._spans import Span
@@ -214,4 +215,14 @@ def genai_content(span: Span) -> Content:
     if outputs:
         content.output = next((t for t in map(message_text, outputs) if t is not None), None)
         content.tool_calls = tool_calls_in(outputs) or None
+    content.tools = _tool_definitions(a.get("gen_ai.tool.definitions"))
     return content
+
+
+def _tool_definitions(value: Any) -> list[dict[str, Any]] | None:
+    """``gen_ai.tool.definitions``: a JSON list (or its text) of tool objects; None otherwise."""
+    value = json_value(value, "attributes.gen_ai.tool.definitions")
+    if not isinstance(value, list | tuple):
+        return None
+    tools = [plain_json(dict(tool)) for tool in value if isinstance(tool, Mapping)]
+    return tools or None

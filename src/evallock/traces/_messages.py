@@ -50,6 +50,8 @@ class Content:
     ttft_ms: float | None = None
     tool_calls: list[ToolCall] | None = None
     """The tool calls in the answer (None when the dialect saw none)."""
+    tools: list[dict[str, Any]] | None = None
+    """The tool definitions the request offered (None when the dialect saw none)."""
 
     def fill(self, other: Content) -> None:
         """Take ``other``'s value for every field that is still None here."""

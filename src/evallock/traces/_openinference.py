@@ -20,6 +20,7 @@ from evallock.traces._messages import (
     last_user_text,
     list_index,
     message_text,
+    plain_json,
 )
 from evallock.traces._spans import Span
 from evallock.traces._tools import tool_calls_in
@@ -139,12 +140,23 @@ def openinference_content(span: Span) -> Content:
     if outputs:
         content.output = next((t for t in map(message_text, outputs) if t is not None), None)
         content.tool_calls = tool_calls_in(outputs) or None
+    content.tools = _tools(a)
     if content.output is None and not content.tool_calls:
         # (an answer that is only tool calls has no text: output.value is its raw JSON)
         choices = unflatten(a, "llm.choices.")
         text = choices[0].get("completion.text") if choices else None
         content.output = text if isinstance(text, str) else _text_value(a.get("output.value"))
     return content
+
+
+def _tools(attributes: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """``llm.tools.<i>.tool.json_schema``: each tool's definition, JSON text (None: none)."""
+    tools = []
+    for item in unflatten(attributes, "llm.tools."):
+        schema = json_value(item.get("tool.json_schema"), "attributes.llm.tools")
+        if isinstance(schema, dict):
+            tools.append(plain_json(schema))
+    return tools or None
 
 
 def inline_annotations(attributes: dict[str, Any]) -> list[dict[str, Any]]:

@@ -191,6 +191,7 @@ def _summary(
         messages=plain_json(content.messages),
         vars=variables,
         tool_calls=(content.tool_calls or []) if tool_calls is None else tool_calls,
+        tools=content.tools or [],
     )
     found.add_trace(trace, main.where)
     for span in spans:

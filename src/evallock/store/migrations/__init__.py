@@ -12,7 +12,7 @@ from pathlib import Path
 
 __all__ = ["HEAD_REVISION", "MIGRATIONS_DIR"]
 
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 """The newest migration's revision id; bump it with every new script in ``versions/``."""
 
 MIGRATIONS_DIR = Path(__file__).parent

@@ -1,0 +1,120 @@
+"""A production session read as a multi-turn case: the user's turns, the tools' answers.
+
+A rating of a whole session (``session_id`` on the feedback) puts the conversation
+forward, not just its last request. The session's traces, oldest first, say:
+
+* **what the user said, turn by turn.** A client that sends the whole history with
+  each request (the chat completions habit) repeats the earlier turns in every
+  trace's messages; one that sends only the new message (the Responses API with
+  ``previous_response_id``) has one turn per trace. Both are read: a trace whose
+  user messages extend the turns so far replaces them, any other adds its last
+  user message when it differs from the last turn (a request that only returns
+  tool results repeats the turn it answers);
+* **what each tool returned**: the result of the first call of each tool (a tool
+  span's result, or the ``tool`` message answering the call's id), which the case
+  gives back as the mocked result when the target calls that tool;
+* **which tools were offered**: the requests' tool definitions, once per name.
+
+The first turn is the case's ``input``, the rest its ``turns``; the case runs the
+conversation against the target and grades the final answer and the trajectory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from evallock.records import Conversation, Message, Trace
+from evallock.traces import message_text, tool_calls_in, tool_results_in
+
+__all__ = ["MAX_CASE_TURNS", "SessionCase", "session_case"]
+
+MAX_CASE_TURNS = 64
+"""Most follow-up turns a case holds (the case schema's limit); a longer session keeps
+its first turns."""
+_MAX_TOOLS = 128
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionCase:
+    """What a session makes: the first user turn, the final answer and the conversation."""
+
+    input: str
+    """The user's first message: the case's ``input``."""
+    output: str | None
+    """The session's last answer (the bad one)."""
+    conversation: Conversation
+    """The follow-up turns, tool results and tool definitions."""
+
+
+def _user_texts(trace: Trace) -> list[str]:
+    texts = []
+    for message in trace.messages or ():
+        if isinstance(message, dict) and message.get("role") == "user":
+            text = message_text(message)
+            if text and text.strip():
+                texts.append(text)
+    if not texts and trace.input and trace.input.strip():
+        texts.append(trace.input)
+    return texts
+
+
+def _turns(traces: Sequence[Trace]) -> list[str]:
+    turns: list[str] = []
+    for trace in traces:
+        texts = _user_texts(trace)
+        if len(texts) > 1 and texts[: len(turns)] == turns:
+            turns = texts
+        elif texts and (not turns or turns[-1] != texts[-1]):
+            turns.append(texts[-1])
+    return turns
+
+
+def _tool_results(traces: Sequence[Trace]) -> dict[str, str]:
+    results: dict[str, str] = {}
+    for trace in traces:
+        messages: list[Message] = trace.messages or []
+        answered = tool_results_in(messages)
+        for call in [*tool_calls_in(messages), *trace.tool_calls]:
+            result = call.result if call.result is not None else answered.get(call.id or "")
+            if result is not None:
+                results.setdefault(call.name, result)
+    return results
+
+
+def _tool_name(tool: dict[str, Any]) -> str | None:
+    function = tool.get("function")
+    name = function.get("name") if isinstance(function, dict) else tool.get("name")
+    return name if isinstance(name, str) and name else None
+
+
+def _tools(traces: Sequence[Trace]) -> tuple[dict[str, Any], ...]:
+    tools: dict[str, dict[str, Any]] = {}
+    for trace in traces:
+        for tool in trace.tools:
+            name = _tool_name(tool)
+            if name is not None and name not in tools and len(tools) < _MAX_TOOLS:
+                tools[name] = tool
+    return tuple(tools.values())
+
+
+def session_case(session_id: str, traces: Sequence[Trace]) -> SessionCase | None:
+    """The multi-turn case a session's traces (oldest first) make; None when no user
+    turn is in them."""
+    turns = _turns(traces)
+    if not turns:
+        return None
+    last = traces[-1]
+    answer = next((t.output for t in reversed(traces) if t.output), last.output)
+    return SessionCase(
+        input=turns[0],
+        output=answer,
+        conversation=Conversation(
+            session_id=session_id,
+            turns=tuple(turns[1 : MAX_CASE_TURNS + 1]),
+            tool_results=_tool_results(traces),
+            tools=_tools(traces),
+            trace_ids=tuple(t.trace_id for t in traces),
+        ),
+    )

@@ -1,0 +1,118 @@
+"""Sessions: traces grouped into conversations, ratings of a session, session candidates.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-05
+
+- ``traces.session_id`` (indexed with the timestamp) holds the session a request was part
+  of (``session.id``, ``gen_ai.conversation.id``, ``langfuse.session.id``,
+  ``Helicone-Session-Id``). It was kept in ``extra`` before: rows that have it there are
+  moved to the column.
+- ``traces.tools``: the tool definitions the request offered the model (JSON text).
+- ``feedback.session_id``: set when a rating is of a whole session.
+- ``candidates.conversation``: a candidate made from a session keeps its follow-up turns,
+  tool results and tool definitions (JSON text).
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0013"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+_BATCH = 1000
+
+
+def upgrade() -> None:
+    """Add the columns and the index; move ``session_id`` out of ``traces.extra``."""
+    op.add_column("traces", sa.Column("session_id", sa.String(), nullable=True))
+    op.add_column("traces", sa.Column("tools", sa.Text(), nullable=True))
+    op.create_index("ix_traces_session_id_timestamp", "traces", ["session_id", "timestamp"])
+    op.add_column("feedback", sa.Column("session_id", sa.String(), nullable=True))
+    op.add_column("candidates", sa.Column("conversation", sa.Text(), nullable=True))
+    _move_sessions_out_of_extra()
+
+
+def _traces_table() -> sa.TableClause:
+    return sa.table(
+        "traces",
+        sa.column("trace_id", sa.String()),
+        sa.column("extra", sa.Text()),
+        sa.column("session_id", sa.String()),
+    )
+
+
+def _move_sessions_out_of_extra() -> None:
+    conn = op.get_bind()
+    traces = _traces_table()
+    query = (
+        sa.select(traces.c.trace_id, traces.c.extra)
+        .where(traces.c.extra.like('%"session_id"%'))
+        .order_by(traces.c.trace_id)
+    )
+    update = (
+        sa.update(traces)
+        .where(traces.c.trace_id == sa.bindparam("tid"))
+        .values(extra=sa.bindparam("new_extra"), session_id=sa.bindparam("sid"))
+    )
+    after = ""
+    while True:
+        rows = conn.execute(query.where(traces.c.trace_id > after).limit(_BATCH)).all()
+        if not rows:
+            return
+        changes = []
+        for trace_id, text in rows:
+            extra = json.loads(text) if text else {}
+            session = extra.pop("session_id", None) if isinstance(extra, dict) else None
+            if isinstance(session, str) and session:
+                changes.append({"tid": trace_id, "new_extra": json.dumps(extra), "sid": session})
+        if changes:
+            conn.execute(update, changes)
+        after = rows[-1][0]
+
+
+def _move_sessions_into_extra() -> None:
+    conn = op.get_bind()
+    traces = _traces_table()
+    query = (
+        sa.select(traces.c.trace_id, traces.c.extra, traces.c.session_id)
+        .where(traces.c.session_id.is_not(None))
+        .order_by(traces.c.trace_id)
+    )
+    update = (
+        sa.update(traces)
+        .where(traces.c.trace_id == sa.bindparam("tid"))
+        .values(extra=sa.bindparam("new_extra"))
+    )
+    after = ""
+    while True:
+        rows = conn.execute(query.where(traces.c.trace_id > after).limit(_BATCH)).all()
+        if not rows:
+            return
+        changes = []
+        for trace_id, text, session in rows:
+            extra = json.loads(text) if text else {}
+            changes.append(
+                {"tid": trace_id, "new_extra": json.dumps({**extra, "session_id": session})}
+            )
+        conn.execute(update, changes)
+        after = rows[-1][0]
+
+
+def downgrade() -> None:
+    """Drop them; the session ids go back into ``traces.extra``."""
+    _move_sessions_into_extra()
+    with op.batch_alter_table("candidates") as batch:
+        batch.drop_column("conversation")
+    with op.batch_alter_table("feedback") as batch:
+        batch.drop_column("session_id")
+    op.drop_index("ix_traces_session_id_timestamp", table_name="traces")
+    with op.batch_alter_table("traces") as batch:
+        batch.drop_column("tools")
+        batch.drop_column("session_id")

@@ -275,6 +275,10 @@ class EvalRecord:
     """Shared and extra keys of this record (run keys merged with the case's)."""
     created_at: datetime | None = None
     """When it was written (set by the store when None)."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The trajectory: every tool call the target made over the exchange, in order."""
+    turns: int = 1
+    """The user's turns the exchange took."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -307,6 +311,15 @@ class CaseResult:
     """The case's own keys (intent, customer_tier …)."""
     source: CaseSource | None = None
     """The case's provenance (the trace and the bug a lock guards)."""
+    tool_calls: tuple[ToolCall, ...] = ()
+    """The trajectory of the trial whose answer is ``output``."""
+    turns: int = 1
+    """The user's turns of that trial's exchange."""
+
+    @property
+    def trajectory(self) -> str:
+        """The tools called, in order, as ``order_status → refund_policy`` (empty: none)."""
+        return " → ".join(call.name for call in self.tool_calls)
 
     @property
     def errored(self) -> bool:

@@ -142,7 +142,8 @@ def test_a_rated_session_becomes_a_multi_turn_lock_that_the_gate_runs(
         "--store", store_url, "--baseline", "none", "--json", "run.json",
     )  # fmt: skip
     assert run.code == 1, run.out + run.err
-    assert "a fixed bug came back: " + lock["id"] in run.out
+    assert "a fixed bug came back: " + lock["id"] + " · session conv-bad · trace " in run.out
+    assert "called order_status → order_status" in run.out
     report = json.loads((tmp_path / "run.json").read_text())
     assert report["locks_failed"] == [lock["id"]]
     outcome = {c["id"]: c for c in report["cases"]}

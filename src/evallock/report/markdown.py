@@ -73,11 +73,15 @@ def markdown_summary(outcome: EvalOutcome, *, dashboard_url: str | None = None) 
         for case_id in ids[:_MAX_ROWS]:
             result = results.get(case_id)
             reason = result.error or result.reason if result else ""
+            if result is not None and result.tool_calls and not result.error:
+                reason += " · called " + result.trajectory
             source = result.source if result and case_id in gate.locks_failed else None
             link = ""
             if source is not None and (source.trace_id or source.note):
                 # the lock's provenance first: the cell is cut at 160 characters
                 reason = f"trace {source.trace_id or '?'}: {source.note or ''} · {reason}"
+                if source.session_id:
+                    reason = f"session {source.session_id}, {reason}"
                 if root and source.trace_id:
                     link = f" ([trace]({root}/traces/{escape_cell(source.trace_id)}))"
             lines.append(f"| `{escape_cell(case_id)}`{link} | {escape_cell(reason)} |")

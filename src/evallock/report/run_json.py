@@ -13,7 +13,7 @@ from typing import IO, Any
 import orjson
 
 from evallock.evaluation import EvalOutcome
-from evallock.records import CaseResult, EvalRecord
+from evallock.records import CaseResult, EvalRecord, ToolCall
 
 __all__ = ["RunReportWriter", "case_entry", "run_report", "run_report_head", "write_run_report"]
 
@@ -78,6 +78,8 @@ def case_entry(result: CaseResult, records: Iterable[EvalRecord]) -> dict[str, A
         "judge_score": result.judge_score,
         "reason": result.reason,
         "output": result.output,
+        "turns": result.turns,
+        "tool_calls": [_call(call) for call in result.tool_calls],
         "error": result.error,
         "lock": result.lock,
         "flaky": result.flaky,
@@ -90,6 +92,8 @@ def case_entry(result: CaseResult, records: Iterable[EvalRecord]) -> dict[str, A
                 "judge_score": record.judge_score,
                 "reason": record.reason,
                 "output": record.output,
+                "turns": record.turns,
+                "tool_calls": [_call(call) for call in record.tool_calls],
                 "error": record.error,
                 "error_kind": record.error_kind,
                 "latency_ms": record.latency_ms,
@@ -97,6 +101,10 @@ def case_entry(result: CaseResult, records: Iterable[EvalRecord]) -> dict[str, A
             for record in records
         ],
     }
+
+
+def _call(call: ToolCall) -> dict[str, Any]:
+    return {"name": call.name, "arguments": call.arguments}
 
 
 class RunReportWriter:

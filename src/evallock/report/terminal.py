@@ -116,8 +116,13 @@ def print_locks_failed(outcome: EvalOutcome, console: Console) -> None:
         source = sources.get(case_id)
         line = Text("  a fixed bug came back: ", style="bold red")
         line.append_text(safe_text(case_id, 60))
+        if source is not None and source.session_id:
+            line.append(" · session ").append_text(safe_text(source.session_id, 64))
         if source is not None and source.trace_id:
             line.append(" · trace ").append_text(safe_text(source.trace_id, 64))
         if source is not None and source.note:
             line.append(" · ").append_text(safe_text(source.note, 300))
+        result = notable.get(case_id)
+        if result is not None and result.tool_calls:
+            line.append(" · called ").append_text(safe_text(result.trajectory, 200))
         console.print(line)

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
-from evallock.records import CaseHead, CaseResult, ErrorKind, EvalRecord, passes_by_majority
+from evallock.records import (
+    CaseHead,
+    CaseResult,
+    ErrorKind,
+    EvalRecord,
+    ToolCall,
+    passes_by_majority,
+)
 from evallock.runner._run_store import ResultStore
 
 __all__ = ["aggregate_results", "blocks", "stream_results"]
@@ -105,6 +112,8 @@ class _Tally:
         "passed",
         "score_n",
         "score_sum",
+        "tool_calls",
+        "turns",
     )
 
     def __init__(self) -> None:
@@ -113,6 +122,8 @@ class _Tally:
         self.fail_reason: str | None = None
         self.fail_trial = self.output_trial = self.first_error_trial = 1 << 30
         self.output: str | None = None
+        self.tool_calls: tuple[ToolCall, ...] = ()
+        self.turns = 1
         self.error: str | None = None
         self.error_kind: ErrorKind | None = None
 
@@ -129,6 +140,7 @@ class _Tally:
             self.fail_trial, self.fail_reason = r.trial, r.reason
         if r.error_kind != "target" and r.trial < self.output_trial:
             self.output_trial, self.output = r.trial, r.output
+            self.tool_calls, self.turns = r.tool_calls, r.turns
         if r.error is not None:
             self.errored += 1
             if r.trial < self.first_error_trial:
@@ -150,4 +162,6 @@ class _Tally:
             lock=case.is_lock,
             keys=dict(case.keys),
             source=case.source,
+            tool_calls=self.tool_calls,
+            turns=self.turns,
         )

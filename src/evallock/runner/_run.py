@@ -293,6 +293,8 @@ class _Runner:
             tokens_out=completion.tokens_out,
             grades=tuple(grades),
             keys=keys,
+            tool_calls=completion.tool_calls,
+            turns=completion.turns,
         )
 
 

@@ -14,7 +14,8 @@ from typing import Any, cast
 from sqlalchemy.engine import Row
 
 from evallock.keys import split_keys
-from evallock.records import EvalRecord, Grade, Run, RunStatus, RunSummary
+from evallock.limits import MAX_TOOL_CALLS
+from evallock.records import EvalRecord, Grade, Run, RunStatus, RunSummary, ToolCall
 from evallock.store._schema import RECORD_KEY_COLUMNS, RUN_KEY_COLUMNS
 
 __all__ = [
@@ -142,8 +143,26 @@ def record_to_row(
         tokens_out=record.tokens_out,
         grades=record.grades,  # orjson writes the frozen dataclasses as objects
         created_at=_aware(record.created_at, "EvalRecord.created_at") or created_at,
+        trajectory=_trajectory(record),
     )
     return row
+
+
+def _trajectory(record: EvalRecord) -> dict[str, Any] | None:
+    """A trial's tool calls (the first :data:`MAX_TOOL_CALLS`) and turns as stored; None for
+    one turn without tool calls."""
+    if not record.tool_calls and record.turns == 1:
+        return None
+    calls = []
+    for call in record.tool_calls[:MAX_TOOL_CALLS]:
+        stored: dict[str, Any] = {"name": call.name, "arguments": call.arguments}
+        if call.id is not None:
+            stored["id"] = call.id
+        calls.append(stored)
+    trajectory: dict[str, Any] = {"turns": record.turns, "tool_calls": calls}
+    if len(record.tool_calls) > MAX_TOOL_CALLS:
+        trajectory["more_tool_calls"] = len(record.tool_calls) - MAX_TOOL_CALLS
+    return trajectory
 
 
 def record_from_row(row: Row[Any]) -> EvalRecord:
@@ -166,4 +185,15 @@ def record_from_row(row: Row[Any]) -> EvalRecord:
         grades=tuple(grade_from_dict(g) for g in m["grades"]),
         keys=_keys_from_row(row, RECORD_KEY_COLUMNS),
         created_at=m["created_at"],
+        **_trajectory_of(m["trajectory"]),
     )
+
+
+def _trajectory_of(stored: dict[str, Any] | None) -> dict[str, Any]:
+    if not stored:
+        return {}
+    calls = tuple(
+        ToolCall(name=c["name"], arguments=c.get("arguments", ""), id=c.get("id"))
+        for c in stored.get("tool_calls", ())
+    )
+    return {"tool_calls": calls, "turns": int(stored.get("turns", 1))}

@@ -134,6 +134,7 @@ eval_records = Table(
     Column("tokens_out", Integer),
     Column("grades", JSONText, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("trajectory", JSONText),
     *(Column(key, String) for key in RECORD_KEY_COLUMNS),
     Column("extra", JSONText, nullable=False),
     UniqueConstraint("run_id", "case_id", "trial"),

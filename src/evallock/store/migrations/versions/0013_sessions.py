@@ -12,6 +12,8 @@ Create Date: 2026-12-05
 - ``feedback.session_id``: set when a rating is of a whole session.
 - ``candidates.conversation``: a candidate made from a session keeps its follow-up turns,
   tool results and tool definitions (JSON text).
+- ``eval_records.trajectory``: the tool calls and user turns of a trial's exchange
+  (JSON text; NULL for a one-turn answer without tool calls).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def upgrade() -> None:
     op.create_index("ix_traces_session_id_timestamp", "traces", ["session_id", "timestamp"])
     op.add_column("feedback", sa.Column("session_id", sa.String(), nullable=True))
     op.add_column("candidates", sa.Column("conversation", sa.Text(), nullable=True))
+    op.add_column("eval_records", sa.Column("trajectory", sa.Text(), nullable=True))
     _move_sessions_out_of_extra()
 
 
@@ -108,6 +111,8 @@ def _move_sessions_into_extra() -> None:
 def downgrade() -> None:
     """Drop them; the session ids go back into ``traces.extra``."""
     _move_sessions_into_extra()
+    with op.batch_alter_table("eval_records") as batch:
+        batch.drop_column("trajectory")
     with op.batch_alter_table("candidates") as batch:
         batch.drop_column("conversation")
     with op.batch_alter_table("feedback") as batch:

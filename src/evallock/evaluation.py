@@ -139,16 +139,19 @@ async def _run_eval_async(
     baseline_run = _baseline_run(request.baseline, dataset, request.target, store)
     run, resuming = _start_or_resume(request, dataset, store)
     needs_judge = dataset.first_judged is not None
-    if needs_judge and not request.judge.configured:
+    if (needs_judge or dataset.simulated_user is not None) and not request.judge.configured:
+        what = (
+            "ask for a judge" if needs_judge else "have a simulated user (the judge model plays it)"
+        )
         raise ConfigError(
-            f"{dataset.path}: some cases ask for a judge; give --judge-base-url and --judge-model"
+            f"{dataset.path}: some cases {what}; give --judge-base-url and --judge-model"
             " (or judge: in evallock.yaml)"
         )
     calibration = _calibration(request, store, dataset) if needs_judge else None
     async with RunSession(
         store,
         options=request.options,
-        judge=request.judge if needs_judge else None,
+        judge=request.judge if needs_judge or dataset.simulated_user is not None else None,
         judge_seed=request.options.seed + 1,
     ) as session:
         session.add_arm(run, request.target, resumed=resuming)

@@ -53,6 +53,7 @@ __all__ = [
     "RunSummary",
     "Signal",
     "SignalKind",
+    "SimulatedUser",
     "StoredComparison",
     "StoredDriftReport",
     "ToolCall",
@@ -143,6 +144,19 @@ class CaseSource:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SimulatedUser:
+    """A model playing the user: it writes each follow-up toward a goal, until it says the
+    goal is met or the turn limit is reached."""
+
+    goal: str
+    """What the user wants out of the conversation (the simulator's brief)."""
+    max_turns: int = 4
+    """Most user turns, the case's first message included."""
+    persona: str | None = None
+    """Who the user is and how they write, when it matters."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CaseHead:
     """What a case's result needs of the case: its id, keys and provenance.
 
@@ -190,6 +204,12 @@ class Case(CaseHead):
     message and the target is asked again, so the exchange runs to a text answer."""
     turns: tuple[str, ...] = ()
     """The user's follow-up messages, each sent after the target's answer to the last."""
+    user: SimulatedUser | None = None
+    """A model playing the user after the first message (instead of fixed ``turns``)."""
+    tool_handler: str | None = None
+    """``module:function`` or ``path/to/tools.py:function``: a Python callable that answers
+    the tool calls ``tool_results`` does not mock (called with the tool's name and its
+    arguments)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -213,6 +233,9 @@ class Completion:
     """The tool calls the target answered with, in order (over the whole exchange)."""
     turns: int = 1
     """The user's turns the exchange took (the first message and each follow-up)."""
+    transcript: tuple[Message, ...] = ()
+    """The whole exchange as chat messages, the final answer last, when it was more than
+    one request (tool rounds, follow-up turns); empty for a single answer."""
     cached: bool = False
     """True when the answer came from the target cache, not the live service."""
     attempts: int = 1

@@ -783,3 +783,81 @@ def test_a_case_with_tools_and_two_user_turns_runs_and_is_graded_on_both(
     )  # fmt: skip
     (over,) = json.loads((tmp_path / "short.json").read_text())["cases"]
     assert over["reason"] == "max-turns: 2 turns, expected at most 1"
+
+
+TOOLS_PY = """\
+import asyncio
+
+calls = []
+
+
+def answer(name, arguments):
+    calls.append(name)
+    if name == "order_status":
+        return {"order": "R1041", "status": "shipped", "asked": arguments["query"]}
+    if name == "broken":
+        raise RuntimeError("the warehouse API is down")
+    return "Refunds within 30 days"
+
+
+async def answer_async(name, arguments):
+    await asyncio.sleep(0)
+    return f"async {name}"
+"""
+
+
+def test_a_simulated_user_talks_to_the_agent_whose_tools_a_python_function_answers(
+    cli, tmp_path, fake_service, service_stats
+) -> None:
+    """The judge model plays the user toward its goal (the bundled one says the goal's
+    steps in turn, then [[DONE]]); tool calls are answered by tools.py:answer unless the
+    case mocks the tool; the conversation judge and the trajectory checks grade it."""
+    (tmp_path / "tools.py").write_text(TOOLS_PY)
+    tools = [{"type": "function", "function": {"name": n}}
+             for n in ("order_status", "refund_policy", "broken")]  # fmt: skip
+    cases = [
+        {"id": "sim", "input": "What is the order status of R1041?", "tools": tools,
+         "tool_handler": "tools.py:answer",
+         "user": {"goal": "What is the refund policy?; And the broken thing?", "max_turns": 5},
+         "assert": [
+             {"type": "tool-sequence", "value": ["order_status", "refund_policy", "broken"],
+              "mode": "exact"},
+             {"type": "max-turns", "value": 3},
+             {"type": "icontains", "value": "the warehouse API is down"}]},
+        # the case's own mocked result wins over the handler; a module:function handler
+        {"id": "mocked", "input": "order status?", "tools": tools[:1],
+         "tool_results": {"order_status": "mocked: delivered"}, "tool_handler": "tools:answer",
+         "assert": [{"type": "icontains", "value": "mocked: delivered"}]},
+        {"id": "async", "input": "refund policy?", "tools": tools[1:2],
+         "tool_handler": "tools:answer_async",
+         "assert": [{"type": "icontains", "value": "async refund_policy"}]},
+        {"id": "limit", "input": "order status?", "tools": tools[:1],
+         "tool_handler": "tools.py:answer", "user": {"goal": "a; b; c", "max_turns": 2},
+         "assert": [{"type": "max-turns", "value": 2}]},
+        {"id": "no-file", "input": "order status?", "tools": tools[:1],
+         "tool_handler": "nope.py:answer", "grader": "rules", "expected": "x"},
+    ]  # fmt: skip
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    args = ["run", "cases.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot",
+            "--store", f"sqlite:///{tmp_path}/e.db", "--baseline", "none"]  # fmt: skip
+    result = cli(*args, "--judge-base-url", fake_service.base_url, "--judge-model", "judge",
+                 "--json", "out.json")  # fmt: skip
+    by_id = {c["id"]: c for c in json.loads((tmp_path / "out.json").read_text())["cases"]}
+    sim = by_id["sim"]
+    assert sim["passed"] is True, sim
+    assert sim["turns"] == 3
+    assert sim["output"] == "The tools say: error: RuntimeError: the warehouse API is down"
+    assert by_id["mocked"]["passed"] is True, by_id["mocked"]
+    assert by_id["async"]["passed"] is True, by_id["async"]
+    assert by_id["limit"]["passed"] is True and by_id["limit"]["turns"] == 2
+    assert by_id["no-file"]["reason"].startswith("case error: tool_handler: no file 'nope.py'")
+    assert result.code == 1  # the case whose handler is missing errored
+    # three user turns, each a call and the answer from its result, and two simulator turns
+    # plus its [[DONE]]: 3*2 + 3 requests for "sim"
+    assert service_stats.model("judge")["requests"] == 3 + 1  # + "limit": one follow-up
+    no_judge = cli(*args)
+    assert no_judge.code == 2 and "some cases have a simulated user" in no_judge.err
+    both = {"id": "x", "input": "hi", "expected": "x", "turns": ["a"], "user": {"goal": "g"}}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(both) + "\n")
+    bad = cli("run", "bad.jsonl", "--base-url", fake_service.base_url, "--model", "support-bot")
+    assert bad.code == 2 and "bad.jsonl:1:" in bad.err and "not both" in bad.err

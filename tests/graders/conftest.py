@@ -59,6 +59,7 @@ def grade_now(
     latency_ms: float = 100.0,
     cost: float | None = None,
     tool_calls: tuple[ToolCall, ...] = (),
+    transcript: tuple[Message, ...] = (),
     judge: JudgeClient | None = None,
     cache: VerdictCache | None = None,
 ) -> Grade:
@@ -66,7 +67,13 @@ def grade_now(
     ctx = GradeContext(
         case=case or Case(id="c1", input="What is the refund window?"),
         output=output,
-        completion=Completion(text=output, latency_ms=latency_ms, cost=cost, tool_calls=tool_calls),
+        completion=Completion(
+            text=output,
+            latency_ms=latency_ms,
+            cost=cost,
+            tool_calls=tool_calls,
+            transcript=transcript,
+        ),
         judge=judge,
         cache=cache,
     )

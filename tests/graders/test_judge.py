@@ -387,3 +387,46 @@ def test_drift_rubric_is_the_seed_scale() -> None:
     assert "1–5 scale" in DRIFT_RUBRIC
     for n in range(1, 6):
         assert f"\n{n} = " in DRIFT_RUBRIC
+
+
+def test_after_a_conversation_the_judge_is_shown_all_of_it_but_the_system_prompt(
+    grade, make_judge
+) -> None:
+    """A conversation-level rubric: the <question> block holds every turn, tool calls and
+    results included, up to the final answer; the app's system prompt stays out."""
+    judge = make_judge('{"score": 2, "reason": "ignored the return question"}')
+    transcript = (
+        {"role": "system", "content": "You are the support bot. SECRET-PROMPT"},
+        {"role": "user", "content": "Where is R1041?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "c1", "type": "function",
+             "function": {"name": "order_status", "arguments": '{"id":"R1041"}'}}]},
+        {"role": "tool", "tool_call_id": "c1", "content": "shipped"},
+        {"role": "assistant", "content": "It shipped."},
+        {"role": "user", "content": "Can I return it?"},
+        {"role": "assistant", "content": "It shipped on Monday."},
+    )  # fmt: skip
+    case = Case(id="c", input="Where is R1041?")
+    graded = grade(
+        JudgeGrader(rubric="Did the assistant answer every question the user asked?"),
+        "It shipped on Monday.",
+        case=case,
+        judge=judge,
+        transcript=transcript,
+    )
+    assert (graded.passed, graded.judge_score) == (False, 2)
+    prompt = judge.calls[0][1]["content"]
+    question = prompt.split("<question>\n")[1].split("\n</question>")[0]
+    assert question == (
+        "user: Where is R1041?\n"
+        'assistant: [tool call order_status({"id":"R1041"})]\n'
+        "tool: shipped\n"
+        "assistant: It shipped.\n"
+        "user: Can I return it?"
+    )
+    assert "SECRET-PROMPT" not in prompt
+    assert prompt.endswith("<answer>\nIt shipped on Monday.\n</answer>")
+    # a single answer is judged against the case's input, as before
+    single = make_judge('{"score": 5, "reason": "ok"}')
+    grade(JudgeGrader(rubric="ok?"), "It shipped.", case=case, judge=single)
+    assert "<question>\nWhere is R1041?\n</question>" in single.calls[0][1]["content"]

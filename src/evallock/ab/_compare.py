@@ -197,12 +197,13 @@ async def _compare_variants(
             default_rubric=request.judge.rubric,
         )
         require_calibrated(pooled_calibration(store.labels, versions, request.calibration))
-    if needs_judge and not request.judge.configured:
+    simulates = dataset.simulated_user is not None  # the judge model plays the user
+    if (needs_judge or simulates) and not request.judge.configured:
         raise ConfigError("this comparison needs a judge: give --judge-base-url and --judge-model")
     async with RunSession(
         store,
         options=request.options,
-        judge=request.judge if needs_judge else None,
+        judge=request.judge if needs_judge or simulates else None,
         judge_seed=request.seed + 1,
     ) as session:
         runs: list[Run] = []

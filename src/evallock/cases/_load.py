@@ -55,6 +55,8 @@ class CaseFile:
     """The first case that asks for an LLM judge, if any."""
     digest: str
     """SHA-256 of the file's bytes when it was validated."""
+    simulated_user: Case | None = None
+    """The first case whose user is simulated (played by the judge model), if any."""
     judge_rubrics: frozenset[tuple[str, bool]] = frozenset()
     """Each distinct (rubric, has a reference answer) its judged cases ask for (an empty
     rubric: the run's default): what decides the judge versions a run uses."""
@@ -116,6 +118,7 @@ def open_cases(path: str | Path) -> CaseFile:
     id_hashes = array("q")
     count = 0
     first_judged: Case | None = None
+    simulated: Case | None = None
     rubrics: set[tuple[str, bool]] = set()
     reader = _Reader(file)
     for line, raw, error in reader:
@@ -135,6 +138,8 @@ def open_cases(path: str | Path) -> CaseFile:
         if case.judge is not None:
             first_judged = first_judged or case
             rubrics.add((case.judge.rubric, case.expected is not None))
+        if case.user is not None:
+            simulated = simulated or case
         id_hashes.append(hash(case.id))
         canonical.update(b"\n" if count else b"")
         canonical.update(payload)
@@ -150,6 +155,7 @@ def open_cases(path: str | Path) -> CaseFile:
         dataset_id=f"{file.stem}@{canonical.hexdigest()[:12]}",
         count=count,
         first_judged=first_judged,
+        simulated_user=simulated,
         digest=reader.hexdigest(),
         judge_rubrics=frozenset(rubrics),
     )

@@ -5,12 +5,20 @@ pydantic stays here, at the edge; the rest of evallock sees frozen records.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from evallock.graders import MATCHES_EXPECTED, parse_assertion
-from evallock.records import Assertion, Case, CaseHead, CaseJudge, CaseSource
+from evallock.records import Assertion, Case, CaseHead, CaseJudge, CaseSource, SimulatedUser
 
 __all__ = ["case_from_raw", "case_head_from_raw"]
 
@@ -28,6 +36,16 @@ class _Judge(BaseModel):
     rubric: str | None = Field(default=None, min_length=1)
     pass_score: int = Field(default=4, ge=1, le=5)
     weight: float = Field(default=1.0, ge=0, le=1e6)
+
+
+class _User(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    goal: str = Field(min_length=1, max_length=16_384)
+    max_turns: int = Field(default=4, ge=1, le=65)
+    persona: str | None = Field(default=None, max_length=16_384)
+
+
+_HANDLER = r"^[A-Za-z0-9_./\\-]{1,240}:[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
 
 class _Source(BaseModel):
@@ -55,6 +73,21 @@ class _RawCase(BaseModel):
     tools: list[dict[str, Any]] = Field(default_factory=list, max_length=128)
     tool_results: dict[str, Any] = Field(default_factory=dict)
     turns: list[str] = Field(default_factory=list, max_length=64)
+    user: _User | None = None
+    tool_handler: str | None = Field(default=None, max_length=320)
+
+    @field_validator("tool_handler")
+    @classmethod
+    def _handler_named(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(_HANDLER, value):
+            raise ValueError("expected module:function or path/to/tools.py:function")
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind_of_follow_up(self) -> _RawCase:
+        if self.turns and self.user is not None:
+            raise ValueError("give the follow-ups as 'turns' or a simulated 'user', not both")
+        return self
 
     @field_validator("tools")
     @classmethod
@@ -136,6 +169,8 @@ def case_from_raw(raw: Any, *, line: int) -> Case:
             for name, value in model.tool_results.items()
         },
         turns=tuple(model.turns),
+        user=SimulatedUser(**model.user.model_dump()) if model.user is not None else None,
+        tool_handler=model.tool_handler,
         line=line,
     )
 

@@ -15,7 +15,8 @@ dump. Routes:
 
 Models: ``support-bot`` (aliases ``support-bot-v1``, ``support-bot-v2``, which
 behave the same) answers from its system prompt (:mod:`evallock.demo._bot`);
-``judge`` grades (:mod:`evallock.demo._judge`). Fault markers are described in
+``judge`` grades (:mod:`evallock.demo._judge`). Any model asked to play the user of a
+conversation case does (:mod:`evallock.demo._user`). Fault markers are described in
 :mod:`evallock.demo._faults`.
 """
 
@@ -63,6 +64,7 @@ from evallock.demo._responses import (
 )
 from evallock.demo._stats import Stats
 from evallock.demo._tools import planned_call, tool_answer
+from evallock.demo._user import is_simulated_user, simulated_user_answer
 
 __all__ = ["MODELS", "FakeServiceApp"]
 
@@ -200,6 +202,8 @@ class FakeServiceApp:
         call = planned_call(request, messages, f"call_{self._id_prefix}{number:08x}")
         if plan is not None and plan.empty:
             content = ""
+        elif is_simulated_user(messages):
+            call, content = None, simulated_user_answer(messages)
         elif call is not None:
             content = call["arguments"]  # what the answer's tokens are counted on
         elif kind == "judge":

@@ -52,7 +52,7 @@ from evallock.graders._reply import (
     parse_judge_reply,
     verdict_from_mapping,
 )
-from evallock.records import Grade, Message
+from evallock.records import Completion, Grade, Message
 
 __all__ = [
     "DRIFT_RUBRIC",
@@ -65,6 +65,7 @@ __all__ = [
     "JudgeParseError",
     "JudgeVerdict",
     "build_judge_messages",
+    "conversation_so_far",
     "escape_tags",
     "judge_answer",
     "judge_version",
@@ -332,6 +333,15 @@ async def judge_answer(
     return _grade(name, verdict, pass_score)
 
 
+def conversation_so_far(completion: Completion) -> list[Message]:
+    """The exchange before the final answer, without the app's system prompt; empty when
+    the completion was a single answer."""
+    transcript = completion.transcript
+    if not transcript:
+        return []
+    return [m for m in transcript[:-1] if m.get("role") not in ("system", "developer")]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class JudgeGrader:
     """Grades a case's answer with the LLM judge, the case's ``expected`` as reference."""
@@ -345,10 +355,15 @@ class JudgeGrader:
     name: str = "judge"
 
     async def grade(self, ctx: GradeContext) -> Grade:
-        """Ask ``ctx.judge`` (through ``ctx.cache``) about ``ctx.output``."""
+        """Ask ``ctx.judge`` (through ``ctx.cache``) about ``ctx.output``.
+
+        After a conversation (follow-up turns, tool rounds) the judge is shown all of it
+        up to the final answer (tool calls and results included, the app's system prompt
+        left out), so the rubric is about the conversation, not its first message.
+        """
         return await judge_answer(
             rubric=self.rubric,
-            question=ctx.case.input,
+            question=conversation_so_far(ctx.completion) or ctx.case.input,
             answer=ctx.output,
             client=ctx.judge,
             reference=ctx.case.expected,

@@ -1,6 +1,7 @@
 """The runner: asks the target for every case, grades, stores, and folds trials."""
 
 from evallock.runner._clients import RetryingJudge, StoreCache, target_cache_key
+from evallock.runner._conversation import DONE_MARK, SIMULATED_USER_PROMPT, ToolHandlerError
 from evallock.runner._results import aggregate_results, stream_results
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._run import (
@@ -24,6 +25,8 @@ from evallock.runner._run_store import (
 from evallock.runner._writer import BatchWriter
 
 __all__ = [
+    "DONE_MARK",
+    "SIMULATED_USER_PROMPT",
     "Arm",
     "BatchWriter",
     "CacheStore",
@@ -39,6 +42,7 @@ __all__ = [
     "RunStats",
     "RunStore",
     "StoreCache",
+    "ToolHandlerError",
     "aggregate_results",
     "call_with_retry",
     "execute_arms",

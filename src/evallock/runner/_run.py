@@ -18,7 +18,7 @@ from typing import Any
 
 import anyio
 
-from evallock.errors import ConfigError, EvallockError, TargetError
+from evallock.errors import ConfigError, EvallockError, TargetError, UsageError
 from evallock.graders import (
     GradeContext,
     Grader,
@@ -34,6 +34,12 @@ from evallock.keys import merge_keys
 from evallock.providers import Price, PromptTemplate, Provider, ProviderError, build_messages
 from evallock.records import Case, Completion, EvalRecord, Grade, RunStats, ToolCall
 from evallock.runner._clients import StoreCache, target_cache_key
+from evallock.runner._conversation import (
+    ToolHandlers,
+    simulated_reply,
+    simulator_messages,
+    tool_turn,
+)
 from evallock.runner._results import blocks
 from evallock.runner._retry import RetryPolicy, call_with_retry
 from evallock.runner._run_store import RunStore
@@ -132,6 +138,7 @@ class _Runner:
         self.rng = random.Random(options.seed)
         self.verdicts = StoreCache(store, writer, "judge")
         self.answers = StoreCache(store, writer, "target") if options.cache_target else None
+        self.tool_handlers = ToolHandlers()
         self.stats = RunStats()
         self.fatal: EvallockError | None = None
         self.unreachable = 0
@@ -213,41 +220,71 @@ class _Runner:
     async def converse(
         self, provider: Provider, case: Case, messages: list[dict[str, Any]]
     ) -> Completion:
-        """Ask, and go on while the case says how: a tool call the case has a result for is
-        answered with it and the target asked again (at most :data:`MAX_TOOL_STEPS` times a
-        turn); then each follow-up turn. The completion is the last answer, with every tool
-        call, the latencies and tokens summed and the turns counted."""
-        if not case.tools and not case.turns:
+        """Ask, and go on while the case says how: a tool call is answered with the case's
+        mocked result or its tool handler's (``_conversation.py``) and the target asked
+        again (at most :data:`MAX_TOOL_STEPS` times a turn); then the next user turn, fixed
+        (``turns``) or written by the simulated user (``user``). The completion is the last
+        answer, with every tool call, the latencies and tokens summed, the user's turns
+        counted and the whole exchange as its transcript.
+
+        Raises:
+            ToolHandlerError: the case's tool handler cannot be loaded.
+            UsageError: the case has a simulated user and the run no judge model.
+        """
+        if not case.tools and not case.turns and case.user is None:
             return await self.ask(provider, messages, case.tools)
+        answers_tools = bool(case.tool_results) or case.tool_handler is not None
         conversation = list(messages)
         calls: list[ToolCall] = []
         latency, tokens_in, tokens_out = 0.0, 0, 0
-        answer: Completion | None = None
-        for follow_up in (None, *case.turns):
-            if follow_up is not None:
-                assert answer is not None
-                conversation += [
-                    {"role": "assistant", "content": answer.text},
-                    {"role": "user", "content": follow_up},
-                ]
+        follow_ups = iter(case.turns)
+        user_turns = 1
+        while True:
             for _ in range(MAX_TOOL_STEPS):
                 answer = await self.ask(provider, conversation, case.tools)
                 latency += answer.latency_ms
                 tokens_in += answer.tokens_in or 0
                 tokens_out += answer.tokens_out or 0
                 calls.extend(answer.tool_calls)
-                if not answer.tool_calls or not case.tool_results:
+                if not answer.tool_calls or not answers_tools:
                     break
-                conversation += _tool_turn(answer, case.tool_results)
-        assert answer is not None
+                conversation += await tool_turn(
+                    answer, case.tool_results, case.tool_handler, self.tool_handlers
+                )
+            said: dict[str, Any] = {"role": "assistant", "content": answer.text}
+            if answer.tool_calls and not answers_tools:
+                said["tool_calls"] = [
+                    {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                    for c in answer.tool_calls
+                ]
+            conversation.append(said)
+            follow_up = next(follow_ups, None)
+            if follow_up is None and case.user is not None and user_turns < case.user.max_turns:
+                follow_up = await self._simulated_user(case, conversation)
+            if follow_up is None:
+                break
+            conversation.append({"role": "user", "content": follow_up})
+            user_turns += 1
         return replace(
             answer,
             latency_ms=latency,
             tokens_in=tokens_in or answer.tokens_in,
             tokens_out=tokens_out or answer.tokens_out,
             tool_calls=tuple(calls),
-            turns=1 + len(case.turns),
+            turns=user_turns,
+            transcript=tuple(conversation),
         )
+
+    async def _simulated_user(self, case: Case, conversation: list[dict[str, Any]]) -> str | None:
+        """The simulated user's next message (the judge model plays it); None: it is done."""
+        assert case.user is not None
+        if self.judge is None:
+            raise UsageError(
+                f"case {case.id!r}: a simulated user is played by the judge model; "
+                "give one (--judge-model, or judge: in evallock.yaml)"
+            )
+        reply = await self.judge.ask(simulator_messages(case.user, conversation))
+        return simulated_reply(reply)
 
     async def one(self, arm: Arm, case: Case, trial: int) -> EvalRecord:
         graders, keys = self._for_case(arm, case)
@@ -263,6 +300,8 @@ class _Runner:
                 self.unreachable += 1
                 self.last_unreachable = str(exc)
             return _errored(arm, case, trial, keys, str(exc))
+        except UsageError as exc:  # the case cannot run as written (its tool handler …)
+            return _errored(arm, case, trial, keys, str(exc), what="case error")
         self.stats.asked += 1
         if arm.price is not None:
             completion = arm.price.priced(completion)
@@ -302,30 +341,22 @@ MAX_TOOL_STEPS = 8
 """Tool rounds (a call, its result, the next answer) in one user turn at most."""
 
 
-def _tool_turn(answer: Completion, results: dict[str, str]) -> list[dict[str, Any]]:
-    """The assistant's tool calls and each tool's (mocked) result, as chat messages."""
-    ids = [call.id or f"call_{index}" for index, call in enumerate(answer.tool_calls)]
-    calls = [
-        {"id": ident, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-        for ident, c in zip(ids, answer.tool_calls, strict=True)
-    ]
-    turn: list[dict[str, Any]] = [
-        {"role": "assistant", "content": answer.text or None, "tool_calls": calls}
-    ]
-    for ident, call in zip(ids, answer.tool_calls, strict=True):
-        output = results.get(call.name, f"error: the case gives no result for tool {call.name!r}")
-        turn.append({"role": "tool", "tool_call_id": ident, "content": output})
-    return turn
-
-
-def _errored(arm: Arm, case: Case, trial: int, keys: dict[str, str], error: str) -> EvalRecord:
+def _errored(
+    arm: Arm,
+    case: Case,
+    trial: int,
+    keys: dict[str, str],
+    error: str,
+    *,
+    what: str = "target error",
+) -> EvalRecord:
     return EvalRecord(
         run_id=arm.run_id,
         case_id=case.id,
         trial=trial,
         passed=False,
         score=None,
-        reason=f"target error: {error}",
+        reason=f"{what}: {error}",
         error=error,
         error_kind="target",
         keys=keys,

@@ -247,3 +247,69 @@ def test_the_report_says_which_judge_a_baseline_and_the_last_report_came_from(
         later["notes"]
     )
     assert "judge or rubric changed since the last report" in second.out
+
+
+def test_drift_by_session_judges_each_conversation_once_on_its_last_answer(
+    cli, tmp_path, fake_service
+) -> None:
+    """Two-turn sessions, one turn a request: the user names the problem, then asks "What
+    about it?". From day 8 the second answer is the wrong policy. Judged by trace, that
+    follow-up means nothing on its own (no policy to check it against) and the window
+    looks as before; judged by session, each conversation is one sample whose last answer
+    is judged with the whole conversation shown, and the drop is plain."""
+    import random
+    from datetime import timedelta
+
+    from evallock.records import Trace
+
+    from .conftest import T0
+
+    rng = random.Random(3)
+    traces = []
+    for n in range(300):
+        at = T0 + timedelta(days=n * 11 / 300, seconds=rng.randrange(3000))
+        bad = at >= T0 + timedelta(days=8)
+        second = (
+            "Enterprise contract refunds take 30 days and must go through your account manager."
+            if bad
+            else "Duplicate charges on enterprise contracts are refunded within 5 business days to"
+            " the original payment method; no action is needed on your side."
+        )
+        for turn, (question, answer) in enumerate(
+            [
+                ("Our enterprise contract was charged twice this month.",
+                 "Duplicate charges on enterprise contracts are refunded within 5 business days to"
+                 " the original payment method; no action is needed on your side."),
+                ("What about it?", second),
+            ]
+        ):  # fmt: skip
+            traces.append(
+                Trace(
+                    trace_id=f"{rng.getrandbits(128):032x}",
+                    timestamp=at + timedelta(minutes=turn),
+                    input=question,
+                    output=answer,
+                    keys={"session_id": f"s-{n}"},
+                )
+            )
+    url = f"sqlite:///{tmp_path}/sessions.db"
+    store = open_store(url)
+    try:
+        store.traces.add(traces)
+    finally:
+        store.close()
+    common = ["drift", "--since", day(8), "--until", day(11), "--store", url,
+              "--judge-base-url", fake_service.base_url, "--judge-model", "judge",
+              "--sample", "500", "--baseline-window", f"{day(0)}..{day(8)}"]  # fmt: skip
+    by_session = cli(*common, "--unit", "session", "--json", "s.json")
+    assert by_session.code == 1, by_session.out + by_session.err
+    report = json.loads((tmp_path / "s.json").read_text())
+    in_window = [t for t in traces if t.timestamp >= T0 + timedelta(days=8)]
+    assert report["n_samples"] == len({t.keys["session_id"] for t in in_window})
+    assert any("judged by session" in note for note in report["notes"])
+    assert report["mean"] < 2.5 < 4.5 < report["baseline_mean"]
+    by_trace = cli(*common, "--json", "t.json")
+    assert by_trace.code == 0, by_trace.out  # the follow-ups alone cannot be checked
+    trace_report = json.loads((tmp_path / "t.json").read_text())
+    assert trace_report["n_samples"] == len(in_window)
+    assert cli(*common, "--unit", "turn").code == 2

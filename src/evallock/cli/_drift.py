@@ -45,6 +45,14 @@ def drift(
     stratify_by: Annotated[
         str | None, typer.Option(help="Sample per value of this key.", rich_help_panel=_W)
     ] = None,
+    unit: Annotated[
+        str,
+        typer.Option(
+            help="What a sample is: a trace, or a session (its whole conversation is judged,"
+            " on its newest trace in the window).",
+            rich_help_panel=_W,
+        ),
+    ] = "trace",
     min_per_slice: Annotated[
         int, typer.Option(min=1, help="Floor per stratum.", rich_help_panel=_W)
     ] = 20,
@@ -178,7 +186,10 @@ def drift(
                 number = float(baseline)
             except ValueError:
                 raise UsageError(f"--baseline {baseline!r}: a mean score or run:RUN_ID") from None
+    if unit not in ("trace", "session"):
+        raise UsageError(f"--unit {unit!r}: expected trace or session")
     request = DriftRequest(
+        unit="session" if unit == "session" else "trace",
         since=since,
         until=until,
         sample=sample,

@@ -23,7 +23,8 @@ requests carry ``<answer_a>`` and ``<answer_b>`` instead of ``<answer>`` and get
 Scoring: with a reference, the share of the reference's content words found in
 the answer (5 from 0.8, 4 from 0.6, 3 from 0.4, 2 from 0.2, else 1). Without
 one (drift judging of production traces) the reference is the knowledge base's
-answer to the question, and an empty or "I'm not sure" answer scores 2. The
+answer to the question (to its last user turn when the question is a
+conversation, else to the whole conversation), and an empty or "I'm not sure" answer scores 2. The
 reply is wrapped three ways (plain JSON, a fenced block, JSON after a sentence)
 chosen by a hash of the request, so parsers meet all three. Markers in the
 answer test the parser further: ``[[judge:garbage]]`` gets prose with no
@@ -116,6 +117,19 @@ def recall_score(reference: str, answer: str) -> tuple[int, float]:
     return 1, recall
 
 
+def _last_turn(question: str) -> str:
+    """The user's last message when the question is a conversation (``role: text`` lines,
+    as the judge is shown one): the final answer answers it. Else the question.
+
+    >>> _last_turn("user: Where is R1041?\\nassistant: It shipped.\\nuser: Refund?")
+    'Refund?'
+    """
+    turns = [line[len("user: ") :] for line in question.splitlines() if line.startswith("user: ")]
+    if len(turns) > 1 or (turns and "\nassistant: " in question):
+        return turns[-1]
+    return question
+
+
 def _score_answer(blocks: JudgeBlocks, answer: str) -> tuple[int, str]:
     """Score one answer: against the reference, else against the knowledge base."""
     text = strip_markers(answer).strip()
@@ -126,7 +140,8 @@ def _score_answer(blocks: JudgeBlocks, answer: str) -> tuple[int, str]:
         return 2, "the answer is empty"
     if any(phrase in text.lower() for phrase in _NOT_SURE):
         return 2, "the answer does not address the question and defers to a human"
-    known = knowledge_answer(blocks.question or "")
+    question = blocks.question or ""
+    known = knowledge_answer(_last_turn(question)) or knowledge_answer(question)
     if known is None:
         return 3, "no policy covers this question; the answer cannot be checked"
     score, recall = recall_score(known, text)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import anyio
 
@@ -10,8 +10,9 @@ from evallock.drift._scores import TraceScore
 from evallock.errors import EvallockError
 from evallock.graders import JudgeClient, VerdictCache, judge_answer
 from evallock.records import Message, Trace
+from evallock.traces import session_transcript
 
-__all__ = ["judge_traces", "judged_question"]
+__all__ = ["judge_traces", "judged_question", "judged_session"]
 
 _INSTRUCTIONS = ("system", "developer")
 
@@ -41,6 +42,21 @@ def judged_question(trace: Trace) -> tuple[str | list[Message], str | None]:
     return trace.input or "", prompt
 
 
+def judged_session(session: Sequence[Trace]) -> tuple[list[Message], str, str | None]:
+    """What the judge is asked about a whole session: the conversation before its last
+    answer, that answer, and the app's system prompt (its newest trace's).
+
+    The conversation is :func:`evallock.traces.session_transcript` of the traces.
+    """
+    transcript = session_transcript(session)
+    last = session[-1]
+    if transcript and transcript[-1].get("role") == "assistant":
+        transcript = transcript[:-1]
+    system = [m for m in last.messages or [] if m.get("role") in _INSTRUCTIONS]
+    prompt = "\n\n".join(_text(m) for m in system) or None
+    return transcript, last.output or "", prompt
+
+
 def _text(message: Message) -> str:
     content = message.get("content")
     if isinstance(content, list):
@@ -57,8 +73,12 @@ async def judge_traces(
     concurrency: int,
     strata: dict[str, str] | None = None,
     params: dict[str, object] | None = None,
+    sessions: Mapping[str, Sequence[Trace]] | None = None,
 ) -> list[TraceScore]:
     """Score each trace's answer to its input, 1–5; an unparseable reply is an error, kept.
+
+    A trace in ``sessions`` (trace id → its session's traces up to it) is scored as its
+    whole session: the judge sees the conversation and grades its last answer.
 
     Raises:
         JudgeError: the judge stayed unreachable after retries (exit 3).
@@ -69,13 +89,19 @@ async def judge_traces(
 
     async def one(index: int, scope: anyio.CancelScope) -> None:
         trace = traces[index]
-        question, system_prompt = judged_question(trace)
+        session = (sessions or {}).get(trace.trace_id)
+        question: str | list[Message]
+        if session and len(session) > 1:
+            question, answer, system_prompt = judged_session(session)
+        else:
+            question, system_prompt = judged_question(trace)
+            answer = trace.output or ""
         async with limiter:
             try:
                 grade = await judge_answer(
                     rubric=rubric,
                     question=question,
-                    answer=trace.output or "",
+                    answer=answer,
                     client=client,
                     reference=None,
                     pass_score=3,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Literal
 
 import anyio
 
@@ -23,7 +24,7 @@ from evallock.drift._window import Window, parse_range, parse_window
 from evallock.errors import ConfigError, UsageError
 from evallock.graders import DRIFT_RUBRIC, judge_version
 from evallock.keys import TASK_KEYS
-from evallock.records import StoredDriftReport
+from evallock.records import StoredDriftReport, Trace
 from evallock.runner import BatchWriter, RetryingJudge, RetryPolicy, StoreCache
 from evallock.session import JudgeSpec, make_judge
 from evallock.store import Store
@@ -81,6 +82,9 @@ class DriftRequest:
     """When the judge counts as calibrated against people's labels (the report notes it)."""
     require_calibrated: bool = False
     """Refuse to judge (exit 2) when the judge is not calibrated."""
+    unit: Literal["trace", "session"] = "trace"
+    """What one sample is: a trace, or a whole session (its conversation judged, on its
+    newest trace in the window; a trace without a session stands for itself)."""
 
     def __post_init__(self) -> None:
         """Refuse what no report can do honestly (before anything is judged).
@@ -211,7 +215,10 @@ async def _judge_window(
     rubric: str,
     notes: list[str],
 ) -> tuple[list[TraceScore], int, dict[str, int]]:
-    rows = store.traces.window_ids(since=window.start, until=window.end, key=request.stratify_by)
+    by_session = request.unit == "session"
+    rows = store.traces.window_ids(
+        since=window.start, until=window.end, key=request.stratify_by, sessions=by_session
+    )
     if not rows:
         raise UsageError(
             f"no traces between {window.start:%Y-%m-%dT%H:%M:%SZ} and "
@@ -230,6 +237,11 @@ async def _judge_window(
             f"{request.sample}: all are judged"
         )
     traces = store.traces.get_many(sample.trace_ids)
+    if by_session:
+        notes.append(
+            f"judged by session: {sample.available} sessions in the window, each scored on its"
+            " whole conversation"
+        )
     scores = await judge_traces(
         traces,
         client=client,
@@ -238,8 +250,23 @@ async def _judge_window(
         concurrency=request.concurrency,
         strata=sample.stratum_of,
         params=request.judge.params,
+        sessions=_sessions_of(store, traces) if by_session else None,
     )
     return scores, sample.available, sample.stratum_sizes
+
+
+def _sessions_of(store: Store, traces: list[Trace]) -> dict[str, list[Trace]]:
+    """Each sampled trace's session up to it (trace id → its session's traces, oldest
+    first), for the traces that have a session."""
+    found: dict[str, list[Trace]] = {}
+    for trace in traces:
+        if trace.session_id is None:
+            continue
+        session = store.traces.session(trace.session_id)
+        found[trace.trace_id] = [
+            t for t in session if (t.timestamp, t.trace_id) <= (trace.timestamp, trace.trace_id)
+        ]
+    return found
 
 
 async def _baseline(
@@ -254,7 +281,10 @@ async def _baseline(
         return DriftBaseline(mean=request.baseline, source="number")
     if request.baseline_window is not None:
         base = parse_range(request.baseline_window)
-        rows = store.traces.window_ids(since=base.start, until=base.end, key=request.stratify_by)
+        by_session = request.unit == "session"
+        rows = store.traces.window_ids(
+            since=base.start, until=base.end, key=request.stratify_by, sessions=by_session
+        )
         if not rows:
             raise UsageError(f"--baseline-window: no traces in {base}")
         sample = sample_traces(
@@ -264,14 +294,16 @@ async def _baseline(
             stratified=request.stratify_by is not None,
             min_per_stratum=request.min_per_slice,
         )
+        sampled = store.traces.get_many(sample.trace_ids)
         scores = await judge_traces(
-            store.traces.get_many(sample.trace_ids),
+            sampled,
             client=client,
             rubric=rubric,
             cache=cache,
             concurrency=request.concurrency,
             strata=sample.stratum_of,
             params=request.judge.params,
+            sessions=_sessions_of(store, sampled) if by_session else None,
         )
         judged = [s.score for s in scores if s.score is not None]
         if not judged:
@@ -408,13 +440,15 @@ def _monitor_id(request: DriftRequest, baseline: DriftBaseline, version: str) ->
     import hashlib
 
     number = f"{baseline.mean:g}" if baseline.source == "number" else ""
-    parts = (
+    parts: tuple[str, ...] = (
         version,
         baseline.source,
         number,
         str(request.batch.total_seconds()),
         str(request.arl0),
     )
+    if request.unit != "trace":  # a monitor of sessions is another series
+        parts += (request.unit,)
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 

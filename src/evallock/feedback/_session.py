@@ -3,13 +3,10 @@
 A rating of a whole session (``session_id`` on the feedback) puts the conversation
 forward, not just its last request. The session's traces, oldest first, say:
 
-* **what the user said, turn by turn.** A client that sends the whole history with
-  each request (the chat completions habit) repeats the earlier turns in every
-  trace's messages; one that sends only the new message (the Responses API with
-  ``previous_response_id``) has one turn per trace. Both are read: a trace whose
-  user messages extend the turns so far replaces them, any other adds its last
-  user message when it differs from the last turn (a request that only returns
-  tool results repeats the turn it answers);
+* **what the user said, turn by turn**: the user messages of the session's
+  conversation as :func:`evallock.traces.session_transcript` puts it back together
+  (from clients that resend the whole history and from those that send one turn a
+  request);
 * **what each tool returned**: the result of the first call of each tool (a tool
   span's result, or the ``tool`` message answering the call's id), which the case
   gives back as the mocked result when the target calls that tool;
@@ -26,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evallock.records import Conversation, Message, Trace
-from evallock.traces import message_text, tool_calls_in, tool_results_in
+from evallock.traces import session_transcript, tool_calls_in, tool_results_in, user_texts
 
 __all__ = ["MAX_CASE_TURNS", "SessionCase", "session_case"]
 
@@ -46,29 +43,6 @@ class SessionCase:
     """The session's last answer (the bad one)."""
     conversation: Conversation
     """The follow-up turns, tool results and tool definitions."""
-
-
-def _user_texts(trace: Trace) -> list[str]:
-    texts = []
-    for message in trace.messages or ():
-        if isinstance(message, dict) and message.get("role") == "user":
-            text = message_text(message)
-            if text and text.strip():
-                texts.append(text)
-    if not texts and trace.input and trace.input.strip():
-        texts.append(trace.input)
-    return texts
-
-
-def _turns(traces: Sequence[Trace]) -> list[str]:
-    turns: list[str] = []
-    for trace in traces:
-        texts = _user_texts(trace)
-        if len(texts) > 1 and texts[: len(turns)] == turns:
-            turns = texts
-        elif texts and (not turns or turns[-1] != texts[-1]):
-            turns.append(texts[-1])
-    return turns
 
 
 def _tool_results(traces: Sequence[Trace]) -> dict[str, str]:
@@ -102,7 +76,7 @@ def _tools(traces: Sequence[Trace]) -> tuple[dict[str, Any], ...]:
 def session_case(session_id: str, traces: Sequence[Trace]) -> SessionCase | None:
     """The multi-turn case a session's traces (oldest first) make; None when no user
     turn is in them."""
-    turns = _turns(traces)
+    turns = user_texts(session_transcript(traces))
     if not turns:
         return None
     last = traces[-1]

@@ -41,16 +41,40 @@ def _column(key: str) -> Any:
 
 
 def window_trace_ids(
-    conn: Connection, *, since: datetime, until: datetime, key: str | None
+    conn: Connection,
+    *,
+    since: datetime,
+    until: datetime,
+    key: str | None,
+    sessions: bool = False,
 ) -> list[tuple[str, str | None]]:
-    """Every trace id in ``[since, until)`` with the value of ``key`` (None without a key)."""
+    """Every trace id in ``[since, until)`` with the value of ``key`` (None without a key).
+
+    With ``sessions``, one trace a session: its newest in the window (a trace without a
+    session stands for itself), so a sample of them is a sample of conversations.
+    """
     stratum = _column(key) if key else None
     columns = [traces.c.trace_id] + ([stratum] if stratum is not None else [])
+    if sessions:
+        columns += [traces.c.session_id, traces.c.timestamp]
     query = select(*columns).where(traces.c.timestamp >= since, traces.c.timestamp < until)
     result = conn.execute(query)
-    if stratum is None:
-        return [(row[0], None) for row in result]
-    return [(row[0], row[1]) for row in result]
+    if not sessions:
+        if stratum is None:
+            return [(row[0], None) for row in result]
+        return [(row[0], row[1]) for row in result]
+    newest: dict[str, tuple[Any, str, str | None]] = {}
+    alone: list[tuple[str, str | None]] = []
+    for row in result:
+        trace_id, value = row[0], row[1] if stratum is not None else None
+        session, at = row[-2], row[-1]
+        if session is None:
+            alone.append((trace_id, value))
+            continue
+        seen = newest.get(session)
+        if seen is None or (at, trace_id) > (seen[0], seen[1]):
+            newest[session] = (at, trace_id, value)
+    return alone + [(trace_id, value) for _, trace_id, value in newest.values()]
 
 
 def get_traces(conn: Connection, trace_ids: Sequence[str]) -> list[Trace]:

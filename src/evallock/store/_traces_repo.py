@@ -160,11 +160,20 @@ class TraceRepository:
             )
 
     def window_ids(
-        self, *, since: datetime, until: datetime, key: str | None = None
+        self,
+        *,
+        since: datetime,
+        until: datetime,
+        key: str | None = None,
+        sessions: bool = False,
     ) -> list[tuple[str, str | None]]:
-        """Every trace id in ``[since, until)``, with its value of the shared ``key``."""
+        """Every trace id in ``[since, until)``, with its value of the shared ``key``; with
+        ``sessions``, each session's newest trace in the window (and every trace without
+        a session)."""
         with self._db.read("cannot select the window's traces") as conn:
-            return _drift.window_trace_ids(conn, since=since, until=until, key=key)
+            return _drift.window_trace_ids(
+                conn, since=since, until=until, key=key, sessions=sessions
+            )
 
     def count_by(self, key: str, *, since: datetime, until: datetime) -> dict[str, int]:
         """Traces per value of a shared key in ``[since, until)``."""

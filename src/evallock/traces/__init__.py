@@ -34,6 +34,7 @@ from evallock.traces._files import read_trace_file
 from evallock.traces._ids import new_trace_id, normalise_trace_id
 from evallock.traces._messages import message_text
 from evallock.traces._responses import ResponsesAnswer, responses_answer, responses_messages
+from evallock.traces._sessions import session_transcript, user_texts
 from evallock.traces._tools import tool_call, tool_calls_in, tool_results_in
 
 __all__ = [
@@ -58,8 +59,10 @@ __all__ = [
     "read_trace_file",
     "responses_answer",
     "responses_messages",
+    "session_transcript",
     "tool_call",
     "tool_calls_in",
     "tool_results_in",
     "trace_from_chat",
+    "user_texts",
 ]

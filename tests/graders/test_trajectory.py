@@ -19,8 +19,11 @@ CASES: list[tuple[dict[str, Any], bool, str]] = [
     ({"type": "tool-called", "value": "refund"}, True, "called refund"),
     ({"type": "tool-called", "value": "cancel"}, False, "expected a call to cancel; called: lookup_order, refund, notify"),
     ({"type": "tool-called", "value": "lookup_order", "arguments": {"order": "R1041"}}, True, 'called lookup_order with {"order":"R1041"}'),
-    ({"type": "tool-called", "value": "lookup_order", "arguments": {"order": "R9"}}, False, 'expected a call to lookup_order with {"order":"R9"}; called: lookup_order, refund, notify'),
-    ({"type": "tool-called", "value": "notify", "arguments": {"x": 1}}, False, 'expected a call to notify with {"x":1}; called: lookup_order, refund, notify'),
+    ({"type": "tool-called", "value": "lookup_order", "arguments": {"order": "R9"}}, False, 'expected a call to lookup_order with {"order":"R9"}; it was called, but other arguments'),
+    ({"type": "tool-called", "value": "notify", "arguments": {"x": 1}}, False, 'expected a call to notify with {"x":1}; it was called, but its arguments are not a JSON object'),
+    ({"type": "tool-called", "value": "refund", "schema": {"type": "object", "required": ["order"], "properties": {"order": {"pattern": "^R[0-9]+$"}}}}, True, "called refund (arguments matching the schema)"),
+    ({"type": "tool-called", "value": "lookup_order", "schema": {"type": "object", "additionalProperties": False, "properties": {"order": {}}}}, False, "expected a call to lookup_order (arguments matching the schema); it was called, but its arguments do not match the schema at $: Additional properties are not allowed ('verbose' was unexpected)"),
+    ({"type": "tool-not-called", "value": "refund", "schema": {"required": ["amount"]}}, True, "refund (arguments matching the schema) not called (called: lookup_order, refund, notify)"),
     ({"type": "tool-not-called", "value": "cancel"}, True, "cancel not called (called: lookup_order, refund, notify)"),
     ({"type": "tool-not-called", "value": "refund"}, False, "refund was called (called: lookup_order, refund, notify)"),
     ({"type": "tool-sequence", "value": ["lookup_order", "notify"]}, True, "called lookup_order → refund → notify (in-order of lookup_order → notify)"),
@@ -52,6 +55,7 @@ def test_no_tool_calls_is_an_empty_trajectory(check) -> None:
         ({"type": "tool-sequence", "value": "x"}, "tool-sequence needs a list of tool names"),
         ({"type": "tool-sequence", "value": ["x"], "mode": "any"}, "tool-sequence mode must be exact, in-order or subset"),
         ({"type": "max-tool-calls", "value": 1.5}, "max-tool-calls value must be a whole number"),
+        ({"type": "tool-called", "value": "x", "schema": {"type": 7}}, "tool-called schema: not a valid JSON schema"),
     ],
 )  # fmt: skip
 def test_bad_trajectory_checks_are_refused_at_load(raw, message) -> None:

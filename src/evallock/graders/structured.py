@@ -34,6 +34,7 @@ __all__ = [
     "compile_schema",
     "first_number",
     "json_values_in",
+    "schema_problem",
 ]
 
 # A number as people write it: optional sign, thousands separators, decimals,
@@ -71,7 +72,7 @@ def _fmt(x: float) -> str:
     return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
 
 
-def _schema_problem(validator: Validator, document: Any) -> tuple[str | None, str | None]:
+def schema_problem(validator: Validator, document: Any) -> tuple[str | None, str | None]:
     """``(mismatch, error)``: why the document does not match, or why it could not be checked."""
     from jsonschema import exceptions as schema_errors
     from referencing.exceptions import Unresolvable
@@ -108,7 +109,7 @@ class JsonCheck:
             return fail_grade(self.name, f"not valid JSON: {exc}")
         if self.validator is None:
             return pass_grade(self.name, "valid JSON")
-        mismatch, error = _schema_problem(self.validator, document)
+        mismatch, error = schema_problem(self.validator, document)
         if error is not None:
             return error_grade(self.name, error)
         if mismatch is not None:
@@ -170,7 +171,7 @@ class ContainsJson:
             return pass_grade(self.name, f"contains JSON ({len(values)} value(s))")
         first: str | None = None
         for value in values:
-            mismatch, error = _schema_problem(self.validator, value)
+            mismatch, error = schema_problem(self.validator, value)
             if error is not None:
                 return error_grade(self.name, error)
             if mismatch is None:

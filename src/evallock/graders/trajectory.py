@@ -8,15 +8,20 @@ calls instead of (or beside) text; these checks read them from the completion, i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
 from evallock.graders._base import AssertionSpec, GradeContext, Grader
 from evallock.graders._common import fail_grade, pass_grade, require_number
+from evallock.graders._jsonschema import compile_schema
+from evallock.graders.structured import schema_problem
 from evallock.records import Assertion, Grade, ToolCall
 
 __all__ = ["MaxToolCalls", "MaxTurns", "ToolCalled", "ToolSequence", "assertion_types"]
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 SequenceMode = Literal["exact", "in-order", "subset"]
 
@@ -34,39 +39,55 @@ def _arguments(call: ToolCall) -> Any:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ToolCalled:
-    """Passes when some call is to ``tool`` (with arguments that include ``arguments``, if
-    given); ``negate`` (``tool-not-called``) passes when none is."""
+    """Passes when some call is to ``tool`` (with arguments that include ``arguments`` and
+    match ``schema``, if given); ``negate`` (``tool-not-called``) passes when none is."""
 
     tool: str
     arguments: dict[str, Any] = field(default_factory=dict)
     """Key-value pairs the call's JSON arguments must include (equal values)."""
+    schema: Validator | None = None
+    """A compiled JSON Schema the call's JSON arguments must match."""
     negate: bool = False
     name: str = "tool-called"
 
-    def _matches(self, call: ToolCall) -> bool:
+    def _mismatch(self, call: ToolCall) -> str | None:
+        """Why ``call`` is not the call wanted (None: it is)."""
         if call.name != self.tool:
-            return False
-        if not self.arguments:
-            return True
+            return "another tool"
+        if not self.arguments and self.schema is None:
+            return None
         given = _arguments(call)
-        return isinstance(given, dict) and all(
-            given.get(key) == value for key, value in self.arguments.items()
-        )
+        if not isinstance(given, dict):
+            return "its arguments are not a JSON object"
+        if any(given.get(key) != value for key, value in self.arguments.items()):
+            return "other arguments"
+        if self.schema is not None:
+            mismatch, error = schema_problem(self.schema, given)
+            if mismatch is not None:
+                return "its arguments " + mismatch.replace("does not match", "do not match", 1)
+            return error
+        return None
 
     async def grade(self, ctx: GradeContext) -> Grade:
         """Look for the call among the completion's tool calls."""
         calls = ctx.completion.tool_calls
-        found = next((c for c in calls if self._matches(c)), None)
+        why = [self._mismatch(c) for c in calls]
+        found = next((c for c, w in zip(calls, why, strict=True) if w is None), None)
         shown = ", ".join(_names(calls)) or "no tool"
         wanted = self.tool + (
             f" with {orjson.dumps(self.arguments).decode()}" if self.arguments else ""
         )
+        if self.schema is not None:
+            wanted += " (arguments matching the schema)"
         if self.negate:
             if found is None:
                 return pass_grade(self.name, f"{wanted} not called (called: {shown})")
             return fail_grade(self.name, f"{wanted} was called (called: {shown})")
         if found is not None:
             return pass_grade(self.name, f"called {wanted}")
+        near = next((w for w in why if w not in (None, "another tool")), None)
+        if near is not None:
+            return fail_grade(self.name, f"expected a call to {wanted}; it was called, but {near}")
         return fail_grade(self.name, f"expected a call to {wanted}; called: {shown}")
 
 
@@ -138,7 +159,11 @@ def _build_called(a: Assertion, *, negate: bool) -> Grader:
     arguments = a.options.get("arguments", {})
     if not isinstance(arguments, dict):
         raise ValueError(f"{a.type} arguments must be an object of the values the call must have")
-    return ToolCalled(tool=_tool_name(a), arguments=arguments, negate=negate, name=a.type)
+    schema = a.options.get("schema")
+    validator = compile_schema(schema, f"{a.type} schema") if schema is not None else None
+    return ToolCalled(
+        tool=_tool_name(a), arguments=arguments, schema=validator, negate=negate, name=a.type
+    )
 
 
 def _build_sequence(a: Assertion) -> Grader:
@@ -164,14 +189,15 @@ def assertion_types() -> list[AssertionSpec]:
         AssertionSpec(
             name="tool-called",
             build=lambda a: _build_called(a, negate=False),
-            summary="the target called the tool named in `value` (with `arguments` included)",
-            options=frozenset({"arguments"}),
+            summary="the target called the tool named in `value` (with `arguments` included,"
+            " and arguments matching the JSON Schema `schema`)",
+            options=frozenset({"arguments", "schema"}),
         ),
         AssertionSpec(
             name="tool-not-called",
             build=lambda a: _build_called(a, negate=True),
             summary="the target did not call the tool named in `value`",
-            options=frozenset({"arguments"}),
+            options=frozenset({"arguments", "schema"}),
         ),
         AssertionSpec(
             name="tool-sequence",

@@ -401,3 +401,51 @@ def test_ab_require_calibrated_refuses_before_asking_anything(
         and "--require-calibrated: judge judge (3 rubrics) is not calibrated" in result.err
     )
     assert service_stats.get()["by_model"] == {}
+
+
+def test_ab_pairs_conversation_cases_by_case(
+    cli, project, fake_service, service_stats, tmp_path
+) -> None:
+    """Cases with tools, mocked results, follow-up turns and a simulated user run in both
+    arms, each arm holding the whole conversation, and are paired case by case."""
+    tools = [{"type": "function", "function": {"name": n}} for n in ("order_status", "refund")]
+    cases = []
+    for n in range(6):
+        case = {
+            "id": f"conv-{n}",
+            "input": f"What is the order status of R10{n}?",
+            "vars": {"plan": "pro"},
+            "tools": tools,
+            "tool_results": {"order_status": f"R10{n} shipped", "refund": "refunds take 5 days"},
+            "assert": [
+                {"type": "tool-called", "value": "order_status"},
+                {"type": "icontains", "value": "shipped" if n % 2 else "5 days"},
+            ],
+        }
+        if n % 2:
+            case["turns"] = [f"And R20{n}'s order status?"]
+        else:
+            case["user"] = {"goal": "Can I get a refund?", "max_turns": 3}
+        cases.append(case)
+    (tmp_path / "conv.jsonl").write_text("".join(json.dumps(c) + "\n" for c in cases))
+    args = ab_args(project, fake_service.base_url, "support-v3", "support-v4", "--json", "c.json")
+    args[1] = str(tmp_path / "conv.jsonl")
+    result = cli(*args)
+    assert result.code == 0, result.out + result.err
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["n_pairs"] == 6
+    assert report["a"]["mean"] == report["b"]["mean"] == 1.0
+    assert report["verdict"] == "no significant difference"
+    # per arm and case: two user turns, each a tool call and its answer
+    assert service_stats.model("support-bot")["requests"] == 2 * 6 * 4
+    # the simulated user: after each of its cases' two answers, then its [[DONE]]
+    assert service_stats.model("judge")["requests"] == 2 * 3 * 2
+
+
+def test_an_arm_whose_every_call_failed_is_no_verdict(cli, project, fake_service) -> None:
+    """Every case of arm A errors (its template needs a variable the cases lack): no
+    "no significant difference" over answers that never came, but the target's error."""
+    (project / "prompts" / "strict.txt").write_text("Plan: {{ missing_variable }}\n")
+    result = cli(*ab_args(project, fake_service.base_url, "strict", "support-v4"))
+    assert result.code == 3, result.out + result.err
+    assert "variant A: every case errored" in result.err and "missing_variable" in result.err

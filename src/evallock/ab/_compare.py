@@ -23,7 +23,7 @@ from evallock.calibration import (
     require_calibrated,
 )
 from evallock.cases import CaseFile, open_cases
-from evallock.errors import ConfigError, EvallockError, UsageError
+from evallock.errors import ConfigError, EvallockError, TargetError, UsageError
 from evallock.records import EvalRecord, Run
 from evallock.runner import BatchWriter, Progress, RetryingJudge, RunOptions, StoreCache
 from evallock.session import (
@@ -234,6 +234,13 @@ async def _compare_variants(
         await session.execute(dataset, progress=progress)
         records_a = list(store.runs.iter_records(runs[0].run_id))
         records_b = list(store.runs.iter_records(runs[1].run_id))
+        for variant, records in ((request.a, records_a), (request.b, records_b)):
+            if records and all(r.error_kind == "target" for r in records):
+                # a verdict over answers that never came would be a verdict over nothing
+                raise TargetError(
+                    f"variant {variant.name}: every case errored; the target failed:"
+                    f" {records[0].error}"
+                )
         pairwise = None
         if request.judge_mode == "pairwise" and session.judge is not None:
             pairwise = await _judge_pairs(

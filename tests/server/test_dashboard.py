@@ -688,3 +688,48 @@ def test_offline_vs_online_shows_the_coverage_of_each_served_case_file(
     assert '<tr class="blind-spot">' in blind and "none: a blind spot" in blind
     assert "<script>" not in coverage and "&lt;script&gt;" in coverage  # escaped
     assert 'class="error"' in by_file["broken.jsonl"] and str(tmp_path) not in coverage
+
+
+def test_a_session_page_shows_the_conversation_its_ratings_and_its_traces_escaped(
+    app_factory: Any, store: Any, api_keys: dict[str, str]
+) -> None:
+    from evallock.records import ToolCall
+
+    now = datetime.now(UTC)
+    session = "conv/7 " + HOSTILE
+    store.traces.add(
+        [
+            Trace(trace_id=f"{1:032x}", timestamp=now, input="Where is R1041? " + HOSTILE,
+                  keys={"session_id": session},
+                  tool_calls=[ToolCall(name="order_status", arguments="{}", id="c1",
+                                       result="shipped " + HOSTILE)]),
+            Trace(trace_id=f"{2:032x}", timestamp=now + timedelta(seconds=2),
+                  input="Can I return it?", output="It shipped. " + HOSTILE,
+                  keys={"session_id": session}),
+        ]
+    )  # fmt: skip
+    store.feedback.add(
+        [
+            Feedback(feedback_id="fb-s", trace_id=f"{2:032x}", rating="down", score=0.0,
+                     comment="wrong tool " + HOSTILE, session_id=session),
+            Feedback(feedback_id="fb-t", trace_id=f"{1:032x}", rating="up", score=1.0),
+        ]
+    )  # fmt: skip
+    server = app_factory()
+    with server.client() as client:
+        client.post("/login", data={"key": api_keys["read"]})
+        trace_page = client.get(f"/traces/{1:032x}")
+        href = re.search(r'href="(/sessions/[^"]+)"', trace_page.text)
+        assert href is not None, trace_page.text
+        page = client.get(href.group(1).replace("&amp;", "&"))
+        missing = client.get("/sessions/nope")
+        long = client.get("/sessions/" + "s" * 300)
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert "<script" not in html.lower() and "&lt;script&gt;" in html
+    turns = re.findall(r'<div class="turn turn-(\w+)">', html)
+    assert turns == ["user", "assistant", "tool", "user", "assistant"]
+    assert "calls <code>order_status</code>" in html and "wrong tool" in html
+    assert f'href="/traces/{2:032x}"' in html
+    assert "1 rating(s) of single traces" in html
+    assert missing.status_code == 404 and long.status_code == 400

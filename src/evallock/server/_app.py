@@ -47,6 +47,7 @@ from evallock.server._passthrough import router as passthrough_router
 from evallock.server._proxy import open_upstream
 from evallock.server._proxy import router as proxy_router
 from evallock.server._review import router as review_router
+from evallock.server._session_page import router as session_page_router
 from evallock.server._settings import ServerSettings
 from evallock.server._state import ServerState
 from evallock.server._writer import GroupCommitWriter, StoreSink
@@ -139,6 +140,7 @@ def create_app(settings: ServerSettings, *, store: Store | None = None) -> FastA
         evaluators_router,
         candidates_router,
         dashboard_router,
+        session_page_router,
         review_router,
         labelling_router,
     )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, quote, urlencode
 
 import anyio.to_thread
 from fastapi import APIRouter
@@ -42,7 +42,7 @@ from evallock.server._sessions import SESSION_TTL_S
 from evallock.server._state import server_state
 from evallock.store import TraceSearch
 
-__all__ = ["is_signed_in", "reader", "render_page", "router"]
+__all__ = ["is_signed_in", "reader", "render_page", "router", "session_href"]
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,6 +89,11 @@ async def dashboard(request: Request) -> Response:
         store=state.store.url,
         signed_in=is_signed_in(caller),
     )
+
+
+def session_href(session_id: str) -> str:
+    """A session page's path (the id percent-encoded, slashes too)."""
+    return "/sessions/" + quote(session_id, safe="")
 
 
 def is_signed_in(caller: Caller | None) -> bool:
@@ -249,9 +254,11 @@ async def trace_page(request: Request, trace_id: str) -> Response:
             signed_in=signed_in,
         )
     admin = caller is not None and caller.scope == "admin"
+    session = trace.session_id
     return render_page(
         "trace.html",
         trace=trace,
+        session_href=session_href(session) if session else None,
         feedback=feedback,
         judged=judged,
         online=online,

@@ -39,7 +39,9 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
             store.close()
         with httpx.Client(base_url=root, timeout=10) as client:
             pages["/"] = client.get("/")
-            pages["lock"] = client.get(f"/traces/{_locks(workdir)[0]['source']['trace_id']}")
+            pages["lock"] = client.get(f"/traces/{_trace_locks(workdir)[0]['source']['trace_id']}")
+            session = _session_lock(workdir)["source"]["session_id"]
+            pages["session"] = client.get(f"/sessions/{session}")
             pages["judged"] = client.get(f"/traces/{judged}")
             pages["failing run"] = client.get(f"/runs/{failing.run_id}")
             pages["its locks"] = client.get(f"/runs/{failing.run_id}", params={"status": "lock"})
@@ -83,6 +85,12 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
     assert alerting is not None and "customer_tier=enterprise" in alerting.group(0)
     assert '<td class="alert">ALERT</td>' in alerting.group(0)
     assert pages["lock"].status_code == 200 and "account manager" in pages["lock"].text
+    # the rated conversation: every turn, the tools called, the rating of the session
+    conversation = pages["session"].text
+    assert pages["session"].status_code == 200
+    assert conversation.count('<div class="turn turn-user">') == 2
+    assert conversation.count("calls <code>order_status</code>") == 2
+    assert "got the shipping status again" in conversation
     assert pages["judged"].status_code == 200 and "1/5" in pages["judged"].text
     # the failing gate's page: why, and each lock linked to the trace it came from
     failing = pages["failing run"].text
@@ -96,9 +104,13 @@ def test_the_demo_tells_the_story_and_exits_0(tmp_path: Path, capsys, monkeypatc
         pages["drift"].text
     )
     # offline vs online: the enterprise slice of v4 is flagged on the web as in the CLI
-    flagged = re.findall(r'<tr class="flagged">(?:(?!</tr>).)*</tr>', pages["compare"].text, re.S)
+    rows = re.findall(r'<tr class="flagged">(?:(?!</tr>).)*</tr>', pages["compare"].text, re.S)
+    flagged = [row for row in rows if "offline win, online loss" in row]
     assert len(flagged) == 1 and "customer_tier=enterprise" in flagged[0]
-    assert "prompt_version=refund-v4" in flagged[0] and "offline win, online loss" in flagged[0]
+    assert "prompt_version=refund-v4" in flagged[0]
+    # the order assistant's complaints are in a slice no gate run covers, and it says so
+    (uncovered,) = [row for row in rows if row not in flagged]
+    assert "prompt_version=orders-v1" in uncovered and "no offline coverage" in uncovered
     assert pages["compare bad"].status_code == 400
     # coverage of the case file the demo serves with (--cases golden.jsonl): the enterprise
     # refund slice is covered now that its locks were promoted
@@ -126,17 +138,37 @@ def _locks(workdir: Path) -> list[dict]:
     return [line for line in lines if line.get("source", {}).get("lock")]
 
 
+def _trace_locks(workdir: Path) -> list[dict]:
+    return [lock for lock in _locks(workdir) if "session_id" not in lock["source"]]
+
+
+def _session_lock(workdir: Path) -> dict:
+    (lock,) = [lock for lock in _locks(workdir) if "session_id" in lock["source"]]
+    return lock
+
+
 def _v4_wins_offline_then_its_gate_fails_on_locks_from_production(workdir: Path) -> None:
     v3, v4 = (json.loads((workdir / f"{v}.json").read_text()) for v in ("v3", "v4"))
     assert v3["verdict"] == v4["verdict"] == "pass" and v4["pass_rate"] > v3["pass_rate"]
     again = json.loads((workdir / "v4-again.json").read_text())
     assert again["verdict"] == "fail" and again["locks_failed"] and not again["locks_errored"]
     # the locks are pinned to real production traces, with the template variables they need
-    locks = _locks(workdir)
-    assert {lock["id"] for lock in locks} == set(again["locks_failed"])
+    assert {lock["id"] for lock in _locks(workdir)} == set(again["locks_failed"])
+    # the conversation's lock: both turns, the session's tool results, its trajectory graded
+    session = _session_lock(workdir)
+    assert session["turns"] == ["Can I return it?"] and set(session["tools"][0]) == {
+        "type",
+        "function",
+    }
+    assert list(session["tool_results"]) == ["order_status"]
+    (replayed,) = [c for c in again["cases"] if c["id"] == session["id"]]
+    assert replayed["turns"] == 2
+    assert [c["name"] for c in replayed["tool_calls"]] == ["order_status", "order_status"]
+    assert "expected a call to refund_policy" in replayed["reason"]
     store = open_store(f"sqlite:///{workdir / 'evallock.db'}")
     try:
-        for lock in locks:
+        assert len(store.traces.session(session["source"]["session_id"])) == 4
+        for lock in _trace_locks(workdir):
             assert lock["vars"] == {"plan": "enterprise"}
             assert lock["keys"]["customer_tier"] == "enterprise"
             trace = store.traces.get(lock["source"]["trace_id"])

@@ -4,7 +4,8 @@ v3 passes the gate and is the baseline; v4 wins offline on a golden set without
 enterprise contract cases and passes too; ``evallock serve`` records production
 traffic through its proxy, v4 serving most of it; enterprise customers thumb
 down; ``drift --by customer_tier`` alerts on enterprise only; ``candidates``
-proposes the complaint-linked traces; a reviewer accepts them with the right
+proposes the complaint-linked traces (and, from the order assistant's rated
+conversations, a multi-turn candidate); a reviewer accepts them with the right
 answer and promotes them as locks; the v4 gate now fails ("a fixed bug came
 back"); ``compare`` flags v4's enterprise slice as an offline win and an online
 loss; ``coverage`` shows the blind spot covered; the dashboard shows it all.
@@ -91,7 +92,7 @@ class Story:
                 self._offline()
                 with self._serving(service.base_url) as root:
                     self._production(root)
-                    self._loop()
+                    self._loop(root)
                     self._looks(root, started)
             except StoryError as exc:
                 self.console.print(Rule("the story went off script"))
@@ -211,7 +212,7 @@ class Story:
         self.console.print(table)
         self.facts["windows"] = (_iso(start), _iso(deploy))
 
-    def _loop(self) -> None:
+    def _loop(self, root: str) -> None:
         start, deploy = self.facts["windows"]
         self.step(
             "The nightly drift check judges a sample of the traffic since the deploy against the"
@@ -225,21 +226,30 @@ class Story:
         alerting = _alerting_slices(_json("drift.json"))
         if alerting != [{"customer_tier": "enterprise"}]:
             raise StoryError(f"drift should alert on enterprise only; it alerted on {alerting}")
-        self.step("Thumbs-downs and low judge scores become candidate cases, merged by question.")
+        self._agent(root)
+        self.step(
+            "Thumbs-downs and low judge scores become candidate cases, merged by question; a"
+            " rated conversation becomes one multi-turn candidate, with its tool results."
+        )
         self.command(["candidates", "propose", "--golden", "golden.jsonl"], expect=0)
         self.step(
             "A reviewer accepts the enterprise complaints with the contract's answer (the"
-            " template variable plan=enterprise came with each trace) and promotes them as"
-            " locks. Promotion first runs each lock once against evallock.yaml's target (v3's"
-            " prompt): a lock that cannot run is refused; these pass on v3."
+            " template variable plan=enterprise came with each trace), and the first rated"
+            " conversation with the tool the assistant should have called (the second is the"
+            " same bug), and promotes them as locks. Promotion first runs each lock once against evallock.yaml's target (v3's"
+            " prompt): a lock that cannot run is refused; the enterprise ones pass on v3, the"
+            " conversation's fails (its bug is live in both prompts)."
         )
         accepted = self._review()
         self.command(["candidates", "promote", "--to", "golden.jsonl"], expect=0)
         self.facts["locks"] = accepted
         self.step("The next deploy of v4 runs the gate on the golden set with its new locks.")
         self.command(["run", "golden.jsonl", *_v4_flags(), "--json", "v4-again.json"], expect=1)
-        if not _json("v4-again.json").get("locks_failed"):
+        failed = _json("v4-again.json").get("locks_failed") or []
+        if not failed:
             raise StoryError("the v4 gate should fail on the new locks")
+        if not any(_is_session_lock(lock) for lock in failed):
+            raise StoryError(f"the conversation's lock should fail too (the agent's bug): {failed}")
         self.step(
             "compare joins the deploy decisions (the passing gate runs) with production, per"
             " slice: v4's enterprise slice won offline and lost online."
@@ -257,8 +267,29 @@ class Story:
         if {"intent": "refund", "customer_tier": "enterprise"} in blind:
             raise StoryError("enterprise refunds should be covered by the new locks")
 
+    def _agent(self, root: str) -> None:
+        from evallock.demo import send_agent_sessions
+
+        self.step(
+            "Meanwhile the order assistant, the same model with tools, holds conversations"
+            " through the proxy (X-Evallock-Session-Id groups them). Asked whether an order"
+            " can be returned, it looks the order up again instead of reading the refund"
+            " policy; customers rate the whole conversation down."
+        )
+        result = send_agent_sessions(root, rng=random.Random(SEED))
+        if result.errors:
+            raise StoryError(f"the order assistant's traffic failed: {result.errors[0]}")
+        rated = sum(result.thumbs_down.values())
+        self.console.print(
+            f"{sum(result.requests.values())} requests in 3 conversations (a tool call and"
+            f" an answer for each turn); {rated} rated down as a whole.",
+            markup=False,
+        )
+
     def _review(self) -> list[str]:
-        """Accept each pending enterprise refund candidate with the contract's answer."""
+        """Accept each pending enterprise refund candidate with the contract's answer, and
+        the first rated conversation with what the assistant should have looked up (the
+        second asks the same: it is rejected as a duplicate)."""
         from evallock.store import open_store
 
         store = open_store(_store_url())
@@ -267,6 +298,15 @@ class Story:
         finally:
             store.close()
         accepted = []
+        conversations = [c for c in pending if c.conversation is not None]
+        if len(conversations) != 2:
+            raise StoryError(f"two rated conversations should be candidates: {conversations}")
+        first, second = conversations
+        self.command(_agent_review(first.candidate_id), expect=0)
+        accepted.append(first.candidate_id)
+        self.facts["session_lock"] = first.candidate_id
+        reason = f"the same bug as {first.candidate_id}"
+        self.command(["candidates", "reject", second.candidate_id, "--reason", reason], expect=0)
         for candidate in pending:
             keys = candidate.keys
             if keys.get("customer_tier") != "enterprise" or keys.get("intent") != "refund":
@@ -279,7 +319,7 @@ class Story:
             argv += ["--note", "refund-v4 sent enterprise contract refunds to an account manager"]
             self.command(argv, expect=0)
             accepted.append(candidate.candidate_id)
-        if not accepted:
+        if len(accepted) < 2:
             raise StoryError("no enterprise refund candidate was proposed")
         return accepted
 
@@ -291,8 +331,11 @@ class Story:
             " gate. Online, enterprise customers got a wrong refund policy: drift alerted on"
             " that slice only, their thumbs-downs became candidates, and after review"
             f" {len(self.facts['locks'])} lock case(s) pinned to the production traces now fail"
-            " the v4 gate: that exit code (1) blocks the deploy in CI. compare names the slice"
-            " where offline and online disagree; coverage shows it covered.\n"
+            " the v4 gate: that exit code (1) blocks the deploy in CI. One of them is a whole"
+            " conversation of the order assistant, replayed turn by turn with its tool results:"
+            " it fails while the assistant calls the wrong tool. compare names the slice where"
+            " offline and online disagree (and the assistant's, which no gate covers);"
+            " coverage shows it covered.\n"
             f"Dashboard: {root}/  (runs, traces with their judge scores, drift, candidates)\n"
             f"Files: {self.workdir}/ (golden.jsonl with the locks, evallock.db, *.json reports)\n"
             f"The story took {time.perf_counter() - started:.1f} s.",
@@ -329,6 +372,25 @@ class Story:
         if code != expect:
             raise StoryError(f"`evallock {shlex.join(argv)}` exited {code}, expected {expect}")
         return code
+
+
+def _agent_review(candidate_id: str) -> list[str]:
+    """``candidates accept`` for a rated conversation: it should read the refund policy."""
+    return [
+        "candidates", "accept", candidate_id,
+        "--expected", "30 days",
+        "--assert", json.dumps({"type": "tool-called", "value": "refund_policy"}),
+        "--var", "plan=consumer",
+        "--note", "asked about a return, the order assistant looked up the order again",
+    ]  # fmt: skip
+
+
+def _is_session_lock(case_id: str) -> bool:
+    """Whether the golden set's case ``case_id`` was promoted from a whole session."""
+    for line in Path("golden.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip() and json.loads(line)["id"] == case_id:
+            return bool(json.loads(line).get("source", {}).get("session_id"))
+    return False
 
 
 def _enterprise_refund(line: str) -> bool:

@@ -3,7 +3,8 @@
 :func:`start_fake_service` runs the fake service (models ``support-bot`` and
 ``judge``) in a background thread; ``python -m evallock.demo.fake_service``
 runs it as a process. :func:`example_dir` is the bundled refund-bot project;
-:func:`send_traffic` plays its customers through a recording proxy.
+:func:`send_traffic` plays its customers through a recording proxy, and
+:func:`send_agent_sessions` the order assistant's two-turn, tool-calling conversations.
 """
 
 from __future__ import annotations
@@ -11,7 +12,13 @@ from __future__ import annotations
 from evallock.demo._asgi import MODELS, FakeServiceApp
 from evallock.demo._example import example_dir
 from evallock.demo._server import FakeService, start_fake_service
-from evallock.demo._traffic import Customer, TrafficResult, customers, send_traffic
+from evallock.demo._traffic import (
+    Customer,
+    TrafficResult,
+    customers,
+    send_agent_sessions,
+    send_traffic,
+)
 
 __all__ = [
     "MODELS",
@@ -21,6 +28,7 @@ __all__ = [
     "TrafficResult",
     "customers",
     "example_dir",
+    "send_agent_sessions",
     "send_traffic",
     "start_fake_service",
 ]

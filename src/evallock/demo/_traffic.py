@@ -20,7 +20,14 @@ from pathlib import Path
 import httpx
 import orjson
 
-__all__ = ["Customer", "TrafficResult", "customers", "send_traffic"]
+__all__ = [
+    "AGENT_TOOLS",
+    "Customer",
+    "TrafficResult",
+    "customers",
+    "send_agent_sessions",
+    "send_traffic",
+]
 
 # (tier, intent, question); ``{n}`` is a ticket or order number, so no two questions are alike.
 _QUESTIONS: tuple[tuple[str, str, str], ...] = (
@@ -180,3 +187,93 @@ def _rating(person: Customer, answer: str, rng: random.Random) -> tuple[str, str
     if person.tier == "enterprise" and any(bad in answer for bad in _BAD):
         return ("down", rng.choice(_COMPLAINTS)) if person.down_roll < 0.7 else None
     return ("up", None) if person.down_roll < 0.08 else None
+
+
+AGENT_TOOLS: list[dict[str, object]] = [
+    {
+        "type": "function",
+        "function": {
+            "name": "order_status",
+            "description": "Where an order is and when it shipped.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    },
+    {
+        "type": "function",
+        "function": {
+            "name": "refund_policy",
+            "description": "What can be returned, and how refunds are paid.",
+            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+        },
+    },
+]
+"""The order assistant's tools, as its requests offer them."""
+_AGENT_PROMPT = "You are Acme Outfitters' order assistant. Use the tools to answer."
+_SESSION_COMPLAINT = "I asked whether I can return it and got the shipping status again."
+
+
+def _run_tool(name: str, order: int) -> str:
+    """What the app's own tools return (the model only asks for them)."""
+    if name == "order_status":
+        return f"Order #{order} shipped on Monday and arrives Thursday."
+    return "Unworn items can be returned within 30 days for a full refund to the card."
+
+
+def send_agent_sessions(proxy_url: str, *, rng: random.Random, count: int = 3) -> TrafficResult:
+    """Hold ``count`` two-turn conversations with the order assistant through the proxy.
+
+    Each customer asks where their order is, then whether they can return it. The
+    assistant calls a tool for each turn (the app runs it and sends the result back),
+    but for the return question it looks the order up again instead of reading the
+    refund policy, so the customer gets the shipping status twice. All but the last
+    customer rate the whole conversation down (``session_id`` on the feedback).
+    """
+    result = TrafficResult()
+    with httpx.Client(base_url=proxy_url, timeout=30) as client:
+        for index in range(count):
+            session = f"orders-{index + 1:03d}-{rng.randrange(16**6):06x}"
+            order = rng.randrange(1000, 99_999)
+            headers = {
+                "X-Evallock-Session-Id": session,
+                "X-Evallock-Prompt-Version": "orders-v1",
+                "X-Evallock-Customer-Tier": "consumer",
+                "X-Evallock-Intent": "order",
+            }
+            messages: list[dict[str, object]] = [{"role": "system", "content": _AGENT_PROMPT}]
+            for question in (f"Where is my order #{order}?", "Can I return it?"):
+                messages.append({"role": "user", "content": question})
+                for _ in range(4):  # a tool round, then the answer
+                    response = client.post(
+                        "/v1/chat/completions",
+                        json={"model": "support-bot", "messages": messages, "tools": AGENT_TOOLS},
+                        headers=headers,
+                    )
+                    if response.status_code != 200:
+                        result.errors.append(f"proxy {response.status_code}: {response.text[:200]}")
+                        break
+                    result.requests["orders-v1", "consumer"] += 1
+                    message = response.json()["choices"][0]["message"]
+                    messages.append(message)
+                    calls = message.get("tool_calls") or []
+                    if not calls:
+                        break
+                    for call in calls:
+                        name = call["function"]["name"]
+                        messages.append(
+                            {
+                                "role": "tool",
+                                "tool_call_id": call["id"],
+                                "content": _run_tool(name, order),
+                            }
+                        )
+            if index == count - 1:
+                continue  # the last customer does not rate it
+            sent = client.post(
+                "/v1/feedback",
+                json={"session_id": session, "rating": "down", "comment": _SESSION_COMPLAINT},
+            )
+            if sent.status_code >= 300:
+                result.errors.append(f"feedback {sent.status_code}: {sent.text[:200]}")
+            else:
+                result.thumbs_down["orders-v1", "consumer"] += 1
+    return result

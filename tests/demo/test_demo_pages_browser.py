@@ -85,10 +85,21 @@ def _walk(page: Any, root: str, seen: dict[str, Any]) -> None:
     page.click("#cases .filters >> text=lock")
     page.wait_for_selector("#cases")
     locks = page.locator("#cases tbody tr[id^=case-]")
-    assert locks.count() == 3
-    locks.first.locator("text=from trace").click()
+    assert locks.count() == 4
+    run_url = page.url
+    locks.filter(has_not_text="refund_policy").first.locator("text=from trace").click()
     page.wait_for_selector("#conversation")
     assert "account manager" in page.inner_text("#conversation")
+
+    # the conversation's lock → its trace → the whole session, turn by turn
+    page.goto(run_url)
+    page.wait_for_selector("#cases")
+    locks.filter(has_text="refund_policy").first.locator("text=from trace").click()
+    page.wait_for_selector("#trace")
+    page.click('#trace a[href^="/sessions/"]')
+    page.wait_for_selector("#session")
+    assert page.locator("#conversation .turn-user").count() == 2
+    assert "got the shipping status again" in page.inner_text("#session")
 
     # the A/B of v4 against v3 from the overview: the interval, and the cases that differ
     page.click("nav >> text=Overview")
@@ -109,7 +120,7 @@ def _walk(page: Any, root: str, seen: dict[str, Any]) -> None:
     # offline vs online: v4's enterprise slice is the one flagged
     page.click("nav >> text=Offline vs online")
     page.wait_for_selector("#compare table")
-    flagged = page.locator("#compare tr.flagged")
+    flagged = page.locator("#compare tr.flagged", has_text="offline win")
     assert flagged.count() == 1 and "customer_tier=enterprise" in flagged.inner_text()
 
     # the traces behind it: enterprise thumbs-down, filtered in the form

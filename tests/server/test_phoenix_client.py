@@ -84,3 +84,37 @@ def test_span_annotations_find_the_trace_their_span_arrived_in(
     assert refused.value.response.status_code == 404
     assert "00f067aa0ba902b7" in refused.value.response.text
     assert len(store.feedback.find(trace_id=trace_id)) == 1
+
+
+def test_session_annotations_from_the_phoenix_client_rate_the_whole_session(
+    server, api_keys, store: Store
+) -> None:
+    """The client first asks the server's version (session annotations need Phoenix 12),
+    then posts the annotation: it is filed on the session's newest trace as the session's."""
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    first, last = "4bf92f3577b34da6a3ce929d0e0e4736", "89d60bc7acef1141d97392b18134d84b"
+    store.traces.add(
+        [
+            Trace(trace_id=first, timestamp=now, input="Where is it?", keys={"session_id": "c-1"}),
+            Trace(trace_id=last, timestamp=now + timedelta(seconds=3), input="Return it?",
+                  keys={"session_id": "c-1"}),
+        ]
+    )  # fmt: skip
+    client = phoenix_client.Client(base_url=server.url, api_key=api_keys["ingest"])
+    inserted = client.sessions.add_session_annotation(
+        session_id="c-1",
+        annotation_name="user_feedback",
+        label="thumbs-down",
+        explanation="it looked the order up again",
+        sync=True,
+    )
+    assert inserted is not None and inserted["id"]
+    [rating] = store.feedback.find(trace_id=last)
+    assert (rating.session_id, rating.rating, rating.source) == ("c-1", "down", "phoenix")
+    assert store.feedback.find(trace_id=first) == []
+    with pytest.raises(Exception, match="404 Not Found"):  # as Phoenix answers an unknown one
+        client.sessions.add_session_annotation(
+            session_id="c-404", annotation_name="user_feedback", label="thumbs-down", sync=True
+        )

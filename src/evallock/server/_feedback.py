@@ -37,7 +37,7 @@ import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Depends
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 
 from evallock.limits import FieldLimitError, check_depth
 from evallock.records import Feedback
@@ -169,6 +169,23 @@ async def post_feedback(request: Request) -> Response:
     if len(items) == 1:
         answer["id"] = items[0].feedback_id
     return json_response(answer)
+
+
+PHOENIX_API_LEVEL = "12.0.0"
+"""What ``GET /arize_phoenix_version`` answers: the Phoenix server version whose annotation
+routes these are (session annotations came in 12.0.0). The Phoenix client checks it before
+a gated call, so one evallock does not answer says so as the client's own version error."""
+
+
+@router.get(
+    "/arize_phoenix_version",
+    summary="The Phoenix server version whose annotation routes evallock answers (no key)",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"example": PHOENIX_API_LEVEL}}}},
+)
+async def phoenix_version() -> PlainTextResponse:
+    """The Phoenix client asks this before session annotations (it needs 12.0.0 or later)."""
+    return PlainTextResponse(PHOENIX_API_LEVEL)
 
 
 async def commit_feedback(state: ServerState, items: list[Feedback], what: str) -> None:

@@ -303,3 +303,38 @@ def test_ingest_files_only_the_traces_some_evaluator_may_take(store, judge) -> N
     store.traces.add(batch, evaluate=some.wants)
     waiting, _ = store.online.inbox()
     assert waiting == sum(half.samples(t.trace_id) for t in batch) and 0 < waiting < 40
+
+
+def test_a_conversation_evaluator_judges_each_turn_with_what_it_follows(store, judge) -> None:
+    """A follow-up ("What about it?") means nothing alone: judged by trace it cannot be
+    checked (3/5), judged with its conversation the wrong policy is plain (low), live and
+    in a backfill; the version says which the scores are."""
+    question = "Our enterprise contract was charged twice this month."
+    right = (
+        "Duplicate charges on enterprise contracts are refunded within 5 business days to the"
+        " original payment method; no action is needed on your side."
+    )
+    wrong = "Enterprise contract refunds take 30 days and must go through your account manager."
+    session = [
+        Trace(trace_id=f"c{0:031x}", timestamp=NOW - timedelta(minutes=5), input=question,
+              output=right, keys={"session_id": "s-1"}),
+        Trace(trace_id=f"c{1:031x}", timestamp=NOW - timedelta(minutes=4),
+              input="What about it?", output=wrong, keys={"session_id": "s-1"}),
+    ]  # fmt: skip
+    store.traces.add(session, evaluate=True)
+    alone = EvaluatorRule(name="alone")
+    whole = EvaluatorRule(name="whole", scope="conversation")
+    worker = OnlineWorker(store, [alone, whole], judge, settle_s=0)
+    anyio.run(worker.run_once)
+    follow_up = session[1].trace_id
+    (by_trace,) = store.online.scores(evaluator="alone", trace_id=follow_up)
+    (by_conversation,) = store.online.scores(evaluator="whole", trace_id=follow_up)
+    assert by_trace.judge_score == 3 and by_trace.passed  # pass_score 3: nothing to see
+    assert by_conversation.judge_score is not None and by_conversation.judge_score <= 2
+    assert by_conversation.version.endswith("+conversation")
+    (first,) = store.online.scores(evaluator="whole", trace_id=session[0].trace_id)
+    assert first.judge_score == 5  # the first turn has nothing before it
+    again = EvaluatorRule(name="again", scope="conversation")
+    anyio.run(lambda: backfill(store, [again], judge, since=NOW - timedelta(hours=1), until=NOW))
+    (later,) = store.online.scores(evaluator="again", trace_id=follow_up)
+    assert later.judge_score == by_conversation.judge_score

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import anyio
 
-from evallock.drift import judged_question
+from evallock.drift import judged_question, judged_session
 from evallock.errors import EvallockError
 from evallock.graders import (
     DRIFT_RUBRIC,
@@ -24,7 +24,7 @@ from evallock.graders import (
     run_graders,
 )
 from evallock.online._rules import EvaluatorRule
-from evallock.records import Case, Completion, Grade, OnlineScore, Trace
+from evallock.records import Case, Completion, Grade, Message, OnlineScore, Trace
 
 __all__ = ["Meter", "Spent", "evaluate_traces", "rule_version"]
 
@@ -48,6 +48,8 @@ def rule_version(rule: EvaluatorRule, judge_model: str, params: dict[str, object
     parts = []
     if rule.judged:
         parts.append(judge_version(judge_model, rule.rubric or DRIFT_RUBRIC, params))
+        if rule.scope == "conversation":  # shown more, it may score otherwise
+            parts.append("conversation")
     if rule.asserts:
         parts.append(rule.rules_version())
     return "+".join(parts)
@@ -66,6 +68,7 @@ async def evaluate_traces(
     concurrency: int = 16,
     extra: dict[str, set[str]] | None = None,
     judges: Mapping[str, JudgeClient] | None = None,
+    histories: Mapping[str, Sequence[Trace]] | None = None,
 ) -> list[OnlineScore]:
     """Each rule's verdict on each trace it takes: scored, error (kept) or skipped (budget).
 
@@ -74,7 +77,9 @@ async def evaluate_traces(
     ``error``; the judge unreachable after retries stops the batch (nothing is stored,
     the traces stay in the inbox). ``extra`` names, per rule, traces its sample left
     out that it takes anyway (its minimum per slice). A rule naming its own judge ``model``
-    is judged by ``judges[model]``.
+    is judged by ``judges[model]``. A rule of ``scope: conversation`` shows the judge a
+    trace's ``histories`` entry (its session's traces up to it, oldest first) when it has
+    one.
 
     Raises:
         JudgeError: the judge stayed unreachable.
@@ -88,6 +93,8 @@ async def evaluate_traces(
         if taken:
             client = (judges or {}).get(rule.model, judge) if rule.model else judge
             job = _RuleJob(rule, taken, client, meter, cache, params, now)
+            if rule.scope == "conversation":
+                job.histories = histories or {}
             scores.extend(await job.run(spent, limiter))
     return scores
 
@@ -116,6 +123,7 @@ class _RuleJob:
         self.graders: list[Grader] = [build_grader(parse_assertion(a)) for a in rule.asserts]
         self.results: list[OnlineScore | None] = [None] * len(traces)
         self.fatal: list[EvallockError] = []
+        self.histories: Mapping[str, Sequence[Trace]] = {}
         self.base = (0, 0, 0.0)
         self.start = (meter.calls, meter.tokens, meter.cost)  # rules run one after another
 
@@ -153,7 +161,13 @@ class _RuleJob:
                 return
             try:
                 grades = await _grades(
-                    self.rule, trace, self.graders, self.judge, self.cache, self.params
+                    self.rule,
+                    trace,
+                    self.graders,
+                    self.judge,
+                    self.cache,
+                    self.params,
+                    self.histories.get(trace.trace_id, ()),
                 )
             except EvallockError as exc:
                 self.fatal.append(exc)
@@ -169,6 +183,7 @@ async def _grades(
     judge: JudgeClient | None,
     cache: VerdictCache | None,
     params: dict[str, object],
+    history: Sequence[Trace] = (),
 ) -> list[Grade]:
     answer = trace.output or ""
     grades: list[Grade] = []
@@ -186,7 +201,11 @@ async def _grades(
         )
         grades.extend(await run_graders(graders, ctx))
     if rule.judged:
-        question, system_prompt = judged_question(trace)
+        question: str | list[Message]
+        if len(history) > 1:
+            question, answer, system_prompt = judged_session(history)
+        else:
+            question, system_prompt = judged_question(trace)
         grades.append(
             await judge_answer(
                 rubric=rule.rubric or DRIFT_RUBRIC,

@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -120,6 +120,9 @@ class EvaluatorRule:
     """Daily spend limits."""
     drift: DriftWatch | None = None
     """A drift chart on its scores as they arrive, alerting at once."""
+    scope: Literal["trace", "conversation"] = "trace"
+    """What the judge is shown: the trace alone, or (``conversation``) its session's
+    conversation up to it, so a follow-up ("what about it?") is judged on what it follows."""
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

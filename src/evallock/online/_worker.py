@@ -37,6 +37,7 @@ __all__ = [
     "WorkerStats",
     "backfill",
     "check_rules",
+    "histories_of",
 ]
 
 log = logging.getLogger("evallock.online")
@@ -76,6 +77,8 @@ class _Online(Protocol):
 class _Traces(Protocol):
     def get_many(self, trace_ids: Sequence[str]) -> list[Trace]: ...
 
+    def session(self, session_id: str) -> list[Trace]: ...
+
 
 class _Cache(Protocol):
     def get(self, namespace: str, key: str) -> dict[str, Any] | None: ...
@@ -94,6 +97,29 @@ class OnlineStore(Protocol):
 
     @property
     def cache(self) -> _Cache: ...
+
+
+def histories_of(
+    store: OnlineStore, rules: Sequence[EvaluatorRule], traces: Sequence[Trace]
+) -> dict[str, list[Trace]]:
+    """For rules of ``scope: conversation``: each trace's session up to it (trace id → its
+    session's traces, oldest first), read once per session; empty when no rule wants it."""
+    wanting = [rule for rule in rules if rule.scope == "conversation"]
+    if not wanting:
+        return {}
+    sessions: dict[str, list[Trace]] = {}
+    found: dict[str, list[Trace]] = {}
+    for trace in traces:
+        session_id = trace.session_id
+        if session_id is None or not any(rule.matches(trace) for rule in wanting):
+            continue
+        if session_id not in sessions:
+            sessions[session_id] = store.traces.session(session_id)
+        upto = (trace.timestamp, trace.trace_id)
+        found[trace.trace_id] = [
+            t for t in sessions[session_id] if (t.timestamp, t.trace_id) <= upto
+        ]
+    return found
 
 
 class _Verdicts:
@@ -291,6 +317,7 @@ class OnlineWorker:
                 concurrency=self.concurrency,
                 extra=extra,
                 judges=judges,
+                histories=histories_of(self.store, rules, traces),
             )
         finally:
             if opened is not None:
@@ -494,6 +521,7 @@ async def backfill(
                     now=lambda: datetime.now(UTC),
                     judge_params=dict(judge.params),
                     concurrency=concurrency,
+                    histories=histories_of(store, [rule], traces),
                 )
                 day = datetime.now(UTC).date().isoformat()
                 spend = [(name, day, *used) for name, used in meter.by_rule.items()]

@@ -424,3 +424,30 @@ def test_a_limit_the_store_enforces_is_a_422_not_a_503(
 
     asyncio.run(main())
     assert store.traces.count() == 0
+
+
+def test_a_conversation_over_otlp_is_one_session_by_each_dialects_name(
+    app_server, api_keys, store: Store
+) -> None:
+    """Three requests of one conversation, each naming it as a different instrumentation
+    does (GenAI gen_ai.conversation.id, the registry's session.id, langfuse.session.id):
+    one session of three traces, oldest first, read in one index range."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("agent")
+    for turn, attribute in enumerate(
+        ("gen_ai.conversation.id", "session.id", "langfuse.session.id")
+    ):
+        with tracer.start_as_current_span("chat support-bot") as span:
+            span.set_attribute("gen_ai.operation.name", "chat")
+            span.set_attribute("gen_ai.request.model", "support-bot")
+            span.set_attribute(attribute, "conv-7781")
+            messages = [{"role": "user", "parts": [{"type": "text", "content": f"turn {turn}"}]}]
+            span.set_attribute("gen_ai.input.messages", json.dumps(messages))
+    provider.shutdown()
+    spans = list(memory.get_finished_spans())
+    assert exporter(app_server, api_keys["ingest"]).export(spans) == SpanExportResult.SUCCESS
+    session = store.traces.session("conv-7781")
+    assert [t.input for t in session] == ["turn 0", "turn 1", "turn 2"]
+    assert {t.session_id for t in session} == {"conv-7781"}

@@ -233,6 +233,8 @@ def test_jsonl_import_reads_both_spellings_and_names_a_bad_call(tmp_path):
                     "result": "ok",
                 },
             ],
+            "tools": [POLICY_TOOL],
+            "session_id": "conv-1",
         }
     ]
     good = tmp_path / "good.jsonl"
@@ -242,6 +244,7 @@ def test_jsonl_import_reads_both_spellings_and_names_a_bad_call(tmp_path):
         REFUND,
         ToolCall(name="kb", arguments="{}", id="call_2", result="ok"),
     ]
+    assert trace.tools == [POLICY_TOOL] and trace.session_id == "conv-1"
     bad = tmp_path / "bad.jsonl"
     lines[0]["tool_calls"] = [{"id": "call_1", "arguments": "{}"}]
     bad.write_bytes(orjson.dumps(lines[0]))

@@ -4,7 +4,9 @@
 may even be mixed in one file:
 
 * a trace summary as DESIGN §6 writes it (``trace_id``, ``timestamp``, ``input``,
-  ``output`` …, ``keys``, ``extra``, and an optional ``"feedback": "up"|"down"``);
+  ``output`` …, ``keys``, ``extra``, and an optional ``"feedback": "up"|"down"``), with
+  its ``tool_calls``, the ``tools`` the request offered and its ``session_id`` (the same
+  as a ``session_id`` key);
 * an OTLP ``ExportTraceServiceRequest`` in JSON (what the collector's file
   exporter writes, one request a line). Spans of one trace may sit on several
   lines; they are summarised together once the whole file is read;
@@ -77,6 +79,8 @@ class _TraceLine(BaseModel):
     messages: list[dict[str, Any]] | None = None
     vars: dict[str, Any] = {}
     tool_calls: list[dict[str, Any]] = []
+    tools: list[dict[str, Any]] = []
+    session_id: str | None = None
     feedback: Literal["up", "down"] | float | None = None
 
     @field_validator("trace_id")
@@ -105,6 +109,7 @@ def _problem(error: ValidationError) -> str:
 def _trace(line: _TraceLine) -> Trace:
     check_depth("extra", line.extra)  # before its values are written as JSON text
     check_depth("tool_calls", line.tool_calls)
+    check_depth("tools", line.tools)
     messages: list[Message] | None = line.messages
     text = line.input
     if isinstance(line.input, list):
@@ -115,6 +120,8 @@ def _trace(line: _TraceLine) -> Trace:
         value_text = key_text(value)
         if value_text is not None:
             keys[name] = value_text
+    if line.session_id:
+        keys["session_id"] = line.session_id
     return Trace(
         trace_id=line.trace_id,
         timestamp=line.timestamp,
@@ -132,6 +139,7 @@ def _trace(line: _TraceLine) -> Trace:
         messages=messages,
         vars=dict(line.vars),
         tool_calls=[call for call in map(tool_call, line.tool_calls) if call is not None],
+        tools=list(line.tools),
     )
 
 

@@ -18,17 +18,18 @@ from .conftest import wait_for
 langfuse = pytest.importorskip("langfuse")
 
 
+def _sdk(server, secret: str) -> langfuse.Langfuse:
+    """The SDK on a fresh public key: it keeps one exporter per public key for the process,
+    so each client's spans go to this test's server."""
+    return langfuse.Langfuse(
+        public_key=f"pk-lf-{uuid.uuid4().hex}", secret_key=secret, base_url=server.url, flush_at=1
+    )
+
+
 def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
     server, api_keys, store: Store
 ) -> None:
-    # The SDK keeps one exporter per public key for the process: a fresh key per test
-    # keeps this test's spans going to this test's server.
-    client = langfuse.Langfuse(
-        public_key=f"pk-lf-{uuid.uuid4().hex}",
-        secret_key=api_keys["ingest"],
-        base_url=server.url,
-        flush_at=1,
-    )
+    client = _sdk(server, api_keys["ingest"])
     try:
         messages = [
             {"role": "system", "content": "You answer refund questions."},
@@ -70,12 +71,7 @@ def test_langfuse_generation_and_score_are_stored_with_content_and_keys(
         ("user_feedback", "down", "langfuse"),
     ]
     # a score of the whole session, once its trace is here: filed on its newest trace
-    client = langfuse.Langfuse(
-        public_key=f"pk-lf-{uuid.uuid4().hex}",
-        secret_key=api_keys["ingest"],
-        base_url=server.url,
-        flush_at=1,
-    )
+    client = _sdk(server, api_keys["ingest"])
     try:
         client.create_score(
             session_id="s-9", name="user_feedback", value=0, data_type="BOOLEAN", comment="no"

@@ -17,28 +17,12 @@ from typing import Any
 
 import pytest
 
+from evallock.demo import AGENT_TOOLS
 from evallock.store import Store
 
 from .conftest import InProcessServer, wait_for
 
-TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "order_status",
-            "description": "Where an order is.",
-            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
-        },
-    },
-    {
-        "type": "function",
-        "function": {
-            "name": "refund_policy",
-            "description": "The refund policy.",
-            "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
-        },
-    },
-]
+TOOLS = AGENT_TOOLS  # order_status and refund_policy, as the demo's order assistant offers
 RESULTS = {"order_status": "R1041 shipped on Monday", "refund_policy": "Refunds within 30 days"}
 
 

@@ -13,6 +13,7 @@ from evallock.demo._asgi import MODELS, FakeServiceApp
 from evallock.demo._example import example_dir
 from evallock.demo._server import FakeService, start_fake_service
 from evallock.demo._traffic import (
+    AGENT_TOOLS,
     Customer,
     TrafficResult,
     customers,
@@ -21,6 +22,7 @@ from evallock.demo._traffic import (
 )
 
 __all__ = [
+    "AGENT_TOOLS",
     "MODELS",
     "Customer",
     "FakeService",

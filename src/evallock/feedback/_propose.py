@@ -193,35 +193,22 @@ def _newest_first(
 
 
 def _candidate(ident: str, item: dict[str, Any], now: datetime) -> Candidate:
-    made = item.get("session")
-    if made is not None:
-        return Candidate(
-            candidate_id=ident,
-            created_at=now,
-            updated_at=now,
-            state="pending",
-            trace_ids=tuple(item["trace_ids"]),
-            input=made.input,
-            output=made.output,
-            keys=dict(item["signal"].keys),
-            vars=dict(item["signal"].vars),
-            reason=item["signal"].reason,
-            signature=signature_of(made.input),
-            conversation=made.conversation,
-        )
+    signal, made = item["signal"], item.get("session")
+    text = made.input if made is not None else signal.input
     return Candidate(
         candidate_id=ident,
         created_at=now,
         updated_at=now,
         state="pending",
         trace_ids=tuple(item["trace_ids"]),
-        input=item["signal"].input,
-        output=item["signal"].output,
-        keys=dict(item["signal"].keys),
-        vars=dict(item["signal"].vars),
-        reason=item["signal"].reason,
-        signature=signature_of(item["signal"].input),
+        input=text,
+        output=made.output if made is not None else signal.output,
+        keys=dict(signal.keys),
+        vars=dict(signal.vars),
+        reason=signal.reason,
+        signature=signature_of(text),
         duplicate_of=item["dup"],
+        conversation=made.conversation if made is not None else None,
     )
 
 

@@ -19,6 +19,8 @@ Create Date: 2026-12-05
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -39,24 +41,29 @@ def upgrade() -> None:
     op.add_column("feedback", sa.Column("session_id", sa.String(), nullable=True))
     op.add_column("candidates", sa.Column("conversation", sa.Text(), nullable=True))
     op.add_column("eval_records", sa.Column("trajectory", sa.Text(), nullable=True))
-    _move_sessions_out_of_extra()
+    _rewrite(_TRACES.c.extra.like('%"session_id"%'), _out_of_extra)
 
 
-def _traces_table() -> sa.TableClause:
-    return sa.table(
-        "traces",
-        sa.column("trace_id", sa.String()),
-        sa.column("extra", sa.Text()),
-        sa.column("session_id", sa.String()),
-    )
+_TRACES = sa.table(
+    "traces",
+    sa.column("trace_id", sa.String()),
+    sa.column("extra", sa.Text()),
+    sa.column("session_id", sa.String()),
+)
+"""The columns of ``traces`` the session moves touch."""
 
 
-def _move_sessions_out_of_extra() -> None:
+Change = Callable[[dict[str, Any], str | None], tuple[dict[str, Any], str | None] | None]
+
+
+def _rewrite(where: sa.ColumnElement[bool], change: Change) -> None:
+    """Page through the traces matching ``where`` (by id) and store what ``change`` makes
+    of each row's ``(extra, session_id)`` (None: leave the row as it is)."""
     conn = op.get_bind()
-    traces = _traces_table()
+    traces = _TRACES
     query = (
-        sa.select(traces.c.trace_id, traces.c.extra)
-        .where(traces.c.extra.like('%"session_id"%'))
+        sa.select(traces.c.trace_id, traces.c.extra, traces.c.session_id)
+        .where(where)
         .order_by(traces.c.trace_id)
     )
     update = (
@@ -70,47 +77,35 @@ def _move_sessions_out_of_extra() -> None:
         if not rows:
             return
         changes = []
-        for trace_id, text in rows:
+        for trace_id, text, session in rows:
             extra = json.loads(text) if text else {}
-            session = extra.pop("session_id", None) if isinstance(extra, dict) else None
-            if isinstance(session, str) and session:
-                changes.append({"tid": trace_id, "new_extra": json.dumps(extra), "sid": session})
+            changed = change(extra if isinstance(extra, dict) else {}, session)
+            if changed is not None:
+                new_extra, new_session = changed
+                changes.append(
+                    {"tid": trace_id, "new_extra": json.dumps(new_extra), "sid": new_session}
+                )
         if changes:
             conn.execute(update, changes)
         after = rows[-1][0]
 
 
-def _move_sessions_into_extra() -> None:
-    conn = op.get_bind()
-    traces = _traces_table()
-    query = (
-        sa.select(traces.c.trace_id, traces.c.extra, traces.c.session_id)
-        .where(traces.c.session_id.is_not(None))
-        .order_by(traces.c.trace_id)
-    )
-    update = (
-        sa.update(traces)
-        .where(traces.c.trace_id == sa.bindparam("tid"))
-        .values(extra=sa.bindparam("new_extra"))
-    )
-    after = ""
-    while True:
-        rows = conn.execute(query.where(traces.c.trace_id > after).limit(_BATCH)).all()
-        if not rows:
-            return
-        changes = []
-        for trace_id, text, session in rows:
-            extra = json.loads(text) if text else {}
-            changes.append(
-                {"tid": trace_id, "new_extra": json.dumps({**extra, "session_id": session})}
-            )
-        conn.execute(update, changes)
-        after = rows[-1][0]
+def _out_of_extra(
+    extra: dict[str, Any], session: str | None
+) -> tuple[dict[str, Any], str | None] | None:
+    moved = extra.pop("session_id", None)
+    return (extra, moved) if isinstance(moved, str) and moved else None
+
+
+def _into_extra(
+    extra: dict[str, Any], session: str | None
+) -> tuple[dict[str, Any], str | None] | None:
+    return {**extra, "session_id": session}, None
 
 
 def downgrade() -> None:
     """Drop them; the session ids go back into ``traces.extra``."""
-    _move_sessions_into_extra()
+    _rewrite(_TRACES.c.session_id.is_not(None), _into_extra)
     with op.batch_alter_table("eval_records") as batch:
         batch.drop_column("trajectory")
     with op.batch_alter_table("candidates") as batch:

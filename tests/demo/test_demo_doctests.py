@@ -16,6 +16,7 @@ MODULES = [
     "evallock.demo._policy",
     "evallock.demo._tools",
     "evallock.demo._traffic",
+    "evallock.demo._user",
 ]
 
 

@@ -247,17 +247,21 @@ class _Runner:
                 tokens_out += answer.tokens_out or 0
                 calls.extend(answer.tool_calls)
                 if not answer.tool_calls or not answers_tools:
+                    said: dict[str, Any] = {"role": "assistant", "content": answer.text}
+                    if answer.tool_calls:  # calls the case gives no answers for
+                        said["tool_calls"] = [
+                            {
+                                "type": "function",
+                                "function": {"name": c.name, "arguments": c.arguments},
+                            }
+                            for c in answer.tool_calls
+                        ]
+                    conversation.append(said)
                     break
+                # after MAX_TOOL_STEPS rounds the exchange ends on these results: not asked again
                 conversation += await tool_turn(
                     answer, case.tool_results, case.tool_handler, self.tool_handlers
                 )
-            said: dict[str, Any] = {"role": "assistant", "content": answer.text}
-            if answer.tool_calls and not answers_tools:
-                said["tool_calls"] = [
-                    {"type": "function", "function": {"name": c.name, "arguments": c.arguments}}
-                    for c in answer.tool_calls
-                ]
-            conversation.append(said)
             follow_up = next(follow_ups, None)
             if follow_up is None and case.user is not None and user_turns < case.user.max_turns:
                 follow_up = await self._simulated_user(case, conversation)

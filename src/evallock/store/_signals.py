@@ -4,6 +4,10 @@ puts forward as candidate eval cases — and that no candidate holds yet.
 A person's thumbs-down is a ``feedback`` row named ``user_feedback`` (or unnamed) rated
 ``down`` or scored at most 0.25; judges' evaluations stored as feedback do not count.
 A low judge score is a drift sample at or below the threshold.
+
+A thumbs-down on a whole session (``feedback.session_id``; it is filed on the session's
+newest trace) carries the session: its traces, oldest first, come with the signal, read
+in the same transaction, so the feedback loop can make one multi-turn case of them.
 """
 
 from __future__ import annotations

@@ -259,4 +259,7 @@ def test_a_rating_of_a_session_is_filed_on_its_newest_trace_in_every_shape(
     session = read_client.get("/api/sessions/c-7")
     assert [t["trace_id"] for t in session.json()["traces"]] == [TRACE, OTHER]
     assert read_client.get("/api/sessions/c-8").status_code == 404
+    store.traces.add([Trace(trace_id="a" * 32, timestamp=at, keys={"session_id": "team/a b"})])
+    slashed = read_client.get("/api/sessions/team%2Fa%20b")
+    assert [t["trace_id"] for t in slashed.json()["traces"]] == ["a" * 32], slashed.text
     assert read_client.get("/api/sessions/" + "s" * 300).status_code == 400

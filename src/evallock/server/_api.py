@@ -156,7 +156,7 @@ async def read_trace(
 
 
 @router.get(
-    "/sessions/{session_id}",
+    "/sessions/{session_id:path}",
     summary="One session (conversation): its traces, oldest first",
     responses={
         400: {"description": "A session id past its limit."},

@@ -137,3 +137,35 @@ def test_propose_reads_the_window_and_the_chosen_signals(store) -> None:
     assert [c.trace_ids for c in plan.new] == [(tid(2),)]
     nothing = propose_candidates(store, kinds=["error", "empty-output"], actor="alice")
     assert nothing.new == ()
+
+
+def test_a_rated_session_is_proposed_even_when_its_last_trace_backs_a_candidate(store) -> None:
+    """The last answer was rated alone first (a candidate of its own); then the whole
+    conversation is rated: it becomes a session candidate standing on the session's
+    newest trace no candidate holds. Proposing again adds nothing; a later turn rated
+    with the session joins the session's candidate."""
+    from evallock.records import Feedback, Trace
+
+    def turn(n: int, text: str) -> Trace:
+        return Trace(trace_id=tid(n), timestamp=T0 + timedelta(minutes=n), input=text,
+                     output=f"answer {n}", keys={**KEYS, "session_id": "s-9"})  # fmt: skip
+
+    def rating(n: int, **fields) -> Feedback:
+        return Feedback(feedback_id=f"fb-{n}", trace_id=tid(n), rating="down", score=0.0,
+                        created_at=T0 + timedelta(minutes=n, seconds=30), **fields)  # fmt: skip
+
+    store.traces.add([turn(1, "Where is my order?"), turn(2, "Can I return it?")])
+    store.feedback.add([rating(2)])
+    (alone,) = propose_candidates(store, actor="alice").new
+    assert alone.conversation is None and alone.trace_ids == (tid(2),)
+    store.feedback.add([Feedback(feedback_id="fb-s", trace_id=tid(2), rating="down", score=0.0,
+                                 session_id="s-9", comment="wrong tool")])  # fmt: skip
+    (whole,) = propose_candidates(store, actor="alice").new
+    assert whole.conversation is not None and whole.trace_ids == (tid(1),)
+    assert whole.input == "Where is my order?" and whole.conversation.turns == ("Can I return it?",)
+    assert whole.reason == "thumbs-down on the session: wrong tool"
+    assert propose_candidates(store, actor="alice").signals == 0  # every trace of it is held
+    store.traces.add([turn(3, "Hello?")])
+    store.feedback.add([rating(3, session_id="s-9")])
+    later = propose_candidates(store, actor="bob")
+    assert later.new == () and later.merges == {whole.candidate_id: (tid(3),)}

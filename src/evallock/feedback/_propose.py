@@ -122,6 +122,8 @@ def plan_proposals(
     }
     for signal in signals:
         made = session_case(signal.session_id, signal.session) if signal.session_id else None
+        if signal.session_id and made is None:
+            continue  # a session with no user turn in it: nothing to make a case of
         if made is not None:
             owner = by_session.get(made.conversation.session_id)
             if owner in existing_ids:

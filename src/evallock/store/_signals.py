@@ -7,7 +7,9 @@ A low judge score is a drift sample at or below the threshold.
 
 A thumbs-down on a whole session (``feedback.session_id``; it is filed on the session's
 newest trace) carries the session: its traces, oldest first, come with the signal, read
-in the same transaction, so the feedback loop can make one multi-turn case of them.
+in the same transaction, so the feedback loop can make one multi-turn case of them. It
+stands on the session's newest trace that no candidate holds (its last answer may have
+been rated, and proposed, alone).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def candidate_signals(
     """Traces that a signal puts forward and that no candidate holds yet, oldest first."""
     free = ~exists().where(candidate_traces.c.trace_id == traces.c.trace_id)
     found: dict[str, tuple[Row[Any], list[SignalKind], list[str]]] = {}
-    sessions: dict[str, str] = {}  # trace id → the session a rating of it was about
+    signals: list[Signal] = []
 
     def note(row: Row[Any], kind: SignalKind, reason: str) -> None:
         entry = found.setdefault(row.trace_id, (row, [], []))
@@ -78,21 +80,15 @@ def candidate_signals(
     for kind in kinds:
         if kind == "thumbs-down":
             query = (
-                select(
-                    traces,
-                    feedback.c.comment.label("fb_comment"),
-                    feedback.c.session_id.label("fb_session"),
-                )
+                select(traces, feedback.c.comment.label("fb_comment"))
                 .join(feedback, feedback.c.trace_id == traces.c.trace_id)
-                .where(user_thumbs_down(), *where)
+                .where(user_thumbs_down(), feedback.c.session_id.is_(None), *where)
                 .order_by(feedback.c.created_at, feedback.c.feedback_id)
             )
             for row in conn.execute(query):
                 comment = _short(row.fb_comment)
-                what = "thumbs-down on the session" if row.fb_session else "thumbs-down"
-                note(row, kind, f"{what}: {comment}" if comment else what)
-                if row.fb_session:
-                    sessions.setdefault(row.trace_id, row.fb_session)
+                note(row, kind, f"thumbs-down: {comment}" if comment else "thumbs-down")
+            signals += _session_signals(conn, since, until)
         elif kind == "low-judge-score":
             query = (
                 select(
@@ -120,11 +116,8 @@ def candidate_signals(
                 note(row, kind, "empty output")
         else:  # pragma: no cover - the CLI checks the names
             raise ValueError(f"unknown signal {kind!r}")
-    signals = []
     for row, row_kinds, reasons in found.values():
         trace = _trace_from_row(row)
-        session_id = sessions.get(trace.trace_id)
-        session = tuple(session_traces(conn, session_id, MAX_SESSION_TRACES)) if session_id else ()
         text = trace.input or _last_user(trace.messages)
         if not text or not text.strip():
             continue  # nothing to make a case of
@@ -138,11 +131,58 @@ def candidate_signals(
                 output=trace.output,
                 keys=trace.keys,
                 vars=trace.vars,
-                session_id=session_id,
-                session=session,
             )
         )
     signals.sort(key=lambda s: (s.timestamp, s.trace_id))
+    return signals
+
+
+def _session_signals(
+    conn: Connection, since: datetime | None, until: datetime | None
+) -> list[Signal]:
+    """One signal per session a person rated down (the rating's trace in the window).
+
+    The signal stands on the session's newest trace that no candidate holds yet, so a
+    session is put forward even when its last trace is behind a candidate of its own;
+    a session whose every trace is held (its candidate made, and no turn since) is not.
+    """
+    query = (
+        select(feedback.c.session_id, feedback.c.comment)
+        .join(traces, feedback.c.trace_id == traces.c.trace_id)
+        .where(user_thumbs_down(), feedback.c.session_id.is_not(None), *_window(since, until))
+        .order_by(feedback.c.created_at, feedback.c.feedback_id)
+    )
+    comments: dict[str, str] = {}
+    for session_id, comment in conn.execute(query):
+        comments.setdefault(session_id, _short(comment))
+    signals = []
+    for session_id, comment in comments.items():
+        session = session_traces(conn, session_id, MAX_SESSION_TRACES)
+        ids = [trace.trace_id for trace in session]
+        held = set(
+            conn.execute(
+                select(candidate_traces.c.trace_id).where(candidate_traces.c.trace_id.in_(ids))
+            ).scalars()
+        )
+        free = [trace for trace in session if trace.trace_id not in held]
+        if not free:
+            continue
+        stand = free[-1]
+        reason = "thumbs-down on the session"
+        signals.append(
+            Signal(
+                trace_id=stand.trace_id,
+                timestamp=stand.timestamp,
+                kinds=("thumbs-down",),
+                reason=f"{reason}: {comment}" if comment else reason,
+                input=stand.input or _last_user(stand.messages) or "",
+                output=stand.output,
+                keys=stand.keys,
+                vars=stand.vars,
+                session_id=session_id,
+                session=tuple(session),
+            )
+        )
     return signals
 
 

@@ -731,5 +731,6 @@ def test_a_session_page_shows_the_conversation_its_ratings_and_its_traces_escape
     assert turns == ["user", "assistant", "tool", "user", "assistant"]
     assert "calls <code>order_status</code>" in html and "wrong tool" in html
     assert f'href="/traces/{2:032x}"' in html
-    assert "1 rating(s) of single traces" in html
+    assert "Ratings of single traces are on each trace" in html
+    assert html.count('<p class="fail">down') == 1  # the session's rating, not the trace's up
     assert missing.status_code == 404 and long.status_code == 400

@@ -61,3 +61,16 @@ def test_a_client_sending_one_turn_a_request_gives_each_once_with_tool_span_resu
     ]
     assert transcript[1]["tool_calls"][0]["function"]["name"] == "order_status"
     assert session_transcript([]) == []
+
+
+def test_calls_without_ids_in_two_traces_keep_their_own_results() -> None:
+    """Two requests each made an id-less call (a tool span gave its result): the made-up
+    ids are the trace's, so the second result is not taken for the first's repeat."""
+    traces = [
+        trace(1, input="Where is R1?", output="shipped",
+              tool_calls=[ToolCall(name="order_status", arguments="{}", result="R1 shipped")]),
+        trace(2, input="And R2?", output="lost",
+              tool_calls=[ToolCall(name="order_status", arguments="{}", result="R2 lost")]),
+    ]  # fmt: skip
+    results = [m["content"] for m in session_transcript(traces) if m["role"] == "tool"]
+    assert results == ["R1 shipped", "R2 lost"]

@@ -4,7 +4,7 @@ from evallock.drift._detect import BatchPoint, DetectorRun, run_detectors
 from evallock.drift._embedding import EmbeddingDrift, embedding_drift, mmd_permutation_test
 from evallock.drift._inputs import KeyShift, key_shift, psi
 from evallock.drift._json import drift_report
-from evallock.drift._judge import judged_question, judged_session
+from evallock.drift._judge import judged_question, judged_session, session_histories
 from evallock.drift._report import DriftReport, SliceDrift, build_report
 from evallock.drift._run import DriftOutcome, DriftRequest, run_drift
 from evallock.drift._sample import Sample, sample_key, sample_traces
@@ -43,5 +43,6 @@ __all__ = [
     "run_drift",
     "sample_key",
     "sample_traces",
+    "session_histories",
     "webhook_body",
 ]

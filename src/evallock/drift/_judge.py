@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import anyio
 
@@ -12,7 +12,7 @@ from evallock.graders import JudgeClient, VerdictCache, judge_answer
 from evallock.records import Message, Trace
 from evallock.traces import session_transcript
 
-__all__ = ["judge_traces", "judged_question", "judged_session"]
+__all__ = ["judge_traces", "judged_question", "judged_session", "session_histories"]
 
 _INSTRUCTIONS = ("system", "developer")
 
@@ -55,6 +55,26 @@ def judged_session(session: Sequence[Trace]) -> tuple[list[Message], str, str | 
     system = [m for m in last.messages or [] if m.get("role") in _INSTRUCTIONS]
     prompt = "\n\n".join(_text(m) for m in system) or None
     return transcript, last.output or "", prompt
+
+
+def session_histories(
+    read_session: Callable[[str], Sequence[Trace]], traces: Iterable[Trace]
+) -> dict[str, list[Trace]]:
+    """Each trace's session up to it (trace id → its session's traces, oldest first), each
+    session read once with ``read_session``; traces without a session are left out."""
+    sessions: dict[str, Sequence[Trace]] = {}
+    found: dict[str, list[Trace]] = {}
+    for trace in traces:
+        session_id = trace.session_id
+        if session_id is None:
+            continue
+        if session_id not in sessions:
+            sessions[session_id] = read_session(session_id)
+        upto = (trace.timestamp, trace.trace_id)
+        found[trace.trace_id] = [
+            t for t in sessions[session_id] if (t.timestamp, t.trace_id) <= upto
+        ]
+    return found
 
 
 def _text(message: Message) -> str:

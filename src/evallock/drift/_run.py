@@ -16,7 +16,7 @@ from evallock.drift._detect import MonitorState
 from evallock.drift._embedding import EmbeddingDrift
 from evallock.drift._inputs import MODERATE_PSI, KeyShift, key_shift
 from evallock.drift._json import drift_report
-from evallock.drift._judge import judge_traces
+from evallock.drift._judge import judge_traces, session_histories
 from evallock.drift._report import DriftReport, InputTest, build_report
 from evallock.drift._sample import sample_traces
 from evallock.drift._scores import DriftBaseline, TraceScore
@@ -250,23 +250,9 @@ async def _judge_window(
         concurrency=request.concurrency,
         strata=sample.stratum_of,
         params=request.judge.params,
-        sessions=_sessions_of(store, traces) if by_session else None,
+        sessions=session_histories(store.traces.session, traces) if by_session else None,
     )
     return scores, sample.available, sample.stratum_sizes
-
-
-def _sessions_of(store: Store, traces: list[Trace]) -> dict[str, list[Trace]]:
-    """Each sampled trace's session up to it (trace id → its session's traces, oldest
-    first), for the traces that have a session."""
-    found: dict[str, list[Trace]] = {}
-    for trace in traces:
-        if trace.session_id is None:
-            continue
-        session = store.traces.session(trace.session_id)
-        found[trace.trace_id] = [
-            t for t in session if (t.timestamp, t.trace_id) <= (trace.timestamp, trace.trace_id)
-        ]
-    return found
 
 
 async def _baseline(
@@ -303,7 +289,7 @@ async def _baseline(
             concurrency=request.concurrency,
             strata=sample.stratum_of,
             params=request.judge.params,
-            sessions=_sessions_of(store, sampled) if by_session else None,
+            sessions=session_histories(store.traces.session, sampled) if by_session else None,
         )
         judged = [s.score for s in scores if s.score is not None]
         if not judged:
@@ -332,7 +318,6 @@ async def _run_baseline(
     from datetime import UTC, datetime
 
     from evallock.cases import open_cases
-    from evallock.records import Trace
 
     run_id = request.baseline_run or ""
     run = store.runs.get(run_id)

@@ -45,15 +45,13 @@ class SessionCase:
     """The follow-up turns, tool results and tool definitions."""
 
 
-def _tool_results(traces: Sequence[Trace]) -> dict[str, str]:
+def _tool_results(transcript: Sequence[Message]) -> dict[str, str]:
+    """What each tool answered first in the conversation, by tool name."""
+    answered = tool_results_in(transcript)
     results: dict[str, str] = {}
-    for trace in traces:
-        messages: list[Message] = trace.messages or []
-        answered = tool_results_in(messages)
-        for call in [*tool_calls_in(messages), *trace.tool_calls]:
-            result = call.result if call.result is not None else answered.get(call.id or "")
-            if result is not None:
-                results.setdefault(call.name, result)
+    for call in tool_calls_in(transcript):
+        if call.id is not None and call.id in answered:
+            results.setdefault(call.name, answered[call.id])
     return results
 
 
@@ -76,7 +74,8 @@ def _tools(traces: Sequence[Trace]) -> tuple[dict[str, Any], ...]:
 def session_case(session_id: str, traces: Sequence[Trace]) -> SessionCase | None:
     """The multi-turn case a session's traces (oldest first) make; None when no user
     turn is in them."""
-    turns = user_texts(session_transcript(traces))
+    transcript = session_transcript(traces)
+    turns = user_texts(transcript)
     if not turns:
         return None
     last = traces[-1]
@@ -87,7 +86,7 @@ def session_case(session_id: str, traces: Sequence[Trace]) -> SessionCase | None
         conversation=Conversation(
             session_id=session_id,
             turns=tuple(turns[1 : MAX_CASE_TURNS + 1]),
-            tool_results=_tool_results(traces),
+            tool_results=_tool_results(transcript),
             tools=_tools(traces),
             trace_ids=tuple(t.trace_id for t in traces),
         ),

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from evallock.drift import session_histories
 from evallock.errors import ConfigError, EvallockError
 from evallock.online._evaluate import Meter, evaluate_traces
 from evallock.online._monitor import StreamAlert, StreamMonitor
@@ -107,19 +108,8 @@ def histories_of(
     wanting = [rule for rule in rules if rule.scope == "conversation"]
     if not wanting:
         return {}
-    sessions: dict[str, list[Trace]] = {}
-    found: dict[str, list[Trace]] = {}
-    for trace in traces:
-        session_id = trace.session_id
-        if session_id is None or not any(rule.matches(trace) for rule in wanting):
-            continue
-        if session_id not in sessions:
-            sessions[session_id] = store.traces.session(session_id)
-        upto = (trace.timestamp, trace.trace_id)
-        found[trace.trace_id] = [
-            t for t in sessions[session_id] if (t.timestamp, t.trace_id) <= upto
-        ]
-    return found
+    wanted = (t for t in traces if any(rule.matches(t) for rule in wanting))
+    return session_histories(store.traces.session, wanted)
 
 
 class _Verdicts:

@@ -41,11 +41,8 @@ async def session_page(request: Request, session_id: str) -> Response:
         )  # fmt: skip
 
     def read() -> tuple[list[Trace], list[Feedback]]:
-        traces = state.store.traces.session(session_id)
-        rated: list[Feedback] = []
-        for trace in traces:
-            rated += state.store.feedback.find(trace_id=trace.trace_id)
-        return traces, rated
+        store = state.store
+        return store.traces.session(session_id), store.feedback.find(session_id=session_id)
 
     traces, rated = await anyio.to_thread.run_sync(read)
     if not traces:
@@ -57,8 +54,7 @@ async def session_page(request: Request, session_id: str) -> Response:
         "session.html",
         traces=traces,
         transcript=session_transcript(traces),
-        session_ratings=[f for f in rated if f.session_id == session_id],
-        trace_ratings=[f for f in rated if f.session_id != session_id],
+        session_ratings=rated,
         session_id=session_id,
         error=None,
         **shown,

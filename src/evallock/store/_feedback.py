@@ -76,12 +76,19 @@ def add_feedback(conn: Connection, items: Sequence[Feedback], now: datetime) -> 
 
 
 def list_feedback(
-    conn: Connection, *, trace_id: str | None, since: datetime | None, limit: int
+    conn: Connection,
+    *,
+    trace_id: str | None,
+    since: datetime | None,
+    limit: int,
+    session_id: str | None = None,
 ) -> list[Feedback]:
-    """Feedback oldest first, for one trace and/or since a time."""
+    """Feedback oldest first, for one trace, of one session and/or since a time."""
     stmt = select(feedback).order_by(feedback.c.created_at, feedback.c.feedback_id).limit(limit)
     if trace_id is not None:
         stmt = stmt.where(feedback.c.trace_id == clean_text(trace_id))
+    if session_id is not None:
+        stmt = stmt.where(feedback.c.session_id == clean_text(session_id))
     if since is not None:
         stmt = stmt.where(feedback.c.created_at >= since)
     return [_feedback_from_row(row) for row in conn.execute(stmt)]

@@ -46,9 +46,17 @@ class FeedbackRepository:
             return _feedback.add_feedback(conn, items, now)
 
     def find(
-        self, *, trace_id: str | None = None, since: datetime | None = None, limit: int = 1000
+        self,
+        *,
+        trace_id: str | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+        session_id: str | None = None,
     ) -> list[Feedback]:
-        """Feedback oldest first, for one trace and/or received since a time."""
+        """Feedback oldest first, for one trace, of one session (``session_id``: the
+        ratings of the whole session) and/or received since a time."""
         check_window(since, None)
         with self._db.read("cannot list feedback") as conn:
-            return _feedback.list_feedback(conn, trace_id=trace_id, since=since, limit=limit)
+            return _feedback.list_feedback(
+                conn, trace_id=trace_id, since=since, limit=limit, session_id=session_id
+            )

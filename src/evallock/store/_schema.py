@@ -204,6 +204,7 @@ feedback = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("session_id", String),
     Index(None, "trace_id"),
+    Index(None, "session_id"),
     Index(None, "created_at"),
 )
 

@@ -55,25 +55,25 @@ def _said(trace: Trace) -> list[Message]:
 
 
 def _answer(trace: Trace) -> list[Message]:
-    """The trace's answer: its text and tool calls, and the results it holds."""
+    """The trace's answer: its text and tool calls, and the results it holds (a call
+    without an id gets one made of the trace's, so calls of two traces never meet)."""
     if trace.output is None and not trace.tool_calls:
         return []
+    ids = [call.id or f"{trace.trace_id}-{index}" for index, call in enumerate(trace.tool_calls)]
     answer: dict[str, Any] = {"role": "assistant", "content": trace.output}
     if trace.tool_calls:
         answer["tool_calls"] = [
             {
-                "id": call.id or f"call_{index}",
+                "id": ident,
                 "type": "function",
                 "function": {"name": call.name, "arguments": call.arguments},
             }
-            for index, call in enumerate(trace.tool_calls)
+            for ident, call in zip(ids, trace.tool_calls, strict=True)
         ]
     said: list[Message] = [answer]
-    for index, call in enumerate(trace.tool_calls):
+    for ident, call in zip(ids, trace.tool_calls, strict=True):
         if call.result is not None:
-            said.append(
-                {"role": "tool", "tool_call_id": call.id or f"call_{index}", "content": call.result}
-            )
+            said.append({"role": "tool", "tool_call_id": ident, "content": call.result})
     return said
 
 

@@ -9,7 +9,7 @@ Create Date: 2026-12-05
   ``Helicone-Session-Id``). It was kept in ``extra`` before: rows that have it there are
   moved to the column.
 - ``traces.tools``: the tool definitions the request offered the model (JSON text).
-- ``feedback.session_id``: set when a rating is of a whole session.
+- ``feedback.session_id`` (indexed): set when a rating is of a whole session.
 - ``candidates.conversation``: a candidate made from a session keeps its follow-up turns,
   tool results and tool definitions (JSON text).
 - ``eval_records.trajectory``: the tool calls and user turns of a trial's exchange
@@ -39,6 +39,7 @@ def upgrade() -> None:
     op.add_column("traces", sa.Column("tools", sa.Text(), nullable=True))
     op.create_index("ix_traces_session_id_timestamp", "traces", ["session_id", "timestamp"])
     op.add_column("feedback", sa.Column("session_id", sa.String(), nullable=True))
+    op.create_index("ix_feedback_session_id", "feedback", ["session_id"])
     op.add_column("candidates", sa.Column("conversation", sa.Text(), nullable=True))
     op.add_column("eval_records", sa.Column("trajectory", sa.Text(), nullable=True))
     _rewrite(_TRACES.c.extra.like('%"session_id"%'), _out_of_extra)
@@ -110,6 +111,7 @@ def downgrade() -> None:
         batch.drop_column("trajectory")
     with op.batch_alter_table("candidates") as batch:
         batch.drop_column("conversation")
+    op.drop_index("ix_feedback_session_id", table_name="feedback")
     with op.batch_alter_table("feedback") as batch:
         batch.drop_column("session_id")
     op.drop_index("ix_traces_session_id_timestamp", table_name="traces")
